@@ -1,0 +1,260 @@
+"""The params contract: one YAML per client, validated by :class:`RunConfig` before anything runs.
+
+Relative paths in a params file are resolved against the params file's own folder. Codes are
+strings: YAML turns ``00100`` into the integer 64, so a code that arrives as a number is refused
+with the fix ("quote it") instead of being silently padded back.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+#: Specialty profiles shipped in ``oonplaybook/specialties`` (the generic profile is the fallback).
+KNOWN_SPECIALTIES = (
+    "emergency_medicine",
+    "anesthesiology",
+    "radiology",
+    "pathology",
+    "neonatology",
+    "orthopedic_surgery",
+    "neurosurgery_ionm",
+    "behavioral_health",
+    "generic",
+)
+
+US_STATES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
+    "NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA VI WA WV WI WY GU AS MP".split()
+)
+
+_LOCALITY = re.compile(r"^\d{5}-\d{1,2}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_CODE = re.compile(r"^[0-9A-Z]{5}$")
+
+
+class ParamsError(ValueError):
+    """A params file is invalid; the message names the file, the key, the value and the fix."""
+
+
+def _code_str(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(
+            f"{key}: code {value!r} is a {type(value).__name__}, not a string; YAML reads "
+            f"unquoted codes as numbers (00100 becomes 64). Quote it: \"{value}\""
+        )
+    if not _CODE.match(value):
+        raise ValueError(f"{key}: {value!r} is not a 5-character CPT/HCPCS code")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BenchmarkSettings(_Strict):
+    """How the benchmark ladder is built (stage 20)."""
+
+    ucr_percentiles: list[int] = Field(default_factory=lambda: [50, 75, 80, 90])
+    ucr_min_count: int = Field(20, ge=1, description="fewest charges for a code-level UCR cell")
+    fair_health_file: str | None = Field(None, description="bring-your-own FAIR Health CSV")
+    allowed_amounts_files: list[str] = Field(
+        default_factory=list, description="Transparency-in-Coverage allowed-amounts JSON files"
+    )
+    bootstrap_reps: int = Field(500, ge=50, le=20000)
+
+    @field_validator("ucr_percentiles")
+    @classmethod
+    def _pct(cls, v: list[int]) -> list[int]:
+        bad = [p for p in v if not 0 < p < 100]
+        if bad:
+            raise ValueError(f"percentiles must be between 1 and 99, got {bad}")
+        return sorted(set(v))
+
+
+class PlaybookSettings(_Strict):
+    """How targets, the worklist and IDR batches are built (stage 40)."""
+
+    as_of_date: str | None = Field(
+        None, description="ISO date deadlines are counted to; default: the data cut-off"
+    )
+    idr_batch_max_lines: int = Field(25, ge=1, description="line limit per IDR batch")
+    idr_batch_window_days: int = Field(30, ge=1, le=90)
+    walk_away_multiple_of_medicare: float = Field(1.5, gt=0)
+    min_dispute_amount: float = Field(0.0, ge=0)
+    codes_of_interest: list[str] = Field(default_factory=list)
+    contract_appeal_days: int = Field(180, ge=1, description="plan/contract appeal window")
+    letter_limit: int = Field(50, ge=0, description="max letters rendered per run")
+
+    @field_validator("codes_of_interest", mode="before")
+    @classmethod
+    def _codes(cls, v: Any) -> list[str]:
+        return [_code_str(c, "playbook.codes_of_interest") for c in (v or [])]
+
+    @field_validator("as_of_date")
+    @classmethod
+    def _iso(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from datetime import date
+
+        try:
+            date.fromisoformat(str(v))
+        except ValueError as e:
+            raise ValueError(f"as_of_date {v!r} is not an ISO date (YYYY-MM-DD)") from e
+        return str(v)
+
+
+class RunConfig(_Strict):
+    """Everything one client's run needs. Every key here is also a notebook parameter."""
+
+    client: str = Field(description="client slug; names the output folder")
+    client_name: str = Field("", description="display name on reports and letters")
+    inputs: list[str] = Field(description="835/837 files or folders, CSV/XLSX exports, globs")
+    mapping: str = Field("auto", description="tabular mapping profile name or YAML path")
+    appeals_file: str | None = Field(None, description="appeal history CSV, optional")
+    specialties: list[str] = Field(default_factory=lambda: ["generic"])
+    state: str = Field(description="2-letter state of the practice")
+    locality: str = Field(description="default Medicare MAC-locality, e.g. 13202-01")
+    fee_schedule_year: int = Field(2025, ge=2024, le=2026)
+    benchmark: BenchmarkSettings = Field(default_factory=BenchmarkSettings)
+    playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
+    output_root: str = Field("outputs")
+    seed: int = Field(0, ge=0)
+    phi_salt_env: str = Field("OONPLAYBOOK_PHI_SALT", description="env var holding the PHI salt")
+
+    @field_validator("client")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError(f"client {v!r} must be a lower-case slug like 'acme_er' (a-z, 0-9, _ -)")
+        return v
+
+    @field_validator("specialties")
+    @classmethod
+    def _spec(cls, v: list[str]) -> list[str]:
+        bad = [s for s in v if s not in KNOWN_SPECIALTIES]
+        if bad:
+            raise ValueError(f"unknown specialties {bad}; choose from {list(KNOWN_SPECIALTIES)}")
+        if not v:
+            raise ValueError("give at least one specialty (or 'generic')")
+        return v
+
+    @field_validator("state")
+    @classmethod
+    def _state(cls, v: str) -> str:
+        if v not in US_STATES:
+            raise ValueError(f"state {v!r} is not a 2-letter US state code (e.g. NY)")
+        return v
+
+    @field_validator("locality", mode="before")
+    @classmethod
+    def _loc(cls, v: Any) -> str:
+        if not isinstance(v, str) or not _LOCALITY.match(v):
+            raise ValueError(
+                f"locality {v!r} must be a quoted MAC-locality like \"13202-01\" (Manhattan)"
+            )
+        mac, loc = v.split("-")
+        return f"{mac}-{int(loc):02d}"
+
+    @field_validator("inputs")
+    @classmethod
+    def _inputs(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("inputs is empty; list the 835 folder or export files to read")
+        return v
+
+    @model_validator(mode="after")
+    def _done(self) -> RunConfig:
+        return self
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def notebook_parameters(self) -> dict[str, Any]:
+        """The values injected into every notebook's parameters cell."""
+        return self.model_dump(mode="json")
+
+
+def _format_errors(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: invalid params file"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            allowed = ", ".join(RunConfig.model_fields)
+            lines.append(f"  - {key}: unknown key; remove it or fix the spelling (known: {allowed})")
+        elif e["type"] == "missing":
+            lines.append(f"  - {key}: required key is missing; add it")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"  - {key} = {e.get('input')!r}: {msg}")
+    return "\n".join(lines)
+
+
+def read_params_yaml(path: Path) -> dict[str, Any]:
+    """Read a params YAML with papermill's own loader (dates stay strings)."""
+    from papermill.iorw import read_yaml_file
+
+    data = read_yaml_file(str(path))
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping of keys to values at the top level")
+    return data
+
+
+def load_config(path: str | Path, check_inputs: bool = True) -> tuple[RunConfig, Path]:
+    """Load and validate a params file; return the config and the folder paths resolve from.
+
+    Raises :class:`ParamsError` naming the file, the key, the bad value and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found")
+    raw = read_params_yaml(path)
+    try:
+        cfg = RunConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ParamsError(_format_errors(path, e)) from None
+    base = path.resolve().parent
+    if check_inputs:
+        missing = [p for p in cfg.inputs if not resolve_inputs([p], base)]
+        extra = [cfg.appeals_file] if cfg.appeals_file else []
+        extra += [cfg.benchmark.fair_health_file] if cfg.benchmark.fair_health_file else []
+        extra += list(cfg.benchmark.allowed_amounts_files)
+        missing += [p for p in extra if not (base / p).exists()]
+        if missing:
+            raise ParamsError(
+                f"{path}: input not found: {missing} (paths are relative to {base}); "
+                "fix the path or create the file"
+            )
+    return cfg, base
+
+
+def resolve_inputs(patterns: list[str], base: Path) -> list[Path]:
+    """Expand files, folders (recursively, sorted) and globs relative to ``base``."""
+    out: list[Path] = []
+    for pat in patterns:
+        p = Path(pat)
+        p = p if p.is_absolute() else base / p
+        if any(ch in pat for ch in "*?["):
+            root = Path(p.anchor) if p.is_absolute() else base
+            rel = p.relative_to(root) if p.is_absolute() else Path(pat)
+            out.extend(sorted(x for x in root.glob(str(rel)) if x.is_file()))
+        elif p.is_dir():
+            out.extend(sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")))
+        elif p.is_file():
+            out.append(p)
+    seen: set[Path] = set()
+    uniq = []
+    for x in out:
+        if x not in seen:
+            seen.add(x)
+            uniq.append(x)
+    return uniq
+
+
+def dump_params(cfg: RunConfig) -> str:
+    """The config as YAML with every code quoted (for manifests and prepared notebooks)."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
