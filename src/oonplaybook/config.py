@@ -45,7 +45,7 @@ def _code_str(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise ValueError(
             f"{key}: code {value!r} is a {type(value).__name__}, not a string; YAML reads "
-            f"unquoted codes as numbers (00100 becomes 64). Quote it: \"{value}\""
+            f'unquoted codes as numbers (00100 becomes 64). Quote it: "{value}"'
         )
     if not _CODE.match(value):
         raise ValueError(f"{key}: {value!r} is not a 5-character CPT/HCPCS code")
@@ -131,7 +131,9 @@ class RunConfig(_Strict):
     @classmethod
     def _slug(cls, v: str) -> str:
         if not _SLUG.match(v):
-            raise ValueError(f"client {v!r} must be a lower-case slug like 'acme_er' (a-z, 0-9, _ -)")
+            raise ValueError(
+                f"client {v!r} must be a lower-case slug like 'acme_er' (a-z, 0-9, _ -)"
+            )
         return v
 
     @field_validator("specialties")
@@ -156,7 +158,7 @@ class RunConfig(_Strict):
     def _loc(cls, v: Any) -> str:
         if not isinstance(v, str) or not _LOCALITY.match(v):
             raise ValueError(
-                f"locality {v!r} must be a quoted MAC-locality like \"13202-01\" (Manhattan)"
+                f'locality {v!r} must be a quoted MAC-locality like "13202-01" (Manhattan)'
             )
         mac, loc = v.split("-")
         return f"{mac}-{int(loc):02d}"
@@ -185,7 +187,9 @@ def _format_errors(path: Path, err: ValidationError) -> str:
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
         if e["type"] == "extra_forbidden":
             allowed = ", ".join(RunConfig.model_fields)
-            lines.append(f"  - {key}: unknown key; remove it or fix the spelling (known: {allowed})")
+            lines.append(
+                f"  - {key}: unknown key; remove it or fix the spelling (known: {allowed})"
+            )
         elif e["type"] == "missing":
             lines.append(f"  - {key}: required key is missing; add it")
         else:
@@ -243,7 +247,9 @@ def resolve_inputs(patterns: list[str], base: Path) -> list[Path]:
             rel = p.relative_to(root) if p.is_absolute() else Path(pat)
             out.extend(sorted(x for x in root.glob(str(rel)) if x.is_file()))
         elif p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")))
+            out.extend(
+                sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith("."))
+            )
         elif p.is_file():
             out.append(p)
     seen: set[Path] = set()

@@ -44,7 +44,9 @@ _HCPCS: dict[str, str] = {
     "A0436": "air_ambulance",  # rotary wing air mileage
 }
 
-FAMILIES: tuple[str, ...] = tuple(dict.fromkeys([r[0] for r in _RANGES] + ["air_ambulance", "hcpcs_other", "unknown"]))
+FAMILIES: tuple[str, ...] = tuple(
+    dict.fromkeys([r[0] for r in _RANGES] + ["air_ambulance", "hcpcs_other", "unknown"])
+)
 
 
 def code_family(code: str) -> str:

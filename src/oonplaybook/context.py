@@ -1,0 +1,110 @@
+"""The stage context: what a notebook knows about its run (config, run folder, artifact paths).
+
+Every notebook builds one from its parameters cell with :func:`stage_context`, so paths are
+resolved in one place and never from the kernel's working directory by accident.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from oonplaybook.config import RunConfig, resolve_inputs
+
+#: Artifact file names, by stage. The single source of truth for where a stage writes.
+ARTIFACTS: dict[str, str] = {
+    "claim_lines": "claim_lines.parquet",
+    "adjustments": "adjustments.parquet",
+    "provider_adjustments": "provider_adjustments.parquet",
+    "rejects": "rejects.csv",
+    "ingest_report": "ingest_report.json",
+    "appeals": "appeals.parquet",
+    "benchmarks": "benchmarks.parquet",
+    "payer_effects": "payer_effects.csv",
+    "scorecard": "scorecard.csv",
+    "payer_models": "payer_models.json",
+    "playbook": "playbook.xlsx",
+    "worklist": "worklist.csv",
+    "idr_batches": "idr_batches.csv",
+    "targets": "targets.csv",
+    "letters": "letters",
+    "summary_tables": "summary_tables.json",
+}
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """Config plus resolved folders for one stage notebook."""
+
+    config: RunConfig
+    run_dir: Path
+    params_base: Path
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """``<run>/artifacts``, created on first use."""
+        d = self.run_dir / "artifacts"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def artifact(self, name: str) -> Path:
+        """Path of a named artifact (see :data:`ARTIFACTS`)."""
+        return self.artifacts_dir / ARTIFACTS[name]
+
+    def input_paths(self) -> list[Path]:
+        """The params' inputs expanded to files (folders recursively, globs), sorted."""
+        return resolve_inputs(self.config.inputs, self.params_base)
+
+    def resolve(self, path: str | None) -> Path | None:
+        """A params path resolved against the params file's folder."""
+        if not path:
+            return None
+        p = Path(path)
+        return p if p.is_absolute() else self.params_base / p
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        """Read an earlier stage's parquet/CSV artifact, naming the stage to run when missing."""
+        path = self.artifact(name)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path}: artifact {name!r} is missing; run the earlier stage first "
+                "(oonplaybook run PARAMS runs every stage in order)"
+            )
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype="str", keep_default_na=False)
+
+    def read_json(self, name: str) -> Any:
+        """Read a JSON artifact."""
+        return json.loads(self.artifact(name).read_text())
+
+    def as_of_date(self, claim_lines: pd.DataFrame | None = None) -> date:
+        """The date deadlines count to: params' playbook.as_of_date, else the data cut-off.
+
+        Never today's date, so the same inputs give the same worklist.
+        """
+        if self.config.playbook.as_of_date:
+            return date.fromisoformat(self.config.playbook.as_of_date)
+        if claim_lines is None or claim_lines.empty:
+            raise ValueError("no as_of_date in params and no claim lines to take the cut-off from")
+        dates = pd.concat(
+            [
+                claim_lines[c]
+                for c in ("remit_date", "submitted_date", "service_date")
+                if c in claim_lines
+            ]
+        ).dropna()
+        return dates.max().date()
+
+
+def stage_context(*, run_dir: str = ".", params_base: str = ".", **params: Any) -> StageContext:
+    """Validate a notebook's parameters into a :class:`StageContext` (fails before any work)."""
+    cfg = RunConfig.model_validate(params)
+    return StageContext(
+        config=cfg, run_dir=Path(run_dir).resolve(), params_base=Path(params_base).resolve()
+    )

@@ -1,0 +1,295 @@
+"""The runner: executes the stage notebooks for one client (or a folder of clients) with papermill.
+
+A run is written to ``<output_root>/<client>/.<run-id>.partial`` and renamed to
+``<output_root>/<client>/<run-id>`` when it ends, so a folder without the ``.partial`` suffix is
+always whole. A failed run is kept (renamed to ``<run-id>.failed``) with ``status: failed`` and
+the notebook and cell that failed in its ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from oonplaybook import __version__
+from oonplaybook.config import ParamsError, RunConfig, load_config, resolve_inputs
+
+#: Stage notebooks, run in this order. Each reads the previous stages' artifacts.
+STAGES: tuple[str, ...] = ("10_ingest", "20_benchmark", "30_payers", "40_playbook")
+
+
+class RunFailed(RuntimeError):
+    """A stage notebook failed; the message names the notebook and the cell."""
+
+
+@dataclass
+class RunResult:
+    """What one client's run produced."""
+
+    client: str
+    run_dir: Path
+    status: str
+    stages: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+
+
+def project_root() -> Path:
+    """The source checkout's root (where ``notebooks/`` lives)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def notebooks_dir() -> Path:
+    """Folder of the stage notebooks: ``$OONPLAYBOOK_NOTEBOOKS`` or the checkout's notebooks/."""
+    env = os.environ.get("OONPLAYBOOK_NOTEBOOKS")
+    d = Path(env) if env else project_root() / "notebooks"
+    if not (d / f"{STAGES[0]}.ipynb").exists():
+        raise FileNotFoundError(
+            f"{d}: stage notebooks not found; run from a source checkout or set OONPLAYBOOK_NOTEBOOKS"
+        )
+    return d
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, streamed."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=project_root(),
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _reference_vintages() -> dict[str, Any]:
+    try:
+        from oonplaybook.reference import pfs
+    except ImportError:
+        return {}
+    fn = getattr(pfs, "reference_vintages", None) or getattr(pfs, "vintage", None)
+    try:
+        return dict(fn()) if fn else {}
+    except Exception as e:  # a manifest must still be written
+        return {"error": str(e)}
+
+
+def input_manifest(cfg: RunConfig, base: Path) -> list[dict[str, Any]]:
+    """Every input file with its size and SHA-256 (paths relative to the params folder)."""
+    files = resolve_inputs(cfg.inputs, base)
+    extra = [cfg.appeals_file, cfg.benchmark.fair_health_file, *cfg.benchmark.allowed_amounts_files]
+    files += [base / p for p in extra if p]
+    out = []
+    for f in files:
+        rel = os.path.relpath(f, base)
+        out.append({"path": rel, "bytes": f.stat().st_size, "sha256": sha256_file(f)})
+    return out
+
+
+def _run_id(cfg: RunConfig, inputs: list[dict[str, Any]]) -> str:
+    digest = hashlib.sha256(
+        json.dumps([cfg.model_dump(mode="json"), inputs], sort_keys=True).encode()
+    ).hexdigest()[:8]
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{digest}"
+
+
+def _failed_cell(nb_path: Path) -> str:
+    import nbformat
+
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception:
+        return "unknown cell"
+    code_no = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code_no += 1
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                return (
+                    f"code cell {code_no} ({first[:60]!r}): {out.get('ename')}: {out.get('evalue')}"
+                )
+    return "unknown cell"
+
+
+def run_client(
+    params_path: str | Path,
+    *,
+    only: str | None = None,
+    prepare_only: bool = False,
+    out: str | Path | None = None,
+    run_id: str | None = None,
+    progress: bool = True,
+    execution_timeout: int = 1800,
+) -> RunResult:
+    """Run the stage notebooks for one params file; raise :class:`RunFailed` when a stage fails.
+
+    ``out`` names the run folder itself (replacing it when it exists); by default it is
+    ``<output_root>/<client>/<run-id>``. ``only`` runs one stage (into ``out`` when given, so a
+    later stage can reuse an earlier run's artifacts).
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    cfg, base = load_config(params_path)
+    salt_var = cfg.phi_salt_env
+    if not os.environ.get(salt_var):
+        raise ParamsError(
+            f"{params_path}: the PHI salt variable {salt_var} is not set; export {salt_var}=<secret> "
+            "(any string kept out of the repository) so patient identities can be hashed"
+        )
+    stages = STAGES
+    if only:
+        match = [s for s in STAGES if s == only or s.split("_", 1)[1] == only or s[:2] == only]
+        if not match:
+            raise ParamsError(f"--only {only!r}: unknown stage; choose from {', '.join(STAGES)}")
+        stages = tuple(match)
+    nb_dir = notebooks_dir()
+    inputs = input_manifest(cfg, base)
+    rid = run_id or _run_id(cfg, inputs)
+    if out is not None:
+        final = Path(out).resolve()
+    else:
+        root = Path(cfg.output_root)
+        root = root if root.is_absolute() else base / root
+        final = (root / cfg.client / rid).resolve()
+    in_place = only is not None and out is not None and final.exists()
+    work = final if in_place else final.with_name(f".{final.name}.partial")
+    if not in_place:
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+        (work / "artifacts").mkdir()
+
+    params = cfg.notebook_parameters()
+    params["run_dir"] = "."
+    params["params_base"] = os.path.relpath(base, work)
+    env_backup = os.environ.get("OONPLAYBOOK_PHI_SALT")
+    os.environ["OONPLAYBOOK_PHI_SALT"] = os.environ[salt_var]
+    os.environ.setdefault("SM_FORMULA_ENGINE", "patsy")
+    os.environ.setdefault("IPYKERNEL_CELL_NAME", "<IPY-INPUT>")
+
+    manifest: dict[str, Any] = {
+        "client": cfg.client,
+        "run_id": final.name,
+        "status": "running",
+        "params": cfg.model_dump(mode="json"),
+        "params_file": str(Path(params_path)),
+        "inputs": inputs,
+        "package_version": __version__,
+        "git_commit": _git_commit(),
+        "python": platform.python_version(),
+        "reference_data": _reference_vintages(),
+        "stages": {},
+        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    result = RunResult(client=cfg.client, run_dir=final, status="running")
+    try:
+        from rich.progress import Progress
+
+        with Progress(disable=not progress, transient=True) as bar:
+            task = bar.add_task(f"{cfg.client}", total=len(stages))
+            for stage in stages:
+                bar.update(task, description=f"{cfg.client}: {stage}")
+                t0 = time.perf_counter()
+                nb_out = work / f"{stage}.ipynb"
+                try:
+                    pm.execute_notebook(
+                        str(nb_dir / f"{stage}.ipynb"),
+                        str(nb_out),
+                        parameters=params,
+                        kernel_name="python3",
+                        language="python",
+                        cwd=str(work),
+                        progress_bar=False,
+                        log_output=False,
+                        prepare_only=prepare_only,
+                        execution_timeout=execution_timeout,
+                    )
+                except PapermillExecutionError as e:
+                    secs = round(time.perf_counter() - t0, 2)
+                    manifest["stages"][stage] = {"seconds": secs, "status": "failed"}
+                    where = _failed_cell(nb_out)
+                    result.error = f"{stage}.ipynb failed at {where}"
+                    manifest["error"] = {
+                        "notebook": f"{stage}.ipynb",
+                        "cell": where,
+                        "ename": e.ename,
+                        "evalue": e.evalue,
+                    }
+                    raise RunFailed(
+                        f"{cfg.client}: {result.error} (see {final.with_name(final.name + '.failed') / (stage + '.ipynb')})"
+                    ) from None
+                secs = round(time.perf_counter() - t0, 2)
+                manifest["stages"][stage] = {
+                    "seconds": secs,
+                    "status": "prepared" if prepare_only else "ok",
+                }
+                result.stages[stage] = secs
+                bar.advance(task)
+        if not prepare_only:
+            from oonplaybook.report import build_report_html, write_summary_workbook
+
+            nbs = [work / f"{s}.ipynb" for s in STAGES if (work / f"{s}.ipynb").exists()]
+            title = f"oonplaybook: {cfg.client_name or cfg.client}"
+            build_report_html(nbs, work / "report.html", title=title)
+            write_summary_workbook(work)
+        manifest["status"] = "prepared" if prepare_only else "ok"
+        result.status = manifest["status"]
+    except RunFailed:
+        manifest["status"] = "failed"
+        result.status = "failed"
+        final = final.with_name(final.name + ".failed")
+        result.run_dir = final
+        raise
+    finally:
+        manifest["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+        (work / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, sort_keys=True, default=str)
+        )
+        if env_backup is None:
+            os.environ.pop("OONPLAYBOOK_PHI_SALT", None)
+        else:
+            os.environ["OONPLAYBOOK_PHI_SALT"] = env_backup
+        if work != final:
+            if final.exists():
+                shutil.rmtree(final)
+            work.rename(final)
+    return result
+
+
+def run_many(params_dir: str | Path, **kwargs: Any) -> list[RunResult]:
+    """Run every ``*.yaml`` params file in a folder, going on past failures."""
+    results = []
+    files = sorted(Path(params_dir).glob("*.yaml")) + sorted(Path(params_dir).glob("*.yml"))
+    if not files:
+        raise ParamsError(f"{params_dir}: no *.yaml params files in this folder")
+    for f in files:
+        try:
+            results.append(run_client(f, **kwargs))
+        except (RunFailed, ParamsError, FileNotFoundError) as e:
+            results.append(
+                RunResult(client=f.stem, run_dir=Path(""), status="failed", error=str(e))
+            )
+    return results

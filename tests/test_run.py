@@ -1,0 +1,140 @@
+"""The runner end to end on the demo params: outputs, PHI, determinism, failures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from oonplaybook.config import ParamsError
+from oonplaybook.run import STAGES, RunFailed, run_client
+from tests.conftest import DEMO_PARAMS, REPO
+
+
+def test_run_folder_holds_every_output(demo_run: Path) -> None:
+    for name in ("report.html", "summary.xlsx", "manifest.json"):
+        assert (demo_run / name).is_file(), name
+    for stage in STAGES:
+        assert (demo_run / f"{stage}.ipynb").is_file()
+    art = demo_run / "artifacts"
+    for name in (
+        "claim_lines.parquet",
+        "adjustments.parquet",
+        "rejects.csv",
+        "ingest_report.json",
+        "benchmarks.parquet",
+        "payer_effects.csv",
+        "scorecard.csv",
+        "playbook.xlsx",
+        "worklist.csv",
+        "idr_batches.csv",
+    ):
+        assert (art / name).exists(), name
+    manifest = json.loads((demo_run / "manifest.json").read_text())
+    assert manifest["status"] == "ok"
+    assert set(manifest["stages"]) == set(STAGES)
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    assert manifest["params"]["client"] == "demo"
+
+
+def test_report_html_has_no_code_and_no_parameters(demo_run: Path) -> None:
+    html = (demo_run / "report.html").read_text()
+    assert "stage_context(" not in html and "import pandas" not in html
+    assert "phi_salt_env" not in html
+    assert "Revenue at stake" in html
+
+
+def test_codes_stay_strings_in_artifacts(demo_run: Path) -> None:
+    lines = pd.read_parquet(demo_run / "artifacts" / "claim_lines.parquet")
+    assert lines["cpt"].dtype == "str"
+    assert lines["cpt"].str.len().eq(5).all()
+    assert lines["cpt"].str.startswith("0").any(), "anesthesia codes 00xxx/01xxx kept their zeros"
+
+
+def _phi_values(demo_dir: Path) -> set[str]:
+    export = pd.read_csv(demo_dir / "claims_export.csv", dtype="str", keep_default_na=False)
+    values: set[str] = set()
+    for col in ("patient_name", "member_id", "birth_date"):
+        values |= {v for v in export[col].unique() if len(v) >= 6}
+    return values
+
+
+def test_no_raw_phi_anywhere_in_the_run_folder(demo_run: Path, demo_data: Path) -> None:
+    phi = _phi_values(demo_data)
+    assert len(phi) > 100
+    # Names may be split into parts inside X12 (NM1*QC*1*LAST*FIRST): check parts too.
+    parts = {p for v in phi for p in v.replace(",", " ").split() if len(p) >= 6}
+    needles = sorted(phi | parts)
+    hits = []
+    for f in sorted(demo_run.rglob("*")):
+        if not f.is_file():
+            continue
+        data = f.read_bytes()
+        if f.suffix == ".parquet":
+            t = pd.read_parquet(f)
+            data = t.astype("str").to_csv().encode()
+        elif f.suffix in (".xlsx", ".docx"):
+            import zipfile
+
+            with zipfile.ZipFile(f) as z:
+                data = b"".join(z.read(n) for n in z.namelist())
+        text = data.decode("utf-8", "ignore")
+        hits += [(f.name, n) for n in needles if n in text]
+    assert not hits, f"raw PHI found in outputs: {hits[:5]}"
+
+
+def _digest(run: Path) -> dict[str, str]:
+    out = {}
+    for f in sorted((run / "artifacts").rglob("*")):
+        if f.is_file() and f.suffix in (".parquet", ".csv", ".json", ".md"):
+            if f.suffix == ".parquet":
+                body = pd.read_parquet(f).to_csv(index=False).encode()
+            else:
+                body = f.read_bytes()
+            out[str(f.relative_to(run))] = hashlib.sha256(body).hexdigest()
+    return out
+
+
+def test_two_runs_give_identical_artifacts(demo_run: Path, tmp_path: Path) -> None:
+    second = run_client(DEMO_PARAMS, out=tmp_path / "again", progress=False)
+    a, b = _digest(demo_run), _digest(second.run_dir)
+    assert a.keys() == b.keys()
+    differ = [k for k in a if a[k] != b[k]]
+    assert not differ, f"artifacts differ between identical runs: {differ}"
+
+
+def test_failed_stage_is_kept_and_named(
+    tmp_path: Path, demo_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A notebook folder whose first stage raises: the run fails naming notebook and cell.
+    nb_dir = tmp_path / "nbs"
+    shutil.copytree(REPO / "notebooks", nb_dir)
+    import nbformat
+
+    nb = nbformat.read(nb_dir / "10_ingest.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("raise ValueError('boom in stage 10')"))
+    nbformat.write(nb, nb_dir / "10_ingest.ipynb")
+    monkeypatch.setenv("OONPLAYBOOK_NOTEBOOKS", str(nb_dir))
+    with pytest.raises(RunFailed) as e:
+        run_client(DEMO_PARAMS, out=tmp_path / "run", progress=False, only="10_ingest")
+    assert "10_ingest.ipynb" in str(e.value) and "boom in stage 10" in str(e.value)
+    failed = tmp_path / "run.failed"
+    manifest = json.loads((failed / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["error"]["notebook"] == "10_ingest.ipynb"
+    assert not (tmp_path / "run").exists() and not (tmp_path / ".run.partial").exists()
+
+
+def test_missing_salt_fails_before_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = yaml.safe_load(DEMO_PARAMS.read_text())
+    data["phi_salt_env"] = "NO_SUCH_SALT_VAR"
+    p = tmp_path / "x.yaml"
+    p.write_text(yaml.safe_dump(data).replace("../data/demo", str(REPO / "data" / "demo")))
+    monkeypatch.delenv("NO_SUCH_SALT_VAR", raising=False)
+    with pytest.raises(ParamsError, match="NO_SUCH_SALT_VAR"):
+        run_client(p, out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
