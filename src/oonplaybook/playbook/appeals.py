@@ -1,0 +1,384 @@
+"""Appeal ladders for denied and underpaid claims outside (or lost to) the No Surprises Act route.
+
+A denial's CARC puts it in a *denial-reason group*; each group has a ladder of routes (corrected
+claim, level-1 and level-2 appeal, external review, payer negotiation) with the deadline rule of
+each rung. Deadlines are calendar-day windows from the adverse determination (the remit date),
+computed vectorised so a million-line portfolio routes in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# --- denial-reason groups ----------------------------------------------------------------------
+
+#: CARC -> denial-reason group. Meanings from the WPC CARC list (DOMAIN.md §4.2); grouping is
+#: the practice grouping of DOMAIN §4.2's "usual action" column.
+CARC_GROUPS: dict[str, str] = {
+    # medical necessity / level of care / frequency (DOMAIN §4.2: "Appeal with records")
+    "50": "medical_necessity",
+    "150": "medical_necessity",
+    "151": "medical_necessity",
+    "55": "medical_necessity",  # experimental/investigational: medical judgment (29 CFR 2590.715-2719(d)(1))
+    # authorization (DOMAIN §4.2: "Retro-auth or appeal. Improper for NSA emergency services")
+    "197": "authorization",
+    "198": "authorization",
+    "284": "authorization",
+    "296": "authorization",
+    "15": "authorization",
+    # network (DOMAIN §4.2: "Improper for NSA emergency services and ancillary services at
+    # in-network facilities")
+    "242": "network",
+    "243": "network",
+    "279": "network",
+    # coding / bundling (DOMAIN §4.2: corrected claim, or appeal with modifier documentation)
+    "4": "coding_bundling",
+    "5": "coding_bundling",
+    "11": "coding_bundling",
+    "97": "coding_bundling",
+    "59": "coding_bundling",
+    "234": "coding_bundling",
+    "236": "coding_bundling",
+    # missing information / records requested (DOMAIN §4.2: "Correct and resubmit" / "Send records")
+    "16": "missing_info",
+    "226": "missing_info",
+    "252": "missing_info",
+    # timely filing (DOMAIN §4.2: "Appeal only with proof of timely filing")
+    "29": "timely_filing",
+    # eligibility and coordination of benefits (DOMAIN §4.2)
+    "22": "eligibility_cob",
+    "23": "eligibility_cob",
+    "26": "eligibility_cob",
+    "27": "eligibility_cob",
+    "109": "eligibility_cob",
+    "200": "eligibility_cob",
+    # coverage (DOMAIN §4.2: internal appeal or external review; IDR cannot resolve coverage)
+    "96": "non_covered",
+    "204": "non_covered",
+    "119": "non_covered",
+    # duplicates (DOMAIN §4.2: "Usually not appealable")
+    "18": "duplicate",
+    # credentialing (DOMAIN §4.2)
+    "170": "credentialing",
+    "185": "credentialing",
+    "B7": "credentialing",
+    # price reductions (DOMAIN §4.2: CO-45 is the core OON underpayment line; 131 repricer discount)
+    "45": "underpayment",
+    "131": "underpayment",
+    # patient cost sharing (PR-1/2/3) is not a denial
+    "1": "patient_cost_share",
+    "2": "patient_cost_share",
+    "3": "patient_cost_share",
+}
+
+DENIAL_GROUPS: tuple[str, ...] = tuple(sorted(set(CARC_GROUPS.values()) | {"other", "none"}))
+
+#: Groups whose denials involve medical judgment, hence eligible for external review
+#: (29 CFR 2590.715-2719(d)(1)(i); network denials argued as "not available in network" qualify
+#: per its Example 2, (d)(1)(ii)).
+EXTERNAL_REVIEW_GROUPS = frozenset({"medical_necessity", "non_covered", "network"})
+
+
+def denial_group(carc: str) -> str:
+    """Denial-reason group of one ``"GROUP-CODE"`` CARC (``"none"`` when empty, never a guess)."""
+    carc = str(carc or "").strip().upper()
+    if not carc:
+        return "none"
+    code = carc.split("-", 1)[1] if "-" in carc else carc
+    return CARC_GROUPS.get(code.lstrip("0") or "0", CARC_GROUPS.get(code, "other"))
+
+
+def denial_groups(carcs: pd.Series) -> pd.Series:
+    """Vectorised :func:`denial_group` (each distinct CARC mapped once)."""
+    s = carcs.astype("str").fillna("")
+    lookup = {c: denial_group(c) for c in pd.unique(s)}
+    return s.map(lookup).astype("str")
+
+
+# --- the ladder --------------------------------------------------------------------------------
+
+ROUTES: tuple[str, ...] = (
+    "corrected_claim",
+    "appeal_l1",
+    "appeal_l2",
+    "external_review",
+    "payer_negotiation",
+    "open_negotiation",
+    "idr",
+    "patient_bill",
+    "write_off",
+)
+
+#: Letter template sent with each route (templates in ``oonplaybook/letters/templates``).
+ROUTE_LETTER: dict[str, str] = {
+    "corrected_claim": "",  # a corrected 837 (CLM05-3 = 7, REF*F8 original claim no.), not a letter
+    "appeal_l1": "appeal",
+    "appeal_l2": "appeal",
+    "external_review": "appeal",
+    "payer_negotiation": "payer_negotiation",
+    "open_negotiation": "open_negotiation_notice",
+    "idr": "idr_offer_brief",
+    "patient_bill": "patient_explanation",
+    "write_off": "",
+}
+
+#: Documents each route needs, before the specialty checklist is added.
+ROUTE_DOCUMENTS: dict[str, tuple[str, ...]] = {
+    "corrected_claim": ("corrected claim (frequency code 7, original payer claim number)",),
+    "appeal_l1": (
+        "remittance/EOB showing the denial",
+        "signed assignment of benefits or authorized-representative form (29 CFR 2560.503-1(b)(4))",
+    ),
+    "appeal_l2": ("level-1 appeal decision letter", "remittance/EOB showing the denial"),
+    "external_review": ("final internal adverse benefit determination", "medical records"),
+    "payer_negotiation": (
+        "remittance/EOB",
+        "benchmark evidence (Medicare multiple, UCR percentile, QPA)",
+    ),
+    "open_negotiation": (
+        "remittance/EOB with the QPA and initial payment date",
+        "open negotiation notice (CMS standard form)",
+    ),
+    "idr": (
+        "open negotiation notice and proof of delivery",
+        "additional-circumstances evidence (45 CFR 149.510(c)(4)(iii)(B))",
+    ),
+    "patient_bill": (
+        "itemized statement",
+        "good-faith estimate (self-pay)",
+        "NSA notice-and-consent if signed",
+    ),
+    "write_off": ("write-off approval",),
+}
+
+#: Extra documents by denial-reason group (DOMAIN §4.2 "usual action").
+GROUP_DOCUMENTS: dict[str, tuple[str, ...]] = {
+    "medical_necessity": (
+        "medical records",
+        "letter of medical necessity from the treating physician",
+    ),
+    "authorization": ("authorization record or retro-authorization request",),
+    "network": ("network adequacy / no in-network provider available evidence",),
+    "coding_bundling": (
+        "operative/procedure note supporting the modifier (59/XS/XU)",
+        "NCCI edit analysis",
+    ),
+    "missing_info": ("requested records or attachment (PWK)",),
+    "timely_filing": ("proof of timely filing (clearinghouse 999/277CA acceptance report)",),
+    "eligibility_cob": ("eligibility verification (270/271)", "primary payer EOB"),
+    "non_covered": ("plan document / summary of benefits excerpt", "medical records"),
+    "credentialing": ("credentialing/enrollment confirmation",),
+    "underpayment": ("benchmark evidence (Medicare multiple, UCR percentile, QPA)",),
+}
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One step of an appeal ladder: the route and what its deadline counts from."""
+
+    route: str
+    clock: str  # "remit" (from the adverse determination), "service" (timely filing), "none"
+
+
+#: Ladder per denial-reason group for claims outside the NSA route. First rung that is still
+#: open is the one to work; later rungs follow when it fails. Sources: DOMAIN §4.2 usual actions,
+#: §4.3 (ERISA two-level limit 29 CFR 2560.503-1(c)(2); external review 2590.715-2719(d)).
+LADDERS: dict[str, tuple[str, ...]] = {
+    "medical_necessity": ("appeal_l1", "appeal_l2", "external_review"),
+    "authorization": ("appeal_l1", "appeal_l2"),
+    "network": ("appeal_l1", "appeal_l2", "external_review"),
+    "coding_bundling": ("corrected_claim", "appeal_l1", "appeal_l2"),
+    "missing_info": ("corrected_claim", "appeal_l1"),
+    "timely_filing": ("appeal_l1",),
+    "eligibility_cob": ("corrected_claim", "patient_bill"),
+    "non_covered": ("appeal_l1", "appeal_l2", "external_review"),
+    "duplicate": ("write_off",),
+    "credentialing": ("corrected_claim", "appeal_l1"),
+    "underpayment": ("payer_negotiation", "appeal_l1", "appeal_l2"),
+    "patient_cost_share": ("patient_bill",),
+    "other": ("appeal_l1", "appeal_l2"),
+    "none": ("payer_negotiation", "appeal_l1"),
+}
+
+#: CARCs within coding_bundling that are fixed by a corrected claim rather than an appeal
+#: (DOMAIN §4.2: CARC 4 "Corrected claim", 16 "Correct and resubmit").
+CORRECTED_CLAIM_CARCS = frozenset({"4", "5", "11", "16"})
+
+#: ERISA group-health internal appeal window: at least 180 days after the adverse benefit
+#: determination (29 CFR 2560.503-1(h)(3)(i)).
+ERISA_APPEAL_DAYS = 180
+
+#: External review request window: 4 months after the final internal adverse determination,
+#: rolled to the next day that is not a weekend or Federal holiday (29 CFR 2590.715-2719(d)(2)(i)).
+EXTERNAL_REVIEW_MONTHS = 4
+
+#: ERISA post-service appeal decision time with two levels: 30 days per level
+#: (29 CFR 2560.503-1(i)(2)(iii)); used to date the next rung when history has no decision.
+ERISA_DECISION_DAYS_PER_LEVEL = 30
+
+
+def appeal_ladder(claim: pd.Series | dict) -> list[str]:
+    """The ordered routes for one denied/underpaid claim outside the NSA route."""
+    carc = str(claim.get("carc", "") or "")
+    group = str(claim.get("denial_group", "") or denial_group(carc))
+    ladder = list(LADDERS.get(group, LADDERS["other"]))
+    code = carc.split("-", 1)[-1].upper()
+    if group == "coding_bundling" and code not in CORRECTED_CLAIM_CARCS:
+        ladder = [
+            r for r in ladder if r != "corrected_claim"
+        ]  # 97/59/234/236: appeal with modifiers
+    if group == "missing_info" and code in ("226", "252"):
+        ladder = ["appeal_l1"]  # records requested: send them with a level-1 reconsideration
+    if str(claim.get("plan_type", "")) == "self_pay":
+        ladder = ["patient_bill"]
+    return ladder
+
+
+def _federal_holidays(years: range) -> set[np.datetime64]:
+    import holidays as hol
+
+    days = hol.US(years=list(years), observed=True)  # 5 U.S.C. 6103 federal holidays, as observed
+    return {np.datetime64(d, "D") for d in days}
+
+
+def roll_to_business_day(dates: pd.Series) -> pd.Series:
+    """Move dates on a weekend or Federal holiday (observed) to the next day that is neither.
+
+    Rule of 29 CFR 2590.715-2719(d)(2)(i) for the external-review deadline.
+    """
+    d = pd.to_datetime(dates)
+    valid = d.dropna()
+    if valid.empty:
+        return d.astype("datetime64[us]")
+    years = range(int(valid.dt.year.min()), int(valid.dt.year.max()) + 2)
+    hol = np.array(sorted(_federal_holidays(years)), dtype="datetime64[D]")
+    arr = valid.to_numpy().astype("datetime64[D]")
+    rolled = np.busday_offset(arr, 0, roll="forward", holidays=hol)
+    out = pd.Series(pd.NaT, index=d.index, dtype="datetime64[us]")
+    out.loc[valid.index] = pd.to_datetime(rolled).astype("datetime64[us]")
+    return out
+
+
+def add_months(dates: pd.Series, months: int) -> pd.Series:
+    """Same day ``months`` later; when that day does not exist, the first day of the month after.
+
+    The 29 CFR 2590.715-2719(d)(2)(i) rule ("if there is no corresponding date four months after
+    ..., the deadline is the first day of the fifth month").
+    """
+    d = pd.to_datetime(dates)
+    shifted = d + pd.DateOffset(months=months)
+    clipped = shifted.dt.day != d.dt.day  # pandas clips to month end when the day is missing
+    first_next = (shifted + pd.offsets.MonthBegin(1)).dt.normalize()
+    return shifted.where(~clipped, first_next).astype("datetime64[us]")
+
+
+def rung_deadlines(
+    lines: pd.DataFrame,
+    route: pd.Series,
+    *,
+    contract_appeal_days: int,
+    corrected_claim_days: int,
+    last_decision: pd.Series | None = None,
+) -> pd.Series:
+    """Deadline of each line's route (NaT when the route has no clock).
+
+    - appeal L1 / payer negotiation: ERISA self-funded plans get 180 days from the adverse
+      determination (29 CFR 2560.503-1(h)(3)(i)); other plans the contract window
+      (``contract_appeal_days``), never less than the ERISA floor for ERISA plans.
+    - appeal L2: the same window, counted from the level-1 decision (history) or, without one,
+      from the remit plus the 30-day ERISA decision time (29 CFR 2560.503-1(i)(2)(iii)).
+    - external review: 4 months from the final internal decision, rolled past weekends/holidays
+      (29 CFR 2590.715-2719(d)(2)(i)).
+    - corrected claim: the payer's timely-filing window from the date of service
+      (``corrected_claim_days``; contract limits are commonly 90-365 days, DOMAIN §4.3).
+    """
+    remit = pd.to_datetime(lines["remit_date"])
+    service = pd.to_datetime(lines["service_date"])
+    erisa = lines["plan_type"].astype("str").eq("self_funded_erisa")
+    window = pd.Series(
+        np.where(erisa, max(ERISA_APPEAL_DAYS, contract_appeal_days), contract_appeal_days),
+        index=lines.index,
+    )
+    window_td = pd.to_timedelta(window, unit="D")
+    decided = last_decision if last_decision is not None else pd.Series(pd.NaT, index=lines.index)
+    decided = pd.to_datetime(decided).astype("datetime64[us]")
+    l1_decision = decided.fillna(
+        remit + pd.Timedelta(days=ERISA_APPEAL_DAYS + ERISA_DECISION_DAYS_PER_LEVEL)
+    )
+    l2_decision = decided.fillna(
+        l1_decision + pd.Timedelta(days=ERISA_APPEAL_DAYS + ERISA_DECISION_DAYS_PER_LEVEL)
+    )
+    out = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[us]")
+    r = route.astype("str")
+    m = r.isin(["appeal_l1", "payer_negotiation"])
+    out[m] = (remit + window_td)[m]
+    m = r.eq("appeal_l2")
+    out[m] = (l1_decision + window_td)[m]
+    m = r.eq("external_review")
+    if m.any():
+        out[m] = roll_to_business_day(add_months(l2_decision[m], EXTERNAL_REVIEW_MONTHS))
+    m = r.eq("corrected_claim")
+    out[m] = (service + pd.Timedelta(days=corrected_claim_days))[m]
+    return out.astype("datetime64[us]")
+
+
+# --- state prompt pay ---------------------------------------------------------------------------
+
+#: State prompt-pay clocks for clean claims of fully insured plans (ERISA self-funded plans are
+#: outside state law): state -> (electronic days, paper days, annual interest rate). Source:
+#: healthcarepromptpay.com table as summarised in DOMAIN.md §4.3 [partly verified: a third-party
+#: table]. AL 1.5%/month and DC 1.5%/month (lower bound of 1.5-2.5%) are annualised x12. NY
+#: (Ins. Law §3224-a) and TX (Ins. Code ch. 1301/843) are marked [unverified] there, and a 2002
+#: NY DFS opinion quotes a flat 45 days, so they are left out: pass ``table=`` to add them.
+PROMPT_PAY: dict[str, tuple[int, int, float]] = {
+    "AL": (30, 45, 0.18),
+    "AK": (30, 30, 0.15),
+    "AZ": (30, 30, 0.10),
+    "AR": (30, 45, 0.12),
+    "CA": (30, 30, 0.10),  # Ins. Code §10123.13; H&S §1371.35
+    "CO": (30, 45, 0.10),
+    "CT": (45, 45, 0.15),
+    "DC": (30, 30, 0.18),
+    "FL": (20, 40, 0.12),  # in-state
+    "GA": (15, 30, 0.12),
+    "HI": (15, 30, 0.15),
+    "IL": (30, 30, 0.09),
+    "ID": (30, 45, 0.0),  # no interest rate in the source table
+    "IN": (30, 45, 0.0),
+}
+
+
+def prompt_pay_interest(
+    lines: pd.DataFrame,
+    table: dict[str, tuple[int, int, float]] | None = None,
+    *,
+    electronic: bool = True,
+) -> pd.DataFrame:
+    """Days late and simple interest owed per paid line of a fully insured plan under state prompt pay.
+
+    Late = paid more than the state's clean-claim days after receipt (``submitted_date``);
+    interest = paid x annual rate x days late / 365. Lines of other plan types, states without
+    an entry, or without dates get 0 days late and 0 interest (and ``prompt_pay_state`` False).
+    """
+    table = PROMPT_PAY if table is None else table
+    st = lines["state"].astype("str")
+    known = st.isin(list(table)) & lines["plan_type"].astype("str").eq("fully_insured")
+    days_allowed = st.map({k: v[0 if electronic else 1] for k, v in table.items()})
+    rate = st.map({k: v[2] for k, v in table.items()})
+    sub = pd.to_datetime(lines["submitted_date"])
+    paid_on = pd.to_datetime(lines["paid_date"])
+    elapsed = (paid_on - sub).dt.days
+    late = (elapsed - days_allowed).where(known & (lines["paid"] > 0)).fillna(0).clip(lower=0)
+    interest = (lines["paid"].fillna(0.0) * rate.fillna(0.0) * late / 365.0).round(2)
+    return pd.DataFrame(
+        {
+            "prompt_pay_state": known,
+            "prompt_pay_days": days_allowed.where(known),
+            "days_late": late.astype("int64"),
+            "prompt_pay_interest": interest.where(known, 0.0).astype("float64"),
+        },
+        index=lines.index,
+    )
