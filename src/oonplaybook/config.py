@@ -89,6 +89,15 @@ class PlaybookSettings(_Strict):
     codes_of_interest: list[str] = Field(default_factory=list)
     contract_appeal_days: int = Field(180, ge=1, description="plan/contract appeal window")
     letter_limit: int = Field(50, ge=0, description="max letters rendered per run")
+    timely_filing_days: int = Field(
+        365, ge=1, description="payer timely-filing window for corrected claims (contracts: 90-365, DOMAIN §4.3)"
+    )
+    work_cost_per_claim: float = Field(
+        57.23, ge=0, description="cost to work one appeal (Premier 2023: $57.23/claim, DOMAIN §6)"
+    )
+    patient_collection_rate: float = Field(
+        0.5, ge=0, le=1, description="share of patient balances collected (client's own rate; no published default)"
+    )
 
     @field_validator("codes_of_interest", mode="before")
     @classmethod
