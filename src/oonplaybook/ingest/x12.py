@@ -1,0 +1,992 @@
+"""X12 tokenizer and 835 (5010 X221A1, 4010 X091A1 tolerated) remittance reader.
+
+Design (quoted in the README's design notes)
+---------------------------------------------
+**Choice: a purpose-built tokenizer + 835 walker, no X12 library.** Measured first
+(``/work/shared/docs/X12.md`` §3-4 and ``benchmarks/ingest_835.py``): every maintained
+library is either slow (pyx12 180 s, x12sdk 66 s per 100k claims), strict in exactly the places
+real remits are messy (BOM, indentation, envelope-less fragments, ``|``/``^`` delimiters,
+a second ISA, masked versions), or loses money (edi-835-parser reads only the first CAS
+triplet and drops claim-level CAS and claims without SVC). oxedi (Rust) is fast but refuses
+envelope-less fragments and is a single-maintainer 0.x release. Tokenizing X12 is ~40 lines;
+the tolerance the project needs is the valuable part, so we own it.
+
+* **Tokenizer** (:func:`tokenize`): bytes in, a UTF-8 BOM and leading whitespace stripped. The
+  element separator is ``ISA[3]``; the component separator and segment terminator are the two
+  characters after the 16th element separator (the ISA is *not* assumed to be 106 characters,
+  masked ISAs exist). A newline terminator and CRLF are normalised. Each interchange (up to its
+  IEA) is tokenized with its own delimiters, so several ISA/GS/ST per file work. Data that
+  starts at ``ST`` (no envelope) falls back to ``* : ~`` with a warning. Anything else
+  (empty, CSV, binary) raises :class:`NotX12Error` naming the file.
+* **Walker** (:func:`read_835`): one pass over segment strings, ``str.split`` per segment,
+  a tag ``if`` chain ordered by frequency, plain Python lists as column buffers. No per-segment
+  objects. Money is **integer cents** (``round(float(s) * 100)`` is exact for every X12 amount
+  with at most two decimals below 2**51 cents; a third decimal is refused, not rounded), so
+  every balance check is exact; floats appear only when the canonical table is built.
+* **Nothing silently dropped**: every CLP becomes a claim or a reject; every CAS triplet (all
+  six, claim and line level, negative amounts, group CR) becomes an adjustment row or a reject;
+  a claim without SVC becomes one claim-level line (``line_no`` 0); PLB goes to its own table.
+  Unknown segments are skipped and counted. Balancing (line, claim, BPR = ΣCLP04 − ΣPLB) is
+  checked in cents and reported per claim, never used to drop data.
+* **Recognised repricer marks** (:data:`REPRICER_MARKS`): text of PER segments (1000A payer
+  contacts and the 2100 claim contact ``PER*CX``), non-payee N1 names and REF*0K/9A/9C values
+  is searched for MultiPlan/Claritev (incl. its PHCS and Viant networks), Data iSight,
+  Zelis, Naviguard and HealthSmart; the claim-level mark wins over the header-level one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from oonplaybook import schema
+from oonplaybook.ingest.errors import NotX12Error
+from oonplaybook.ingest.identity import identity_key
+
+BOM = b"\xef\xbb\xbf"
+
+#: Fallback delimiters for an envelope-less ``ST..SE`` fragment (the X12 defaults).
+DEFAULT_COMPONENT = ":"
+DEFAULT_TERMINATOR = "~"
+
+#: Repricer marks recognised on remits (DOMAIN.md §3.4: repricers appear in the 835 PER segment,
+#: e.g. "FOR DISCOUNT QUESTIONS CALL ZELIS"; network names in REF*0K). Ordered most specific
+#: first: Data iSight is MultiPlan's pricing tool, PHCS and Viant are MultiPlan brands (MultiPlan
+#: renamed itself Claritev in 2025). Pattern (upper-case text) -> canonical repricer name.
+REPRICER_MARKS: tuple[tuple[str, str], ...] = (
+    ("DATA ISIGHT", "Data iSight"),
+    ("DATAISIGHT", "Data iSight"),
+    ("MULTIPLAN", "MultiPlan"),
+    ("MULTI PLAN", "MultiPlan"),
+    ("CLARITEV", "MultiPlan"),
+    ("PHCS", "MultiPlan"),
+    ("VIANT", "MultiPlan"),
+    ("NAVIGUARD", "Naviguard"),
+    ("ZELIS", "Zelis"),
+    ("HEALTHSMART", "HealthSmart"),
+)
+_REPRICER_RE = re.compile("|".join(re.escape(p) for p, _ in REPRICER_MARKS))
+_REPRICER_NAME = dict(REPRICER_MARKS)
+
+#: CLP02 claim status -> normalised status (DOMAIN.md §5.1 table; schema.CLAIM_STATUSES).
+#: 4 denied, 22 reversal, 19/20/21 processed and forwarded (crossovers, not denials), 23 not our
+#: claim, forwarded. Other codes (1/2/3 primary/secondary/tertiary, 25 predetermination) are
+#: decided per line from the paid amount and the adjustments.
+CLP02_STATUS = {"4": "denied", "22": "reversal", "19": "forwarded", "20": "forwarded"}
+CLP02_STATUS.update({"21": "forwarded", "23": "forwarded"})
+
+#: CAS groups that reduce the allowed amount (DOMAIN.md §5.2: allowed = charge − CO/OA/PI
+#: reductions; PR is the patient's share of the allowed amount). CR (4010 corrections) is a
+#: reduction too. OA-23 (prior payer's adjudication, secondary claims) is excluded.
+REDUCING_GROUPS = frozenset({"CO", "OA", "PI", "CR"})
+
+#: Segments the walker knows (everything else is skipped and counted as unknown).
+KNOWN_SEGMENTS = frozenset(
+    "ISA GS ST BPR TRN CUR REF DTM N1 N2 N3 N4 PER RDM LX TS3 TS2 CLP CAS NM1 MIA MOA AMT QTY "
+    "SVC LQ PLB SE GE IEA TA1".split()
+)
+
+_NUM = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)").fullmatch
+_COMPOSITE_QUALIFIERS = frozenset({"HC", "AD", "ER", "IV", "N4", "NU", "WK", "ZZ", "XX", "HP"})
+_ALT_COMPONENT = "><:^|\\!"
+
+
+@dataclass(frozen=True)
+class Delimiters:
+    """The three X12 delimiters of one interchange."""
+
+    element: str
+    component: str
+    segment: str
+
+
+@dataclass
+class Chunk:
+    """The segments of one interchange (or of the envelope-less fragment)."""
+
+    delimiters: Delimiters
+    segments: list[str]
+    first_no: int  # 1-based file-wide number of segments[0]
+
+
+@dataclass
+class Tokenized:
+    """A tokenized X12 file: chunks of segments plus file-level warnings."""
+
+    chunks: list[Chunk]
+    warnings: list[str] = field(default_factory=list)
+    enveloped: bool = True
+
+    def iter_segments(self) -> list[tuple[int, list[str], Delimiters]]:
+        """All segments as (number, elements, delimiters); convenient for tests, not the hot path."""
+        out = []
+        for ch in self.chunks:
+            for i, s in enumerate(ch.segments):
+                out.append((ch.first_no + i, s.split(ch.delimiters.element), ch.delimiters))
+        return out
+
+
+def _isa_delimiters(text: str, pos: int, name: str) -> Delimiters:
+    sep = text[pos + 3] if len(text) > pos + 3 else ""
+    if not sep or sep.isalnum() or sep.isspace():
+        raise NotX12Error(
+            f"{name}: ISA at character {pos} has no element separator after 'ISA'; "
+            "the file is not valid X12 (re-export it from the clearinghouse)"
+        )
+    i = pos
+    for _ in range(16):
+        i = text.find(sep, i + 1)
+        if i < 0:
+            raise NotX12Error(
+                f"{name}: the ISA header at character {pos} has fewer than 16 elements; "
+                "the file is truncated or not X12 (re-download it)"
+            )
+    if len(text) < i + 3:
+        raise NotX12Error(f"{name}: the file ends inside the ISA header (truncated; re-download)")
+    comp, term = text[i + 1], text[i + 2]
+    if term in "\r\n":
+        term = "\n"
+    if term.isalnum() or term == " ":
+        raise NotX12Error(
+            f"{name}: ISA16 is not followed by a segment terminator (found {term!r}); "
+            "the ISA header is damaged (re-export the file)"
+        )
+    return Delimiters(sep, comp, term)
+
+
+def _split(chunk: str, d: Delimiters) -> list[str]:
+    if d.segment == "\n":
+        chunk = chunk.replace("\r", "\n")
+    parts = chunk.split(d.segment)
+    out = [p.strip() for p in parts]
+    return [p for p in out if p]
+
+
+def tokenize(data: bytes, name: str = "<bytes>") -> Tokenized:
+    """Split X12 bytes into segments per interchange, finding the delimiters from each ISA."""
+    if data.startswith(BOM):
+        data = data[3:]
+    text = data.decode("utf-8", errors="replace").lstrip().lstrip("\ufeff")
+    if not text:
+        raise NotX12Error(f"{name}: file is empty; expected an X12 835/837 (ISA... or ST...)")
+    tok = Tokenized(chunks=[])
+    pos, seg_no, prev = 0, 0, None
+    n = len(text)
+    while pos < n:
+        if text.startswith("ISA", pos):
+            d = _isa_delimiters(text, pos, name)
+        elif prev is None:
+            if text.startswith("ST", pos) and len(text) > 2 and not text[2].isalnum():
+                sep = text[2]
+                term = DEFAULT_TERMINATOR if DEFAULT_TERMINATOR in text else "\n"
+                d = Delimiters(sep, DEFAULT_COMPONENT, term)
+                tok.enveloped = False
+                tok.warnings.append(
+                    f"{name}: no ISA/GS envelope (starts at ST); assumed delimiters "
+                    f"'{sep}' element, '{DEFAULT_COMPONENT}' component, {term!r} segment"
+                )
+            else:
+                head = text[:40].replace("\n", " ")
+                raise NotX12Error(
+                    f"{name}: not X12: expected 'ISA' or 'ST' at the start, found {head!r}; "
+                    "give an 835/837 file, or a CSV/XLSX export with a mapping profile"
+                )
+        else:
+            d = prev
+            tok.warnings.append(
+                f"{name}: data after IEA that does not start with ISA (segment {seg_no + 1}); "
+                "read with the previous interchange's delimiters"
+            )
+        iea = re.compile(re.escape(d.segment) + r"\s*IEA" + re.escape(d.element)).search(text, pos)
+        if iea:
+            end = text.find(d.segment, iea.end())
+            end = n if end < 0 else end + 1
+        else:
+            end = n
+        segs = _split(text[pos:end], d)
+        tok.chunks.append(Chunk(d, segs, seg_no + 1))
+        seg_no += len(segs)
+        prev = d
+        pos = end
+        while pos < n and text[pos].isspace():
+            pos += 1
+    return tok
+
+
+def _cents(s: str) -> int | None:
+    """Exact integer cents of an X12 decimal, or None when it is not a valid amount."""
+    if not _NUM(s):
+        return None
+    if "." in s and len(s.partition(".")[2].rstrip("0")) > 2:
+        return None
+    return round(float(s) * 100)
+
+
+def _composite(s: str, comp: str) -> tuple[list[str], bool]:
+    """Split a composite; tolerate a file whose data uses another component separator."""
+    if comp in s:
+        return s.split(comp), False
+    if len(s) > 3 and s[:2] in _COMPOSITE_QUALIFIERS and s[2] in _ALT_COMPONENT:
+        return s.split(s[2]), True
+    return [s], False
+
+
+def detect_repricer(text: str) -> str:
+    """The canonical repricer named in ``text`` (see REPRICER_MARKS), or ""."""
+    m = _REPRICER_RE.search(text.upper())
+    return _REPRICER_NAME[m.group(0)] if m else ""
+
+
+@dataclass
+class RemitRead:
+    """What :func:`read_835` returns: canonical tables plus rejects, balance failures and stats."""
+
+    claim_lines: pd.DataFrame
+    adjustments: pd.DataFrame
+    provider_adjustments: pd.DataFrame
+    rejects: list[dict[str, str]]
+    balance_failures: list[dict[str, Any]]
+    stats: dict[str, Any]
+
+
+def _line_status(code: str, paid: int | None, cas: list[tuple[str, str, int]]) -> str:
+    st = CLP02_STATUS.get(code)
+    if st:
+        return st
+    if paid is not None and paid > 0:
+        return "paid"
+    for g, r, a in cas:
+        if g != "PR" and a > 0 and not (g == "OA" and r == "23"):
+            return "denied"
+    return "paid"
+
+
+def _primary_carc(cas: list[tuple[str, str, int]]) -> str:
+    """The main reason: largest non-PR adjustment (the reduction or denial), else largest PR."""
+    best, best_amt, best_pr, best_pr_amt = "", -1, "", -1
+    for g, r, a in cas:
+        if g == "PR":
+            if abs(a) > best_pr_amt:
+                best_pr, best_pr_amt = f"{g}-{r}", abs(a)
+        elif abs(a) > best_amt:
+            best, best_amt = f"{g}-{r}", abs(a)
+    return best or best_pr
+
+
+def _allowed(billed: int | None, cas: list[tuple[str, str, int]]) -> int | None:
+    if billed is None:
+        return None
+    red = sum(a for g, r, a in cas if g in REDUCING_GROUPS and not (g == "OA" and r == "23"))
+    return billed - red
+
+
+def read_835(data: bytes, name: str, *, salt: str) -> RemitRead:  # noqa: C901 - one walker
+    """Read an 835 file into canonical claim lines, adjustments, PLB, rejects and stats."""
+    tok = tokenize(data, name)
+    warnings = list(tok.warnings)
+    rejects: list[dict[str, str]] = []
+    balance: list[dict[str, Any]] = []
+    unknown: dict[str, int] = {}
+
+    # claim columns
+    c_id: list[str] = []
+    c_code: list[str] = []
+    c_billed: list[int] = []
+    c_paid: list[int] = []
+    c_presp: list[int | None] = []
+    c_pcn: list[str] = []
+    c_payer: list[str] = []
+    c_payer_id: list[str] = []
+    c_npi: list[str] = []
+    c_tin: list[str] = []
+    c_key: list[str] = []
+    c_recv: list[str] = []
+    c_remit: list[str] = []
+    c_repricer: list[str] = []
+    c_pos: list[str] = []
+    # line columns
+    l_claim: list[int] = []
+    l_no: list[int] = []
+    l_cpt: list[str] = []
+    l_mods: list[str] = []
+    l_orig: list[str] = []
+    l_billed: list[int | None] = []
+    l_paid: list[int | None] = []
+    l_allowed: list[int | None] = []
+    l_presp: list[int] = []
+    l_units: list[float] = []
+    l_date: list[str] = []
+    l_ctl: list[str] = []
+    l_status: list[str] = []
+    l_carc: list[str] = []
+    l_rarc: list[str] = []
+    l_src: list[str] = []
+    # adjustments
+    a_claim: list[int] = []
+    a_line: list[int] = []
+    a_group: list[str] = []
+    a_reason: list[str] = []
+    a_amount: list[int] = []
+    a_qty: list[float] = []
+    a_src: list[str] = []
+    # PLB
+    p_prov: list[str] = []
+    p_date: list[str] = []
+    p_reason: list[str] = []
+    p_ref: list[str] = []
+    p_amount: list[int] = []
+    p_payer: list[str] = []
+    p_src: list[str] = []
+
+    stats: dict[str, Any] = {
+        "transactions": 0,
+        "claims_in_file": 0,
+        "claims_rejected": 0,
+        "lines_rejected": 0,
+        "adjustments_rejected": 0,
+        "bpr_total_cents": 0,
+        "plb_cents": 0,
+        "clp_paid_cents": 0,
+        "clp_billed_cents": 0,
+        "clp_patient_resp_cents": 0,
+        "claim_adjustment_cents": 0,
+        "line_adjustment_cents": 0,
+        "reversal_claims": 0,
+        "component_separator_mismatch": 0,
+        "versions": {},
+        "other_transactions": {},
+    }
+
+    hdr: dict[str, Any] = {}
+    claim: dict[str, Any] | None = None
+    line: dict[str, Any] | None = None
+    skipping = ""  # "claim"/"line"/"tx": segments belonging to a rejected record
+
+    def new_header(src: str) -> dict[str, Any]:
+        return {
+            "payer": "",
+            "payer_id": "",
+            "payee_npi": "",
+            "payee_tin": "",
+            "remit_date": "",
+            "dtm405": "",
+            "repricer": "",
+            "n1": "",
+            "bpr": None,
+            "clp_paid": 0,
+            "plb": 0,
+            "src": src,
+            "claims": 0,
+        }
+
+    def close_line() -> None:
+        nonlocal line
+        ln = line
+        line = None
+        if ln is None or claim is None:
+            return
+        cas = ln["cas"]
+        billed, paid = ln["billed"], ln["paid"]
+        if billed is not None and paid is not None:
+            diff = billed - sum(a for _, _, a in cas) - paid
+            if diff:
+                balance.append(
+                    {
+                        "file": name,
+                        "claim_id": claim["id"],
+                        "line_no": ln["no"],
+                        "location": ln["src"],
+                        "check": "line: SVC02 - sum(CAS) = SVC03",
+                        "difference": diff / 100,
+                    }
+                )
+        claim["line_cas"] += sum(a for _, _, a in cas)
+        l_claim.append(claim["idx"])
+        l_no.append(ln["no"])
+        l_cpt.append(ln["cpt"])
+        l_mods.append(ln["mods"])
+        l_orig.append(ln["orig"])
+        l_billed.append(billed)
+        l_paid.append(paid)
+        allowed = ln["b6"] if ln["b6"] is not None else _allowed(billed, cas)
+        l_allowed.append(allowed)
+        l_presp.append(sum(a for g, _, a in cas if g == "PR"))
+        l_units.append(ln["units"])
+        l_date.append(ln["d472"] or ln["d150"] or claim["d232"])
+        l_ctl.append(ln["ctl"])
+        l_status.append(_line_status(claim["code"], paid, cas))
+        l_carc.append(_primary_carc(cas) or _primary_carc(claim["cas"]))
+        rarc = ln["rarc"] + [r for r in claim["rarc"] if r not in ln["rarc"]]
+        l_rarc.append(":".join(rarc))
+        l_src.append(ln["src"])
+
+    def close_claim() -> None:
+        nonlocal claim
+        close_line()
+        cl = claim
+        claim = None
+        if cl is None:
+            return
+        ccas = cl["cas"]
+        csum = sum(a for _, _, a in ccas)
+        stats["claim_adjustment_cents"] += csum
+        stats["line_adjustment_cents"] += cl["line_cas"]
+        if cl["nlines"] == 0:
+            # claim without service lines: one claim-level line so its dollars are not lost
+            l_claim.append(cl["idx"])
+            l_no.append(0)
+            l_cpt.append("")
+            l_mods.append("")
+            l_orig.append("")
+            l_billed.append(cl["billed"])
+            l_paid.append(cl["paid"])
+            l_allowed.append(_allowed(cl["billed"], ccas))
+            pr = sum(a for g, _, a in ccas if g == "PR")
+            l_presp.append(cl["presp"] if cl["presp"] is not None else pr)
+            l_units.append(1.0)
+            l_date.append(cl["d232"])
+            l_ctl.append("")
+            l_status.append(_line_status(cl["code"], cl["paid"], ccas))
+            l_carc.append(_primary_carc(ccas))
+            l_rarc.append(":".join(cl["rarc"]))
+            l_src.append(cl["src"])
+        diff = cl["billed"] - csum - cl["line_cas"] - cl["paid"]
+        if diff:
+            balance.append(
+                {
+                    "file": name,
+                    "claim_id": cl["id"],
+                    "line_no": 0,
+                    "location": cl["src"],
+                    "check": "claim: CLP03 - sum(claim CAS) - sum(line CAS) = CLP04",
+                    "difference": diff / 100,
+                }
+            )
+        mid = cl["member_id"]
+        c_key.append(identity_key(salt, mid, cl["pname"], "") if salt else "")
+        c_repricer.append(cl["repricer"] or hdr.get("repricer", ""))
+        c_npi.append(cl["npi"] or hdr.get("payee_npi", ""))
+        c_recv[cl["idx"]] = cl["d050"]
+
+    def close_tx(se: list[str] | None, segno: int) -> None:
+        close_claim()
+        if not hdr:
+            return
+        if se is not None and len(se) > 1:
+            declared = se[1]
+            counted = segno - hdr["st_no"] + 1
+            if declared != str(counted):
+                warnings.append(
+                    f"{name}: SE01 at segment {segno} says {declared} segments, counted {counted}"
+                )
+        if se is None:
+            warnings.append(
+                f"{name}: transaction starting at {hdr['src']} has no SE (file truncated?)"
+            )
+        bpr = hdr["bpr"]
+        if bpr is not None:
+            diff = bpr - (hdr["clp_paid"] - hdr["plb"])
+            if diff:
+                balance.append(
+                    {
+                        "file": name,
+                        "claim_id": "",
+                        "line_no": -1,
+                        "location": hdr["src"],
+                        "check": "transaction: BPR02 = sum(CLP04) - sum(PLB)",
+                        "difference": diff / 100,
+                    }
+                )
+
+    def reject(segno: int, record: str, reason: str) -> None:
+        rejects.append(
+            {"file": name, "location": f"segment {segno}", "record": record, "reason": reason}
+        )
+
+    in_other_tx = False
+    saw_iea = False
+    for chunk in tok.chunks:
+        sep, comp = chunk.delimiters.element, chunk.delimiters.component
+        segno = chunk.first_no - 1
+        for seg in chunk.segments:
+            segno += 1
+            e = seg.split(sep)
+            tag = e[0]
+            if in_other_tx and tag not in ("SE", "ISA", "GS", "GE", "IEA", "ST"):
+                continue
+            if tag == "CAS":
+                if skipping:
+                    continue
+                if claim is None:
+                    reject(segno, "CAS", "CAS outside a claim (no CLP before it); not counted")
+                    stats["adjustments_rejected"] += 1
+                    continue
+                grp = e[1].strip().upper() if len(e) > 1 else ""
+                for k in range(2, min(len(e), 20), 3):
+                    reason = e[k].strip()
+                    if not reason:
+                        if len(e) > k + 1 and e[k + 1].strip():
+                            reject(segno, f"CAS {grp}", "CAS amount without a reason code")
+                            stats["adjustments_rejected"] += 1
+                        continue
+                    amt_s = e[k + 1].strip() if len(e) > k + 1 else ""
+                    amt = _cents(amt_s)
+                    if amt is None:
+                        reject(
+                            segno,
+                            f"claim {claim['id']} CAS {grp}-{reason}",
+                            f"CAS{k + 1:02d} amount {amt_s!r} is missing or not a number",
+                        )
+                        stats["adjustments_rejected"] += 1
+                        continue
+                    q = e[k + 2].strip() if len(e) > k + 2 else ""
+                    qty = float(q) if q and _NUM(q) else float("nan")
+                    trip = (grp, reason, amt)
+                    a_claim.append(claim["idx"])
+                    a_group.append(grp)
+                    a_reason.append(reason)
+                    a_amount.append(amt)
+                    a_qty.append(qty)
+                    a_src.append(f"{name}:segment {segno}")
+                    if line is not None:
+                        line["cas"].append(trip)
+                        a_line.append(line["no"])
+                    else:
+                        claim["cas"].append(trip)
+                        a_line.append(0)
+                if grp not in schema.ADJUSTMENT_GROUPS:
+                    warnings.append(f"{name}: segment {segno}: unknown CAS group {grp!r}")
+            elif tag == "DTM":
+                if skipping == "claim" or skipping == "line":
+                    continue
+                q = e[1] if len(e) > 1 else ""
+                v = e[2].strip() if len(e) > 2 else ""
+                if line is not None:
+                    if q == "472":
+                        line["d472"] = v
+                    elif q == "150":
+                        line["d150"] = v
+                elif claim is not None:
+                    if q == "232":
+                        claim["d232"] = v
+                    elif q == "050":
+                        claim["d050"] = v
+                    elif q == "472" and not claim["d232"]:
+                        claim["d232"] = v
+                elif q == "405" and hdr:
+                    hdr["dtm405"] = v
+            elif tag == "SVC":
+                if skipping == "claim":
+                    continue
+                close_line()
+                skipping = ""
+                if claim is None:
+                    reject(segno, "SVC", "SVC outside a claim (no CLP before it)")
+                    stats["lines_rejected"] += 1
+                    skipping = "line"
+                    continue
+                parts, alt = _composite(e[1] if len(e) > 1 else "", comp)
+                if alt:
+                    stats["component_separator_mismatch"] += 1
+                billed_s = e[2].strip() if len(e) > 2 else ""
+                paid_s = e[3].strip() if len(e) > 3 else ""
+                billed = _cents(billed_s) if billed_s else None
+                paid = _cents(paid_s) if paid_s else None
+                claim["nlines"] += 1
+                if (billed_s and billed is None) or (paid_s and paid is None):
+                    bad = billed_s if billed_s and billed is None else paid_s
+                    reject(
+                        segno,
+                        f"claim {claim['id']} line {claim['nlines']}",
+                        f"SVC amount {bad!r} is not a number; line not read",
+                    )
+                    stats["lines_rejected"] += 1
+                    skipping = "line"
+                    continue
+                if billed is None or paid is None:
+                    warnings.append(
+                        f"{name}: segment {segno}: SVC02/SVC03 empty for claim "
+                        f"{claim['id']} line {claim['nlines']} (kept with unknown amounts)"
+                    )
+                u = e[5].strip() if len(e) > 5 else ""
+                units = float(u) if u and _NUM(u) else 1.0  # SVC05 absent = 1 unit (X221A1)
+                orig = ""
+                if len(e) > 6 and e[6].strip():
+                    op, _ = _composite(e[6], comp)
+                    orig = op[1].strip().upper() if len(op) > 1 else ""
+                cpt = parts[1].strip().upper() if len(parts) > 1 else parts[0].strip().upper()
+                line = {
+                    "no": claim["nlines"],
+                    "cpt": cpt,
+                    "mods": ":".join(m.strip() for m in parts[2:6] if m.strip()),
+                    "orig": orig if orig != cpt else "",
+                    "billed": billed,
+                    "paid": paid,
+                    "b6": None,
+                    "units": units,
+                    "d472": "",
+                    "d150": "",
+                    "ctl": "",
+                    "cas": [],
+                    "rarc": [],
+                    "src": f"{name}:segment {segno}",
+                }
+            elif tag == "REF":
+                if skipping == "claim" or skipping == "line":
+                    continue
+                q = e[1] if len(e) > 1 else ""
+                v = e[2].strip() if len(e) > 2 else ""
+                if line is not None:
+                    if q == "6R":
+                        line["ctl"] = v
+                elif claim is not None:
+                    if q in ("0K", "9A", "9C") and not claim["repricer"]:
+                        claim["repricer"] = detect_repricer(v)
+                elif hdr:
+                    if q == "2U" and not hdr["payer_id"]:
+                        hdr["payer_id"] = v
+                    elif q == "TJ" and hdr["n1"] == "PE":
+                        hdr["payee_tin"] = v
+                    elif q == "0K" and not hdr["repricer"]:
+                        hdr["repricer"] = detect_repricer(v)
+            elif tag == "AMT":
+                if line is not None and not skipping and len(e) > 2 and e[1] == "B6":
+                    b6 = _cents(e[2].strip())
+                    if b6 is None:
+                        warnings.append(
+                            f"{name}: segment {segno}: AMT*B6 {e[2]!r} is not a number; "
+                            "allowed computed from the adjustments instead"
+                        )
+                    line["b6"] = b6
+            elif tag == "LQ":
+                if line is not None and not skipping and len(e) > 2 and e[1] == "HE":
+                    code = e[2].strip()
+                    if code and code not in line["rarc"]:
+                        line["rarc"].append(code)
+            elif tag == "CLP":
+                close_claim()
+                skipping = ""
+                stats["claims_in_file"] += 1
+                if not hdr:
+                    hdr.update(new_header(f"{name}:segment {segno}"))
+                    hdr["st_no"] = segno
+                    warnings.append(f"{name}: segment {segno}: CLP before any ST")
+                cid = e[1].strip() if len(e) > 1 else ""
+                code = e[2].strip() if len(e) > 2 else ""
+                b_s = e[3].strip() if len(e) > 3 else ""
+                p_s = e[4].strip() if len(e) > 4 else ""
+                r_s = e[5].strip() if len(e) > 5 else ""
+                billed, paid = _cents(b_s), _cents(p_s)
+                presp = _cents(r_s) if r_s else None
+                problem = ""
+                if not cid:
+                    problem = "CLP01 (patient control number) is empty"
+                elif not code:
+                    problem = "CLP02 (claim status) is empty"
+                elif billed is None or paid is None:
+                    bad = ("CLP03", b_s) if billed is None else ("CLP04", p_s)
+                    problem = f"{bad[0]} {bad[1]!r} is missing or not a number" + (
+                        " (truncated CLP)" if len(e) < 5 else ""
+                    )
+                elif r_s and presp is None:
+                    problem = f"CLP05 {r_s!r} is not a number"
+                if problem:
+                    reject(segno, f"claim {cid or '?'}", f"{problem}; claim not read")
+                    stats["claims_rejected"] += 1
+                    skipping = "claim"
+                    continue
+                idx = len(c_id)
+                hdr["claims"] += 1
+                hdr["clp_paid"] += paid
+                stats["clp_paid_cents"] += paid
+                stats["clp_billed_cents"] += billed
+                stats["clp_patient_resp_cents"] += presp or 0
+                if code == "22":
+                    stats["reversal_claims"] += 1
+                c_id.append(cid)
+                c_code.append(code)
+                c_billed.append(billed)
+                c_paid.append(paid)
+                c_presp.append(presp)
+                c_pcn.append(e[7].strip() if len(e) > 7 else "")
+                c_pos.append(e[8].strip() if len(e) > 8 else "")
+                c_payer.append(hdr["payer"])
+                c_payer_id.append(hdr["payer_id"])
+                c_tin.append(hdr["payee_tin"])
+                c_remit.append(hdr["remit_date"] or hdr["dtm405"])
+                claim = {
+                    "idx": idx,
+                    "id": cid,
+                    "code": code,
+                    "billed": billed,
+                    "paid": paid,
+                    "presp": presp,
+                    "cas": [],
+                    "line_cas": 0,
+                    "nlines": 0,
+                    "d232": "",
+                    "d050": "",
+                    "rarc": [],
+                    "npi": "",
+                    "member_id": "",
+                    "pname": "",
+                    "repricer": "",
+                    "src": f"{name}:segment {segno}",
+                }
+                c_recv.append("")
+            elif tag == "NM1":
+                if claim is None or skipping == "claim":
+                    continue
+                q = e[1] if len(e) > 1 else ""
+                if q == "82" and len(e) > 9 and e[8] == "XX":
+                    claim["npi"] = e[9].strip()
+                elif q in ("QC", "IL"):
+                    if len(e) > 9 and e[9].strip() and (q == "QC" or not claim["member_id"]):
+                        claim["member_id"] = e[9].strip()
+                    if q == "QC" or not claim["pname"]:
+                        claim["pname"] = " ".join(x for x in e[3:5] if x)
+                elif q in ("PR", "TT") and not claim["repricer"]:
+                    claim["repricer"] = detect_repricer(e[3] if len(e) > 3 else "")
+            elif tag == "MOA" or tag == "MIA":
+                if claim is None or skipping == "claim":
+                    continue
+                idxs = range(3, 8) if tag == "MOA" else (5, 20, 21, 22, 23)
+                for k in idxs:
+                    if len(e) > k and e[k].strip() and e[k].strip() not in claim["rarc"]:
+                        claim["rarc"].append(e[k].strip())
+            elif tag == "PER":
+                text = " ".join(e[1:])
+                if claim is not None and not skipping:
+                    claim["repricer"] = claim["repricer"] or detect_repricer(text)
+                elif claim is None and hdr:
+                    hdr["repricer"] = hdr["repricer"] or detect_repricer(text)
+            elif tag == "N1":
+                if claim is not None:
+                    close_claim()
+                q = e[1] if len(e) > 1 else ""
+                if not hdr:
+                    continue
+                hdr["n1"] = q
+                nm = e[2].strip() if len(e) > 2 else ""
+                if q == "PR":
+                    hdr["payer"] = nm
+                    if len(e) > 4 and e[3] in ("XV", "PI") and e[4].strip():
+                        hdr["payer_id"] = e[4].strip()
+                elif q == "PE":
+                    if len(e) > 4 and e[3] == "XX":
+                        hdr["payee_npi"] = e[4].strip()
+                    elif len(e) > 4 and e[3] == "FI":
+                        hdr["payee_tin"] = e[4].strip()
+                if q != "PE":
+                    hdr["repricer"] = hdr["repricer"] or detect_repricer(nm)
+            elif tag == "PLB":
+                close_claim()
+                skipping = ""
+                prov = e[1].strip() if len(e) > 1 else ""
+                fdate = e[2].strip() if len(e) > 2 else ""
+                for k in range(3, min(len(e), 15), 2):
+                    rc = e[k].strip()
+                    amt_s = e[k + 1].strip() if len(e) > k + 1 else ""
+                    if not rc and not amt_s:
+                        continue
+                    amt = _cents(amt_s)
+                    if amt is None:
+                        reject(segno, f"PLB {rc}", f"PLB amount {amt_s!r} is not a number")
+                        continue
+                    rparts, _ = _composite(rc, comp)
+                    p_prov.append(prov)
+                    p_date.append(fdate)
+                    p_reason.append(rparts[0])
+                    p_ref.append(rparts[1] if len(rparts) > 1 else "")
+                    p_amount.append(amt)
+                    p_payer.append(hdr.get("payer", ""))
+                    p_src.append(f"{name}:segment {segno}")
+                    stats["plb_cents"] += amt
+                    if hdr:
+                        hdr["plb"] += amt
+            elif tag == "BPR":
+                if hdr:
+                    amt = _cents(e[2].strip()) if len(e) > 2 else None
+                    if amt is None:
+                        warnings.append(
+                            f"{name}: segment {segno}: BPR02 {e[2] if len(e) > 2 else ''!r} "
+                            "is not a number; payment not reconciled"
+                        )
+                    hdr["bpr"] = amt
+                    stats["bpr_total_cents"] += amt or 0
+                    hdr["remit_date"] = e[16].strip() if len(e) > 16 else ""
+            elif tag == "TRN":
+                if hdr and len(e) > 2:
+                    hdr["check"] = e[2].strip()
+            elif tag == "ST":
+                close_tx(None, segno - 1) if hdr else None
+                hdr.clear()
+                kind = e[1].strip() if len(e) > 1 else ""
+                if kind != "835":
+                    in_other_tx = True
+                    stats["other_transactions"][kind] = stats["other_transactions"].get(kind, 0) + 1
+                    warnings.append(
+                        f"{name}: segment {segno}: ST*{kind} is not an 835 transaction; skipped"
+                    )
+                    continue
+                hdr.update(new_header(f"{name}:segment {segno}"))
+                hdr["st_no"] = segno
+                stats["transactions"] += 1
+                skipping = ""
+            elif tag == "SE":
+                if in_other_tx:
+                    in_other_tx = False
+                    continue
+                close_tx(e, segno)
+                hdr.clear()
+                skipping = ""
+            elif tag == "GS":
+                v = e[8].strip() if len(e) > 8 else ""
+                stats["versions"][v] = stats["versions"].get(v, 0) + 1
+            elif tag == "IEA":
+                saw_iea = True
+            elif tag in ("ISA", "GE", "LX", "N3", "N4", "N2", "TS3", "TS2", "QTY", "RDM", "CUR"):
+                if tag == "ISA":
+                    saw_iea = False
+                    if hdr:
+                        close_tx(None, segno - 1)
+                        hdr.clear()
+                if tag in ("N3", "N4") and claim is not None:
+                    pass
+            else:
+                unknown[tag] = unknown.get(tag, 0) + 1
+    if hdr:
+        close_tx(None, -1)
+        hdr.clear()
+    else:
+        close_claim()
+    if tok.enveloped and not saw_iea:
+        warnings.append(f"{name}: no IEA at the end of the file (truncated?)")
+
+    stats["unknown_segments"] = dict(sorted(unknown.items()))
+    stats["claims"] = len(c_id)
+    stats["balance_failures"] = len(balance)
+    lines = _build_lines(
+        name,
+        claims={
+            "claim_id": c_id,
+            "claim_status_code": c_code,
+            "payer_claim_id": c_pcn,
+            "payer": c_payer,
+            "payer_id": c_payer_id,
+            "provider_npi": c_npi,
+            "provider_tin": c_tin,
+            "patient_key": c_key,
+            "submitted_date": c_recv,
+            "remit_date": c_remit,
+            "repricer": c_repricer,
+        },
+        lines={
+            "claim": l_claim,
+            "line_no": l_no,
+            "cpt": l_cpt,
+            "modifiers": l_mods,
+            "billed_cpt": l_orig,
+            "billed": l_billed,
+            "paid": l_paid,
+            "allowed": l_allowed,
+            "patient_resp": l_presp,
+            "units": l_units,
+            "service_date": l_date,
+            "line_control": l_ctl,
+            "claim_status": l_status,
+            "carc": l_carc,
+            "rarc": l_rarc,
+            "source": l_src,
+        },
+        warnings=warnings,
+    )
+    adj = pd.DataFrame(
+        {
+            "claim_id": pd.Series(
+                np.array(c_id, dtype=object)[a_claim] if a_claim else [], dtype="str"
+            ),
+            "line_no": np.asarray(a_line, dtype="int64"),
+            "group": pd.Series(a_group, dtype="str"),
+            "reason": pd.Series(a_reason, dtype="str"),
+            "amount": np.asarray(a_amount, dtype="int64") / 100,
+            "quantity": np.asarray(a_qty, dtype="float64"),
+            "source": pd.Series(a_src, dtype="str"),
+        }
+    )
+    plb = pd.DataFrame(
+        {
+            "provider_id": pd.Series(p_prov, dtype="str"),
+            "fiscal_period_date": _dates(p_date, p_src, warnings),
+            "reason": pd.Series(p_reason, dtype="str"),
+            "reference": pd.Series(p_ref, dtype="str"),
+            "amount": np.asarray(p_amount, dtype="int64") / 100,
+            "payer": pd.Series(p_payer, dtype="str"),
+            "source": pd.Series(p_src, dtype="str"),
+        }
+    )
+    stats["warnings"] = warnings
+    return RemitRead(
+        claim_lines=lines,
+        adjustments=schema.conform(adj, schema.ADJUSTMENT_COLUMNS),
+        provider_adjustments=schema.conform(plb, schema.PROVIDER_ADJUSTMENT_COLUMNS),
+        rejects=rejects,
+        balance_failures=balance,
+        stats=stats,
+    )
+
+
+def _dates(values: list[str], sources: list[str], warnings: list[str]) -> pd.Series:
+    """CCYYMMDD strings to datetime64[us]; a non-empty value that does not parse is reported."""
+    s = pd.Series(values, dtype="str")
+    d = pd.to_datetime(s, format="%Y%m%d", errors="coerce")
+    bad = s.ne("") & d.isna()
+    if bad.any():
+        for i in np.flatnonzero(bad.to_numpy())[:20]:
+            warnings.append(f"{sources[i]}: date {values[i]!r} is not CCYYMMDD (left empty)")
+        if bad.sum() > 20:
+            warnings.append(f"... {int(bad.sum()) - 20} more invalid dates")
+    return d.astype("datetime64[us]")
+
+
+def _money(values: list[int | None]) -> np.ndarray:
+    """Integer cents (None = unknown) to float dollars with NaN."""
+    if not values:
+        return np.zeros(0, dtype="float64")
+    if any(v is None for v in values):
+        return np.array([np.nan if v is None else v / 100 for v in values], dtype="float64")
+    return np.asarray(values, dtype="int64") / 100
+
+
+def _build_lines(
+    name: str, claims: dict[str, list], lines: dict[str, list], warnings: list[str]
+) -> pd.DataFrame:
+    """Vectorised assembly of the canonical claim-lines table from claim and line buffers."""
+    ci = np.asarray(lines["claim"], dtype="int64")
+    out: dict[str, Any] = {}
+    for col, vals in claims.items():
+        arr = np.array(vals, dtype=object) if vals else np.array([], dtype=object)
+        out[col] = arr[ci] if len(ci) else np.array([], dtype=object)
+    src = lines["source"]
+    out["submitted_date"] = _dates(list(out["submitted_date"]), src, warnings)
+    out["remit_date"] = _dates(list(out["remit_date"]), src, warnings)
+    out["service_date"] = _dates(lines["service_date"], src, warnings)
+    for col in ("line_no",):
+        out[col] = np.asarray(lines[col], dtype="int64")
+    for col in ("cpt", "modifiers", "billed_cpt", "line_control", "claim_status", "carc", "rarc"):
+        out[col] = lines[col]
+    out["source"] = src
+    out["billed"] = _money(lines["billed"])
+    out["paid"] = _money(lines["paid"])
+    out["allowed"] = _money(lines["allowed"])
+    out["patient_resp"] = _money(lines["patient_resp"])
+    out["units"] = np.asarray(lines["units"], dtype="float64")
+    df = pd.DataFrame(out)
+    df["recoded"] = df["billed_cpt"].astype("str").ne("")
+    df["paid_date"] = df["remit_date"].where(df["paid"] > 0)
+    df["unit_type"] = "UN"
+    return schema.conform(df)
