@@ -1,0 +1,1297 @@
+"""Medicare Physician Fee Schedule (PFS) pricing from CMS's own files, to the cent.
+
+Formula (42 CFR 414.20, 414.22; CMS RVU file README; DOMAIN.md §3.1)::
+
+    fee = [(work RVU x work GPCI) + (PE RVU x PE GPCI) + (MP RVU x MP GPCI)] x CF
+
+* PE RVU is the **facility** PE RVU when the place of service is a facility setting
+  (:data:`FACILITY_POS`), else the non-facility PE RVU (42 CFR 414.22(b)(5)(i)).
+* **Rounding.** The fee for one unit is computed exactly (integer arithmetic on the file's
+  2-decimal RVUs, 3-decimal GPCIs and 4-decimal CF) and rounded once, half up, to the cent, as
+  CMS's PFS payment files publish it. Payment adjustments (bilateral, multiple procedure,
+  assistant, co-surgery, medical direction) and units are then applied to that rounded fee and
+  the line total is rounded half up to the cent again.
+* **Anesthesia** (status J codes 00100-01999; 42 CFR 414.46, Medicare Claims Processing Manual
+  Pub. 100-04 Ch. 12 §50): ``(base units + time units) x locality anesthesia CF``. Time units are
+  minutes / 15 rounded to one decimal (configurable), base units come from
+  ``anesthesia_base_units.csv`` (bring your own with :func:`load_anesthesia_base_units`).
+  The locality anesthesia CF is CMS's published ANESyyyy value when one was imported, otherwise
+  the national anesthesia CF x GPCIs weighted by :data:`ANESTHESIA_SHARES`, rounded to the cent.
+* **Status codes** CMS does not price under the PFS get NaN and a stated reason, never 0.
+* **Not applied** (documented, shown in ``medicare_note``): the OPPS cap on non-facility imaging
+  (needs CMS's OPPSCAP file; it can only lower some non-facility imaging amounts), endoscopic
+  base-code reductions (indicator 3 is approximated as the standard 50%), MAC-priced (status C)
+  codes, the 2026 QP anesthesia CF (not captured, DOMAIN.md §8 item 3).
+
+Tables: the 2025 tables ship in ``reference/data`` (built by ``scripts/build_reference.py``
+from CMS's PPRRVU2025_Oct.csv and GPCI2025.csv). ``oonplaybook reference import`` writes newer
+releases to the user cache (:func:`cache_dir`), which takes precedence for its year.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import functools
+import io
+import json
+import os
+import re
+import warnings
+from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# --- domain constants ---------------------------------------------------------------------------
+
+#: PFS conversion factors by (year, qualifying APM participant). DOMAIN.md §3.1 table.
+#: 2024: $33.2875 is the CF effective 2024-03-09 (CAA 2024 fix; $32.7442 applied 01-01..03-08);
+#: 2025: $32.3465, equal to the CONV FACTOR column of every row of PPRRVU2025_Oct.csv (checked
+#: by scripts/build_reference.py and tests); 2026: non-QP $33.4009, QP $33.5675 (CY2026 PFS
+#: final rule, pbn.decisionhealth.com; AAMC). Before 2026 there is a single CF (QP == non-QP).
+CONVERSION_FACTORS: dict[tuple[int, bool], Decimal] = {
+    (2024, False): Decimal("33.2875"),
+    (2024, True): Decimal("33.2875"),
+    (2025, False): Decimal("32.3465"),
+    (2025, True): Decimal("32.3465"),
+    (2026, False): Decimal("33.4009"),
+    (2026, True): Decimal("33.5675"),
+}
+
+#: National anesthesia CFs (DOMAIN.md §3.1). 2025 $20.3178 is also the header of CMS's
+#: ANES2025 file ("National Anes CF of 20.3178"). 2026 non-QP $20.4976 (CMS 2026 anesthesia CF
+#: file). 2026 QP final is [unverified] in DOMAIN.md §8 item 3: left as None (pass
+#: ``anesthesia_cf=`` or import CMS's ANES2026 file).
+ANESTHESIA_CONVERSION_FACTORS: dict[tuple[int, bool], Decimal | None] = {
+    (2024, False): Decimal("20.7739"),
+    (2024, True): Decimal("20.7739"),
+    (2025, False): Decimal("20.3178"),
+    (2025, True): Decimal("20.3178"),
+    (2026, False): Decimal("20.4976"),
+    (2026, True): None,
+}
+
+#: Work / PE / MP shares used to locality-adjust the anesthesia CF when CMS's ANESyyyy file was
+#: not imported. CMS publishes the shares on the "Anesthesia Shares" tab of its anesthesia CF
+#: file; the tab itself was not found in a public source, so these values are DERIVED: they
+#: reproduce CMS's published 2025 locality anesthesia CFs to the cent for Alabama 19.31,
+#: Alaska 27.86, Arizona 20.04, Arkansas 19.21 and Bakersfield 20.45 (ANES2025 rows quoted in
+#: public parsers' test fixtures). Configurable via ``anesthesia_shares=``; import ANES2025 for
+#: CMS's exact values.
+ANESTHESIA_SHARES: tuple[float, float, float] = (0.7686, 0.1664, 0.0650)
+
+#: Places of service paid at the facility PE RVU (42 CFR 414.22(b)(5)(i); Medicare Claims
+#: Processing Manual Pub. 100-04 Ch. 12 §20.4.2; CY2024 PFS final rule: POS 02 telehealth at the
+#: facility rate, POS 10 telehealth in the home at the non-facility rate). Everything else
+#: (11 office, 12 home, 10, 20 urgent care, 49, 50, 65, 71, 72, 81, ...) is non-facility.
+FACILITY_POS: frozenset[str] = frozenset(
+    {
+        "02",  # telehealth other than patient's home
+        "19",  # off-campus outpatient hospital
+        "21",  # inpatient hospital
+        "22",  # on-campus outpatient hospital
+        "23",  # emergency room - hospital
+        "24",  # ambulatory surgical center
+        "26",  # military treatment facility
+        "31",  # skilled nursing facility (Part A stay)
+        "34",  # hospice
+        "41",  # ambulance - land
+        "42",  # ambulance - air or water
+        "51",  # inpatient psychiatric facility
+        "52",  # psychiatric facility partial hospitalization
+        "53",  # community mental health center
+        "56",  # psychiatric residential treatment center
+        "61",  # comprehensive inpatient rehabilitation facility
+    }
+)
+
+#: PFS status codes (CMS RVU file README, "Status Code" field) -> why CMS pays no PFS amount.
+#: A (active), R (restricted coverage: priced, paid only if covered) and T (injection: priced,
+#: paid only if no other PFS service that day) are priced; J (anesthesia) uses the anesthesia
+#: formula.
+STATUS_REASONS: dict[str, str] = {
+    "B": "status B: bundled; payment is included in another service, no separate Medicare payment",
+    "C": "status C: carrier-priced; the MAC sets the amount case by case, no national price",
+    "D": "status D: deleted code",
+    "E": "status E: excluded from the PFS by regulation (paid under another fee schedule)",
+    "F": "status F: deleted/discontinued code, no grace period",
+    "G": "status G: not valid for Medicare; CMS uses another code",
+    "H": "status H: deleted modifier for this code",
+    "I": "status I: not valid for Medicare purposes; Medicare uses another code",
+    "M": "status M: measurement (quality reporting) code, no payment",
+    "N": "status N: non-covered service",
+    "P": "status P: bundled/excluded; no PFS payment (paid under another system if covered)",
+    "X": "status X: statutory exclusion; not a PFS service (e.g. lab, ambulance fee schedules)",
+}
+PRICED_STATUSES = frozenset({"A", "R", "T"})
+NOTE_STATUSES = {
+    "R": "status R: restricted coverage, priced if covered",
+    "T": "status T: paid only if no other PFS service is paid the same day",
+}
+
+#: Payment-modifier fractions, as (numerator over 1000) of the fee schedule amount.
+#: Bilateral (mod 50) by BILAT SURG indicator (RVU README; Pub. 100-04 Ch. 12 §40.7):
+#: 1 -> 150%, 0/2 -> 100% (adjustment does not apply / RVUs already bilateral),
+#: 3 -> 100% each side = 200% for the one line, 9 -> concept does not apply (100%).
+BILATERAL_MILLI: dict[str, int] = {"0": 1000, "1": 1500, "2": 1000, "3": 2000, "9": 1000}
+#: Multiple procedure (mod 51) by MULT PROC indicator (Pub. 100-04 Ch. 12 §40.6): 2 standard
+#: (secondary procedure at 50%), 3 endoscopic (approximated at 50%; base-code rule not
+#: applied), 0/9 no reduction. 4-7 (imaging, therapy, cardio, ophthalmology MPPR) reduce only
+#: the TC/PE part and need the day's other lines: not applied, flagged in the note.
+MULT_PROC_MILLI: dict[str, int] = {"0": 1000, "2": 500, "3": 500, "9": 1000}
+#: Assistant at surgery: 16% of the fee schedule amount (mod 80/81/82; Pub. 100-04 Ch. 12
+#: §20.4.3); AS (PA/NP/CNS assistant) 85% x 16% = 13.6% (§120). ASST SURG indicator 1 = statutory
+#: restriction (no payment), 9 = concept does not apply; 0 = payable with documentation.
+ASSISTANT_MILLI: dict[str, int] = {"80": 160, "81": 160, "82": 160, "AS": 136}
+#: Co-surgeons (mod 62): 62.5% each (Pub. 100-04 Ch. 12 §40.8). CO-SURG indicator 0 = not
+#: permitted, 1 = with documentation, 2 = permitted, 9 = concept does not apply.
+CO_SURGEON_MILLI = 625
+#: Anesthesia medical direction (Pub. 100-04 Ch. 12 §50.C; 42 CFR 414.46(d)): QK/QX/QY/AD pay
+#: 50% of the allowance; AA/QZ 100%.
+ANESTHESIA_MILLI: dict[str, int] = {"QK": 500, "QX": 500, "QY": 500, "AD": 500}
+
+#: Pricing (row-selecting) modifiers present as separate rows of the RVU file.
+ROW_MODIFIERS = ("26", "TC", "53")
+
+ANESTHESIA_TIME_UNIT_MINUTES = 15  # Pub. 100-04 Ch. 12 §50.G: time unit = 15 minutes
+ANESTHESIA_TIME_UNIT_DECIMALS = 1  # §50.G: time units rounded to one decimal place
+
+CACHE_ENV = "OONPLAYBOOK_CACHE"
+_RVU_SCALE, _GPCI_SCALE, _CF_SCALE = 100, 1000, 10000
+
+_LOCALITY_RE = re.compile(r"^\s*(\d{3,5})\s*[-/ ]?\s*(\d{1,2})\s*$")
+_LOCALITY_SEP_RE = re.compile(r"^\s*(\d{3,5})\s*[-/ ]\s*(\d{1,2})\s*$")
+
+
+class ReferenceError(ValueError):
+    """A reference file or lookup is invalid; the message names the place and the fix."""
+
+
+# --- CMS file readers -------------------------------------------------------------------------
+
+#: Canonical column -> the CMS PPRRVU header text (multi-row header cells joined top to bottom).
+PPRRVU_COLUMNS: dict[str, str] = {
+    "hcpcs": "HCPCS",
+    "mod": "MOD",
+    "status": "STATUS CODE",
+    "not_used_for_medicare": "NOT USED FOR MEDICARE PAYMENT",
+    "work_rvu": "WORK RVU",
+    "pe_nf_rvu": "NON-FAC PE RVU",
+    "nf_na": "NON-FAC NA INDICATOR",
+    "pe_f_rvu": "FACILITY PE RVU",
+    "f_na": "FACILITY NA INDICATOR",
+    "mp_rvu": "MP RVU",
+    "total_nf": "NON-FACILITY TOTAL",
+    "total_f": "FACILITY TOTAL",
+    "pctc": "PCTC IND",
+    "glob_days": "GLOB DAYS",
+    "mult_proc": "MULT PROC",
+    "bilat_surg": "BILAT SURG",
+    "asst_surg": "ASST SURG",
+    "co_surg": "CO- SURG",
+    "team_surg": "TEAM SURG",
+    "endo_base": "ENDO BASE",
+    "conv_factor": "CONV FACTOR",
+    "diag_supervision": "PHYSICIAN SUPERVISION OF DIAGNOSTIC PROCEDURES",
+    "calc_flag": "CALCULATION FLAG",
+    "imaging_family": "DIAGNOSTIC IMAGING FAMILY INDICATOR",
+    "opps_pe_nf": "NON-FACILITY PE USED FOR OPPS PAYMENT AMOUNT",
+    "opps_pe_f": "FACILITY PE USED FOR OPPS PAYMENT AMOUNT",
+    "opps_mp": "MP USED FOR OPPS PAYMENT AMOUNT",
+}
+_RVU_NUMERIC = (
+    "work_rvu",
+    "pe_nf_rvu",
+    "pe_f_rvu",
+    "mp_rvu",
+    "total_nf",
+    "total_f",
+    "conv_factor",
+    "opps_pe_nf",
+    "opps_pe_f",
+    "opps_mp",
+)
+
+
+def _norm_header(text: str) -> str:
+    return " ".join(text.replace("-", "- ").split()).replace("- ", "-").upper()
+
+
+def _rows_of(source: str | Path | bytes) -> tuple[list[list[str]], str]:
+    if isinstance(source, bytes):
+        text, name = source.decode("utf-8-sig", errors="replace"), "<bytes>"
+    else:
+        name = str(source)
+        text = Path(source).read_bytes().decode("utf-8-sig", errors="replace")
+    dialect = "excel-tab" if text.count("\t") > text.count(",") else "excel"
+    return list(csv.reader(io.StringIO(text), dialect=dialect)), name
+
+
+def read_pprrvu(source: str | Path | bytes, name: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """Parse CMS's PPRRVU relative value file (title rows, multi-row header) into a typed table.
+
+    Returns the table (one row per HCPCS+modifier, no descriptors) and metadata (title, release
+    date). Raises :class:`ReferenceError` naming the file and the missing column when the layout
+    is not CMS's.
+    """
+    rows, fname = _rows_of(source)
+    fname = name or fname
+    hdr = next((i for i, r in enumerate(rows) if r and r[0].strip().upper() == "HCPCS"), None)
+    if hdr is None:
+        raise ReferenceError(
+            f"{fname}: no header row starting with 'HCPCS' found; expected CMS's PPRRVU layout "
+            "(PPRRVUyyyy_*.csv from the RVU zip)"
+        )
+    width = len(rows[hdr])
+    joined = []
+    for j in range(width):
+        cells = [rows[i][j] for i in range(max(0, hdr - 4), hdr + 1) if j < len(rows[i])]
+        # title rows put text in the DESCRIPTION column only; header cells are short
+        cells = [c for c in cells if c.strip() and len(c) < 40]
+        joined.append(_norm_header(" ".join(cells)))
+    where: dict[str, int] = {}
+    for canon, cms_name in PPRRVU_COLUMNS.items():
+        want = _norm_header(cms_name)
+        hits = [j for j, h in enumerate(joined) if h == want]
+        if not hits:
+            near = difflib.get_close_matches(want, joined, n=1)
+            raise ReferenceError(
+                f"{fname}: header row {hdr + 1}: column {cms_name!r} not found"
+                + (f" (closest: {near[0]!r})" if near else "")
+                + "; is this a CMS PPRRVU file?"
+            )
+        where[canon] = hits[0]
+    body = [r for r in rows[hdr + 1 :] if r and r[0].strip()]
+    data = {c: [r[j].strip() if j < len(r) else "" for r in body] for c, j in where.items()}
+    df = pd.DataFrame(data)
+    for c in _RVU_NUMERIC:
+        vals = pd.to_numeric(df[c].replace("", "0"), errors="coerce")
+        bad = vals.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ReferenceError(
+                f"{fname}: row {hdr + 2 + i}: column {PPRRVU_COLUMNS[c]!r} = {df[c].iloc[i]!r} "
+                "is not a number"
+            )
+        df[c] = vals.astype("float64")
+    df["hcpcs"] = df["hcpcs"].str.upper()
+    df["mod"] = df["mod"].str.upper()
+    dup = df.duplicated(["hcpcs", "mod"])
+    if dup.any():
+        first = df.loc[dup, ["hcpcs", "mod"]].iloc[0]
+        raise ReferenceError(f"{fname}: duplicate HCPCS+MOD row {first['hcpcs']}{first['mod']}")
+    title = " ".join(c.strip() for r in rows[:hdr] for c in r if c.strip())
+    m = re.search(r"RELEASED\s+(\d{1,2})/(\d{1,2})/(\d{4})", title)
+    released = f"{m.group(3)}-{int(m.group(1)):02d}-{int(m.group(2)):02d}" if m else ""
+    y = re.search(r"(20\d\d)\s+National Physician Fee Schedule", title, re.I)
+    rel = re.search(r"Relative Value File\s+(\w+)\s+Release", title, re.I)
+    meta = {
+        "file": Path(fname).name,
+        "title": title[:200],
+        "year": int(y.group(1)) if y else None,
+        "release": rel.group(1) if rel else "",
+        "released": released,
+        "rows": len(df),
+        "conv_factor_values": sorted({f"{v:.4f}" for v in df["conv_factor"] if v > 0}),
+    }
+    df = df.sort_values(["hcpcs", "mod"], kind="stable").reset_index(drop=True)
+    return df, meta
+
+
+def normalize_locality(value: str, strict_separator: bool = False) -> str:
+    """Return the canonical ``"CCCCC-LL"`` form of a MAC-locality (accepts unpadded forms)."""
+    pat = _LOCALITY_SEP_RE if strict_separator else _LOCALITY_RE
+    m = pat.match(str(value))
+    if not m:
+        raise ReferenceError(
+            f"locality {value!r} is not a MAC-locality; write it as MAC-LOC, e.g. 13202-01"
+        )
+    return f"{int(m.group(1)):05d}-{int(m.group(2)):02d}"
+
+
+def read_gpci(source: str | Path | bytes, name: str | None = None) -> pd.DataFrame:
+    """Parse CMS's GPCI file (Addendum E layout: title, footnotes, unpadded MAC/locality)."""
+    rows, fname = _rows_of(source)
+    fname = name or fname
+    hdr = next(
+        (i for i, r in enumerate(rows) if any("LOCALITY NUMBER" in c.upper() for c in r)), None
+    )
+    if hdr is None:
+        raise ReferenceError(
+            f"{fname}: no header row with 'Locality Number'; expected CMS's GPCI file "
+            "(GPCIyyyy.csv / Addendum E)"
+        )
+    head = [c.strip().upper() for c in rows[hdr]]
+
+    def col(*needles: str) -> int:
+        for j, h in enumerate(head):
+            if all(n in h for n in needles):
+                return j
+        raise ReferenceError(
+            f"{fname}: header row {hdr + 1}: no column containing {' + '.join(needles)!r}"
+        )
+
+    c_mac = next(
+        (
+            j
+            for j, h in enumerate(head)
+            if "CONTRACTOR" in h or h.startswith("MAC") or "CARRIER" in h
+        ),
+        0,
+    )
+    c_state, c_loc, c_name = col("STATE"), col("LOCALITY NUMBER"), col("LOCALITY NAME")
+    c_w, c_pe, c_mp = col("PW", "GPCI"), col("PE", "GPCI"), col("MP", "GPCI")
+    recs = []
+    for i, r in enumerate(rows[hdr + 1 :], start=hdr + 2):
+        if len(r) <= max(c_mp, c_w, c_pe) or not r[c_mac].strip().isdigit():
+            continue  # blank spacer, "MAC Assignments as of ..." and footnote rows
+        try:
+            w, pe, mp = (float(r[c]) for c in (c_w, c_pe, c_mp))
+        except ValueError:
+            raise ReferenceError(
+                f"{fname}: row {i}: GPCI values {r[c_w : c_mp + 1]} are not numbers"
+            ) from None
+        name_raw = r[c_name].strip()
+        recs.append(
+            {
+                "locality": normalize_locality(f"{r[c_mac].strip()}-{r[c_loc].strip()}"),
+                "mac": f"{int(r[c_mac]):05d}",
+                "locality_number": f"{int(r[c_loc]):02d}",
+                "state": r[c_state].strip().upper(),
+                "name": name_raw.rstrip("*").strip(),
+                "footnote": "*" * (len(name_raw) - len(name_raw.rstrip("*"))),
+                "gpci_work": w,
+                "gpci_pe": pe,
+                "gpci_mp": mp,
+            }
+        )
+    if not recs:
+        raise ReferenceError(f"{fname}: no locality rows under the header (row {hdr + 1})")
+    df = pd.DataFrame(recs)
+    dup = df["locality"].duplicated()
+    if dup.any():
+        raise ReferenceError(f"{fname}: locality {df.loc[dup, 'locality'].iloc[0]} appears twice")
+    return df.sort_values("locality").reset_index(drop=True)
+
+
+def read_anesthesia_cf(source: str | Path | bytes, name: str | None = None) -> pd.DataFrame:
+    """Parse CMS's locality anesthesia CF file (ANESyyyy: Contractor, Locality, Name, CF)."""
+    rows, fname = _rows_of(source)
+    fname = name or fname
+    hdr = next(
+        (i for i, r in enumerate(rows) if r and "CONTRACTOR" in r[0].upper() and len(r) >= 4), None
+    )
+    if hdr is None:
+        raise ReferenceError(f"{fname}: no 'Contractor, Locality, ...' header; not an ANES file")
+    recs = []
+    for r in rows[hdr + 1 :]:
+        if len(r) < 4 or not r[0].strip().isdigit():
+            continue
+        cf = r[-1].strip() or r[3].strip()
+        recs.append(
+            {
+                "locality": normalize_locality(f"{r[0].strip()}-{r[1].strip()}"),
+                "anes_cf": float(cf.replace("$", "")),
+            }
+        )
+    return (
+        pd.DataFrame(recs)
+        .drop_duplicates("locality")
+        .sort_values("locality")
+        .reset_index(drop=True)
+    )
+
+
+def load_anesthesia_base_units(path: str | Path | None = None) -> pd.DataFrame:
+    """Anesthesia base units by code (CSV columns code, base_units, source); default: packaged."""
+    if path is None:
+        text = (
+            resources.files("oonplaybook.reference") / "data" / "anesthesia_base_units.csv"
+        ).read_text()
+        name = "anesthesia_base_units.csv (packaged)"
+    else:
+        text, name = Path(path).read_text(), str(path)
+    df = pd.read_csv(io.StringIO(text), dtype=str, comment="#", keep_default_na=False)
+    missing = {"code", "base_units"} - set(df.columns)
+    if missing:
+        raise ReferenceError(
+            f"{name}: missing column(s) {sorted(missing)}; need code,base_units,source"
+        )
+    df["code"] = df["code"].str.strip().str.upper()
+    bad = ~df["code"].str.fullmatch(r"\d{5}")
+    if bad.any():
+        raise ReferenceError(
+            f"{name}: row {int(np.flatnonzero(bad.to_numpy())[0]) + 2}: code "
+            f"{df.loc[bad, 'code'].iloc[0]!r} is not a 5-digit anesthesia code (keep leading zeros)"
+        )
+    df["base_units"] = pd.to_numeric(df["base_units"], errors="raise").astype("float64")
+    if "source" not in df.columns:
+        df["source"] = name
+    return (
+        df[["code", "base_units", "source"]]
+        .drop_duplicates("code", keep="last")
+        .reset_index(drop=True)
+    )
+
+
+# --- table loading -----------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """User cache for imported CMS releases: ``$OONPLAYBOOK_CACHE`` or ``~/.cache/oonplaybook``."""
+    root = os.environ.get(CACHE_ENV)
+    return Path(root) if root else Path.home() / ".cache" / "oonplaybook"
+
+
+@dataclass(frozen=True)
+class ReferenceTables:
+    """The PFS tables for one year: RVUs, GPCIs, anesthesia base units and optional CMS anes CFs."""
+
+    year: int
+    rvu: pd.DataFrame
+    gpci: pd.DataFrame
+    anesthesia_base_units: pd.DataFrame
+    anesthesia_cf: pd.DataFrame | None
+    manifest: dict[str, Any]
+    origin: str  # "packaged" or the cache folder
+
+    @property
+    def vintage(self) -> str:
+        """Human label of the CMS release, e.g. 'CMS PFS 2025 October release (2025-09-11)'."""
+        m = self.manifest.get("pprrvu", {})
+        return (
+            f"CMS PFS {self.year} {m.get('release', '')} release ({m.get('released', '')})".replace(
+                "  ", " "
+            )
+        )
+
+
+def _packaged_years() -> list[int]:
+    data = resources.files("oonplaybook.reference") / "data"
+    return sorted(
+        int(m.group(1)) for p in data.iterdir() if (m := re.fullmatch(r"pfs_(\d{4})\.json", p.name))
+    )
+
+
+def _cached_years() -> list[int]:
+    root = cache_dir() / "reference"
+    if not root.is_dir():
+        return []
+    return sorted(
+        int(p.name) for p in root.iterdir() if p.name.isdigit() and (p / "manifest.json").is_file()
+    )
+
+
+def available_years() -> list[int]:
+    """Years with RVU tables (packaged or imported)."""
+    return sorted(set(_packaged_years()) | set(_cached_years()))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_tables_cached(year: int, cache_root: str) -> ReferenceTables:
+    folder = Path(cache_root) / "reference" / str(year)
+    if (folder / "manifest.json").is_file():
+        manifest = json.loads((folder / "manifest.json").read_text())
+        rvu = pd.read_parquet(folder / "pprrvu.parquet")
+        gpci = pd.read_csv(folder / "gpci.csv", dtype={"mac": str, "locality_number": str})
+        anes = pd.read_csv(folder / "anes_cf.csv") if (folder / "anes_cf.csv").is_file() else None
+        origin = str(folder)
+    else:
+        data = resources.files("oonplaybook.reference") / "data"
+        mpath = data / f"pfs_{year}.json"
+        if not mpath.is_file():
+            raise ReferenceError(
+                f"no PFS tables for {year} (have {available_years()}); import CMS's RVU zip with "
+                f"`oonplaybook reference import rvu{str(year)[2:]}a.zip`"
+            )
+        manifest = json.loads(mpath.read_text())
+        with resources.as_file(data / f"pprrvu_{year}.parquet") as p:
+            rvu = pd.read_parquet(p)
+        gpci = pd.read_csv(
+            io.StringIO((data / f"gpci_{year}.csv").read_text()),
+            dtype={"mac": str, "locality_number": str},
+        )
+        anes_path = data / f"anes_cf_{year}.csv"
+        anes = pd.read_csv(io.StringIO(anes_path.read_text())) if anes_path.is_file() else None
+        origin = "packaged"
+    for c in (
+        "hcpcs",
+        "mod",
+        "status",
+        "pctc",
+        "mult_proc",
+        "bilat_surg",
+        "asst_surg",
+        "co_surg",
+        "team_surg",
+        "nf_na",
+        "f_na",
+        "glob_days",
+    ):
+        if c in rvu.columns:
+            rvu[c] = rvu[c].astype("str").where(rvu[c].notna(), "")
+    gpci["locality"] = gpci["locality"].astype("str")
+    return ReferenceTables(
+        year=year,
+        rvu=rvu,
+        gpci=gpci,
+        anesthesia_base_units=load_anesthesia_base_units(),
+        anesthesia_cf=anes,
+        manifest=manifest,
+        origin=origin,
+    )
+
+
+def load_tables(year: int = 2025) -> ReferenceTables:
+    """The PFS tables for ``year``: the user cache first, then the packaged tables."""
+    return _load_tables_cached(int(year), str(cache_dir()))
+
+
+def _tables_for(year: int) -> tuple[ReferenceTables, str]:
+    """Tables for ``year`` or, when CMS's files for it were not imported, the nearest year's."""
+    years = available_years()
+    if year in years:
+        return load_tables(year), ""
+    if not years:
+        raise ReferenceError("no PFS tables installed; run scripts/build_reference.py")
+    near = min(years, key=lambda y: (abs(y - year), -y))
+    note = (
+        f"{near} RVUs/GPCIs with the {year} CF (import CMS's {year} RVU file for exact amounts: "
+        f"oonplaybook reference import rvu{str(year)[2:]}a.zip)"
+    )
+    warnings.warn(f"PFS {year}: {note}", stacklevel=3)
+    return load_tables(near), note
+
+
+def localities(year: int = 2025) -> pd.DataFrame:
+    """Medicare localities with GPCIs: locality ("CCCCC-LL"), mac, locality_number, state, name, gpcis."""
+    t, _ = _tables_for(year)
+    cols = [
+        "locality",
+        "mac",
+        "locality_number",
+        "state",
+        "name",
+        "gpci_work",
+        "gpci_pe",
+        "gpci_mp",
+    ]
+    return t.gpci[cols].copy()
+
+
+def conversion_factor(year: int, qp: bool = False) -> Decimal:
+    """The PFS conversion factor for a year (QP = qualifying APM participant, from 2026)."""
+    try:
+        return CONVERSION_FACTORS[(int(year), bool(qp))]
+    except KeyError:
+        raise ReferenceError(
+            f"no PFS conversion factor for {year} (known: {sorted({y for y, _ in CONVERSION_FACTORS})})"
+        ) from None
+
+
+# --- pricing -----------------------------------------------------------------------------------
+
+
+def _half_up_div(num: np.ndarray, den: int) -> np.ndarray:
+    """Exact half-up rounding of non-negative int64 ``num / den``."""
+    return (2 * num + den) // (2 * den)
+
+
+def _scaled(values: pd.Series | np.ndarray, scale: int, what: str) -> np.ndarray:
+    arr = np.asarray(values, dtype="float64") * scale
+    out = np.rint(arr)
+    if np.nanmax(np.abs(arr - out), initial=0.0) > 1e-6:
+        raise ReferenceError(
+            f"{what} has more decimals than CMS publishes (1/{scale}); check the file"
+        )
+    return out.astype("int64")
+
+
+def _split_modifiers(mods: pd.Series) -> pd.DataFrame:
+    """Classify each distinct ':'-joined modifier string once (row modifier + payment modifiers)."""
+    uniq = pd.unique(mods.astype("str"))
+    rec = []
+    for s in uniq:
+        parts = [p.strip().upper() for p in re.split(r"[:,\s]+", str(s)) if p.strip()]
+        row_mod = next((p for p in parts if p in ROW_MODIFIERS), "")
+        rec.append(
+            {
+                "modifiers": s,
+                "row_mod": row_mod,
+                "m50": "50" in parts,
+                "m51": "51" in parts,
+                "m62": "62" in parts,
+                "asst": next((p for p in parts if p in ASSISTANT_MILLI), ""),
+                "anes_mod": next((p for p in parts if p in ANESTHESIA_MILLI), ""),
+            }
+        )
+    return pd.DataFrame(rec)
+
+
+def _locality_table(locs: pd.Series) -> pd.Series:
+    """Map each distinct raw locality string to canonical form ("" when unparseable)."""
+    uniq = pd.unique(locs.astype("str"))
+    out = {}
+    for u in uniq:
+        try:
+            out[u] = normalize_locality(u) if str(u).strip() else ""
+        except ReferenceError:
+            out[u] = "?" + str(u)
+    return pd.Series(out, dtype="str")
+
+
+def _price_combos(
+    combos: pd.DataFrame,
+    t: ReferenceTables,
+    cf: Decimal,
+    anes_cf: Decimal | None,
+    anesthesia_shares: tuple[float, float, float],
+) -> pd.DataFrame:
+    """Price distinct (cpt, modifiers, locality, facility) combinations; return per-combo terms."""
+    c = combos.merge(_split_modifiers(combos["modifiers"]), on="modifiers", how="left")
+    rvu = t.rvu
+    # the row modifier's own row when the file has it; else the global row (decided below)
+    c["lookup_mod"] = c["row_mod"]
+    keyed = rvu.set_index(["hcpcs", "mod"])
+    has_mod_row = pd.MultiIndex.from_arrays([c["cpt"], c["row_mod"]]).isin(keyed.index)
+    c["mod_row_missing"] = (c["row_mod"] != "") & ~has_mod_row
+    c.loc[c["mod_row_missing"], "lookup_mod"] = ""
+    c = c.merge(rvu, left_on=["cpt", "lookup_mod"], right_on=["hcpcs", "mod"], how="left")
+    g = t.gpci.set_index("locality")
+    c = c.join(g[["gpci_work", "gpci_pe", "gpci_mp"]], on="locality")
+    n = len(c)
+    reason = np.full(n, "", dtype=object)
+    note = np.full(n, "", dtype=object)
+    status = c["status"].fillna("").astype("str").to_numpy()
+    known = c["hcpcs"].notna().to_numpy()
+    reason[~known] = "code not in the CMS PFS relative value file"
+    bad_loc = c["gpci_work"].isna().to_numpy()
+    no_loc = (c["locality"] == "").to_numpy()
+    reason[known & no_loc] = "no locality on the line and no default locality"
+    reason[known & bad_loc & ~no_loc] = [
+        f"unknown Medicare locality {loc.lstrip('?')!r}"
+        for loc in c.loc[known & bad_loc & ~no_loc, "locality"]
+    ]
+    for code, why in STATUS_REASONS.items():
+        reason[known & (status == code) & (reason == "")] = why
+    for code, why in NOTE_STATUSES.items():
+        note[known & (status == code)] = why
+    # modifier 26/TC/53 without its own row
+    pctc = c["pctc"].fillna("").astype("str").to_numpy()
+    mm = c["mod_row_missing"].to_numpy()
+    redundant = mm & np.isin(pctc, ["2", "3"]) & (c["row_mod"].isin(["26", "TC"]).to_numpy())
+    note[redundant] = np.char.add(
+        note[redundant].astype(str), "modifier redundant (PC/TC indicator 2/3); global row used"
+    )
+    mm_bad = mm & ~redundant & known
+    reason[mm_bad & (reason == "")] = [
+        f"modifier {m} not payable for this code (PC/TC indicator {p}; no {m} row in the RVU file)"
+        for m, p in zip(
+            c.loc[mm_bad & (reason == ""), "row_mod"],
+            c.loc[mm_bad & (reason == ""), "pctc"],
+            strict=True,
+        )
+    ]
+    is_anes = known & (status == "J")
+    # --- payment-modifier fraction (milli) -----------------------------------------------------
+    milli = np.full(n, 1000, dtype="int64")
+    bil = c["bilat_surg"].fillna("9").astype("str").to_numpy()
+    m50 = c["m50"].to_numpy() & ~is_anes
+    milli[m50] = milli[m50] * np.array([BILATERAL_MILLI.get(b, 1000) for b in bil[m50]]) // 1000
+    for b in np.unique(bil[m50]):
+        sel = m50 & (bil == b)
+        note[sel] = [
+            _join(x, f"bilateral (50) indicator {b}: {BILATERAL_MILLI.get(b, 1000) / 10:g}%")
+            for x in note[sel]
+        ]
+    mp = c["mult_proc"].fillna("9").astype("str").to_numpy()
+    m51 = c["m51"].to_numpy() & ~is_anes
+    for v in np.unique(mp[m51]):
+        sel = m51 & (mp == v)
+        if v in MULT_PROC_MILLI:
+            milli[sel] = milli[sel] * MULT_PROC_MILLI[v] // 1000
+            note[sel] = [
+                _join(x, f"multiple procedure (51) indicator {v}: {MULT_PROC_MILLI[v] / 10:g}%")
+                for x in note[sel]
+            ]
+        else:
+            note[sel] = [
+                _join(x, f"multiple procedure indicator {v} (family MPPR) not applied")
+                for x in note[sel]
+            ]
+    asst = c["asst"].to_numpy()
+    ai = c["asst_surg"].fillna("9").astype("str").to_numpy()
+    has_asst = (asst != "") & known & ~is_anes
+    for a in np.unique(asst[has_asst]):
+        sel = has_asst & (asst == a)
+        stat = sel & np.isin(ai, ["1", "9"])
+        reason[stat & (reason == "")] = [
+            f"assistant at surgery ({a}) not paid: ASST SURG indicator {i}"
+            for i in ai[stat & (reason == "")]
+        ]
+        ok = sel & ~np.isin(ai, ["1", "9"])
+        milli[ok] = milli[ok] * ASSISTANT_MILLI[a] // 1000
+        note[ok] = [
+            _join(
+                x,
+                f"assistant at surgery ({a}): {ASSISTANT_MILLI[a] / 10:g}%"
+                + (" (documentation required)" if i == "0" else ""),
+            )
+            for x, i in zip(note[ok], ai[ok], strict=True)
+        ]
+    cs = c["co_surg"].fillna("9").astype("str").to_numpy()
+    m62 = c["m62"].to_numpy() & known & ~is_anes
+    bad62 = m62 & np.isin(cs, ["0", "9"])
+    reason[bad62 & (reason == "")] = [
+        f"co-surgery (62) not permitted: CO-SURG indicator {v}" for v in cs[bad62 & (reason == "")]
+    ]
+    ok62 = m62 & ~np.isin(cs, ["0", "9"])
+    milli[ok62] = milli[ok62] * CO_SURGEON_MILLI // 1000
+    note[ok62] = [_join(x, "co-surgeon (62): 62.5%") for x in note[ok62]]
+    am = c["anes_mod"].to_numpy()
+    sel = is_anes & (am != "")
+    milli[sel] = 500
+    note[sel] = [
+        _join(x, f"medical direction ({m}): 50%") for x, m in zip(note[sel], am[sel], strict=True)
+    ]
+    # --- the fee for one unit, exact -----------------------------------------------------------
+    fac = c["facility"].to_numpy(dtype=bool)
+    priced = known & ~bad_loc & np.isin(status, list(PRICED_STATUSES)) & (reason == "")
+    pe = np.where(fac, c["pe_f_rvu"].fillna(0.0), c["pe_nf_rvu"].fillna(0.0))
+    rv = np.stack([c["work_rvu"].fillna(0.0), pe, c["mp_rvu"].fillna(0.0)])
+    gp = np.stack([c["gpci_work"].fillna(0.0), c["gpci_pe"].fillna(0.0), c["gpci_mp"].fillna(0.0)])
+    rv_i, gp_i = _scaled(rv, _RVU_SCALE, "an RVU"), _scaled(gp, _GPCI_SCALE, "a GPCI")
+    cf_i = int(cf * _CF_SCALE)
+    total = (rv_i * gp_i).sum(axis=0)  # scale 1e5
+    den = _RVU_SCALE * _GPCI_SCALE * _CF_SCALE // 100  # -> cents
+    fee_cents = np.where(priced, _half_up_div(total * cf_i, den), -1)
+    zero = priced & (fee_cents == 0)
+    reason[zero] = "CMS publishes no RVUs for this code/modifier (all RVUs are zero)"
+    fee_cents[zero] = -1
+    # --- anesthesia ----------------------------------------------------------------------------
+    base = t.anesthesia_base_units.set_index("code")["base_units"]
+    c["anes_base"] = c["cpt"].map(base)
+    anes_ok = is_anes & ~bad_loc & (reason == "")
+    no_base = anes_ok & c["anes_base"].isna().to_numpy()
+    reason[no_base] = (
+        "anesthesia code without base units; supply a base-units CSV (code,base_units,source)"
+    )
+    anes_ok &= ~no_base
+    anes_cf_cents = np.full(n, -1, dtype="int64")
+    if anes_ok.any():
+        if (
+            t.anesthesia_cf is not None
+            and anes_cf is not None
+            and t.year == combos.attrs.get("year")
+        ):
+            loc_cf = c["locality"].map(t.anesthesia_cf.set_index("locality")["anes_cf"])
+            anes_cf_cents[anes_ok] = np.rint(loc_cf.to_numpy()[anes_ok] * 100).astype("int64")
+            note[anes_ok] = [_join(x, "CMS locality anesthesia CF") for x in note[anes_ok]]
+        elif anes_cf is None:
+            reason[anes_ok] = (
+                "no anesthesia CF for this year/QP status; pass anesthesia_cf= or import CMS's ANES file"
+            )
+            anes_ok[:] = False
+        else:
+            sw, sp, sm = (Decimal(str(s)) for s in anesthesia_shares)
+            gpc = c[["gpci_work", "gpci_pe", "gpci_mp"]].to_numpy()[anes_ok]
+            anes_cf_cents[anes_ok] = [
+                int(
+                    (
+                        anes_cf
+                        * (sw * Decimal(str(w)) + sp * Decimal(str(p)) + sm * Decimal(str(m)))
+                    ).quantize(Decimal("0.01"), ROUND_HALF_UP)
+                    * 100
+                )
+                for w, p, m in gpc
+            ]
+    c["anes_base10"] = np.where(
+        anes_ok, np.rint(c["anes_base"].fillna(0).to_numpy() * 10), 0
+    ).astype("int64")
+    return pd.DataFrame(
+        {
+            "fee_cents": fee_cents,
+            "milli": milli,
+            "is_anes": anes_ok,
+            "anes_base10": c["anes_base10"].to_numpy(),
+            "anes_cf_cents": anes_cf_cents,
+            "status": np.where(known, status, ""),
+            "reason": reason.astype(str),
+            "note": note.astype(str),
+            "work_rvu": c["work_rvu"].to_numpy(),
+            "pe_rvu": pe,
+            "mp_rvu": c["mp_rvu"].to_numpy(),
+            "gpci_work": c["gpci_work"].to_numpy(),
+            "gpci_pe": c["gpci_pe"].to_numpy(),
+            "gpci_mp": c["gpci_mp"].to_numpy(),
+            "pctc": pctc,
+            "row_mod": c["lookup_mod"].to_numpy(),
+            "anes_base": c["anes_base"].to_numpy(),
+        },
+        index=combos.index,
+    )
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}; {b}" if a else b
+
+
+def _facility_flags(lines: pd.DataFrame) -> np.ndarray:
+    if "facility" in lines.columns:
+        return lines["facility"].fillna(False).astype(bool).to_numpy()
+    pos = lines["pos"].astype("str").str.strip().str.zfill(2) if "pos" in lines.columns else None
+    if pos is None:
+        return np.zeros(len(lines), dtype=bool)
+    return pos.isin(FACILITY_POS).to_numpy()
+
+
+def medicare_allowed(
+    lines: pd.DataFrame,
+    *,
+    year: int = 2025,
+    default_locality: str | None = None,
+    qp: bool = False,
+    anesthesia_cf: float | None = None,
+    anesthesia_shares: tuple[float, float, float] = ANESTHESIA_SHARES,
+    detail: bool = False,
+) -> pd.DataFrame:
+    """Medicare PFS allowed amount per claim line (vectorised: prices each distinct combo once).
+
+    Uses ``cpt``, ``modifiers``, ``units``, ``unit_type`` (``MJ`` = anesthesia minutes), ``pos``
+    (or a boolean ``facility`` column) and ``locality`` (blank -> ``default_locality``). Returns
+    a frame indexed like ``lines`` with ``medicare_allowed`` (NaN when CMS does not price the
+    line), ``medicare_status``, ``medicare_reason`` ("" when priced), ``medicare_facility``,
+    ``medicare_locality``, ``medicare_note`` and ``medicare_vintage``.
+    """
+    if "cpt" not in lines.columns:
+        raise ReferenceError("claim lines have no 'cpt' column; cannot price")
+    t, fallback_note = _tables_for(year)
+    cf = conversion_factor(year, qp)
+    a_cf = (
+        Decimal(str(anesthesia_cf))
+        if anesthesia_cf is not None
+        else ANESTHESIA_CONVERSION_FACTORS.get((int(year), bool(qp)))
+    )
+    n = len(lines)
+    cpt = lines["cpt"].astype("str").str.strip().str.upper()
+    mods = (
+        lines["modifiers"].astype("str").fillna("")
+        if "modifiers" in lines.columns
+        else pd.Series("", index=lines.index, dtype="str")
+    )
+    raw_loc = (
+        lines["locality"].astype("str").fillna("")
+        if "locality" in lines.columns
+        else pd.Series("", index=lines.index, dtype="str")
+    )
+    if default_locality:
+        default_locality = normalize_locality(default_locality)
+        raw_loc = raw_loc.where(raw_loc.str.strip() != "", default_locality)
+    loc_map = _locality_table(raw_loc)
+    loc = raw_loc.map(loc_map).astype("str")
+    fac = _facility_flags(lines)
+    key = pd.DataFrame(
+        {
+            "cpt": cpt.to_numpy(),
+            "modifiers": mods.to_numpy(),
+            "locality": loc.to_numpy(),
+            "facility": fac,
+        }
+    )
+    gid = (
+        key.groupby(["cpt", "modifiers", "locality", "facility"], sort=False, observed=True)
+        .ngroup()
+        .to_numpy()
+    )
+    combos = key.drop_duplicates(["cpt", "modifiers", "locality", "facility"]).reset_index(
+        drop=True
+    )
+    # groupby(sort=False).ngroup numbers groups by first appearance == drop_duplicates order
+    combos.attrs["year"] = t.year
+    priced = _price_combos(combos, t, cf, a_cf, anesthesia_shares)
+    units = (
+        pd.to_numeric(lines["units"], errors="coerce").fillna(1.0).to_numpy()
+        if "units" in lines.columns
+        else np.ones(n)
+    )
+    utype = (
+        lines["unit_type"].astype("str").str.upper().to_numpy()
+        if "unit_type" in lines.columns
+        else np.full(n, "UN")
+    )
+    fee = priced["fee_cents"].to_numpy()[gid]
+    milli = priced["milli"].to_numpy()[gid]
+    is_anes = priced["is_anes"].to_numpy()[gid]
+    reason = priced["reason"].to_numpy()[gid].astype(object)
+    cents = np.full(n, -1, dtype="int64")
+    # PFS lines: fee x fraction x units
+    pfs = fee >= 0
+    whole = pfs & (np.abs(units - np.rint(units)) < 1e-9) & (units >= 0)
+    u_i = np.rint(units).astype("int64")
+    cents[whole] = _half_up_div(fee[whole] * milli[whole] * u_i[whole], 1000)
+    frac = pfs & ~whole & (units >= 0)
+    cents[frac] = np.floor(fee[frac] * milli[frac] * units[frac] / 1000 + 0.5 + 1e-9).astype(
+        "int64"
+    )
+    # anesthesia lines: (base + minutes/15 rounded to 0.1) x locality anesthesia CF x fraction
+    mj = is_anes & (utype == "MJ")
+    reason[is_anes & ~mj] = "anesthesia time must be reported in minutes (unit type MJ)"
+    minutes = np.where(mj, units, 0.0)
+    tu10 = np.floor(
+        minutes * 10 / ANESTHESIA_TIME_UNIT_MINUTES * 10 ** (ANESTHESIA_TIME_UNIT_DECIMALS - 1)
+        + 0.5
+        + 1e-9
+    ).astype("int64")
+    total10 = priced["anes_base10"].to_numpy()[gid] + tu10
+    acf = priced["anes_cf_cents"].to_numpy()[gid]
+    cents[mj] = _half_up_div(total10[mj] * acf[mj] * milli[mj], 10 * 1000)
+    allowed = np.where(cents >= 0, cents / 100.0, np.nan)
+    allowed[(~pfs) & ~mj] = np.nan
+    if fallback_note:
+        note = priced["note"].to_numpy()[gid]
+        note = np.array([_join(x, fallback_note) for x in priced["note"]], dtype=object)[gid]
+    else:
+        note = priced["note"].to_numpy()[gid]
+    out = pd.DataFrame(
+        {
+            "medicare_allowed": allowed,
+            "medicare_status": pd.array(priced["status"].to_numpy()[gid], dtype="str"),
+            "medicare_reason": pd.array(reason.astype(str), dtype="str"),
+            "medicare_facility": fac,
+            "medicare_locality": pd.array(np.where(loc.str.startswith("?"), "", loc), dtype="str"),
+            "medicare_note": pd.array(np.asarray(note).astype(str), dtype="str"),
+            "medicare_vintage": pd.array(
+                np.full(n, f"{t.vintage}; CF {cf}" + (" QP" if qp else "")), dtype="str"
+            ),
+        },
+        index=lines.index,
+    )
+    if detail:
+        for c in ("work_rvu", "pe_rvu", "mp_rvu", "gpci_work", "gpci_pe", "gpci_mp", "anes_base"):
+            out[c] = priced[c].to_numpy()[gid]
+        out["fee_cents"] = fee
+        out["fraction"] = milli / 1000
+        out["anes_cf"] = np.where(acf >= 0, acf / 100.0, np.nan)
+        out["time_units"] = tu10 / 10.0
+    return out
+
+
+@dataclass(frozen=True)
+class PriceResult:
+    """One priced service with every component of the CMS formula."""
+
+    code: str
+    modifier: str
+    locality: str
+    locality_name: str
+    year: int
+    allowed: float | None
+    work_rvu: float | None
+    pe_rvu: float | None
+    mp_rvu: float | None
+    gpci_work: float | None
+    gpci_pe: float | None
+    gpci_mp: float | None
+    conversion_factor: float
+    facility: bool
+    status: str
+    reason: str
+    units: float
+    fee_per_unit: float | None
+    payment_fraction: float
+    anesthesia_base_units: float | None = None
+    anesthesia_time_units: float | None = None
+    anesthesia_cf: float | None = None
+    note: str = ""
+    vintage: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready)."""
+        return asdict(self)
+
+
+def nearest_codes(code: str, year: int = 2025, n: int = 5) -> list[str]:
+    """Closest HCPCS codes in the RVU file (for 'did you mean' messages)."""
+    t, _ = _tables_for(year)
+    codes = pd.unique(t.rvu["hcpcs"])
+    same = [c for c in codes if c[:3] == code[:3]][:n]
+    return same or difflib.get_close_matches(code, list(codes), n=n, cutoff=0.4)
+
+
+def nearest_localities(value: str, year: int = 2025, n: int = 5) -> list[str]:
+    """Closest localities (by MAC prefix, number or name) as 'CCCCC-LL NAME, ST'."""
+    g = localities(year)
+    label = g["locality"] + " " + g["name"] + ", " + g["state"]
+    digits = re.sub(r"\D", "", value)
+    hits = label[g["mac"].str.lstrip("0").str.startswith(digits[:4].lstrip("0") or "x")].tolist()
+    if not hits:
+        hits = difflib.get_close_matches(value.upper(), label.tolist(), n=n, cutoff=0.2)
+    return hits[:n]
+
+
+def price(
+    code: str,
+    *,
+    modifier: str = "",
+    locality: str,
+    year: int = 2025,
+    facility: bool = False,
+    units: float = 1,
+    minutes: float | None = None,
+    qp: bool = False,
+    anesthesia_cf: float | None = None,
+) -> PriceResult:
+    """Price one service; raises :class:`ReferenceError` with nearest matches on unknown input."""
+    code = str(code).strip().upper()
+    loc = normalize_locality(locality)
+    t, _ = _tables_for(year)
+    if code not in set(t.rvu["hcpcs"]):
+        raise ReferenceError(
+            f"unknown code {code!r}; nearest: {', '.join(nearest_codes(code, year))}"
+        )
+    g = t.gpci.set_index("locality")
+    if loc not in g.index:
+        raise ReferenceError(
+            f"unknown locality {locality!r}; nearest: {'; '.join(nearest_localities(locality, year))}"
+        )
+    is_anes_minutes = minutes is not None
+    line = pd.DataFrame(
+        {
+            "cpt": [code],
+            "modifiers": [modifier],
+            "units": [float(minutes if is_anes_minutes else units)],
+            "unit_type": ["MJ" if is_anes_minutes else "UN"],
+            "locality": [loc],
+            "facility": [bool(facility)],
+        }
+    )
+    r = medicare_allowed(line, year=year, qp=qp, anesthesia_cf=anesthesia_cf, detail=True).iloc[0]
+    allowed = None if pd.isna(r["medicare_allowed"]) else float(r["medicare_allowed"])
+
+    def f(x: Any) -> float | None:
+        return None if pd.isna(x) else float(x)
+
+    return PriceResult(
+        code=code,
+        modifier=modifier,
+        locality=loc,
+        locality_name=f"{g.loc[loc, 'name']}, {g.loc[loc, 'state']}",
+        year=int(year),
+        allowed=allowed,
+        work_rvu=f(r["work_rvu"]),
+        pe_rvu=f(r["pe_rvu"]),
+        mp_rvu=f(r["mp_rvu"]),
+        gpci_work=f(r["gpci_work"]),
+        gpci_pe=f(r["gpci_pe"]),
+        gpci_mp=f(r["gpci_mp"]),
+        conversion_factor=float(conversion_factor(year, qp)),
+        facility=bool(r["medicare_facility"]),
+        status=str(r["medicare_status"]),
+        reason=str(r["medicare_reason"]),
+        units=float(units),
+        fee_per_unit=None if r["fee_cents"] < 0 else r["fee_cents"] / 100.0,
+        payment_fraction=float(r["fraction"]),
+        anesthesia_base_units=f(r["anes_base"]) if r["medicare_status"] == "J" else None,
+        anesthesia_time_units=f(r["time_units"]) if is_anes_minutes else None,
+        anesthesia_cf=f(r["anes_cf"]),
+        note=str(r["medicare_note"]),
+        vintage=str(r["medicare_vintage"]),
+    )
+
+
+# --- building and importing releases -------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_tables(
+    pprrvu: str | Path | bytes,
+    gpci: str | Path | bytes,
+    anes_cf: str | Path | bytes | None = None,
+    *,
+    names: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
+    """Parse CMS's PPRRVU + GPCI (+ ANES) files into compact tables and a manifest.
+
+    Checks the file's CONV FACTOR column against :data:`CONVERSION_FACTORS` for its year and
+    refuses a file whose CF disagrees (the fix: update the constant with its source).
+    """
+    names = names or {}
+    rvu, meta = read_pprrvu(pprrvu, names.get("pprrvu"))
+    g = read_gpci(gpci, names.get("gpci"))
+    anes = read_anesthesia_cf(anes_cf, names.get("anes")) if anes_cf is not None else None
+    year = meta["year"]
+    if year is None:
+        raise ReferenceError(f"{meta['file']}: title rows do not say the PFS year")
+    cfs = meta["conv_factor_values"]
+    known = {f"{v:.4f}" for (y, _), v in CONVERSION_FACTORS.items() if y == year}
+    if known and not set(cfs) <= known:
+        raise ReferenceError(
+            f"{meta['file']}: CONV FACTOR column {cfs} differs from the {year} CF {sorted(known)} "
+            "in oonplaybook.reference.pfs.CONVERSION_FACTORS; update the constant (with its source)"
+        )
+    manifest = {
+        "year": year,
+        "pprrvu": meta,
+        "gpci": {
+            "file": Path(
+                names.get("gpci", str(gpci) if not isinstance(gpci, bytes) else "<bytes>")
+            ).name,
+            "localities": len(g),
+        },
+        "anesthesia_cf": None if anes is None else {"localities": len(anes)},
+        "conversion_factor_file": cfs,
+        "conversion_factor_table": {
+            f"{y}{' QP' if q else ''}": str(v) for (y, q), v in CONVERSION_FACTORS.items()
+        },
+    }
+    for k, src in (("pprrvu", pprrvu), ("gpci", gpci), ("anesthesia_cf", anes_cf)):
+        if (
+            isinstance(src, str | Path)
+            and Path(src).is_file()
+            and isinstance(manifest.get(k), dict)
+        ):
+            manifest[k]["sha256"] = _sha256(Path(src))
+    return rvu, g, anes, manifest
+
+
+def write_tables(
+    folder: Path,
+    rvu: pd.DataFrame,
+    g: pd.DataFrame,
+    anes: pd.DataFrame | None,
+    manifest: dict,
+    *,
+    packaged: bool,
+) -> list[Path]:
+    """Write tables in the packaged (``pprrvu_YYYY.parquet``...) or cache (``YYYY/``) layout."""
+    year = manifest["year"]
+    folder.mkdir(parents=True, exist_ok=True)
+    if packaged:
+        paths = {
+            "rvu": folder / f"pprrvu_{year}.parquet",
+            "gpci": folder / f"gpci_{year}.csv",
+            "anes": folder / f"anes_cf_{year}.csv",
+            "manifest": folder / f"pfs_{year}.json",
+        }
+    else:
+        paths = {
+            "rvu": folder / "pprrvu.parquet",
+            "gpci": folder / "gpci.csv",
+            "anes": folder / "anes_cf.csv",
+            "manifest": folder / "manifest.json",
+        }
+    rvu.to_parquet(paths["rvu"], index=False, compression="zstd")
+    g.to_csv(paths["gpci"], index=False, lineterminator="\n")
+    out = [paths["rvu"], paths["gpci"], paths["manifest"]]
+    if anes is not None:
+        anes.to_csv(paths["anes"], index=False, lineterminator="\n")
+        out.append(paths["anes"])
+    paths["manifest"].write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    _load_tables_cached.cache_clear()
+    return out
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an imported CMS release changed relative to the tables it replaces."""
+
+    year: int
+    folder: str
+    release: str
+    released: str
+    codes: int
+    codes_added: list[str]
+    codes_removed: list[str]
+    localities: int
+    conversion_factor_file: list[str]
+    previous_conversion_factor: list[str]
+    previous_vintage: str
+
+
+def _find_members(names: list[str]) -> dict[str, str]:
+    pick: dict[str, str] = {}
+    for n in sorted(names):
+        base = Path(n).name.upper()
+        if not base.endswith((".CSV", ".TXT")):
+            continue
+        if base.startswith("PPRRVU") and "pprrvu" not in pick:
+            pick["pprrvu"] = n
+        elif base.startswith("GPCI") and "gpci" not in pick:
+            pick["gpci"] = n
+        elif base.startswith("ANES") and "anes" not in pick:
+            pick["anes"] = n
+    return pick
+
+
+def import_release(path: str | Path, dest: Path | None = None) -> ImportReport:
+    """Load a CMS RVU release (the rvuYYx.zip or a folder of its CSVs) into the user cache.
+
+    Validates the layout (raises :class:`ReferenceError` naming the file and the fix) and
+    reports codes added/removed and the CF change against the tables it supersedes.
+    """
+    import zipfile
+
+    path = Path(path)
+    blobs: dict[str, bytes] = {}
+    names: dict[str, str] = {}
+    if path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            found = _find_members(z.namelist())
+            for k, member in found.items():
+                blobs[k], names[k] = z.read(member), f"{path.name}:{member}"
+    elif path.is_dir():
+        found = _find_members([str(p) for p in path.iterdir()])
+        for k, member in found.items():
+            blobs[k], names[k] = Path(member).read_bytes(), member
+    elif path.is_file():
+        raise ReferenceError(
+            f"{path}: not a zip or folder; pass CMS's rvuYYx.zip or the folder holding its CSVs"
+        )
+    else:
+        raise ReferenceError(f"{path}: not found")
+    missing = [k for k in ("pprrvu", "gpci") if k not in blobs]
+    if missing:
+        raise ReferenceError(
+            f"{path}: no {' or '.join(m.upper() + '*.csv' for m in missing)} inside; CMS's RVU zip "
+            "holds PPRRVUyyyy_*.csv and GPCIyyyy.csv"
+        )
+    rvu, g, anes, manifest = build_tables(
+        blobs["pprrvu"], blobs["gpci"], blobs.get("anes"), names=names
+    )
+    year = manifest["year"]
+    previous = None
+    if year in available_years():
+        previous = load_tables(year)
+    elif available_years():
+        previous = load_tables(min(available_years(), key=lambda y: abs(y - year)))
+    root = dest if dest is not None else cache_dir()
+    folder = root / "reference" / str(year)
+    write_tables(folder, rvu, g, anes, manifest, packaged=False)
+    new_codes = set(rvu["hcpcs"])
+    old_codes = set(previous.rvu["hcpcs"]) if previous is not None else set()
+    return ImportReport(
+        year=year,
+        folder=str(folder),
+        release=manifest["pprrvu"]["release"],
+        released=manifest["pprrvu"]["released"],
+        codes=len(new_codes),
+        codes_added=sorted(new_codes - old_codes),
+        codes_removed=sorted(old_codes - new_codes) if previous is not None else [],
+        localities=len(g),
+        conversion_factor_file=manifest["conversion_factor_file"],
+        previous_conversion_factor=previous.manifest.get("conversion_factor_file", [])
+        if previous
+        else [],
+        previous_vintage=previous.vintage if previous else "",
+    )
