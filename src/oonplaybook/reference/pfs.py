@@ -633,18 +633,6 @@ def _split_modifiers(mods: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rec)
 
 
-def _locality_table(locs: pd.Series) -> pd.Series:
-    """Map each distinct raw locality string to canonical form ("" when unparseable)."""
-    uniq = pd.unique(locs.astype("str"))
-    out = {}
-    for u in uniq:
-        try:
-            out[u] = normalize_locality(u) if str(u).strip() else ""
-        except ReferenceError:
-            out[u] = "?" + str(u)
-    return pd.Series(out, dtype="str")
-
-
 def _price_combos(
     combos: pd.DataFrame,
     t: ReferenceTables,
@@ -878,96 +866,100 @@ def medicare_allowed(
         else ANESTHESIA_CONVERSION_FACTORS.get((int(year), bool(qp)))
     )
     n = len(lines)
-    cpt = lines["cpt"].astype("str").str.strip().str.upper()
-    mods = (
-        lines["modifiers"].astype("str").fillna("")
-        if "modifiers" in lines.columns
-        else pd.Series("", index=lines.index, dtype="str")
-    )
-    raw_loc = (
-        lines["locality"].astype("str").fillna("")
-        if "locality" in lines.columns
-        else pd.Series("", index=lines.index, dtype="str")
-    )
-    if default_locality:
-        default_locality = normalize_locality(default_locality)
-        raw_loc = raw_loc.where(raw_loc.str.strip() != "", default_locality)
-    loc_map = _locality_table(raw_loc)
-    loc = raw_loc.map(loc_map).astype("str")
+
+    def codes_of(col: str, norm: Any) -> tuple[np.ndarray, np.ndarray]:
+        if col not in lines.columns:
+            return np.zeros(n, dtype="int64"), np.array([norm("")], dtype=object)
+        codes, uniq = pd.factorize(lines[col].astype("str").fillna(""), use_na_sentinel=False)
+        return codes.astype("int64"), np.array([norm(u) for u in uniq], dtype=object)
+
+    default = normalize_locality(default_locality) if default_locality else ""
+
+    def norm_loc(u: str) -> str:
+        u = str(u).strip() or default
+        try:
+            return normalize_locality(u) if u else ""
+        except ReferenceError:
+            return "?" + u
+
+    c_cpt, u_cpt = codes_of("cpt", lambda u: str(u).strip().upper())
+    c_mod, u_mod = codes_of("modifiers", lambda u: str(u).strip().upper())
+    c_loc, u_loc = codes_of("locality", norm_loc)
     fac = _facility_flags(lines)
-    key = pd.DataFrame(
+    # one integer key per (cpt, modifiers, locality, facility), then its distinct values
+    k = ((c_cpt * len(u_mod) + c_mod) * len(u_loc) + c_loc) * 2 + fac.astype("int64")
+    uk, gid = np.unique(k, return_inverse=True)
+    k_fac = (uk % 2).astype(bool)
+    rest = uk // 2
+    k_loc = rest % len(u_loc)
+    rest //= len(u_loc)
+    k_mod, k_cpt = rest % len(u_mod), rest // len(u_mod)
+    combos = pd.DataFrame(
         {
-            "cpt": cpt.to_numpy(),
-            "modifiers": mods.to_numpy(),
-            "locality": loc.to_numpy(),
-            "facility": fac,
+            "cpt": u_cpt[k_cpt].astype(str),
+            "modifiers": u_mod[k_mod].astype(str),
+            "locality": u_loc[k_loc].astype(str),
+            "facility": k_fac,
         }
     )
-    gid = (
-        key.groupby(["cpt", "modifiers", "locality", "facility"], sort=False, observed=True)
-        .ngroup()
-        .to_numpy()
-    )
-    combos = key.drop_duplicates(["cpt", "modifiers", "locality", "facility"]).reset_index(
-        drop=True
-    )
-    # groupby(sort=False).ngroup numbers groups by first appearance == drop_duplicates order
     combos.attrs["year"] = t.year
     priced = _price_combos(combos, t, cf, a_cf, anesthesia_shares)
     units = (
-        pd.to_numeric(lines["units"], errors="coerce").fillna(1.0).to_numpy()
+        pd.to_numeric(lines["units"], errors="coerce").fillna(1.0).to_numpy(dtype="float64")
         if "units" in lines.columns
         else np.ones(n)
     )
-    utype = (
-        lines["unit_type"].astype("str").str.upper().to_numpy()
-        if "unit_type" in lines.columns
-        else np.full(n, "UN")
-    )
+    if "unit_type" in lines.columns:
+        ut_codes, ut_uniq = pd.factorize(lines["unit_type"].astype("str").fillna(""))
+        mj_line = np.isin(ut_codes, [i for i, u in enumerate(ut_uniq) if str(u).upper() == "MJ"])
+    else:
+        mj_line = np.zeros(n, dtype=bool)
     fee = priced["fee_cents"].to_numpy()[gid]
     milli = priced["milli"].to_numpy()[gid]
     is_anes = priced["is_anes"].to_numpy()[gid]
-    reason = priced["reason"].to_numpy()[gid].astype(object)
     cents = np.full(n, -1, dtype="int64")
     # PFS lines: fee x fraction x units
-    pfs = fee >= 0
-    whole = pfs & (np.abs(units - np.rint(units)) < 1e-9) & (units >= 0)
+    pfs_line = fee >= 0
+    whole = pfs_line & (np.abs(units - np.rint(units)) < 1e-9) & (units >= 0)
     u_i = np.rint(units).astype("int64")
     cents[whole] = _half_up_div(fee[whole] * milli[whole] * u_i[whole], 1000)
-    frac = pfs & ~whole & (units >= 0)
+    frac = pfs_line & ~whole & (units >= 0)
     cents[frac] = np.floor(fee[frac] * milli[frac] * units[frac] / 1000 + 0.5 + 1e-9).astype(
         "int64"
     )
     # anesthesia lines: (base + minutes/15 rounded to 0.1) x locality anesthesia CF x fraction
-    mj = is_anes & (utype == "MJ")
-    reason[is_anes & ~mj] = "anesthesia time must be reported in minutes (unit type MJ)"
+    mj = is_anes & mj_line
+    scale = 10**ANESTHESIA_TIME_UNIT_DECIMALS
     minutes = np.where(mj, units, 0.0)
-    tu10 = np.floor(
-        minutes * 10 / ANESTHESIA_TIME_UNIT_MINUTES * 10 ** (ANESTHESIA_TIME_UNIT_DECIMALS - 1)
-        + 0.5
-        + 1e-9
-    ).astype("int64")
-    total10 = priced["anes_base10"].to_numpy()[gid] + tu10
+    tu10 = np.floor(minutes * scale / ANESTHESIA_TIME_UNIT_MINUTES + 0.5 + 1e-9).astype("int64")
+    total10 = priced["anes_base10"].to_numpy()[gid] * (scale // 10) + tu10
     acf = priced["anes_cf_cents"].to_numpy()[gid]
-    cents[mj] = _half_up_div(total10[mj] * acf[mj] * milli[mj], 10 * 1000)
+    cents[mj] = _half_up_div(total10[mj] * acf[mj] * milli[mj], scale * 1000)
     allowed = np.where(cents >= 0, cents / 100.0, np.nan)
-    allowed[(~pfs) & ~mj] = np.nan
+    # string columns: built once per combo, then taken per line (arrow take is fast)
+    reasons = list(priced["reason"]) + [
+        "anesthesia time must be reported in minutes (unit type MJ)"
+    ]
+    r_idx = np.where(is_anes & ~mj_line, len(priced), gid)
+    notes = priced["note"].tolist()
     if fallback_note:
-        note = priced["note"].to_numpy()[gid]
-        note = np.array([_join(x, fallback_note) for x in priced["note"]], dtype=object)[gid]
-    else:
-        note = priced["note"].to_numpy()[gid]
+        notes = [_join(x, fallback_note) for x in notes]
+    vintage = f"{t.vintage}; CF {cf}" + (" QP" if qp else "")
+
+    def take(values: list[str], idx: np.ndarray) -> pd.Series:
+        return pd.Series(pd.array(values, dtype="str").take(idx), index=lines.index)
+
     out = pd.DataFrame(
         {
-            "medicare_allowed": allowed,
-            "medicare_status": pd.array(priced["status"].to_numpy()[gid], dtype="str"),
-            "medicare_reason": pd.array(reason.astype(str), dtype="str"),
-            "medicare_facility": fac,
-            "medicare_locality": pd.array(np.where(loc.str.startswith("?"), "", loc), dtype="str"),
-            "medicare_note": pd.array(np.asarray(note).astype(str), dtype="str"),
-            "medicare_vintage": pd.array(
-                np.full(n, f"{t.vintage}; CF {cf}" + (" QP" if qp else "")), dtype="str"
+            "medicare_allowed": pd.Series(allowed, index=lines.index),
+            "medicare_status": take(priced["status"].tolist(), gid),
+            "medicare_reason": take(reasons, r_idx),
+            "medicare_facility": pd.Series(fac, index=lines.index),
+            "medicare_locality": take(
+                ["" if x.startswith("?") else x for x in combos["locality"]], gid
             ),
+            "medicare_note": take(notes, gid),
+            "medicare_vintage": take([vintage], np.zeros(n, dtype="int64")),
         },
         index=lines.index,
     )
@@ -977,7 +969,7 @@ def medicare_allowed(
         out["fee_cents"] = fee
         out["fraction"] = milli / 1000
         out["anes_cf"] = np.where(acf >= 0, acf / 100.0, np.nan)
-        out["time_units"] = tu10 / 10.0
+        out["time_units"] = tu10 / scale
     return out
 
 
