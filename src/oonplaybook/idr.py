@@ -1,0 +1,790 @@
+"""Federal IDR economics: fees by initiation date, win/award priors, expected value, PUF loader.
+
+Who pays what (42 U.S.C. 300gg-111(c)(5)(F); 45 CFR 149.510(d)(1)-(2); DOMAIN.md §1.10):
+
+* **Administrative fee** -- each party pays it per dispute (a batch is one dispute) when the
+  IDR entity is selected; non-refundable, also on settlement.
+* **Certified IDR entity (IDRE) fee** -- each party pays it when offers are submitted; the
+  prevailing party's fee is refunded within 30 business days, so the loser bears it. On a
+  settlement after initiation, each party gets half back unless both direct otherwise.
+* For a **batched** determination where each side wins some items, the allocation of the
+  IDRE fee is set by CMS operational guidance, not by the regulation text we could read
+  (45 CFR 149.510 as of Aug 2022). The default here (``batch_fee_rule="majority"``) charges
+  the IDRE fee to the party with fewer determinations in its favour (half each on a tie);
+  ``"proportional"`` charges each party the share of items it lost. **[unverified; configurable]**
+
+Expected value of a dispute for the provider::
+
+    EV = p * (award_if_win - paid) + (1 - p) * (payer_offer - paid)
+         - admin_fee - P(provider bears IDRE fee) * idre_fee
+
+``paid`` is what the provider already has (initial payment plus patient cost sharing, which is
+what 45 CFR 149.510(c)(4)(ix) nets against the award); ``payer_offer`` defaults to ``paid``
+(the payer defends its initial payment), so a loss recovers nothing more and costs the fees.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+# --- fees ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeePeriod:
+    """One fee regime: dates (inclusive), admin fee, IDRE fee ranges and their source."""
+
+    start: date
+    end: date | None
+    admin_fee: float
+    single_low: float
+    single_high: float
+    batched_low: float
+    batched_high: float
+    #: 2024+: added fee per further increment of 25 line items above 25 (low, high).
+    per_25_low: float = 0.0
+    per_25_high: float = 0.0
+    #: 2023 guidance: multiplier on the batched fee by batch size (lines > threshold -> factor).
+    size_multipliers: tuple[tuple[int, float], ...] = ()
+    source: str = ""
+    verified: bool = True
+
+
+#: Fee history by dispute-initiation date (DOMAIN.md §1.10). The federal IDR portal opened
+#: 2022-04-15 (CMS; DOMAIN §2.1 counts disputes from then).
+FEE_PERIODS: tuple[FeePeriod, ...] = (
+    FeePeriod(
+        date(2022, 4, 15),
+        date(2022, 12, 31),
+        50.0,
+        200.0,
+        500.0,
+        268.0,
+        670.0,
+        source="CY2022 fee guidance: admin $50; IDRE single $200-$500, batched $268-$670 "
+        "(asds.net; the $200/$268 minimums for 2022 are [unverified], DOMAIN §8 item 9)",
+        verified=False,
+    ),
+    FeePeriod(
+        date(2023, 1, 1),
+        date(2023, 8, 2),
+        350.0,
+        200.0,
+        700.0,
+        268.0,
+        938.0,
+        size_multipliers=((25, 1.1), (50, 1.2), (80, 1.3)),
+        source="amended CY2023 fee guidance of 2022-12-23: admin $350; IDRE single up to $700, "
+        "batched up to $1,219 incl. the large-batch multiplier (aapc.com; asds.net). The "
+        "$938 base x 1.1/1.2/1.3 tiers for 26-50/51-80/81+ lines reproduce that $1,219 cap "
+        "[tier breakpoints partly verified]",
+        verified=False,
+    ),
+    FeePeriod(
+        date(2023, 8, 3),
+        date(2024, 1, 21),
+        50.0,
+        200.0,
+        700.0,
+        268.0,
+        938.0,
+        size_multipliers=((25, 1.1), (50, 1.2), (80, 1.3)),
+        source="TMA IV (E.D. Tex. 2023-08-03) vacated the 2023 admin fee guidance; $50 until "
+        "CMS-9890-F (advocatercm.com; CMS fact sheet)",
+        verified=False,
+    ),
+    FeePeriod(
+        date(2024, 1, 22),
+        date(2026, 6, 10),
+        115.0,
+        200.0,
+        840.0,
+        268.0,
+        1173.0,
+        75.0,
+        250.0,
+        source="CMS-9890-F, 88 FR 88494 (2023-12-21), effective 2024-01-22: admin $115; IDRE "
+        "single $200-$840, batched $268-$1,173, +$75-$250 per added 25 lines "
+        "(cms.gov fact sheet; govinfo FR 2023-27931)",
+    ),
+    FeePeriod(
+        date(2026, 6, 11),
+        None,
+        15.0,
+        200.0,
+        840.0,
+        268.0,
+        1173.0,
+        75.0,
+        250.0,
+        source="CMS-9897-F (IDR Operations final rule, 2026): admin $15 for disputes initiated "
+        "on/after 2026-06-11 (Holland & Hart; fhas.com). IDRE ranges under CMS-9897-F not "
+        "found: CMS-9890-F ranges carried forward [unverified]",
+        verified=False,
+    ),
+)
+
+FeePoint = Literal["low", "mid", "high"]
+
+
+@dataclass(frozen=True)
+class IdrFees:
+    """Fees of one dispute (single or batched) for one party, with the provider's exposure."""
+
+    initiation_date: date
+    batched: bool
+    n_lines: int
+    admin_fee: float  # per party, non-refundable
+    idre_fee_low: float
+    idre_fee_high: float
+    idre_fee: float  # the point used for expected value (``fee_point``)
+    fee_point: str
+    source: str
+    verified: bool
+
+    @property
+    def cost_if_win(self) -> float:
+        """Provider's net fee cost when its offer is selected (IDRE fee refunded)."""
+        return self.admin_fee
+
+    @property
+    def cost_if_lose(self) -> float:
+        """Provider's net fee cost when the payer's offer is selected."""
+        return self.admin_fee + self.idre_fee
+
+    @property
+    def cost_if_settle(self) -> float:
+        """Provider's net fee cost on settlement after initiation (half the IDRE fee back)."""
+        return self.admin_fee + self.idre_fee / 2.0
+
+
+def fee_period(initiation_date: date) -> FeePeriod:
+    """The fee regime in force on ``initiation_date``."""
+    for p in FEE_PERIODS:
+        if p.start <= initiation_date and (p.end is None or initiation_date <= p.end):
+            return p
+    raise ValueError(
+        f"initiation date {initiation_date} is before the federal IDR portal opened "
+        f"({FEE_PERIODS[0].start}); no fee schedule applies"
+    )
+
+
+def fees(
+    initiation_date: date, batched: bool, n_lines: int = 1, *, fee_point: FeePoint = "high"
+) -> IdrFees:
+    """Administrative and IDRE fees for a dispute initiated on ``initiation_date``.
+
+    ``fee_point`` picks the IDRE fee used for expected value within the published range
+    (default ``"high"``: conservative for the provider, since IDREs set their own fee in range).
+    """
+    if n_lines < 1:
+        raise ValueError(f"n_lines must be >= 1, got {n_lines}")
+    if not batched and n_lines != 1:
+        raise ValueError(f"a single (unbatched) dispute has 1 line, got n_lines={n_lines}")
+    p = fee_period(initiation_date)
+    if batched:
+        lo, hi = p.batched_low, p.batched_high
+        if p.per_25_high and n_lines > 25:
+            k = math.ceil((n_lines - 25) / 25)  # each further increment of 25 line items
+            lo, hi = lo + k * p.per_25_low, hi + k * p.per_25_high
+        for threshold, mult in sorted(p.size_multipliers, reverse=True):
+            if n_lines > threshold:
+                lo, hi = lo * mult, hi * mult
+                break
+    else:
+        lo, hi = p.single_low, p.single_high
+    point = {"low": lo, "mid": (lo + hi) / 2.0, "high": hi}[fee_point]
+    return IdrFees(
+        initiation_date=initiation_date,
+        batched=batched,
+        n_lines=n_lines,
+        admin_fee=p.admin_fee,
+        idre_fee_low=round(lo, 2),
+        idre_fee_high=round(hi, 2),
+        idre_fee=round(point, 2),
+        fee_point=fee_point,
+        source=p.source,
+        verified=p.verified,
+    )
+
+
+# --- priors -------------------------------------------------------------------------------------
+
+#: Published win rates of the initiating party (almost always the provider), by year
+#: (DOMAIN.md §2.2). No specialty split is published, so every specialty shares these.
+_WIN_BY_YEAR: dict[int, tuple[float, str]] = {
+    2022: (0.71, "CMS status update Apr 2022-Mar 2023: initiating party prevailed ~71% (Mondaq)"),
+    2023: (
+        0.80,
+        "KFF/Peterson 2023+H1 2024: providers won 80%; Elevance 2023 data: 80% (INQUIRY 2025)",
+    ),
+    2024: (0.84, "ACR: ~84% H1 2024 (Georgetown: 88% Q1, 83% Q2 2024)"),
+    2025: (0.88, "Georgetown via racmonitor: providers won 88% in H1 2025"),
+}
+
+#: Median prevailing (provider) offer as a multiple of the QPA (DOMAIN.md §2.3).
+_AWARD_BY_SPECIALTY_YEAR: dict[tuple[str, int], tuple[float, str]] = {
+    ("generic", 2023): (3.72, "Elevance 2023 arbitrations: median award 3.72x QPA (INQUIRY 2025)"),
+    ("emergency_medicine", 2023): (
+        2.27,
+        "emergency median prevailing offer ~227% of QPA in Q4 2023 (257% H1 2024 less ~30 pts; "
+        "radiologybusiness.com citing Georgetown/Health Affairs)",
+    ),
+    ("emergency_medicine", 2024): (
+        2.57,
+        "emergency median prevailing offer ~257% of QPA, H1 2024 (radiologybusiness.com, 2025-06-11)",
+    ),
+    ("radiology", 2023): (
+        3.0,
+        "imaging median prevailing offer >300% of QPA, H1 2023 (ACR, Feb 2024); a lower bound",
+    ),
+    ("radiology", 2024): (
+        6.10,
+        "Radiology Partners median prevailing offer 610% of QPA, Q2 2024 (631% Q1); one large "
+        "initiator, a high anchor (radiologybusiness.com)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class IdrPriors:
+    """Win probability and award (multiple of QPA) by specialty and year, with sources.
+
+    ``table`` columns: specialty, year, win_probability, award_multiple_of_qpa, n_disputes
+    (0 for published priors), source. Lookups fall back: same specialty nearest year ->
+    ``generic`` same year -> ``generic`` nearest year, and say so in the returned source.
+    """
+
+    table: pd.DataFrame
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def default(cls) -> IdrPriors:
+        """Priors seeded from the published IDR statistics (DOMAIN.md §2.2-2.3).
+
+        One row per known specialty and year 2022-2025: the year's published win rate (no
+        specialty split is published) and the specialty's published award multiple from the
+        nearest year, else the all-specialty median; each row's source says which.
+        """
+        from oonplaybook.config import KNOWN_SPECIALTIES
+
+        rows = []
+        for spec in KNOWN_SPECIALTIES:
+            own = sorted(y for (s, y) in _AWARD_BY_SPECIALTY_YEAR if s == spec)
+            for year, (p, psrc) in sorted(_WIN_BY_YEAR.items()):
+                if own:
+                    ay = min(own, key=lambda y, yr=year: (abs(y - yr), -y))
+                    mult, asrc = _AWARD_BY_SPECIALTY_YEAR[(spec, ay)]
+                else:
+                    ay = 2023
+                    mult, asrc = _AWARD_BY_SPECIALTY_YEAR[("generic", 2023)]
+                    if spec != "generic":
+                        asrc = f"no published {spec} median (DOMAIN.md §8 item 2): all-specialty {asrc}"
+                if ay != year:
+                    asrc += f" [carried from {ay}]"
+                rows.append((spec, year, p, mult, 0, f"win: {psrc}; award: {asrc}"))
+        t = pd.DataFrame(
+            rows,
+            columns=[
+                "specialty",
+                "year",
+                "win_probability",
+                "award_multiple_of_qpa",
+                "n_disputes",
+                "source",
+            ],
+        )
+        return cls(
+            t.sort_values(["specialty", "year"]).reset_index(drop=True),
+            notes=(
+                "Win rates are all-specialty (no specialty split published). Award medians "
+                "are published for emergency medicine and radiology only; other specialties "
+                "use the all-specialty 2023 median until estimated from CMS PUFs "
+                "(IdrPriors.from_puf).",
+            ),
+        )
+
+    def with_overrides(self, rows: pd.DataFrame) -> IdrPriors:
+        """Priors with ``rows`` (same columns) replacing matching (specialty, year) cells."""
+        need = {"specialty", "year", "win_probability", "award_multiple_of_qpa"}
+        missing = need - set(rows.columns)
+        if missing:
+            raise ValueError(f"override rows miss columns {sorted(missing)}")
+        r = rows.copy()
+        if "source" not in r:
+            r["source"] = "user override"
+        if "n_disputes" not in r:
+            r["n_disputes"] = 0
+        t = pd.concat([self.table, r[self.table.columns]], ignore_index=True)
+        t = t.drop_duplicates(["specialty", "year"], keep="last")
+        return replace(self, table=t.sort_values(["specialty", "year"]).reset_index(drop=True))
+
+    def lookup(self, specialty: str, year: int) -> tuple[float, float, str]:
+        """(win_probability, award_multiple_of_qpa, source) for a specialty and year."""
+        t = self.table
+        for spec in (specialty, "generic"):
+            sub = t[t["specialty"].eq(spec)]
+            if sub.empty:
+                continue
+            dist = (sub["year"] - year).abs()
+            best = sub.loc[dist.sort_values(kind="stable").index[0]]
+            src = str(best["source"])
+            notes = []
+            if spec != specialty:
+                notes.append(f"no prior for {specialty!r}: generic used")
+            if int(best["year"]) != year:
+                notes.append(f"no {year} prior: {int(best['year'])} used")
+            if notes:
+                src = "; ".join(notes) + "; " + src
+            return float(best["win_probability"]), float(best["award_multiple_of_qpa"]), src
+        raise KeyError("priors table has no 'generic' rows to fall back on")
+
+    def lookup_frame(self, specialty: pd.Series, year: pd.Series) -> pd.DataFrame:
+        """Vectorised :meth:`lookup` (one lookup per distinct specialty/year)."""
+        keys = pd.DataFrame({"specialty": specialty.astype("str"), "year": year.astype("int64")})
+        uniq = keys.drop_duplicates()
+        vals = [
+            self.lookup(s, int(y)) for s, y in zip(uniq["specialty"], uniq["year"], strict=True)
+        ]
+        uniq = uniq.assign(
+            win_probability=[v[0] for v in vals],
+            award_multiple_of_qpa=[v[1] for v in vals],
+            prior_source=[v[2] for v in vals],
+        )
+        out = keys.merge(uniq, on=["specialty", "year"], how="left")
+        out.index = specialty.index
+        return out[["win_probability", "award_multiple_of_qpa", "prior_source"]]
+
+    @classmethod
+    def from_puf(
+        cls,
+        paths: str | Path | list[str | Path],
+        *,
+        year: int | None = None,
+        prior: IdrPriors | None = None,
+        prior_strength: float = 20.0,
+    ) -> IdrPriors:
+        """Estimate priors from CMS IDR public use files (XLSX), shrunk toward ``prior``.
+
+        Win probability: Beta-binomial posterior mean with a Beta(k*p0, k*(1-p0)) prior (k =
+        ``prior_strength`` pseudo-disputes, p0 the published prior), with a 95% credible
+        interval. Award multiple: median "Prevailing Party Offer as % of QPA" / 100 among
+        provider wins (robust to the top-coded values). Specialties not in the files keep the
+        prior rows.
+        """
+        from scipy import stats
+
+        prior = prior or cls.default()
+        plist = [paths] if isinstance(paths, str | Path) else list(paths)
+        frames = [read_puf(p, year=year) for p in plist]
+        puf = pd.concat(frames, ignore_index=True)
+        decided = puf[puf["outcome"].isin(["provider", "payer"])]
+        if decided.empty:
+            raise ValueError(
+                f"{', '.join(map(str, plist))}: no rows with a provider or payer outcome in "
+                "'Payment Determination Outcome'; is this the determinations tab?"
+            )
+        rows = []
+        groups = [("generic", decided)] + [
+            (s, g) for s, g in decided.groupby("specialty", sort=True) if s != "generic"
+        ]
+        for spec, g in groups:
+            for yr, gy in g.groupby("year", sort=True):
+                n = int(len(gy))
+                wins = int(gy["outcome"].eq("provider").sum())
+                p0, m0, _ = prior.lookup(spec, int(yr))
+                a, b = prior_strength * p0 + wins, prior_strength * (1 - p0) + n - wins
+                mult = gy.loc[gy["outcome"].eq("provider"), "prevailing_offer_pct_qpa"].dropna()
+                award = float(mult.median() / 100.0) if len(mult) else m0
+                rows.append(
+                    {
+                        "specialty": spec,
+                        "year": int(yr),
+                        "win_probability": a / (a + b),
+                        "award_multiple_of_qpa": award,
+                        "n_disputes": n,
+                        "source": (
+                            f"CMS IDR PUF: {wins}/{n} provider wins, Beta posterior with "
+                            f"{prior_strength:g} pseudo-disputes at p0={p0:.2f}; 95% CrI "
+                            f"{stats.beta.ppf(0.025, a, b):.3f}-{stats.beta.ppf(0.975, a, b):.3f}; "
+                            f"award = median prevailing offer % QPA over {len(mult)} wins"
+                        ),
+                        "win_ci_low": float(stats.beta.ppf(0.025, a, b)),
+                        "win_ci_high": float(stats.beta.ppf(0.975, a, b)),
+                    }
+                )
+        est = pd.DataFrame(rows)
+        out = prior.with_overrides(est)
+        t = out.table.merge(
+            est[["specialty", "year", "win_ci_low", "win_ci_high"]],
+            on=["specialty", "year"],
+            how="left",
+        )
+        return replace(
+            out, table=t, notes=prior.notes + (f"estimated from {len(plist)} PUF file(s)",)
+        )
+
+
+# --- PUF loader ---------------------------------------------------------------------------------
+
+#: Canonical PUF fields -> header spellings seen across releases (DOMAIN.md §2.6). Headers are
+#: compared after :func:`_norm_header` (lower case, "percent" -> "%", punctuation dropped).
+PUF_COLUMNS: dict[str, tuple[str, ...]] = {
+    "specialty_text": (
+        "Practice/Facility Specialty or Type",
+        "Provider/Facility Specialty or Type",
+        "Practice/Facility Specialty",
+    ),
+    "practice_size": ("Practice/Facility Size",),
+    "location": ("Location of Service", "State of Service"),
+    "pos": ("Place of Service Code",),
+    "service_code": ("Service Code",),
+    "line_item_type": ("Dispute Line Item Type", "Type of Dispute Line Item"),
+    "outcome_text": ("Payment Determination Outcome",),
+    "default_decision": ("Default Decision",),
+    "offer_selected": ("Offer Selected from Provider or Issuer",),
+    "provider_offer_pct_qpa": (
+        "Provider/Facility Offer as % of QPA",
+        "Provider/Facility Offer as Percent of QPA",
+    ),
+    "payer_offer_pct_qpa": (
+        "Health Plan/Issuer Offer as % of QPA",
+        "Health Plan/Issuer Offer as Percent of QPA",
+    ),
+    "prevailing_offer_pct_qpa": (
+        "Prevailing Party Offer as % of QPA",
+        "Prevailing Party Offer as Percent of QPA",
+    ),
+    "qpa_pct_median_qpa": ("QPA as Percent of Median QPA", "QPA as % of Median QPA"),
+    "days_to_determination": ("Length of Time to Make Determination",),
+    "idre_compensation": ("IDRE Compensation",),
+    "year": ("Year", "Calendar Year", "Reporting Year"),
+    "quarter": ("Quarter", "Reporting Quarter"),
+}
+
+_REQUIRED_PUF = ("outcome_text", "specialty_text")
+
+#: Percent columns parsed to floats -> the flag marking top-coded cells ("10000%+").
+_PCT_COLUMNS = {
+    "provider_offer_pct_qpa": "provider_offer_top_coded",
+    "payer_offer_pct_qpa": "payer_offer_top_coded",
+    "prevailing_offer_pct_qpa": "prevailing_offer_top_coded",
+    "qpa_pct_median_qpa": "qpa_median_top_coded",
+}
+
+
+def _norm_header(h: object) -> str:
+    s = str(h).strip().lower().replace("percent", "%")
+    s = re.sub(r"[^a-z0-9%]+", " ", s)
+    return " ".join(s.split())
+
+
+_ALIASES = {_norm_header(a): canon for canon, alist in PUF_COLUMNS.items() for a in alist}
+
+
+def _pct(v: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse '1,234.5%' / '10000%+' / '>10000%' into floats; flag top-coded cells."""
+    s = v.astype("str").str.strip()
+    top = s.str.contains(r"\+|>", regex=True)
+    num = pd.to_numeric(s.str.replace(r"[%,+>\s]", "", regex=True), errors="coerce")
+    return num, top & num.notna()
+
+
+#: PUF specialty text -> profile key (keyword rules, first match wins; else "other").
+_SPECIALTY_RULES: tuple[tuple[str, str], ...] = (
+    ("emergency", "emergency_medicine"),
+    ("anesthe", "anesthesiology"),
+    ("nurse anesthetist", "anesthesiology"),
+    ("neonat", "neonatology"),
+    ("radiolog", "radiology"),
+    ("imaging", "radiology"),
+    ("patholog", "pathology"),
+    ("laborator", "pathology"),
+    ("neurophysiolog", "neurosurgery_ionm"),
+    ("neuromonitor", "neurosurgery_ionm"),
+    ("neurosurg", "neurosurgery_ionm"),
+    ("orthop", "orthopedic_surgery"),
+    ("psychiat", "behavioral_health"),
+    ("behavioral", "behavioral_health"),
+    ("psycholog", "behavioral_health"),
+)
+
+
+def puf_specialty(text: str) -> str:
+    """Map a PUF 'Practice/Facility Specialty or Type' value to a profile key (or 'other')."""
+    t = str(text).lower()
+    for kw, key in _SPECIALTY_RULES:
+        if kw in t:
+            return key
+    return "other"
+
+
+def _outcome(text: pd.Series) -> pd.Series:
+    t = text.astype("str").str.lower()
+    prov = t.str.contains("provider|facility|aa provider", regex=True) & t.str.contains("favor")
+    payer = t.str.contains("plan|issuer", regex=True) & t.str.contains("favor") & ~prov
+    split = t.str.contains("split")
+    out = np.where(prov, "provider", np.where(payer, "payer", np.where(split, "split", "other")))
+    return pd.Series(out, index=text.index, dtype="str")
+
+
+def read_puf(
+    path: str | Path, *, year: int | None = None, sheet: str | None = None
+) -> pd.DataFrame:
+    """Read one CMS Federal IDR PUF XLSX into canonical columns (header drift tolerated).
+
+    Finds the determinations sheet (name containing 'OON Emergency and Non-Emergency', else the
+    first sheet carrying 'Payment Determination Outcome') and the header row (title rows above
+    it are skipped). Adds ``specialty`` (profile key), ``outcome`` (provider/payer/split/other),
+    parsed percent columns (``*_pct_qpa`` floats, ``*_top_coded`` flags) and ``year`` (from a
+    Year/Quarter column, else ``year``, else a 4-digit year in the file name).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: IDR public use file not found")
+    xl = pd.ExcelFile(path)
+    sheets = (
+        [sheet]
+        if sheet
+        else sorted(xl.sheet_names, key=lambda s: 0 if "oon emergency" in s.lower() else 1)
+    )
+    for sh in sheets:
+        raw = pd.read_excel(xl, sheet_name=sh, header=None, dtype="str", nrows=30)
+        hdr_row = None
+        for i in range(len(raw)):
+            normed = {_norm_header(v) for v in raw.iloc[i].tolist() if isinstance(v, str)}
+            if any(_ALIASES.get(n) == "outcome_text" for n in normed):
+                hdr_row = i
+                break
+        if hdr_row is None:
+            continue
+        df = pd.read_excel(xl, sheet_name=sh, header=hdr_row, dtype="str")
+        rename = {}
+        for c in df.columns:
+            canon = _ALIASES.get(_norm_header(c))
+            if canon and canon not in rename.values():
+                rename[c] = canon
+        df = df.rename(columns=rename)
+        missing = [c for c in _REQUIRED_PUF if c not in df.columns]
+        if missing:
+            want = [PUF_COLUMNS[c][0] for c in missing]
+            raise ValueError(
+                f"{path} sheet {sh!r}: missing column(s) {want}; the header row is row "
+                f"{hdr_row + 1}. Add an alias to idr.PUF_COLUMNS if CMS renamed it"
+            )
+        df = df.dropna(how="all")
+        out = pd.DataFrame(index=df.index)
+        for canon in PUF_COLUMNS:
+            if canon in df.columns:
+                out[canon] = df[canon].astype("str").where(df[canon].notna(), "")
+        for c, flag in _PCT_COLUMNS.items():
+            if c in df.columns:
+                out[c], out[flag] = _pct(df[c])
+        out["specialty"] = out["specialty_text"].map(puf_specialty).astype("str")
+        out["outcome"] = _outcome(out["outcome_text"])
+        yrs = None
+        if "year" in df.columns:
+            yrs = pd.to_numeric(
+                df["year"].astype("str").str.extract(r"(\d{4})")[0], errors="coerce"
+            )
+        elif "quarter" in df.columns:
+            yrs = pd.to_numeric(
+                df["quarter"].astype("str").str.extract(r"(\d{4})")[0], errors="coerce"
+            )
+        if yrs is None or yrs.isna().all():
+            if year is None:
+                m = re.search(r"(20\d{2})", path.name)
+                if not m:
+                    raise ValueError(
+                        f"{path}: no Year/Quarter column and no year in the file name; "
+                        "pass year=YYYY"
+                    )
+                year = int(m.group(1))
+            yrs = pd.Series(year, index=df.index)
+        out["year"] = yrs.fillna(year if year is not None else -1).astype("int64")
+        out["source"] = [f"{path.name}:{sh}:row {hdr_row + 2 + i}" for i in range(len(out))]
+        return out.reset_index(drop=True)
+    raise ValueError(
+        f"{path}: no sheet has a 'Payment Determination Outcome' header in its first 30 rows; "
+        "is this a CMS Federal IDR public use file?"
+    )
+
+
+# --- expected value -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvResult:
+    """Expected value of one dispute for the provider, with its parts."""
+
+    expected_value: float
+    expected_recovery: float  # p * gain_if_win + (1 - p) * gain_if_lose, before fees
+    expected_fees: float
+    win_probability: float
+    award_if_win: float
+    gain_if_win: float
+    gain_if_lose: float
+    net_if_win: float
+    net_if_lose: float
+    breakeven_probability: float  # p at which EV = 0 (nan if EV does not depend on p)
+
+
+def expected_value(
+    offer: float,
+    paid: float,
+    win_probability: float,
+    award_if_win: float | None = None,
+    *,
+    fees: IdrFees,
+    payer_offer: float | None = None,
+) -> EvResult:
+    """Expected value to the provider of taking one dispute to IDR (see module docstring)."""
+    if not 0.0 <= win_probability <= 1.0:
+        raise ValueError(f"win_probability must be in [0, 1], got {win_probability}")
+    award = float(offer if award_if_win is None else award_if_win)
+    payer = float(paid if payer_offer is None else payer_offer)
+    p = float(win_probability)
+    g_win, g_lose = award - paid, payer - paid
+    admin, idre = fees.admin_fee, fees.idre_fee
+    recovery = p * g_win + (1 - p) * g_lose
+    exp_fees = admin + (1 - p) * idre
+    denom = g_win - g_lose + idre
+    breakeven = (admin + idre - g_lose) / denom if denom else float("nan")
+    return EvResult(
+        expected_value=recovery - exp_fees,
+        expected_recovery=recovery,
+        expected_fees=exp_fees,
+        win_probability=p,
+        award_if_win=award,
+        gain_if_win=g_win,
+        gain_if_lose=g_lose,
+        net_if_win=g_win - admin,
+        net_if_lose=g_lose - admin - idre,
+        breakeven_probability=breakeven,
+    )
+
+
+def _p_provider_bears(probs: np.ndarray, rule: str) -> np.ndarray:
+    """P(provider bears the IDRE fee) per batch row of ``probs`` (B x n win probabilities)."""
+    b, n = probs.shape
+    if rule == "proportional":
+        return 1.0 - probs.mean(axis=1)
+    if rule != "majority":
+        raise ValueError(f"batch_fee_rule must be 'majority' or 'proportional', got {rule!r}")
+    dist = np.zeros((b, n + 1))
+    dist[:, 0] = 1.0
+    for j in range(n):  # Poisson-binomial distribution of the number of provider wins
+        p = probs[:, j : j + 1]
+        dist[:, 1:] = dist[:, 1:] * (1 - p) + dist[:, :-1] * p
+        dist[:, 0] = dist[:, 0] * (1 - p[:, 0])
+    wins = np.arange(n + 1)
+    lose_more = (wins < n - wins).astype(float)
+    tie = (2 * wins == n).astype(float)
+    return dist @ lose_more + 0.5 * (dist @ tie)
+
+
+def expected_value_frame(
+    df: pd.DataFrame,
+    *,
+    initiation_date: date | None = None,
+    priors: IdrPriors | None = None,
+    batch_col: str = "batch_id",
+    fee_point: FeePoint = "high",
+    batch_fee_rule: Literal["majority", "proportional"] = "majority",
+) -> pd.DataFrame:
+    """Vectorised expected value per dispute line and per batch.
+
+    Needs ``offer`` and ``paid``. ``win_probability`` / ``award_if_win`` are used when present;
+    otherwise they come from ``priors`` via ``specialty`` and ``year`` (award = QPA x the prior
+    award multiple when ``offer`` is NaN and ``qpa`` is known). ``payer_offer`` defaults to
+    ``paid``. Lines sharing ``batch_col`` form one batched dispute: one admin fee, one batched
+    IDRE fee, allocated evenly over its lines. ``initiation_date`` (or a column of that name)
+    selects the fee regime. Adds: win_probability, award_if_win, gain_if_win, gain_if_lose,
+    batch_lines, p_provider_bears_idre_fee, admin_fee_share, idre_fee_share, expected_recovery,
+    expected_fees, expected_value, batch_expected_value, fee_source.
+    """
+    if df.empty:
+        cols = ["win_probability", "award_if_win", "expected_value", "batch_expected_value"]
+        return df.assign(**{c: pd.Series(dtype="float64") for c in cols})
+    out = df.copy()
+    for c in ("offer", "paid"):
+        if c not in out.columns:
+            raise KeyError(f"expected_value_frame needs column {c!r}")
+    need_prior = "win_probability" not in out.columns or (
+        "award_if_win" not in out.columns and out["offer"].isna().any()
+    )
+    if need_prior:
+        if not {"specialty", "year"} <= set(out.columns):
+            raise KeyError(
+                "give win_probability (and offer/award_if_win) per row, or specialty and year "
+                "so the priors can supply them"
+            )
+        pri = (priors or IdrPriors.default()).lookup_frame(out["specialty"], out["year"])
+        if "win_probability" not in out.columns:
+            out["win_probability"] = pri["win_probability"]
+        out["prior_source"] = pri["prior_source"]
+        if "award_if_win" not in out.columns:
+            qpa = out["qpa"] if "qpa" in out.columns else pd.Series(np.nan, index=out.index)
+            out["award_if_win"] = out["offer"].where(
+                out["offer"].notna(), qpa * pri["award_multiple_of_qpa"]
+            )
+    if "award_if_win" not in out.columns:
+        out["award_if_win"] = out["offer"]
+    out["award_if_win"] = out["award_if_win"].fillna(out["offer"])
+    payer = out["payer_offer"] if "payer_offer" in out.columns else out["paid"]
+    p = out["win_probability"].astype("float64").clip(0, 1)
+    out["gain_if_win"] = out["award_if_win"] - out["paid"]
+    out["gain_if_lose"] = payer.fillna(out["paid"]) - out["paid"]
+
+    if batch_col in out.columns:
+        key = out[batch_col].astype("str")
+    else:
+        key = pd.Series([f"single-{i}" for i in range(len(out))], index=out.index)
+    if "initiation_date" in out.columns:
+        init = pd.to_datetime(out["initiation_date"]).dt.date
+    elif initiation_date is not None:
+        init = pd.Series([initiation_date] * len(out), index=out.index)
+    else:
+        raise KeyError(
+            "give initiation_date= or an initiation_date column (selects the fee regime)"
+        )
+    sizes = key.map(key.value_counts())
+    out["batch_lines"] = sizes.astype("int64")
+    # fees per batch (distinct (size, initiation date) pairs only)
+    batch_init = init.groupby(key).transform("min")
+    fee_keys = pd.DataFrame({"n": sizes, "d": batch_init}).drop_duplicates()
+    fee_map = {
+        (int(n), d): fees(d, batched=int(n) > 1, n_lines=int(n), fee_point=fee_point)
+        for n, d in zip(fee_keys["n"], fee_keys["d"], strict=True)
+    }
+    fee_obj = [fee_map[(int(n), d)] for n, d in zip(sizes, batch_init, strict=True)]
+    admin = np.array([f.admin_fee for f in fee_obj])
+    idre = np.array([f.idre_fee for f in fee_obj])
+    out["fee_source"] = [f.source for f in fee_obj]
+    # P(provider bears the IDRE fee) per batch, grouped by batch size for a vectorised DP
+    bears = pd.Series(np.nan, index=out.index)
+    order = pd.DataFrame({"key": key, "p": p, "n": sizes})
+    for n, grp in order.groupby("n", sort=True):
+        keys_n = grp["key"].to_numpy()
+        uniq, inv = np.unique(keys_n, return_inverse=True)
+        mat = np.zeros((len(uniq), int(n)))
+        pos = grp.groupby("key").cumcount().to_numpy()
+        mat[inv, pos] = grp["p"].to_numpy()
+        pb = _p_provider_bears(mat, batch_fee_rule)
+        bears.loc[grp.index] = pb[inv]
+    out["p_provider_bears_idre_fee"] = bears
+    out["admin_fee_share"] = admin / sizes.to_numpy()
+    out["idre_fee_share"] = idre / sizes.to_numpy()
+    out["expected_recovery"] = p * out["gain_if_win"] + (1 - p) * out["gain_if_lose"]
+    out["expected_fees"] = out["admin_fee_share"] + bears * out["idre_fee_share"]
+    out["expected_value"] = out["expected_recovery"] - out["expected_fees"]
+    out["batch_expected_value"] = out.groupby(key)["expected_value"].transform("sum")
+    return out
