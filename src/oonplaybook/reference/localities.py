@@ -1,0 +1,148 @@
+"""CMS locality/county crosswalk (the LOCCO file, ``YYLOCCO.csv`` in the RVU zip).
+
+CMS ships it as a report, not a table: a title row, blank spacer rows, the state written only on
+the first row of its group, ``*`` footnote marks on names ("REST OF STATE*": locality serviced by
+two MACs), quoted county lists, trailing spaces and, in some years, a duplicated row (2017: MO 99).
+:func:`read_locco` turns it into one row per MAC-locality; :func:`county_locality` answers "which
+Medicare locality is this county in" (a named county wins over "ALL OTHER COUNTIES").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from oonplaybook.reference.pfs import ReferenceError, normalize_locality
+
+#: USPS codes for the state names CMS writes in LOCCO (incl. territories CMS prices).
+STATE_CODES: dict[str, str] = {
+    "ALABAMA": "AL", "ALASKA": "AK", "ARIZONA": "AZ", "ARKANSAS": "AR", "CALIFORNIA": "CA",
+    "COLORADO": "CO", "CONNECTICUT": "CT", "DELAWARE": "DE", "DISTRICT OF COLUMBIA": "DC",
+    "FLORIDA": "FL", "GEORGIA": "GA", "HAWAII": "HI", "HAWAII/GUAM": "HI", "IDAHO": "ID",
+    "ILLINOIS": "IL", "INDIANA": "IN", "IOWA": "IA", "KANSAS": "KS", "KENTUCKY": "KY",
+    "LOUISIANA": "LA", "MAINE": "ME", "MARYLAND": "MD", "MASSACHUSETTS": "MA", "MICHIGAN": "MI",
+    "MINNESOTA": "MN", "MISSISSIPPI": "MS", "MISSOURI": "MO", "MONTANA": "MT", "NEBRASKA": "NE",
+    "NEVADA": "NV", "NEW HAMPSHIRE": "NH", "NEW JERSEY": "NJ", "NEW MEXICO": "NM", "NEW YORK": "NY",
+    "NORTH CAROLINA": "NC", "NORTH DAKOTA": "ND", "OHIO": "OH", "OKLAHOMA": "OK", "OREGON": "OR",
+    "PENNSYLVANIA": "PA", "PUERTO RICO": "PR", "RHODE ISLAND": "RI", "SOUTH CAROLINA": "SC",
+    "SOUTH DAKOTA": "SD", "TENNESSEE": "TN", "TEXAS": "TX", "UTAH": "UT", "VERMONT": "VT",
+    "VIRGIN ISLANDS": "VI", "VIRGINIA": "VA", "WASHINGTON": "WA", "WEST VIRGINIA": "WV",
+    "WISCONSIN": "WI", "WYOMING": "WY", "GUAM": "GU",
+}  # fmt: skip
+
+LOCCO_COLUMNS = [
+    "locality",
+    "mac",
+    "locality_number",
+    "state",
+    "state_name",
+    "fee_schedule_area",
+    "counties",
+    "footnote",
+    "source_row",
+]
+
+
+def _clean(cell: str) -> str:
+    return " ".join(cell.replace("\u00a0", " ").split())
+
+
+def read_locco(source: str | Path | bytes, name: str | None = None) -> pd.DataFrame:
+    """Parse a CMS LOCCO file (tab or comma separated) into one row per MAC-locality.
+
+    Exact duplicate rows are dropped and listed in ``df.attrs["duplicates"]`` (never silently);
+    a locality listed twice with *different* content raises :class:`ReferenceError`.
+    """
+    if isinstance(source, bytes):
+        text, fname = source.decode("utf-8-sig", errors="replace"), name or "<bytes>"
+    else:
+        fname = name or str(source)
+        text = Path(source).read_bytes().decode("utf-8-sig", errors="replace")
+    dialect = "excel-tab" if text.count("\t") > text.count(",") else "excel"
+    rows = list(csv.reader(io.StringIO(text), dialect=dialect))
+    hdr = next(
+        (
+            i
+            for i, r in enumerate(rows)
+            if r and re.search(r"(CARRIER|CONTRACTOR|MAC)", r[0], re.I) and len(r) >= 5
+        ),
+        None,
+    )
+    if hdr is None:
+        raise ReferenceError(
+            f"{fname}: no header row starting 'Carrier Number' / 'Medicare Administrative "
+            "Contractor'; expected CMS's LOCCO layout (MAC, locality, state, area, counties)"
+        )
+    recs: list[dict[str, object]] = []
+    state_name = ""
+    for i, r in enumerate(rows[hdr + 1 :], start=hdr + 2):
+        cells = [_clean(c) for c in r] + [""] * 5
+        if not cells[0].isdigit():
+            continue  # spacer rows and footnotes ("* Payment locality is serviced by two carriers.")
+        if cells[2]:
+            state_name = cells[2].rstrip("*").strip().upper()
+        if not state_name:
+            raise ReferenceError(f"{fname}: row {i}: no state on this row or any row above it")
+        area_raw = cells[3]
+        recs.append(
+            {
+                "locality": normalize_locality(f"{cells[0]}-{cells[1]}"),
+                "mac": f"{int(cells[0]):05d}",
+                "locality_number": f"{int(cells[1]):02d}",
+                "state": STATE_CODES.get(state_name, ""),
+                "state_name": state_name,
+                "fee_schedule_area": area_raw.rstrip("*").strip(),
+                "counties": cells[4],
+                "footnote": area_raw.endswith("*"),
+                "source_row": i,
+            }
+        )
+    if not recs:
+        raise ReferenceError(f"{fname}: no locality rows below the header (row {hdr + 1})")
+    df = pd.DataFrame(recs, columns=LOCCO_COLUMNS)
+    unknown = df.loc[df["state"] == "", "state_name"].unique().tolist()
+    if unknown:
+        raise ReferenceError(f"{fname}: unknown state name(s) {unknown}; add them to STATE_CODES")
+    content = ["locality", "state", "fee_schedule_area", "counties"]
+    dup = df.duplicated(content)
+    dropped = df.loc[dup, ["locality", "source_row"]].to_dict("records")
+    df = df.loc[~dup]
+    clash = df["locality"].duplicated(keep=False)
+    # the same MAC-locality legitimately covers two fee-schedule areas only if CMS says so; the
+    # rest-of-state rows serviced by two carriers differ in MAC, not in locality number
+    if clash.any():
+        bad = df.loc[clash].sort_values("locality")
+        first = bad.iloc[0]
+        raise ReferenceError(
+            f"{fname}: locality {first['locality']} appears on rows "
+            f"{bad.loc[bad['locality'] == first['locality'], 'source_row'].tolist()} with different "
+            "content; fix the file or keep one row"
+        )
+    df = df.sort_values("locality").reset_index(drop=True)
+    df.attrs["duplicates"] = dropped
+    return df
+
+
+def county_locality(locco: pd.DataFrame, state: str, county: str) -> str | None:
+    """The MAC-locality whose county list names ``county`` in ``state`` (else the state's rest).
+
+    Returns None when the state is not in the table.
+    """
+    rows = locco[locco["state"] == state.upper()]
+    if rows.empty:
+        return None
+    want = county.strip().upper().removesuffix(" COUNTY")
+    for loc, counties in zip(rows["locality"], rows["counties"], strict=True):
+        names = {
+            c.strip().removesuffix(" CNTY")
+            for c in re.split(r",|;| AND ", counties.upper())
+            if c.strip()
+        }
+        if want in names:
+            return str(loc)
+    fallback = rows[rows["counties"].str.upper().str.startswith("ALL ")]
+    return str(fallback["locality"].iloc[0]) if not fallback.empty else None
