@@ -1,0 +1,263 @@
+"""Denial model: which payers deny more than the average payer, after case mix.
+
+A binomial GLM (logit link) of claim denial on payer, specialty, code family (of the principal
+line), emergency flag, place-of-service group and log billed amount (centred). The payer factor
+uses **sum (deviation) coding**: each payer's odds ratio is against the *average payer of this
+portfolio* (the payer log-odds effects sum to zero), so "Payer X: OR 2.4" reads "X denies 2.4
+times the odds of the average payer for the same kind of claim". Standard errors are
+cluster-robust by claim (at claim level each claim is its own cluster, i.e. HC0 sandwich).
+
+Improper emergency denials (CO-197 no prior authorization, CO-242 not in network, ... on an
+emergency claim) are scanned first; a payer flagged for them gets its own emergency-by-payer
+term, so its reported odds ratio describes its *other* denials and the improper ones are
+reported separately (they are a compliance finding, not a denial propensity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from oonplaybook.payers._base import (
+    NSA_IMPROPER_ER_CARCS,
+    InsufficientDataError,
+    ModelResult,
+    carc_number,
+    clean_summary,
+    clopper_pearson,
+    contrast_table,
+    drop_aliased,
+    holm,
+    indicator_code,
+    levels_of,
+    sum_code,
+    sum_contrasts,
+)
+
+#: Fewest claims, denials and non-denials a payer needs to get its own denial coefficient
+#: (rule of thumb: >= 5 events per cell keeps the logit MLE away from separation).
+MIN_CLAIMS = 30
+MIN_EVENTS = 5
+#: Smallest excess rate of improper emergency denials worth flagging (2 percentage points).
+MIN_IMPROPER_EXCESS = 0.02
+#: Centre of log(claim billed) so the intercept is at a typical claim (about $665).
+LOG_BILLED_CENTRE = 6.5
+
+
+@dataclass
+class ImproperERResult(ModelResult):
+    """Improper NSA emergency denials per payer (CARC 197/198/284/296/242/243/279)."""
+
+    flagged: list[str] = field(default_factory=list)
+
+
+def improper_er_denials(
+    claims: pd.DataFrame, alpha: float = 0.05, min_excess: float = MIN_IMPROPER_EXCESS
+) -> ImproperERResult:
+    """Per payer: share of emergency claims denied for auth/network reasons, vs the others.
+
+    ``excess_rate`` = (rate - others) / (1 - others), the share of the payer's emergency claims
+    (not denied for another reason) denied improperly beyond the portfolio background; Fisher's
+    exact test vs the other payers, Holm-corrected across payers. Emergency services need no
+    prior authorization and are covered regardless of network: 45 CFR 149.110(b); DOMAIN.md §1.1.
+    """
+    em = claims[claims["emergency"] & claims["adjudicated"]].copy()
+    em["improper"] = em["denied"] & carc_number(em["carc"]).isin(NSA_IMPROPER_ER_CARCS)
+    em["other_denial"] = em["denied"] & ~em["improper"]
+    rows = []
+    for payer, g in em.groupby("payer", sort=True):
+        rest = em[em["payer"] != payer]
+        n = int(len(g) - g["other_denial"].sum())
+        k = int(g["improper"].sum())
+        n0 = int(len(rest) - rest["other_denial"].sum())
+        k0 = int(rest["improper"].sum())
+        rate = k / n if n else np.nan
+        base = k0 / n0 if n0 else np.nan
+        lo, hi = clopper_pearson(np.array([k]), np.array([n]))
+        p = (
+            stats.fisher_exact([[k, n - k], [k0, n0 - k0]], alternative="greater").pvalue
+            if n and n0
+            else np.nan
+        )
+        f = (lambda r: (r - base) / (1 - base)) if n0 and base < 1 else (lambda r: np.nan)
+        rows.append(
+            {
+                "term": str(payer),
+                "estimate": f(rate),
+                "ci_low": f(float(lo[0])),
+                "ci_high": f(float(hi[0])),
+                "p_value": p,
+                "n": n,
+                "improper_denials": k,
+                "emergency_claims": int(len(g)),
+                "improper_rate": rate,
+                "others_rate": base,
+            }
+        )
+    tab = pd.DataFrame(rows)
+    msgs: list[str] = []
+    flagged: list[str] = []
+    if len(tab):
+        tab["p_holm"] = holm(tab["p_value"].to_numpy())
+        tab["flagged"] = (tab["p_holm"] < alpha) & (tab["estimate"] >= min_excess)
+        flagged = tab.loc[tab["flagged"], "term"].tolist()
+        for _, r in tab[tab["flagged"]].iterrows():
+            msgs.append(
+                f"{r['term']}: {r['improper_denials']} of {r['n']} emergency claims denied for "
+                f"prior authorization/network (CARC {sorted(NSA_IMPROPER_ER_CARCS)}), "
+                f"{r['estimate']:.1%} above the other payers (95% CI {r['ci_low']:.1%} to "
+                f"{r['ci_high']:.1%}); improper for NSA emergency services (45 CFR 149.110(b))"
+            )
+    else:
+        msgs.append("no adjudicated emergency claims: improper emergency denials not assessed")
+    return ImproperERResult(
+        name="improper_emergency_denials",
+        table=tab,
+        n_obs=int(len(em)),
+        messages=msgs,
+        details="excess rate = (payer rate - others' rate) / (1 - others' rate); Fisher exact, Holm",
+        flagged=flagged,
+    )
+
+
+@dataclass
+class DenialResult(ModelResult):
+    """Denial GLM result: payer odds ratios (vs the average payer), adjusted denial rates."""
+
+    payer_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    excluded: dict[str, str] = field(default_factory=dict)
+
+
+def _design(
+    claims: pd.DataFrame, payers: list[str], er_flagged: list[str]
+) -> tuple[np.ndarray, list[str], int]:
+    """Intercept | payer (sum) | improper-ER terms | specialty, family, POS group (sum) | E | log billed."""
+    blocks = [np.ones((len(claims), 1))]
+    names = ["Intercept"]
+    xp, np_ = sum_code(claims["payer"], payers, "payer")
+    blocks.append(xp)
+    names += np_
+    for p in er_flagged:
+        blocks.append(((claims["payer"] == p) & claims["emergency"]).to_numpy(float)[:, None])
+        names.append(f"improper_er[{p}]")
+    keep_first = sum(b.shape[1] for b in blocks)
+    for col, pre in (
+        ("specialty", "specialty"),
+        ("family", "code_family"),
+        ("pos_group", "pos_group"),
+    ):
+        lv = levels_of(claims[col])
+        if len(lv) > 1:
+            x, nm = sum_code(claims[col], lv, pre)
+            blocks.append(x)
+            names += nm
+    blocks.append(claims["emergency"].to_numpy(float)[:, None])
+    names.append("emergency")
+    lb = np.log(np.maximum(claims["billed"].to_numpy(float), 1.0)) - LOG_BILLED_CENTRE
+    blocks.append(lb[:, None])
+    names.append("log_billed_centred")
+    return np.hstack(blocks), names, keep_first
+
+
+def fit_denial(
+    claims: pd.DataFrame,
+    er_flagged: list[str] | None = None,
+    min_claims: int = MIN_CLAIMS,
+    min_events: int = MIN_EVENTS,
+) -> DenialResult:
+    """Fit the claim-level denial logit; payers with too little data are excluded with a reason."""
+    d = claims[claims["adjudicated"]].copy()
+    if d.empty:
+        raise InsufficientDataError("denial model: no adjudicated (paid or denied) claims")
+    agg = d.groupby("payer", sort=True)["denied"].agg(["size", "sum"])
+    excluded: dict[str, str] = {}
+    for payer, r in agg.iterrows():
+        n, k = int(r["size"]), int(r["sum"])
+        if n < min_claims:
+            excluded[str(payer)] = f"only {n} adjudicated claims (need {min_claims})"
+        elif k < min_events or n - k < min_events:
+            excluded[str(payer)] = (
+                f"{k} denied and {n - k} paid claims (need at least {min_events} of each for a "
+                "stable odds ratio)"
+            )
+    payers = [p for p in agg.index.astype(str) if p not in excluded]
+    if len(payers) < 2:
+        raise InsufficientDataError(
+            f"denial model: need at least 2 payers with >= {min_claims} claims and >= "
+            f"{min_events} denials and paid claims each; have {len(payers)} "
+            f"(excluded: {excluded})"
+        )
+    d = d[d["payer"].isin(payers)]
+    er = [p for p in (er_flagged or []) if p in payers]
+    x, names, keep_first = _design(d, payers, er)
+    x, names, dropped = drop_aliased(x, names, keep_first)
+    y = d["denied"].to_numpy(float)
+    res = sm.GLM(y, x, family=sm.families.Binomial()).fit(cov_type="HC0")
+    params, cov = np.asarray(res.params), np.asarray(res.cov_params())
+
+    k = len(payers)
+    rows = np.zeros((k, len(names)))
+    rows[:, 1 : 1 + (k - 1)] = sum_contrasts(k)
+    n_by = d["payer"].value_counts().reindex(payers).to_numpy()
+    ptab = contrast_table(params, cov, rows, [f"payer[{p}]" for p in payers], list(n_by))
+    other_rows = np.eye(len(names))[keep_first - len(er) :]
+    other = contrast_table(
+        params, cov, other_rows, names[keep_first - len(er) :], [len(d)] * len(other_rows)
+    )
+    table = pd.concat([ptab, other], ignore_index=True)
+
+    # adjusted (standardised) denial rate: the portfolio's own claims, priced as if this payer
+    xs = x.copy()
+    adj = []
+    pc = sum_contrasts(k)
+    for i, p in enumerate(payers):
+        xs[:, 1 : 1 + (k - 1)] = pc[i]
+        for j, q in enumerate(er):
+            col = names.index(f"improper_er[{q}]")
+            xs[:, col] = d["emergency"].to_numpy(float) * (q == p)
+        adj.append(float(np.mean(1 / (1 + np.exp(-(xs @ params))))))
+        del j
+    raw = d.groupby("payer", sort=True)["denied"].mean().reindex(payers).to_numpy()
+    payer_table = pd.DataFrame(
+        {
+            "payer": payers,
+            "odds_ratio": ptab["estimate"].to_numpy(),
+            "ci_low": ptab["ci_low"].to_numpy(),
+            "ci_high": ptab["ci_high"].to_numpy(),
+            "p_value": ptab["p_value"].to_numpy(),
+            "n": n_by,
+            "raw_denial_rate": raw,
+            "adjusted_denial_rate": adj,
+        }
+    )
+    msgs = [f"payer {p} excluded: {why}" for p, why in sorted(excluded.items())]
+    if dropped:
+        msgs.append(f"terms dropped as aliased (nested in another factor): {', '.join(dropped)}")
+    for p in er:
+        msgs.append(
+            f"{p}: improper emergency denials modelled by their own term; its odds ratio "
+            "describes its other denials"
+        )
+    details = clean_summary(res.summary(xname=names).as_text()) if len(names) <= 60 else ""
+    return DenialResult(
+        name="denial_odds_ratio",
+        table=table.drop(columns=["log_estimate", "log_se"]),
+        n_obs=int(len(d)),
+        messages=msgs,
+        details=details,
+        payer_table=payer_table,
+        excluded=excluded,
+    )
+
+
+__all__ = [
+    "DenialResult",
+    "ImproperERResult",
+    "fit_denial",
+    "improper_er_denials",
+    "indicator_code",
+]

@@ -1,0 +1,257 @@
+"""Payment level model: each payer's allowed amount as a multiple of Medicare.
+
+OLS of ``log(allowed / medicare_allowed)`` on paid lines, with one level per payer (or per
+payer *regime* when the drift scan found a break: before / from the break month) and code
+family effects (sum coding), cluster-robust standard errors by claim. A payer's multiple is
+``exp(level + family effects averaged over the portfolio's own code mix)``: the geometric-mean
+allowed/Medicare ratio this payer would pay on this practice's mix of codes. Geometric, not
+arithmetic, because payment ratios are right-skewed and multiplicative.
+
+We model the *allowed* amount rather than paid: paid = allowed - patient cost share, and cost
+share swings with deductible resets every January, which would look like a payer "cut".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from oonplaybook.payers._base import (
+    InsufficientDataError,
+    ModelResult,
+    clean_summary,
+    contrast_table,
+    drop_aliased,
+    indicator_code,
+    levels_of,
+    sum_code,
+    sum_contrasts,
+)
+from oonplaybook.reference.code_families import code_families
+
+#: Fewest paid lines with a Medicare benchmark a payer (or regime) needs for its own level.
+MIN_LINES = 20
+
+
+def paid_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    """Paid lines with a positive allowed amount and Medicare benchmark, with y = log ratio."""
+    if "medicare_allowed" not in lines.columns:
+        raise InsufficientDataError(
+            "payment model: claim lines have no medicare_allowed column; run the benchmark stage "
+            "(artifacts/benchmarks.parquet) or pass --locality/--year so the CLI can price lines"
+        )
+    m = (
+        lines["claim_status"].eq("paid")
+        & (lines["allowed"] > 0)
+        & (lines["medicare_allowed"] > 0)
+        & lines["service_date"].notna()
+    )
+    d = lines.loc[
+        m,
+        [
+            "claim_id",
+            "line_no",
+            "payer",
+            "cpt",
+            "service_date",
+            "allowed",
+            "medicare_allowed",
+            "repricer",
+            "carc",
+        ],
+    ].copy()
+    d["family"] = code_families(d["cpt"])
+    d["month"] = d["service_date"].dt.strftime("%Y-%m").astype("str")
+    d["ratio"] = d["allowed"] / d["medicare_allowed"]
+    d["y"] = np.log(d["ratio"])
+    return d.reset_index(drop=True)
+
+
+def regime_labels(payer: pd.Series, month: pd.Series, breaks: dict[str, str]) -> pd.Series:
+    """Payer regime of each line: the payer, or 'payer | before M' / 'payer | from M' at a break."""
+    out = payer.astype("str").copy()
+    for p, m in breaks.items():
+        sel = payer == p
+        out = out.where(~sel, np.where(month >= m, f"{p} | from {m}", f"{p} | before {m}"))
+    return out.astype("str")
+
+
+@dataclass
+class PaymentResult(ModelResult):
+    """Payment level result: multiples of Medicare per payer (regime), and what predicts a line."""
+
+    payer_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    regimes: list[str] = field(default_factory=list)
+    breaks: dict[str, str] = field(default_factory=dict)
+    level: dict[str, float] = field(default_factory=dict)  # log level per regime (mix-standardised)
+    family_effect: dict[str, float] = field(default_factory=dict)  # log effect per family
+    regime_coef: dict[str, float] = field(default_factory=dict)  # raw regime coefficient
+    smear: dict[str, float] = field(default_factory=dict)  # mean exp(residual) per regime
+    resid_q: dict[str, tuple[float, float]] = field(default_factory=dict)  # 2.5/97.5% residual
+    excluded: dict[str, str] = field(default_factory=dict)
+
+    def family_effects_of(self, family: pd.Series) -> np.ndarray:
+        """Log family effect of each line (0 for a family the model has not seen)."""
+        return family.map(self.family_effect).fillna(0.0).to_numpy(float)
+
+
+def fit_payment(
+    paid: pd.DataFrame, breaks: dict[str, str] | None = None, min_lines: int = MIN_LINES
+) -> PaymentResult:
+    """Fit the log-ratio OLS with payer regimes and code-family effects (cluster-robust by claim)."""
+    breaks = dict(breaks or {})
+    if paid.empty:
+        raise InsufficientDataError("payment model: no paid lines with a Medicare benchmark")
+    d = paid.copy()
+    d["regime"] = regime_labels(d["payer"], d["month"], breaks)
+    counts = d.groupby("payer", sort=True).size()
+    excluded = {
+        str(p): f"only {int(n)} paid lines with a Medicare benchmark (need {min_lines})"
+        for p, n in counts.items()
+        if n < min_lines
+    }
+    rcounts = d.groupby("regime", sort=True).size()
+    for p, m in list(breaks.items()):
+        if any(rcounts.get(f"{p} | {s} {m}", 0) < min_lines for s in ("before", "from")):
+            breaks.pop(p)
+    d["regime"] = regime_labels(d["payer"], d["month"], breaks)
+    d = d[~d["payer"].isin(list(excluded))]
+    if d["payer"].nunique() < 1 or len(d) < min_lines:
+        raise InsufficientDataError(
+            f"payment model: fewer than {min_lines} usable paid lines ({excluded})"
+        )
+    regimes = levels_of(d["regime"])
+    xr, nr = indicator_code(d["regime"], regimes, "regime")
+    fams = levels_of(d["family"])
+    blocks, names = [xr], nr
+    if len(fams) > 1:
+        xf, nf = sum_code(d["family"], fams, "code_family")
+        blocks.append(xf)
+        names = names + nf
+    x = np.hstack(blocks)
+    x, names, dropped = drop_aliased(x, names, len(regimes))
+    groups = pd.factorize(d["claim_id"])[0]
+    res = sm.OLS(d["y"].to_numpy(float), x).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    params, cov = np.asarray(res.params), np.asarray(res.cov_params())
+
+    # family effects: map sum-coded coefficients (those not dropped) to every family
+    fam_cols = [
+        names.index(f"code_family[S.{f}]") if f"code_family[S.{f}]" in names else -1
+        for f in fams[:-1]
+    ]
+    fc = np.zeros((len(fams), len(names)))
+    if len(fams) > 1:
+        sc = sum_contrasts(len(fams))
+        for j, col in enumerate(fam_cols):
+            if col >= 0:
+                fc[:, col] = sc[:, j]
+    fam_eff = fc @ params
+    w = d["family"].value_counts(normalize=True).reindex(fams).fillna(0).to_numpy()
+    mix = w @ fc  # portfolio-mix average of the family effects, as a contrast row
+    rows = np.zeros((len(regimes), len(names)))
+    rows[:, : len(regimes)] = np.eye(len(regimes))
+    rows += mix
+    n_r = d["regime"].value_counts().reindex(regimes).to_numpy()
+    tab = contrast_table(params, cov, rows, [f"regime[{r}]" for r in regimes], list(n_r))
+    # p-value: does this regime pay differently from the average payer (mean of the payers'
+    # baseline levels)? "multiple = 1x Medicare" is not a question anyone asks.
+    base = [i for i, r in enumerate(regimes) if " | from " not in r]
+    dev = rows - rows[base].mean(axis=0)
+    tab["p_value"] = contrast_table(params, cov, dev, list(tab["term"]), list(n_r))[
+        "p_value"
+    ].to_numpy()
+    resid = d["y"].to_numpy() - x @ params
+    rs = pd.Series(resid).groupby(d["regime"].to_numpy())
+    smear = {str(k): float(v) for k, v in rs.apply(lambda s: np.mean(np.exp(s))).items()}
+    q = {str(k): (float(np.quantile(s, 0.025)), float(np.quantile(s, 0.975))) for k, s in rs}
+    sd = rs.std()
+
+    # one row per payer: the baseline regime (before the break) is the payer's multiple
+    prow = []
+    for p in levels_of(d["payer"]):
+        base = f"{p} | before {breaks[p]}" if p in breaks else p
+        cur = f"{p} | from {breaks[p]}" if p in breaks else p
+        b = tab.set_index("term").loc[f"regime[{base}]"]
+        c = tab.set_index("term").loc[f"regime[{cur}]"]
+        prow.append(
+            {
+                "payer": p,
+                "multiple": b["estimate"],
+                "ci_low": b["ci_low"],
+                "ci_high": b["ci_high"],
+                "p_value": b["p_value"],
+                "n": int((d["payer"] == p).sum()),
+                "current_multiple": c["estimate"],
+                "current_ci_low": c["ci_low"],
+                "current_ci_high": c["ci_high"],
+                "log_sd": float(sd.get(base, np.nan)),
+            }
+        )
+    msgs = [f"payer {p} excluded: {why}" for p, why in sorted(excluded.items())]
+    if dropped:
+        msgs.append(f"terms dropped as aliased: {', '.join(dropped)}")
+    for p, m in sorted(breaks.items()):
+        msgs.append(f"{p}: level estimated separately before and from {m} (drift break)")
+    return PaymentResult(
+        name="paid_multiple_of_medicare",
+        table=tab.drop(columns=["log_estimate", "log_se"]),
+        n_obs=int(len(d)),
+        messages=msgs,
+        details=clean_summary(res.summary(xname=names).as_text()) if len(names) <= 60 else "",
+        payer_table=pd.DataFrame(prow),
+        regimes=regimes,
+        breaks=breaks,
+        level={r: float(v) for r, v in zip(regimes, tab["log_estimate"], strict=True)},
+        family_effect={f: float(v) for f, v in zip(fams, fam_eff, strict=True)},
+        regime_coef={r: float(params[i]) for i, r in enumerate(regimes)},
+        smear=smear,
+        resid_q=q,
+        excluded=excluded,
+    )
+
+
+def expected_payment(result: PaymentResult, lines: pd.DataFrame) -> pd.DataFrame:
+    """Expected allowed amount of each line from the payment model (with a 95% prediction band).
+
+    ``expected_allowed`` is the mean (Duan smearing within the payer regime); ``typical_allowed``
+    the geometric-mean prediction; ``basis`` says where the level came from ("payer",
+    "portfolio_average" for a payer the model has not seen, "no_medicare_benchmark").
+    """
+    if "medicare_allowed" not in lines.columns:
+        raise InsufficientDataError("expected_payment: lines need a medicare_allowed column")
+    fam = code_families(lines["cpt"])
+    month = lines["service_date"].dt.strftime("%Y-%m").astype("str")
+    regime = regime_labels(lines["payer"].astype("str"), month, result.breaks)
+    coef = regime.map(result.regime_coef)
+    known = coef.notna()
+    avg = float(np.mean(list(result.regime_coef.values())))
+    smear_avg = float(np.mean(list(result.smear.values())))
+    qlo_avg = float(np.mean([v[0] for v in result.resid_q.values()]))
+    qhi_avg = float(np.mean([v[1] for v in result.resid_q.values()]))
+    eta = coef.fillna(avg).to_numpy(float) + result.family_effects_of(fam)
+    smear = regime.map(result.smear).fillna(smear_avg).to_numpy(float)
+    qlo = regime.map({k: v[0] for k, v in result.resid_q.items()}).fillna(qlo_avg).to_numpy(float)
+    qhi = regime.map({k: v[1] for k, v in result.resid_q.items()}).fillna(qhi_avg).to_numpy(float)
+    med = lines["medicare_allowed"].to_numpy(float)
+    has_med = np.isfinite(med) & (med > 0)
+    basis = np.where(
+        ~has_med, "no_medicare_benchmark", np.where(known, "payer", "portfolio_average")
+    )
+    return pd.DataFrame(
+        {
+            "claim_id": lines["claim_id"].astype("str").to_numpy(),
+            "line_no": lines["line_no"].to_numpy(),
+            "payer": lines["payer"].astype("str").to_numpy(),
+            "regime": regime.to_numpy(),
+            "medicare_allowed": med,
+            "expected_multiple": np.exp(eta) * smear,
+            "typical_allowed": med * np.exp(eta),
+            "expected_allowed": med * np.exp(eta) * smear,
+            "expected_allowed_low": med * np.exp(eta + qlo),
+            "expected_allowed_high": med * np.exp(eta + qhi),
+            "basis": pd.array(basis, dtype="str"),
+        }
+    )
