@@ -1,0 +1,1343 @@
+"""Synthetic out-of-network practice portfolio with planted ground truth (the demo dataset).
+
+Why: every stage of oonplaybook must be checkable against a known answer. The demo is a
+multi-specialty OON billing portfolio whose payers each carry one planted behaviour; the
+parameters of the data-generating process (DGP) are written beside the data as ``truth.json``
+so tests can check that the analysis recovers them (within its confidence intervals).
+
+DGP (the contract with ``payers.py``; every coefficient lands in ``truth.json``):
+
+* **Denial (claim level)**: ``logit P(denied) = a0 + b_payer[p] + b_specialty[s] +
+  b_emergency*E + b_pos[g] + b_logbilled*(log(claim billed) - centre)``. ``b_payer`` sums to
+  zero over the payers, so ``truth.payers[p].denial_odds_ratio = exp(b_payer[p])`` is the odds
+  ratio against the average payer (deviation coding recovers exactly this). The
+  ``er_prior_auth`` payer additionally denies each *emergency* claim for "no prior
+  authorization" (CO-197 + RARC M62) with probability ``er_prior_auth_denial_rate``, before the
+  model applies; other payers never use CO-197 on emergency claims (it is improper under the
+  NSA, DOMAIN.md section 1.1), so CO-197 on an emergency claim marks exactly the planted
+  behaviour. Denied claims: every line paid 0, allowed 0, one consistent CARC/RARC.
+* **Payment level (paid lines)**: ``allowed = medicare_allowed * M[p] * exp(eps)``,
+  ``eps ~ N(0, sigma_p)``, no code-family effect; ``truth.paid_multiple_of_medicare = M[p]``
+  (geometric-mean multiple of Medicare of the allowed amount). The repricer payer has
+  ``sigma = 0.02`` around ``repricer_multiple``; the cut payer pays ``M * cut_factor`` for
+  service months ``>= cut_month``. Allowed is capped at billed (payers allow the lesser of
+  billed and their amount); the capped share is reported in ``truth.payers[p].capped_lines``.
+  ``paid = allowed - patient_resp``; patient_resp is PR-1/PR-2/PR-3 cost sharing, on
+  NSA-protected claims computed on the recognized amount ``min(QPA, billed)`` (in-network cost
+  sharing, 42 U.S.C. 300gg-111(a)(1)(C)(iii); DOMAIN.md section 1.1) and never above allowed.
+* **Time to pay**: days from submitted_date to remit_date ``~ ceil(Exponential(rate =
+  lambda0 * exp(h[p])))``, at least 1; ``h`` sums to zero; ``payment_hazard_ratio =
+  exp(h[p])``. Denied claims use the same clock. A claim whose remit would fall after
+  ``cutoff_date`` is ``pending`` (no remit, no outcome: censored at the cut-off).
+* **Appeals**: a share of adjudicated denials (by reason group) is appealed at level 1;
+  upheld level-1 appeals may go to level 2, and upheld medical-necessity appeals to external
+  review (level 3; 29 CFR 2590.715-2719(d)(1) limits external review to medical judgment).
+  ``logit P(overturned) = c0 + c_payer[p] + c_reason[group] + c_level[level]`` with ``c_payer``
+  summing to zero; ``appeal_odds_ratio = exp(c_payer[p])``. An appeal decided after the cut-off
+  is ``pending``. Overturned appeals recover the amount the claim would have been paid
+  (``appeals.recovered``); the claim lines keep their initial adjudication (the 835 that
+  denied them).
+* **Self-pay**: a few behavioural-health and elective orthopaedic claims are self-pay
+  (payer ``Self Pay``, plan_type ``self_pay``) with a line-level good-faith estimate
+  (``gfe_amount``, 45 CFR 149.610); some bill more than GFE + $400 (the patient-provider
+  dispute threshold, 45 CFR 149.620). They have no remittance (status ``pending``) and are
+  not part of any payer's truth: payer models must exclude ``plan_type == "self_pay"``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from oonplaybook import phi, schema
+
+# --- fixed demo settings ------------------------------------------------------------------------
+
+#: Salt for the demo's patient_key. Public on purpose: the demo's patients are fake. A real
+#: client's salt comes from phi.resolve_salt() and never from the repository.
+DEMO_SALT = "oonplaybook-demo-salt"
+
+#: Medicare fee-schedule year the demo's prices (and so its multiples) are computed in.
+FEE_SCHEDULE_YEAR = 2025
+
+#: Export column order of ``claims_export.csv`` (practice-management export; the ingest
+#: ``generic`` mapping reads it). PHI columns carry FAKE values.
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "claim_id",
+    "line_no",
+    "patient_name",
+    "member_id",
+    "birth_date",
+    "payer",
+    "payer_id",
+    "plan_type",
+    "provider_npi",
+    "provider_tin",
+    "specialty",
+    "service_date",
+    "submitted_date",
+    "cpt",
+    "modifiers",
+    "units",
+    "unit_type",
+    "pos",
+    "state",
+    "locality",
+    "billed",
+    "qpa",
+    "emergency",
+    "facility_in_network",
+    "air_ambulance",
+    "notice_consent",
+    "gfe_amount",
+)
+
+#: Medicare MAC-localities the demo's claims are spread over (mix weights). Codes and names
+#: from CMS CY2025 PFS Addendum E (GPCI2025.csv): MAC 13202 loc 01 Manhattan, 04412 loc 18
+#: Houston, 04412 loc 11 Dallas, 01182 loc 18 Los Angeles, 09102 loc 04 Miami, 02102 loc 01
+#: Alaska.
+LOCALITY_MIX: dict[str, tuple[str, str, float]] = {
+    "13202-01": ("NY", "MANHATTAN", 0.28),
+    "04412-18": ("TX", "HOUSTON", 0.18),
+    "04412-11": ("TX", "DALLAS", 0.10),
+    "01182-18": ("CA", "LOS ANGELES-LONG BEACH-ANAHEIM", 0.20),
+    "09102-04": ("FL", "MIAMI", 0.17),
+    "02102-01": ("AK", "ALASKA", 0.07),
+}
+
+#: Place-of-service codes (CMS POS code set) grouped for the denial model. Facility POS for
+#: the NSA "participating health care facility" test (hospital inpatient/outpatient, ED, ASC;
+#: 45 CFR 149.30 definition of health care facility).
+POS_GROUP: dict[str, str] = {
+    "23": "emergency_department",
+    "21": "inpatient",
+    "22": "outpatient",
+    "24": "outpatient",  # ambulatory surgical center
+    "11": "office",
+    "81": "office",  # independent laboratory
+    "02": "telehealth",
+    "10": "telehealth",
+}
+FACILITY_POS = frozenset({"21", "22", "23", "24"})
+
+#: Specialties whose services are "ancillary" (notice-and-consent can never waive NSA
+#: protection): 42 U.S.C. 300gg-132(b)(2); 45 CFR 149.420(b); DOMAIN.md section 1.3.
+ANCILLARY_SPECIALTIES = frozenset(
+    {"emergency_medicine", "anesthesiology", "radiology", "pathology"}
+)
+
+#: Assistant-at-surgery modifiers (80 physician assistant surgeon; AS PA/NP/CNS assistant):
+#: assistant surgeons are ancillary under 300gg-132(b)(2)(A).
+ASSISTANT_MODIFIERS = ("80", "AS")
+
+
+@dataclass(frozen=True)
+class PayerSpec:
+    """One demo payer and its planted behaviour (raw, before sum-to-zero centring)."""
+
+    name: str
+    payer_id: str
+    behaviour: str
+    share: float  # share of insured patients
+    denial_b: float  # raw payer denial log-odds effect
+    multiple: float  # M: allowed as a multiple of Medicare (geometric mean)
+    sigma: float  # sd of log(allowed / (medicare*M))
+    hazard_h: float  # raw log hazard-ratio of the time-to-pay clock
+    appeal_c: float  # raw log-odds of an appeal overturn
+    qpa_multiple: float  # QPA as a multiple of Medicare (payer's 2019 median, indexed)
+    erisa_share: float  # share of its members in self-funded ERISA plans
+    repricer: str | None = None
+    cut_month_offset: int | None = None  # months after start: first month at the cut level
+    cut_factor: float | None = None
+    er_prior_auth_denial_rate: float | None = None
+
+
+#: Fictional payers. The repricer vendor is named as it appears on real 835s (PER segment,
+#: DOMAIN.md section 3.4: MultiPlan reprices mostly self-funded employer plans).
+PAYERS: tuple[PayerSpec, ...] = (
+    PayerSpec("Keystone Mutual Health", "KMH01", "fair", 0.18, -0.30, 1.85, 0.15, 0.15, -0.20, 1.45, 0.45),
+    PayerSpec("Heartland Care Insurance", "HCI02", "fair", 0.12, -0.10, 1.70, 0.18, 0.10, 0.00, 1.35, 0.50),
+    PayerSpec("Summit Benefit Plans", "SBP03", "high_denial", 0.15, 1.10, 1.60, 0.20, 0.10, 0.50, 1.30, 0.50),
+    PayerSpec("Great Lakes Health Alliance", "GLH04", "slow", 0.15, 0.00, 1.75, 0.18, -0.80, 0.00, 1.40, 0.40),
+    PayerSpec(
+        "Pinnacle Employer Health", "PEH05", "repricer", 0.14, 0.10, 1.25, 0.02, 0.00, -0.30, 1.15, 0.85,
+        repricer="MultiPlan",
+    ),
+    PayerSpec(
+        "Coastal Health Partners", "CHP06", "cut", 0.14, -0.20, 1.90, 0.15, 0.15, 0.00, 1.50, 0.45,
+        cut_month_offset=10, cut_factor=0.72,
+    ),
+    PayerSpec(
+        "Frontier Choice Health", "FCH07", "er_prior_auth", 0.12, 0.00, 1.55, 0.18, 0.00, 0.60, 1.25, 0.50,
+        er_prior_auth_denial_rate=0.30,
+    ),
+)  # fmt: skip
+
+SELF_PAY_NAME = "Self Pay"
+SELF_PAY_ID = "SELFPAY"
+
+# --- denial model (claim level) -------------------------------------------------------------------
+
+DENIAL_A0 = -2.2  # base log-odds: ~10% of claims denied, cf. KFF 2023 (DOMAIN.md section 6)
+DENIAL_B_SPECIALTY: dict[str, float] = {
+    "emergency_medicine": 0.0,
+    "anesthesiology": -0.3,
+    "radiology": -0.2,
+    "pathology": -0.5,
+    "orthopedic_surgery": 0.5,
+    "behavioral_health": 0.3,
+}
+DENIAL_B_EMERGENCY = -0.4
+DENIAL_B_POS: dict[str, float] = {
+    "emergency_department": 0.0,
+    "inpatient": 0.25,
+    "outpatient": 0.10,
+    "office": 0.0,
+    "telehealth": 0.35,
+}
+DENIAL_B_LOGBILLED = 0.2
+DENIAL_LOGBILLED_CENTRE = math.log(1000.0)  # claims centred at $1,000 billed
+
+#: Denial reason groups -> (group, CARC, RARC) options and their weights. CARC meanings and
+#: typical groups: DOMAIN.md section 4.2 (WPC list). RARCs: M62 missing/invalid treatment
+#: authorization code; M15 separately billed services bundled; MA04 secondary payment needs the
+#: primary payer's information; N290 invalid rendering provider identifier (CO-16 needs a RARC);
+#: N130 consult plan benefit documents (CO-96 needs a RARC).
+DENIAL_REASONS: dict[str, tuple[tuple[str, str, str, float], ...]] = {
+    "medical_necessity": (("CO", "50", "", 1.0),),
+    "authorization": (("CO", "197", "M62", 1.0),),
+    "coding": (("CO", "97", "M15", 0.6), ("CO", "4", "", 0.4)),
+    "timely_filing": (("CO", "29", "", 1.0),),
+    "eligibility": (("CO", "27", "", 0.6), ("CO", "22", "MA04", 0.4)),
+    "information": (("CO", "16", "N290", 1.0),),
+    "network": (("CO", "242", "", 1.0),),
+    "non_covered": (("CO", "96", "N130", 1.0),),
+}
+REASON_GROUPS: tuple[str, ...] = tuple(DENIAL_REASONS)
+
+#: P(reason group | denied, specialty) before exclusions. Exclusions: no CO-197 on emergency
+#: claims except the planted payer; no CO-242 (network) on NSA-protected claims; timely filing
+#: only where the claim could have been filed late (service >= 200 days before the cut-off).
+REASON_WEIGHTS: dict[str, tuple[float, ...]] = {
+    "emergency_medicine": (0.20, 0.10, 0.20, 0.05, 0.20, 0.15, 0.05, 0.05),
+    "anesthesiology": (0.20, 0.15, 0.25, 0.05, 0.15, 0.10, 0.05, 0.05),
+    "radiology": (0.20, 0.15, 0.25, 0.05, 0.15, 0.10, 0.05, 0.05),
+    "pathology": (0.15, 0.05, 0.35, 0.05, 0.15, 0.15, 0.05, 0.05),
+    "orthopedic_surgery": (0.25, 0.30, 0.15, 0.03, 0.10, 0.07, 0.05, 0.05),
+    "behavioral_health": (0.25, 0.20, 0.10, 0.05, 0.15, 0.10, 0.05, 0.10),
+}
+
+# --- time to pay ----------------------------------------------------------------------------------
+
+PAY_MEAN_DAYS = 24.0  # 1/lambda0: mean days submitted -> remit for the average payer
+CUTOFF_LAG_DAYS = 31  # cut-off = last service date + this (export pulled a month later)
+
+# --- appeals --------------------------------------------------------------------------------------
+
+APPEAL_C0 = -0.3
+APPEAL_C_REASON: dict[str, float] = {
+    "medical_necessity": 0.2,
+    "authorization": 0.6,
+    "coding": 0.3,
+    "timely_filing": -1.2,
+    "eligibility": -0.8,
+    "information": 0.0,
+    "network": 0.1,
+    "non_covered": -0.7,
+}
+APPEAL_C_LEVEL: dict[int, float] = {1: 0.0, 2: -0.4, 3: 0.5}
+#: P(level-1 appeal | denied, reason group). CO-16 is corrected and resubmitted, not appealed
+#: (DOMAIN.md section 4.2).
+APPEAL_FILE_RATE: dict[str, float] = {
+    "medical_necessity": 0.55,
+    "authorization": 0.60,
+    "coding": 0.35,
+    "timely_filing": 0.15,
+    "eligibility": 0.20,
+    "information": 0.0,
+    "network": 0.50,
+    "non_covered": 0.30,
+}
+APPEAL_L2_RATE = 0.45  # share of upheld level-1 appeals taken to level 2
+APPEAL_EXTERNAL_RATE = 0.35  # share of upheld level-2 medical-necessity appeals sent to IRO
+
+# --- specialties, codes and charges ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecialtySpec:
+    """One specialty of the demo practice: claim share, charge multiple, lines per claim."""
+
+    share: float
+    billed_multiple: float  # charges / Medicare, DOMAIN.md section 3.2 (Bai & Anderson 2017)
+    lines_p: tuple[float, float, float, float]  # P(1..4 lines per claim)
+    tin: str
+    npi_base: int
+
+
+SPECIALTIES: dict[str, SpecialtySpec] = {
+    "emergency_medicine": SpecialtySpec(0.30, 4.0, (0.45, 0.30, 0.17, 0.08), "841234561", 170000001),
+    "anesthesiology": SpecialtySpec(0.15, 5.8, (0.80, 0.15, 0.05, 0.0), "841234562", 170000101),
+    "radiology": SpecialtySpec(0.22, 3.8, (0.60, 0.25, 0.10, 0.05), "841234563", 170000201),
+    "pathology": SpecialtySpec(0.15, 4.0, (0.50, 0.25, 0.15, 0.10), "841234564", 170000301),
+    "orthopedic_surgery": SpecialtySpec(0.08, 3.0, (0.65, 0.30, 0.05, 0.0), "841234565", 170000401),
+    "behavioral_health": SpecialtySpec(0.10, 2.8, (0.88, 0.12, 0.0, 0.0), "841234566", 170000501),
+}  # fmt: skip
+SPECIALTY_NAMES: tuple[str, ...] = tuple(SPECIALTIES)
+CHARGE_CODE_SIGMA = 0.12  # sd of log charge-master deviation per code from the specialty multiple
+NPIS_PER_SPECIALTY = 4
+
+#: Anesthesia codes (ASA/CPT 00100-01999) used by the demo with typical case minutes. Base
+#: units come from the PFS engine's anesthesia base-unit table.
+ANESTHESIA_CODES: dict[str, tuple[float, float]] = {
+    # code: (weight, median minutes)
+    "00142": (0.10, 30),  # lens surgery
+    "00400": (0.08, 50),  # integumentary, extremities/trunk
+    "00731": (0.12, 20),  # upper GI endoscopy
+    "00811": (0.12, 30),  # lower GI endoscopy
+    "00813": (0.06, 40),  # combined upper/lower GI endoscopy
+    "00790": (0.10, 150),  # intraperitoneal upper abdomen
+    "00840": (0.10, 120),  # intraperitoneal lower abdomen
+    "01402": (0.08, 120),  # total knee arthroplasty
+    "01214": (0.06, 130),  # total hip arthroplasty
+    "01480": (0.06, 90),  # open procedures lower leg/ankle
+    "01967": (0.08, 240),  # neuraxial labor analgesia
+    "00670": (0.04, 240),  # extensive spine procedures
+}
+DEMO_ANESTHESIA_CODES: tuple[str, ...] = tuple(ANESTHESIA_CODES)
+
+# Menus: (code, weight, modifier rule). Rules: "" none; "prof" -> 26 at facility POS, else
+# global/TC; "51" multiple procedure; "59" distinct service; "25" on E/M with other lines.
+_MENUS: dict[str, tuple[tuple[str, float, str], ...]] = {
+    "em_primary": (
+        ("99281", 0.02, "25"), ("99282", 0.05, "25"), ("99283", 0.18, "25"),
+        ("99284", 0.38, "25"), ("99285", 0.30, "25"), ("99291", 0.07, "25"),
+    ),
+    "em_secondary": (
+        ("93010", 0.35, ""), ("12001", 0.20, ""), ("12002", 0.10, ""), ("12011", 0.08, ""),
+        ("29125", 0.10, ""), ("10060", 0.07, ""), ("31500", 0.05, ""), ("36556", 0.05, ""),
+    ),
+    "anes_secondary": (("64447", 0.50, "59"), ("36620", 0.35, ""), ("76937", 0.15, "26")),
+    "rad": (
+        ("71046", 0.25, "prof"), ("70450", 0.20, "prof"), ("74177", 0.15, "prof"),
+        ("71250", 0.10, "prof"), ("72148", 0.08, "prof"), ("73721", 0.05, "prof"),
+        ("76700", 0.07, "prof"), ("76805", 0.05, "prof"), ("73610", 0.05, "prof"),
+    ),
+    "path": (
+        ("88305", 0.60, "prof"), ("88307", 0.12, "prof"), ("88342", 0.18, "prof"),
+        ("88312", 0.05, "prof"), ("88331", 0.05, "prof"),
+    ),
+    "ortho_elective": (("27447", 0.30, ""), ("29881", 0.40, ""), ("29880", 0.12, ""), ("27130", 0.18, "")),
+    "ortho_emergency": (("27245", 0.45, ""), ("27236", 0.30, ""), ("25607", 0.25, "")),
+    "ortho_secondary": (("29876", 0.40, "51"), ("20680", 0.30, "51"), ("20610", 0.30, "59")),
+    "ortho_office": (("99203", 0.25, ""), ("99204", 0.15, ""), ("99213", 0.35, ""), ("99214", 0.25, "")),
+    "ortho_office_secondary": (("20610", 0.60, ""), ("73562", 0.40, "")),
+    "bh_primary": (("90791", 0.22, ""), ("90837", 0.45, ""), ("90834", 0.23, ""), ("90832", 0.10, "")),
+    "bh_secondary": (("90785", 1.0, ""),),
+}  # fmt: skip
+
+#: (POS, weight, P(emergency | POS)) per specialty. Emergency medicine is always in the ED and
+#: always an emergency service (42 U.S.C. 300gg-111(a)(3)(C)); other specialties see ED and
+#: admitted-from-ED patients.
+_POS_MIX: dict[str, tuple[tuple[str, float, float], ...]] = {
+    "emergency_medicine": (("23", 1.0, 1.0),),
+    "anesthesiology": (("21", 0.35, 0.40), ("22", 0.40, 0.0), ("24", 0.25, 0.0)),
+    "radiology": (("23", 0.35, 1.0), ("21", 0.20, 0.30), ("22", 0.30, 0.0), ("11", 0.15, 0.0)),
+    "pathology": (("21", 0.30, 0.20), ("22", 0.60, 0.0), ("81", 0.10, 0.0)),
+    "orthopedic_surgery": (("21", 0.25, 0.45), ("22", 0.30, 0.0), ("24", 0.25, 0.0), ("11", 0.20, 0.0)),
+    "behavioral_health": (("11", 0.70, 0.0), ("02", 0.12, 0.0), ("10", 0.10, 0.0), ("21", 0.08, 0.0)),
+}  # fmt: skip
+#: P(the facility is in the payer's network | facility POS): the classic OON-at-in-network
+#: facility setting of hospital-based specialties (DOMAIN.md section 3.2, Sun et al. 2019).
+FACILITY_IN_NETWORK_P: dict[str, float] = {
+    "emergency_medicine": 0.90,
+    "anesthesiology": 0.88,
+    "radiology": 0.90,
+    "pathology": 0.90,
+    "orthopedic_surgery": 0.75,
+    "behavioral_health": 0.70,
+}
+NOTICE_CONSENT_P = 0.25  # share of consent-eligible claims with a signed notice-and-consent
+ASSISTANT_CLAIM_P = 0.08  # share of surgical ortho claims billed by the assistant surgeon
+SELF_PAY_P = {"behavioral_health": 0.06, "orthopedic_surgery": 0.03}
+GFE_OVER_P = 0.30  # share of self-pay claims (billed >= $1,500) whose bill exceeds GFE + $400
+GFE_DISPUTE_THRESHOLD = 400.0  # 45 CFR 149.620(b)(1)(iii): at least $400 above the GFE
+
+# Patient cost sharing (PR-1 deductible, PR-2 coinsurance, PR-3 copay), DOMAIN.md section 4.1.
+_COINS_IN = (np.array([0.0, 0.1, 0.2, 0.3]), np.array([0.15, 0.30, 0.40, 0.15]))
+_COINS_OON = (np.array([0.3, 0.4, 0.5]), np.array([0.4, 0.4, 0.2]))
+_ED_COPAY = (np.array([0, 10000, 15000, 25000]), np.array([0.45, 0.2, 0.2, 0.15]))  # cents
+DEDUCTIBLE_P = 0.45  # share of claims with deductible remaining
+
+_FIRST = (
+    "Avery Blake Cameron Dakota Emerson Finley Harper Jordan Kendall Logan Morgan Parker Quinn "
+    "Reese Riley Rowan Sawyer Skyler Taylor Alden Brynn Corin Delaney Ellery Greer Hollis Indigo "
+    "Jules Kit Lennox Marlow Noor Oakley Perrin Remy Sage Tatum Wren Zephyr Arlo Bellamy Caspian "
+    "Dorian Evander Fenwick Gideon Hadley Ingram Jasper Kestrel Linden Merritt Nolan Orrin"
+).split()
+_LAST = (
+    "Ashdown Brackett Calloway Dunmore Ellingsworth Farrow Galloway Hartwell Ivers Jessup "
+    "Kittredge Lockhart Merriweather Northcott Oakhurst Pemberton Quimby Radcliffe Sterling "
+    "Thackeray Underhill Vance Whitlock Yardley Zeller Abernathy Blackwood Carrow Delacroix "
+    "Everly Fairbanks Glenwood Holloway Inglewood Jarrow Kingsley Larkspur Montague Nightingale "
+    "Ormsby Prescott Rutherford Sinclair Thornbury Upton Vandermeer Wexford Ainsley Bramwell"
+).split()
+
+PriceFn = Callable[[pd.DataFrame], pd.Series]
+
+
+@dataclass
+class DemoPortfolio:
+    """The generated tables: canonical claim lines, adjustments, appeals, fake PHI, truth."""
+
+    claim_lines: pd.DataFrame
+    adjustments: pd.DataFrame
+    appeals: pd.DataFrame
+    phi: pd.DataFrame
+    truth: dict[str, Any] = field(default_factory=dict)
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def _npi_check_digit(base9: int) -> int:
+    """Luhn check digit of an NPI (prefix 80840 per the CMS NPI check-digit standard)."""
+    digits = [int(c) for c in f"80840{base9:09d}"]
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10
+
+
+def demo_npis(specialty: str) -> list[str]:
+    """The rendering NPIs (Luhn-valid, fictional) of one demo specialty group."""
+    base = SPECIALTIES[specialty].npi_base
+    return [f"{b:09d}{_npi_check_digit(b)}" for b in range(base, base + NPIS_PER_SPECIALTY)]
+
+
+def _centred(values: list[float]) -> np.ndarray:
+    """Sum-to-zero version of a raw effect vector (deviation coding)."""
+    arr = np.asarray(values, dtype=float)
+    return arr - arr.mean()
+
+
+def _choice(rng: np.random.Generator, n: int, p: np.ndarray) -> np.ndarray:
+    """Vectorised categorical draw of ``n`` indices with probabilities ``p``."""
+    cum = np.cumsum(p / p.sum())
+    return np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(p) - 1)
+
+
+def _rowwise_choice(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """One categorical draw per row of a (n, k) weight matrix (rows need not be normalised)."""
+    cum = np.cumsum(weights, axis=1)
+    u = rng.random(len(weights)) * cum[:, -1]
+    return np.minimum((cum < u[:, None]).sum(axis=1), weights.shape[1] - 1)
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _month_add(start: pd.Timestamp, months: int) -> pd.Timestamp:
+    return start + pd.DateOffset(months=months)
+
+
+def pfs_price(lines: pd.DataFrame) -> pd.Series:
+    """Medicare allowed per line from the real 2025 PFS engine (the shipped default)."""
+    from oonplaybook.reference import pfs
+
+    priced = pfs.medicare_allowed(lines, year=FEE_SCHEDULE_YEAR)
+    return pd.Series(priced["medicare_allowed"].to_numpy(dtype=float), index=lines.index)
+
+
+def _price_lines(lines: pd.DataFrame, price_fn: PriceFn) -> np.ndarray:
+    """Price each distinct (code, modifiers, units, POS, locality) once; fail on unpriced codes."""
+    keys = ["cpt", "modifiers", "units", "unit_type", "pos", "locality"]
+    uniq = lines[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+    prices = np.asarray(price_fn(uniq), dtype=float)
+    bad = ~np.isfinite(prices) | (prices <= 0)
+    if bad.any():
+        missing = uniq.loc[bad, ["cpt", "modifiers", "pos", "locality"]].drop_duplicates()
+        raise ValueError(
+            "demo: the Medicare price function returned no price for "
+            f"{len(missing)} code/modifier/POS/locality combinations, e.g. "
+            f"{missing.head(5).to_dict('records')}; the demo needs every demo code priced "
+            "(check reference/pfs.py and its anesthesia base-unit table)"
+        )
+    uniq["_price"] = prices
+    merged = lines[keys].merge(uniq, on=keys, how="left", validate="many_to_one")
+    return merged["_price"].to_numpy()
+
+
+# --- generation -------------------------------------------------------------------------------------
+
+
+def _draw_claims(rng: np.random.Generator, lines: int) -> tuple[np.ndarray, np.ndarray]:
+    """Specialty index and line count per claim, with line counts summing exactly to ``lines``."""
+    spec_p = np.array([s.share for s in SPECIALTIES.values()])
+    mean_lines = float(sum(s.share * np.dot(s.lines_p, [1, 2, 3, 4]) for s in SPECIALTIES.values()))
+    n_guess = int(lines / mean_lines * 1.1) + 20
+    spec = _choice(rng, n_guess, spec_p)
+    lp = np.array([s.lines_p for s in SPECIALTIES.values()])
+    n_lines = _rowwise_choice(rng, lp[spec]) + 1
+    while n_lines.sum() < lines:  # extremely unlikely; keeps the count exact anyway
+        extra_spec = _choice(rng, n_guess, spec_p)
+        spec = np.concatenate([spec, extra_spec])
+        n_lines = np.concatenate([n_lines, _rowwise_choice(rng, lp[extra_spec]) + 1])
+    cum = np.cumsum(n_lines)
+    k = int(np.searchsorted(cum, lines)) + 1
+    spec, n_lines = spec[:k], n_lines[:k].copy()
+    n_lines[-1] -= int(cum[k - 1] - lines)
+    return spec, n_lines
+
+
+def _menu_draw(rng: np.random.Generator, menu: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    items = _MENUS[menu]
+    idx = _choice(rng, n, np.array([w for _, w, _ in items]))
+    codes = np.array([c for c, _, _ in items], dtype=object)
+    rules = np.array([r for _, _, r in items], dtype=object)
+    return codes[idx], rules[idx]
+
+
+def generate(
+    lines: int = 20000,
+    seed: int = 0,
+    *,
+    start: str = "2024-07-01",
+    months: int = 18,
+    price_fn: PriceFn | None = None,
+) -> DemoPortfolio:
+    """Generate the demo portfolio (exactly ``lines`` claim lines) and its planted truth.
+
+    ``price_fn`` maps a frame of (cpt, modifiers, units, unit_type, pos, locality) to the
+    Medicare allowed amount per row; the default is the real 2025 PFS engine.
+    """
+    if lines < 1:
+        raise ValueError(f"demo: lines must be >= 1, got {lines}")
+    if months < 12:
+        raise ValueError(f"demo: months must be >= 12 (payer cut at month 10), got {months}")
+    price_fn = price_fn or pfs_price
+    rng = np.random.default_rng(seed)
+    start_ts = pd.Timestamp(start)
+    end_ts = _month_add(start_ts, months) - pd.Timedelta(days=1)
+    cutoff_ts = end_ts + pd.Timedelta(days=CUTOFF_LAG_DAYS)
+    n_days = (end_ts - start_ts).days + 1
+
+    spec_names = np.array(SPECIALTY_NAMES, dtype=object)
+    payer_names = [p.name for p in PAYERS]
+    n_pay = len(PAYERS)
+
+    # ---- claims -------------------------------------------------------------------------------
+    spec, n_lines = _draw_claims(rng, lines)
+    n_claims = len(spec)
+    spec_name = spec_names[spec]
+
+    service_off = np.sort(rng.integers(0, n_days, n_claims))  # claim ids follow service order
+    # shuffle specialty/line counts independently of date order (draws were iid anyway)
+    service = start_ts.to_datetime64() + service_off.astype("timedelta64[D]")
+
+    # POS and emergency
+    pos = np.empty(n_claims, dtype=object)
+    emergency = np.zeros(n_claims, dtype=bool)
+    for s_i, s in enumerate(SPECIALTY_NAMES):
+        m = spec == s_i
+        mix = _POS_MIX[s]
+        j = _choice(rng, int(m.sum()), np.array([w for _, w, _ in mix]))
+        pos[m] = np.array([p for p, _, _ in mix], dtype=object)[j]
+        emergency[m] = rng.random(int(m.sum())) < np.array([e for _, _, e in mix])[j]
+    is_facility = np.isin(pos, list(FACILITY_POS))
+    fin_p = np.array([FACILITY_IN_NETWORK_P[s] for s in SPECIALTY_NAMES])[spec]
+    facility_in_network = is_facility & (rng.random(n_claims) < fin_p)
+
+    # ortho claim kinds: office visit / surgery (emergency or elective) / assistant surgeon
+    ortho = spec_name == "orthopedic_surgery"
+    ortho_surgical = ortho & is_facility
+    assistant = ortho_surgical & (rng.random(n_claims) < ASSISTANT_CLAIM_P)
+
+    # notice and consent: only non-emergency, non-ancillary services at a facility
+    consent_eligible = (
+        ~emergency & is_facility & ~np.isin(spec_name, list(ANCILLARY_SPECIALTIES)) & ~assistant
+    )
+    notice_consent = consent_eligible & (rng.random(n_claims) < NOTICE_CONSENT_P)
+
+    # self-pay (uninsured/self-pay: good-faith estimates, no remittance)
+    sp_p = np.array([SELF_PAY_P.get(s, 0.0) for s in SPECIALTY_NAMES])[spec]
+    self_pay = (rng.random(n_claims) < sp_p) & ~emergency & ~assistant
+    nsa_protected = ~self_pay & (emergency | (is_facility & facility_in_network & ~notice_consent))
+
+    # locality
+    loc_codes = np.array(list(LOCALITY_MIX), dtype=object)
+    loc_state = np.array([v[0] for v in LOCALITY_MIX.values()], dtype=object)
+    loc_i = _choice(rng, n_claims, np.array([v[2] for v in LOCALITY_MIX.values()]))
+    locality, state = loc_codes[loc_i], loc_state[loc_i]
+
+    # patients: insured pool (each patient has one payer and plan) and a self-pay pool
+    n_ins = max(1, int(n_claims * 0.75))
+    pat_payer = _choice(rng, n_ins, np.array([p.share for p in PAYERS]))
+    erisa_p = np.array([p.erisa_share for p in PAYERS])[pat_payer]
+    pat_erisa = rng.random(n_ins) < erisa_p
+    n_sp = max(1, int(self_pay.sum()))
+    claim_pat = rng.integers(0, n_ins, n_claims)
+    claim_pat_sp = rng.integers(0, n_sp, n_claims)
+    payer_i = np.where(self_pay, -1, pat_payer[claim_pat])
+    plan_type = np.where(
+        self_pay,
+        "self_pay",
+        np.where(pat_erisa[claim_pat], "self_funded_erisa", "fully_insured"),
+    ).astype(object)
+
+    # providers
+    npi = np.empty(n_claims, dtype=object)
+    tin = np.empty(n_claims, dtype=object)
+    for s_i, s in enumerate(SPECIALTY_NAMES):
+        m = spec == s_i
+        npis = np.array(demo_npis(s), dtype=object)
+        npi[m] = npis[rng.integers(0, len(npis), int(m.sum()))]
+        tin[m] = SPECIALTIES[s].tin
+
+    # ---- lines --------------------------------------------------------------------------------
+    c_of_l = np.repeat(np.arange(n_claims), n_lines)
+    starts = np.cumsum(n_lines) - n_lines
+    line_no = np.arange(lines) - starts[c_of_l] + 1
+    first = line_no == 1
+    l_spec = spec_name[c_of_l]
+    l_pos = pos[c_of_l]
+    l_fac = is_facility[c_of_l]
+    l_em = emergency[c_of_l]
+    cpt = np.empty(lines, dtype=object)
+    rule = np.empty(lines, dtype=object)
+    units = np.ones(lines, dtype=float)
+    unit_type = np.full(lines, "UN", dtype=object)
+    mods = np.full(lines, "", dtype=object)
+
+    def put(mask: np.ndarray, menu: str) -> None:
+        c, r = _menu_draw(rng, menu, int(mask.sum()))
+        cpt[mask], rule[mask] = c, r
+
+    em = l_spec == "emergency_medicine"
+    put(em & first, "em_primary")
+    put(em & ~first, "em_secondary")
+    anes = l_spec == "anesthesiology"
+    m = anes & first
+    a_codes = np.array(list(ANESTHESIA_CODES), dtype=object)
+    a_i = _choice(rng, int(m.sum()), np.array([w for w, _ in ANESTHESIA_CODES.values()]))
+    a_min = np.array([mn for _, mn in ANESTHESIA_CODES.values()])[a_i]
+    cpt[m], rule[m] = a_codes[a_i], "anes"
+    units[m] = np.maximum(8.0, np.round(a_min * np.exp(rng.normal(0.0, 0.35, int(m.sum())))))
+    unit_type[m] = "MJ"
+    put(anes & ~first, "anes_secondary")
+    put(l_spec == "radiology", "rad")
+    path = l_spec == "pathology"
+    put(path, "path")
+    path_units = np.minimum(1 + rng.poisson(0.6, lines), 4).astype(float)
+    units = np.where(path & np.isin(cpt, ["88305", "88342"]), path_units, units)
+    l_ortho_office = ortho[c_of_l] & ~l_fac
+    l_ortho_surg = ortho[c_of_l] & l_fac
+    put(l_ortho_office & first, "ortho_office")
+    put(l_ortho_office & ~first, "ortho_office_secondary")
+    put(l_ortho_surg & first & l_em, "ortho_emergency")
+    put(l_ortho_surg & first & ~l_em, "ortho_elective")
+    put(l_ortho_surg & ~first, "ortho_secondary")
+    bh = l_spec == "behavioral_health"
+    put(bh & first, "bh_primary")
+    put(bh & ~first, "bh_secondary")
+
+    # modifiers
+    multi = n_lines[c_of_l] > 1
+    mods = np.where((rule == "25") & multi, "25", mods)
+    mods = np.where(np.isin(rule, ["51", "59", "26"]), rule, mods)
+    prof = rule == "prof"
+    office_tc = rng.random(lines) < 0.2
+    mods = np.where(prof & l_fac, "26", mods)
+    mods = np.where(prof & ~l_fac & office_tc & (l_pos == "11"), "TC", mods)
+    # anesthesia payment modifiers: AA personally performed, QK medical direction of 2-4
+    # concurrent cases, QZ CRNA without medical direction (CMS Claims Processing Manual ch.12 s.50)
+    anes_mod = np.array(["AA", "QK", "QZ"], dtype=object)[
+        _choice(rng, lines, np.array([0.70, 0.25, 0.05]))
+    ]
+    mods = np.where(rule == "anes", anes_mod, mods)
+    # assistant surgeon claims: 80 (physician) or AS (PA/NP) on every surgical line
+    asst_mod = np.array(ASSISTANT_MODIFIERS, dtype=object)[rng.integers(0, 2, lines)]
+    l_asst = assistant[c_of_l]
+    mods = np.where(l_asst & (mods == ""), asst_mod, np.where(l_asst, mods + ":" + asst_mod, mods))
+    # telehealth behavioural health: modifier 95 (synchronous telemedicine)
+    tele = bh & np.isin(l_pos, ["02", "10"])
+    mods = np.where(tele & (mods == ""), "95", np.where(tele, mods + ":95", mods))
+
+    l_loc = locality[c_of_l]
+    price_frame = pd.DataFrame(
+        {
+            "cpt": pd.array(cpt, dtype="str"),
+            "modifiers": pd.array(mods, dtype="str"),
+            "units": units,
+            "unit_type": pd.array(unit_type, dtype="str"),
+            "pos": pd.array(l_pos, dtype="str"),
+            "locality": pd.array(l_loc, dtype="str"),
+        }
+    )
+    medicare = np.round(_price_lines(price_frame, price_fn), 2)
+
+    # ---- charges: practice charge master (per code+modifiers+locality) --------------------------
+    spec_mult = np.array([SPECIALTIES[s].billed_multiple for s in SPECIALTY_NAMES])[spec[c_of_l]]
+    cm_key = pd.Series(cpt).astype("str") + "|" + pd.Series(mods).astype("str")
+    cm_codes, cm_inv = np.unique(cm_key.to_numpy(dtype=str), return_inverse=True)
+    cm_factor = np.exp(rng.normal(0.0, CHARGE_CODE_SIGMA, len(cm_codes)))[cm_inv]
+    unit_price = np.where(unit_type == "MJ", medicare, medicare / units)
+    # one list price per code+modifiers+locality: the highest Medicare unit price seen for it
+    # (non-facility), times the specialty multiple and the code's charge-master deviation
+    loc_key = cm_key.to_numpy(dtype=str).astype(object) + "|" + l_loc
+    ref_unit = pd.Series(unit_price).groupby(loc_key).transform("max").to_numpy()
+    raw_charge = ref_unit * spec_mult * cm_factor
+    step = np.where(raw_charge >= 100.0, 5.0, 1.0)
+    unit_charge = np.ceil(raw_charge / step) * step
+    # anesthesia is charged per case from its (base + time) units: Medicare x multiple, whole $
+    anes_charge = np.ceil(medicare * spec_mult * cm_factor)
+    billed_c = np.where(unit_type == "MJ", anes_charge * 100, unit_charge * units * 100).astype(
+        np.int64
+    )
+    claim_billed = np.bincount(c_of_l, weights=billed_c, minlength=n_claims) / 100.0
+
+    # ---- claim outcomes ----------------------------------------------------------------------------
+    b_pay = _centred([p.denial_b for p in PAYERS])
+    h_pay = _centred([p.hazard_h for p in PAYERS])
+    c_pay = _centred([p.appeal_c for p in PAYERS])
+    pos_group = np.array([POS_GROUP[p] for p in pos], dtype=object)
+    ins = ~self_pay
+    pi = np.where(ins, payer_i, 0)
+    lin = (
+        DENIAL_A0
+        + b_pay[pi]
+        + np.array([DENIAL_B_SPECIALTY[s] for s in SPECIALTY_NAMES])[spec]
+        + DENIAL_B_EMERGENCY * emergency
+        + pd.Series(pos_group).map(DENIAL_B_POS).to_numpy(dtype=float)
+        + DENIAL_B_LOGBILLED * (np.log(claim_billed) - DENIAL_LOGBILLED_CENTRE)
+    )
+    base_denied = ins & (rng.random(n_claims) < _expit(lin))
+    er_rate = np.array([p.er_prior_auth_denial_rate or 0.0 for p in PAYERS])[pi]
+    er_denied = ins & emergency & (rng.random(n_claims) < er_rate)
+    denied = base_denied | er_denied
+
+    # submission and remit dates
+    normal_lag = 1 + rng.poisson(4.0, n_claims)
+    late_ok = service_off <= (n_days - 1 + CUTOFF_LAG_DAYS - 200)
+    reason_w = np.array([REASON_WEIGHTS[s] for s in SPECIALTY_NAMES])[spec].copy()
+    g_idx = {g: i for i, g in enumerate(REASON_GROUPS)}
+    reason_w[emergency, g_idx["authorization"]] = 0.0
+    reason_w[nsa_protected, g_idx["network"]] = 0.0
+    reason_w[~late_ok, g_idx["timely_filing"]] = 0.0
+    reason = _rowwise_choice(rng, reason_w)
+    reason = np.where(er_denied, g_idx["authorization"], reason)
+    timely = denied & (reason == g_idx["timely_filing"])
+    late_lag = rng.integers(95, 181, n_claims)
+    sub_lag = np.where(timely, late_lag, normal_lag)
+    submitted = service + sub_lag.astype("timedelta64[D]")
+    rate = np.exp(h_pay[pi]) / PAY_MEAN_DAYS
+    days = np.maximum(1, np.ceil(rng.exponential(1.0, n_claims) / rate)).astype(np.int64)
+    remit = submitted + days.astype("timedelta64[D]")
+    adjudicated = ins & (remit <= cutoff_ts.to_datetime64())
+    status = np.where(adjudicated, np.where(denied, "denied", "paid"), "pending").astype(object)
+
+    # CARC option within the reason group
+    carc_grp = np.empty(n_claims, dtype=object)
+    carc_code = np.empty(n_claims, dtype=object)
+    carc_rarc = np.empty(n_claims, dtype=object)
+    for g, opts in DENIAL_REASONS.items():
+        m = reason == g_idx[g]
+        j = _choice(rng, int(m.sum()), np.array([o[3] for o in opts]))
+        carc_grp[m] = np.array([o[0] for o in opts], dtype=object)[j]
+        carc_code[m] = np.array([o[1] for o in opts], dtype=object)[j]
+        carc_rarc[m] = np.array([o[2] for o in opts], dtype=object)[j]
+
+    # ---- line money (cents) -------------------------------------------------------------------------
+    l_pi = pi[c_of_l]
+    mult = np.array([p.multiple for p in PAYERS])[l_pi]
+    sigma = np.array([p.sigma for p in PAYERS])[l_pi]
+    service_l = service[c_of_l]
+    service_month = service_l.astype("datetime64[M]")
+    cut_factor_l = np.ones(lines)
+    cut_months: dict[str, str] = {}
+    for k, p in enumerate(PAYERS):
+        if p.cut_month_offset is not None and p.cut_factor is not None:
+            cm = _month_add(start_ts, p.cut_month_offset).to_datetime64().astype("datetime64[M]")
+            cut_months[p.name] = str(cm)
+            cut_factor_l = np.where((l_pi == k) & (service_month >= cm), p.cut_factor, cut_factor_l)
+    eps = rng.normal(0.0, 1.0, lines) * sigma
+    shadow_allowed_c = np.round(medicare * mult * cut_factor_l * np.exp(eps) * 100).astype(np.int64)
+    capped = shadow_allowed_c > billed_c
+    shadow_allowed_c = np.minimum(shadow_allowed_c, billed_c)
+
+    # QPA: one amount per payer x code x modifiers x locality (the payer's indexed median)
+    l_prot = nsa_protected[c_of_l]
+    qpa_mult = np.array([p.qpa_multiple for p in PAYERS])[l_pi]
+    q_key = (
+        pd.Series(l_pi.astype(str)).astype("str")
+        + "|"
+        + cm_key
+        + "|"
+        + pd.Series(l_loc).astype("str")
+    )
+    q_codes, q_inv = np.unique(q_key.to_numpy(dtype=str), return_inverse=True)
+    q_factor = np.exp(rng.normal(0.0, 0.06, len(q_codes)))[q_inv]
+    qpa_c = np.round(medicare * qpa_mult * q_factor * 100).astype(np.int64)
+
+    # cost sharing: per claim deductible remaining, coinsurance, ED copay
+    ded_c = np.where(rng.random(n_claims) < DEDUCTIBLE_P, rng.integers(50, 2001, n_claims) * 100, 0)
+    coins_in = _COINS_IN[0][_choice(rng, n_claims, _COINS_IN[1])]
+    coins_oon = _COINS_OON[0][_choice(rng, n_claims, _COINS_OON[1])]
+    copay_c = _ED_COPAY[0][_choice(rng, n_claims, _ED_COPAY[1])]
+    base_c = np.where(l_prot, np.minimum(qpa_c, billed_c), shadow_allowed_c)
+    cum_prev = pd.Series(base_c).groupby(c_of_l).cumsum().to_numpy() - base_c
+    pr1 = np.clip(ded_c[c_of_l] - cum_prev, 0, base_c)
+    is_em_visit = em & first & (copay_c[c_of_l] > 0)
+    pr3 = np.where(is_em_visit, copay_c[c_of_l], 0)
+    coins = np.where(l_prot, coins_in[c_of_l], coins_oon[c_of_l])
+    pr2 = np.where(is_em_visit, 0, np.round((base_c - pr1) * coins)).astype(np.int64)
+    pr1 = np.minimum(pr1, shadow_allowed_c)
+    pr3 = np.minimum(pr3, shadow_allowed_c - pr1)
+    pr2 = np.minimum(pr2, shadow_allowed_c - pr1 - pr3)
+    shadow_paid_c = shadow_allowed_c - pr1 - pr2 - pr3
+
+    l_status = status[c_of_l]
+    paid_line = l_status == "paid"
+    denied_line = l_status == "denied"
+    pending_line = l_status == "pending"
+    allowed_c = np.where(paid_line, shadow_allowed_c, 0)
+    pr1_c, pr2_c, pr3_c = (np.where(paid_line, x, 0) for x in (pr1, pr2, pr3))
+    paid_c = np.where(paid_line, shadow_paid_c, 0)
+    co45_c = np.where(paid_line, billed_c - allowed_c, 0)
+
+    # ---- claim-lines table -------------------------------------------------------------------------------
+    claim_ids = np.array([f"DM{i + 1:08d}" for i in range(n_claims)], dtype=object)
+    payer_name = np.where(self_pay, SELF_PAY_NAME, np.array(payer_names, dtype=object)[pi])
+    payer_id = np.where(
+        self_pay, SELF_PAY_ID, np.array([p.payer_id for p in PAYERS], dtype=object)[pi]
+    )
+    icn_num = rng.integers(10**10, 10**11, n_claims)
+    payer_claim_id = np.where(
+        adjudicated,
+        np.char.add(
+            np.array([p.payer_id[:3] for p in PAYERS])[pi].astype(str), icn_num.astype(str)
+        ).astype(object),
+        "",
+    )
+    remit_l = np.where(pending_line, np.datetime64("NaT"), remit[c_of_l]).astype("datetime64[us]")
+    paid_date = np.where(paid_line & (paid_c > 0), remit_l, np.datetime64("NaT")).astype(
+        "datetime64[us]"
+    )
+    money = np.where(pending_line, np.nan, 1.0)
+
+    # primary CARC and RARC per line
+    largest_pr = np.select(
+        [(pr1_c >= pr2_c) & (pr1_c >= pr3_c), pr2_c >= pr3_c], ["PR-1", "PR-2"], "PR-3"
+    )
+    paid_carc = np.where(co45_c > 0, "CO-45", np.where(pr1_c + pr2_c + pr3_c > 0, largest_pr, ""))
+    deny_carc = (carc_grp + "-" + carc_code)[c_of_l]
+    carc = np.where(denied_line, deny_carc, np.where(paid_line, paid_carc, "")).astype(object)
+    l_emerg_rarc = np.where(l_em, "N864", "N865")  # NSA emergency / non-emergency at INN facility
+    qpa_rarc = np.where(billed_c < qpa_c, "N870", "N869")  # billed < QPA / cost share on QPA
+    nsa_rarc = np.char.add(np.char.add(l_emerg_rarc.astype(str), ":"), qpa_rarc.astype(str))
+    nsa_rarc = np.char.add(nsa_rarc, ":N877")  # initial payment; open negotiation available
+    rarc = np.where(
+        denied_line,
+        carc_rarc[c_of_l],
+        np.where(paid_line & l_prot, nsa_rarc.astype(object), ""),
+    ).astype(object)
+    repricer_names = np.array([p.repricer or "" for p in PAYERS], dtype=object)
+    repricer = np.where(paid_line, repricer_names[l_pi], "")
+    repricer = np.where(self_pay[c_of_l], "", repricer)
+    qpa_out = np.where(l_prot & ~pending_line, qpa_c / 100.0, np.nan)
+
+    # good-faith estimates (self-pay), line level
+    l_sp = self_pay[c_of_l]
+    gfe_scale = rng.uniform(0.95, 1.05, n_claims)
+    over = self_pay & (claim_billed >= 1500.0) & (rng.random(n_claims) < GFE_OVER_P)
+    over_amt = GFE_DISPUTE_THRESHOLD + rng.uniform(50.0, 900.0, n_claims)
+    over_scale = np.clip(1.0 - over_amt / np.maximum(claim_billed, 1.0), 0.05, 1.0)
+    g_scale = np.where(over, over_scale, gfe_scale)[c_of_l]
+    gfe = np.where(l_sp, np.floor(billed_c * g_scale) / 100.0, np.nan)
+
+    cl = pd.DataFrame(
+        {
+            "claim_id": claim_ids[c_of_l],
+            "line_no": line_no.astype(np.int64),
+            "payer_claim_id": payer_claim_id[c_of_l],
+            "payer": payer_name[c_of_l],
+            "payer_id": payer_id[c_of_l],
+            "plan_type": plan_type[c_of_l],
+            "provider_npi": npi[c_of_l],
+            "provider_tin": tin[c_of_l],
+            "specialty": l_spec,
+            "patient_key": "",  # filled below
+            "service_date": service_l.astype("datetime64[us]"),
+            "submitted_date": submitted[c_of_l].astype("datetime64[us]"),
+            "remit_date": remit_l,
+            "paid_date": paid_date,
+            "cpt": cpt,
+            "billed_cpt": "",
+            "modifiers": mods,
+            "units": units,
+            "unit_type": unit_type,
+            "pos": l_pos,
+            "state": state[c_of_l],
+            "locality": l_loc,
+            "billed": billed_c / 100.0,
+            "allowed": allowed_c / 100.0 * money,
+            "paid": paid_c / 100.0 * money,
+            "patient_resp": (pr1_c + pr2_c + pr3_c) / 100.0 * money,
+            "claim_status": l_status,
+            "claim_status_code": np.where(paid_line, "1", np.where(denied_line, "4", "")),
+            "carc": carc,
+            "rarc": rarc,
+            "qpa": qpa_out,
+            "emergency": l_em,
+            "facility_in_network": facility_in_network[c_of_l],
+            "air_ambulance": False,
+            "notice_consent": notice_consent[c_of_l],
+            "gfe_amount": gfe,
+            "repricer": repricer,
+            "recoded": False,
+            "source": "demo",
+            "medicare_allowed": medicare,
+        }
+    )
+
+    # ---- fake PHI and patient keys --------------------------------------------------------------------
+    phi_df, pkeys = _fake_patients(rng, n_ins, n_sp, pat_payer)
+    pat_index = np.where(self_pay, n_ins + claim_pat_sp, claim_pat)
+    cl["patient_key"] = pkeys[pat_index][c_of_l]
+    claim_phi = phi_df.iloc[pat_index].reset_index(drop=True)
+    claim_phi.insert(0, "claim_id", claim_ids)
+    claim_phi = claim_phi.astype("str")
+    cl = schema.conform(cl)
+
+    # ---- adjustments -----------------------------------------------------------------------------------
+    adjustments = _adjustments(cl, co45_c, pr1_c, pr2_c, pr3_c, billed_c, paid_line, denied_line)
+
+    # ---- appeals -----------------------------------------------------------------------------------------
+    claim_shadow_paid = np.bincount(c_of_l, weights=shadow_paid_c, minlength=n_claims) / 100.0
+    appeals, appeal_stats = _appeals(
+        rng,
+        claim_ids=claim_ids,
+        payer_name=payer_name,
+        pi=pi,
+        eligible=adjudicated & denied,
+        reason=reason,
+        remit=remit,
+        cutoff=cutoff_ts,
+        c_pay=c_pay,
+        recoverable=claim_shadow_paid,
+    )
+
+    # ---- truth -------------------------------------------------------------------------------------------
+    truth = _truth(
+        seed=seed,
+        lines=lines,
+        n_claims=n_claims,
+        start_ts=start_ts,
+        end_ts=end_ts,
+        cutoff_ts=cutoff_ts,
+        b_pay=b_pay,
+        h_pay=h_pay,
+        c_pay=c_pay,
+        cut_months=cut_months,
+        cl=cl,
+        capped=capped,
+        appeal_stats=appeal_stats,
+        self_pay=self_pay,
+        over=over,
+        emergency=emergency,
+        er_denied=er_denied,
+        adjudicated=adjudicated,
+        payer_i=payer_i,
+    )
+    return DemoPortfolio(
+        claim_lines=cl, adjustments=adjustments, appeals=appeals, phi=claim_phi, truth=truth
+    )
+
+
+def _fake_patients(
+    rng: np.random.Generator, n_ins: int, n_sp: int, pat_payer: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Fake names, member ids and birth dates for the insured then self-pay pools, and keys."""
+    n = n_ins + n_sp
+    first = np.array(_FIRST, dtype=object)[rng.integers(0, len(_FIRST), n)]
+    last = np.array(_LAST, dtype=object)[rng.integers(0, len(_LAST), n)]
+    mi = np.array(list("ABCDEFGHJKLMNPRSTW"), dtype=object)[rng.integers(0, 18, n)]
+    name = last + ", " + first + " " + mi
+    prefix = np.array([p.payer_id[:3] for p in PAYERS], dtype=object)[pat_payer]
+    digits = rng.integers(10**8, 10**9, n_ins).astype(str).astype(object)
+    member = np.concatenate([prefix + digits, np.full(n_sp, "", dtype=object)])
+    age_days = np.clip(rng.normal(45.0, 20.0, n), 0.5, 95.0) * 365.25
+    dob = (np.datetime64("2025-06-30") - age_days.astype("timedelta64[D]")).astype("datetime64[D]")
+    dob_s = dob.astype(str).astype(object)
+    df = pd.DataFrame({"patient_name": name, "member_id": member, "birth_date": dob_s}, dtype="str")
+    keys = np.array(
+        [
+            phi.patient_key(DEMO_SALT, m, nm, d)
+            for m, nm, d in zip(member, name, dob_s, strict=True)
+        ],
+        dtype=object,
+    )
+    return df, keys
+
+
+def _adjustments(
+    cl: pd.DataFrame,
+    co45_c: np.ndarray,
+    pr1_c: np.ndarray,
+    pr2_c: np.ndarray,
+    pr3_c: np.ndarray,
+    billed_c: np.ndarray,
+    paid_line: np.ndarray,
+    denied_line: np.ndarray,
+) -> pd.DataFrame:
+    """The CAS table: CO-45 / PR-1/2/3 on paid lines, the denial CARC for the full charge."""
+    parts = []
+    cid = cl["claim_id"].to_numpy()
+    lno = cl["line_no"].to_numpy()
+    for grp, reason, amt, mask in (
+        ("CO", "45", co45_c, paid_line & (co45_c > 0)),
+        ("PR", "1", pr1_c, paid_line & (pr1_c > 0)),
+        ("PR", "2", pr2_c, paid_line & (pr2_c > 0)),
+        ("PR", "3", pr3_c, paid_line & (pr3_c > 0)),
+    ):
+        parts.append(
+            pd.DataFrame(
+                {
+                    "claim_id": cid[mask],
+                    "line_no": lno[mask],
+                    "group": grp,
+                    "reason": reason,
+                    "amount": amt[mask] / 100.0,
+                }
+            )
+        )
+    carc = cl["carc"].to_numpy(dtype=str)
+    grp_reason = np.char.partition(carc[denied_line], "-")
+    parts.append(
+        pd.DataFrame(
+            {
+                "claim_id": cid[denied_line],
+                "line_no": lno[denied_line],
+                "group": grp_reason[:, 0],
+                "reason": grp_reason[:, 2],
+                "amount": billed_c[denied_line] / 100.0,
+            }
+        )
+    )
+    adj = pd.concat(parts, ignore_index=True)
+    adj["quantity"] = np.nan
+    adj["source"] = "demo"
+    adj = adj.sort_values(["claim_id", "line_no", "group", "reason"], kind="stable")
+    return schema.conform(adj.reset_index(drop=True), schema.ADJUSTMENT_COLUMNS)
+
+
+def _appeals(
+    rng: np.random.Generator,
+    *,
+    claim_ids: np.ndarray,
+    payer_name: np.ndarray,
+    pi: np.ndarray,
+    eligible: np.ndarray,
+    reason: np.ndarray,
+    remit: np.ndarray,
+    cutoff: pd.Timestamp,
+    c_pay: np.ndarray,
+    recoverable: np.ndarray,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Appeal history: level 1, some level 2, few external reviews; pending past the cut-off."""
+    n = len(claim_ids)
+    cut = cutoff.to_datetime64()
+    groups = np.array(REASON_GROUPS, dtype=object)
+    file_rate = np.array([APPEAL_FILE_RATE[g] for g in REASON_GROUPS])[reason]
+    c_reason = np.array([APPEAL_C_REASON[g] for g in REASON_GROUPS])[reason]
+    rows: list[pd.DataFrame] = []
+    # level 1: filed 7-120 days after the denial; decided within 30-60 days
+    # (29 CFR 2560.503-1(i)(2)(iii): 60 days for one level, 30 per level for two)
+    active = eligible & (rng.random(n) < file_rate)
+    filed = remit + rng.integers(7, 121, n).astype("timedelta64[D]")
+    level = 1
+    while True:
+        active = active & (filed <= cut)
+        decide_days = {1: (20, 61), 2: (15, 31), 3: (20, 46)}[level]
+        decided = filed + rng.integers(*decide_days, n).astype("timedelta64[D]")
+        p_over = _expit(APPEAL_C0 + c_pay[pi] + c_reason + APPEAL_C_LEVEL[level])
+        over = rng.random(n) < p_over
+        done = decided <= cut
+        m = active
+        outcome = np.where(done, np.where(over, "overturned", "upheld"), "pending")
+        rows.append(
+            pd.DataFrame(
+                {
+                    "claim_id": claim_ids[m],
+                    "payer": payer_name[m],
+                    "appeal_level": level,
+                    "denial_reason_group": groups[reason][m],
+                    "filed_date": filed[m].astype("datetime64[us]"),
+                    "decided_date": np.where(done, decided, np.datetime64("NaT"))[m].astype(
+                        "datetime64[us]"
+                    ),
+                    "outcome": outcome[m],
+                    "recovered": np.where(
+                        done, np.where(over, np.round(recoverable, 2), 0.0), np.nan
+                    )[m],
+                }
+            )
+        )
+        upheld = active & done & ~over
+        if level == 1:
+            active = upheld & (rng.random(n) < APPEAL_L2_RATE)
+            filed = decided + rng.integers(10, 91, n).astype("timedelta64[D]")
+        elif level == 2:
+            # external review only for medical judgment (29 CFR 2590.715-2719(d)(1));
+            # requested within 4 months of the final internal denial ((d)(2)(i)(B)... state
+            # processes vary), decided within 45 days
+            mn = reason == REASON_GROUPS.index("medical_necessity")
+            active = upheld & mn & (rng.random(n) < APPEAL_EXTERNAL_RATE)
+            filed = decided + rng.integers(15, 121, n).astype("timedelta64[D]")
+        else:
+            break
+        level += 1
+    appeals = pd.concat(rows, ignore_index=True)
+    appeals = appeals.sort_values(["claim_id", "appeal_level"], kind="stable").reset_index(
+        drop=True
+    )
+    appeals = schema.conform(appeals, schema.APPEAL_COLUMNS)
+    stats: dict[str, Any] = {}
+    decided_rows = appeals[appeals["outcome"] != "pending"]
+    for p in PAYERS:
+        sub = decided_rows[decided_rows["payer"] == p.name]
+        stats[p.name] = {
+            "appeals": int((appeals["payer"] == p.name).sum()),
+            "decided": len(sub),
+            "overturn_rate": round(float((sub["outcome"] == "overturned").mean()), 6)
+            if len(sub)
+            else None,
+        }
+    return appeals, stats
+
+
+def _truth(**k: Any) -> dict[str, Any]:
+    """The planted truth written as truth.json (deterministic, rounded floats)."""
+    cl: pd.DataFrame = k["cl"]
+    payers: dict[str, Any] = {}
+    payer_i = k["payer_i"]
+    emergency, er_denied, adjudicated = k["emergency"], k["er_denied"], k["adjudicated"]
+    capped = k["capped"]
+    paid = (cl["claim_status"] == "paid").to_numpy()
+    payer_col = cl["payer"].to_numpy()
+    for i, p in enumerate(PAYERS):
+        em_adj = (payer_i == i) & emergency & adjudicated
+        payers[p.name] = {
+            "payer_id": p.payer_id,
+            "behaviour": p.behaviour,
+            "denial_log_odds": round(float(k["b_pay"][i]), 6),
+            "denial_odds_ratio": round(math.exp(k["b_pay"][i]), 6),
+            "paid_multiple_of_medicare": p.multiple,
+            "payment_sigma": p.sigma,
+            "payment_log_hazard": round(float(k["h_pay"][i]), 6),
+            "payment_hazard_ratio": round(math.exp(k["h_pay"][i]), 6),
+            "appeal_log_odds": round(float(k["c_pay"][i]), 6),
+            "appeal_odds_ratio": round(math.exp(k["c_pay"][i]), 6),
+            "appeal_overturn_rate_observed": k["appeal_stats"][p.name]["overturn_rate"],
+            "appeals": k["appeal_stats"][p.name]["appeals"],
+            "repricer": p.repricer,
+            "repricer_multiple": p.multiple if p.repricer else None,
+            "cut_month": k["cut_months"].get(p.name),
+            "cut_factor": p.cut_factor,
+            "er_prior_auth_denial_rate": p.er_prior_auth_denial_rate,
+            "er_prior_auth_denials": int((er_denied & em_adj).sum()),
+            "emergency_claims_adjudicated": int(em_adj.sum()),
+            "qpa_multiple": p.qpa_multiple,
+            "self_funded_erisa_share": p.erisa_share,
+            "capped_lines": int((capped & paid & (payer_col == p.name)).sum()),
+        }
+    claims_by_status = (
+        cl.loc[cl["line_no"] == 1, "claim_status"].value_counts().sort_index().astype(int)
+    )
+    return {
+        "seed": k["seed"],
+        "lines": k["lines"],
+        "claims": k["n_claims"],
+        "start_date": k["start_ts"].date().isoformat(),
+        "end_date": k["end_ts"].date().isoformat(),
+        "cutoff_date": k["cutoff_ts"].date().isoformat(),
+        "fee_schedule_year": FEE_SCHEDULE_YEAR,
+        "locality_mix": {
+            c: {"state": v[0], "name": v[1], "weight": v[2]} for c, v in LOCALITY_MIX.items()
+        },
+        "payers": payers,
+        "specialties": {
+            s: {
+                "billed_multiple_of_medicare": v.billed_multiple,
+                "charge_code_sigma": CHARGE_CODE_SIGMA,
+                "claim_share": v.share,
+                "lines_per_claim_p": list(v.lines_p),
+                "tin": v.tin,
+                "npis": demo_npis(s),
+            }
+            for s, v in SPECIALTIES.items()
+        },
+        "denial_model": {
+            "formula": "logit P(denied) = a0 + b_payer[p] + b_specialty[s] + b_emergency*E "
+            "+ b_pos[pos_group] + b_logbilled*(log(claim billed) - centre)",
+            "a0": DENIAL_A0,
+            "b_payer": {p.name: round(float(k["b_pay"][i]), 6) for i, p in enumerate(PAYERS)},
+            "b_specialty": DENIAL_B_SPECIALTY,
+            "b_emergency": DENIAL_B_EMERGENCY,
+            "b_pos": DENIAL_B_POS,
+            "pos_group": POS_GROUP,
+            "b_logbilled": DENIAL_B_LOGBILLED,
+            "logbilled_centre": round(DENIAL_LOGBILLED_CENTRE, 9),
+            "reason_groups": {g: [f"{o[0]}-{o[1]}" for o in v] for g, v in DENIAL_REASONS.items()},
+            "reason_weights": {
+                s: dict(zip(REASON_GROUPS, w, strict=True)) for s, w in REASON_WEIGHTS.items()
+            },
+        },
+        "payment_model": {
+            "formula": "allowed = medicare_allowed * M[p] * cut(p, month) * exp(eps), "
+            "eps ~ N(0, sigma_p); allowed capped at billed",
+            "time_to_pay": "days = max(1, ceil(Exponential(rate = exp(h[p]) / mean_days)))",
+            "mean_days": PAY_MEAN_DAYS,
+        },
+        "appeal_model": {
+            "formula": "logit P(overturned) = c0 + c_payer[p] + c_reason[group] + c_level[level]",
+            "c0": APPEAL_C0,
+            "c_payer": {p.name: round(float(k["c_pay"][i]), 6) for i, p in enumerate(PAYERS)},
+            "c_reason": APPEAL_C_REASON,
+            "c_level": {str(lv): v for lv, v in APPEAL_C_LEVEL.items()},
+            "file_rate": APPEAL_FILE_RATE,
+            "level2_rate": APPEAL_L2_RATE,
+            "external_review_rate": APPEAL_EXTERNAL_RATE,
+        },
+        "claims_by_status": {str(s): int(n) for s, n in claims_by_status.items()},
+        "self_pay": {
+            "payer": SELF_PAY_NAME,
+            "claims": int(k["self_pay"].sum()),
+            "claims_over_gfe_plus_400": int(k["over"].sum()),
+        },
+        "demo_salt": DEMO_SALT,
+        "notes": (
+            "Synthetic data; every name, member id, birth date, NPI and TIN is fictional. "
+            "Payer effects (denial, hazard, appeal) sum to zero over the payers: each odds/hazard "
+            "ratio is relative to the average payer. The er_prior_auth payer's extra CO-197 "
+            "denials of emergency claims are drawn before the denial model; recover its denial "
+            "odds ratio from claims that are not CO-197 emergency denials. Payment multiples are "
+            "geometric means of allowed/medicare_allowed (2025 PFS) on paid lines, pre-cut for "
+            "the cut payer. Self-pay claims (payer 'Self Pay') carry GFEs, have no remittance and "
+            "belong to no payer's truth. Appeal recoveries are not re-remitted in the 835s."
+        ),
+    }
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+def _money_fmt(values: pd.Series) -> pd.Series:
+    """Format dollars like a PM export ("$1,234.50"); blank for missing."""
+    uniq = pd.unique(values.dropna())
+    lookup = {v: f"${v:,.2f}" for v in uniq}
+    return values.map(lookup).fillna("").astype("str")
+
+
+def _plain_fmt(values: pd.Series) -> pd.Series:
+    """Format dollars as plain decimals ("1234.50"); blank for missing."""
+    uniq = pd.unique(values.dropna())
+    lookup = {v: f"{v:.2f}" for v in uniq}
+    return values.map(lookup).fillna("").astype("str")
+
+
+def export_frame(portfolio: DemoPortfolio) -> pd.DataFrame:
+    """The practice-management export (billed side, context and fake PHI), as text columns."""
+    cl = portfolio.claim_lines
+    phi_by_claim = portfolio.phi.set_index("claim_id")
+    ids = cl["claim_id"]
+    out = pd.DataFrame(index=cl.index)
+    for col in EXPORT_COLUMNS:
+        if col in ("patient_name", "member_id", "birth_date"):
+            out[col] = phi_by_claim[col].reindex(ids).to_numpy()
+        elif col in ("service_date", "submitted_date"):
+            out[col] = cl[col].dt.strftime("%Y-%m-%d").fillna("")
+        elif col == "billed":
+            out[col] = _money_fmt(cl[col])
+        elif col in ("qpa", "gfe_amount"):
+            out[col] = _plain_fmt(cl[col])
+        elif col in ("emergency", "facility_in_network", "air_ambulance", "notice_consent"):
+            out[col] = np.where(cl[col].to_numpy(), "Y", "N")
+        elif col == "units":
+            uniq = pd.unique(cl[col])
+            out[col] = cl[col].map({u: f"{u:g}" for u in uniq}).astype("str")
+        elif col == "line_no":
+            out[col] = cl[col].astype("str")
+        else:
+            out[col] = cl[col]
+    return out.astype("str")
+
+
+def write_demo(
+    portfolio: DemoPortfolio, out_dir: Path, *, remits: bool = True, claims_per_file: int = 5000
+) -> dict[str, Path]:
+    """Write the demo folder (export CSV, 835 remits, appeals, truth, parquet) and return paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    paths["claims_export"] = out_dir / "claims_export.csv"
+    export_frame(portfolio).to_csv(paths["claims_export"], index=False, lineterminator="\n")
+
+    ap = portfolio.appeals.copy()
+    for c in ("filed_date", "decided_date"):
+        ap[c] = ap[c].dt.strftime("%Y-%m-%d").fillna("")
+    ap["recovered"] = _plain_fmt(ap["recovered"])
+    paths["appeals"] = out_dir / "appeals.csv"
+    ap.to_csv(paths["appeals"], index=False, lineterminator="\n")
+
+    paths["truth"] = out_dir / "truth.json"
+    paths["truth"].write_text(
+        json.dumps(portfolio.truth, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
+    )
+    paths["portfolio"] = out_dir / "portfolio.parquet"
+    portfolio.claim_lines.to_parquet(paths["portfolio"], index=False)
+    paths["adjustments"] = out_dir / "adjustments.parquet"
+    portfolio.adjustments.to_parquet(paths["adjustments"], index=False)
+
+    if remits:
+        from oonplaybook.ingest.x12_writer import write_835_files
+
+        remit_dir = out_dir / "remits"
+        if remit_dir.exists():
+            for old in remit_dir.glob("*.835"):
+                old.unlink()
+        cl = portfolio.claim_lines
+        done = cl[cl["claim_status"].isin(["paid", "denied"])]
+        adj = portfolio.adjustments
+        adj = adj[adj["claim_id"].isin(done["claim_id"].unique())]
+        write_835_files(
+            done.reset_index(drop=True),
+            adj.reset_index(drop=True),
+            remit_dir,
+            claims_per_file=claims_per_file,
+        )
+        paths["remits"] = remit_dir
+    return paths
+
+
+def load_truth(directory: str | Path) -> dict[str, Any]:
+    """Read ``truth.json`` from a demo folder, naming the file and the fix when it is absent."""
+    path = Path(directory) / "truth.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no truth.json; generate the demo first: "
+            f"oonplaybook demo-data --out {Path(directory)}"
+        )
+    return json.loads(path.read_text())
