@@ -13,11 +13,21 @@ from oonplaybook.playbook.appeals import (
     denial_groups,
     prompt_pay_interest,
 )
+from oonplaybook.playbook.idr_batches import build_idr_batches, dispute_fees, idr_disputes
+from oonplaybook.playbook.protections import patient_protections
 from oonplaybook.playbook.targets import build_targets, line_targets
+from oonplaybook.playbook.worklist import appeal_success_rates, build_worklist, route_claims
 
 __all__ = [
     "appeal_ladder",
+    "appeal_success_rates",
+    "build_idr_batches",
     "build_targets",
+    "build_worklist",
+    "dispute_fees",
+    "idr_disputes",
+    "patient_protections",
+    "route_claims",
     "denial_group",
     "denial_groups",
     "line_targets",

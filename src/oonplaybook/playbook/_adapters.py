@@ -75,45 +75,26 @@ class IdrPrior:
     source: str
 
 
-#: Fallback priors when ``oonplaybook.idr`` is not importable. Provider win rate 88% in H1 2025
-#: (Georgetown via racmonitor, DOMAIN §2.2); award levels: emergency median 2.57x QPA in H1 2024
-#: (radiologybusiness.com citing Georgetown/Health Affairs, DOMAIN §2.3); all-specialty median
-#: 3.72x QPA (Elevance 2023 data, INQUIRY 2025, DOMAIN §2.3); imaging median >300% QPA in H1 2023
-#: (ACR, DOMAIN §2.3). Other specialties use the all-specialty median.
-_FALLBACK_PRIORS: dict[str, IdrPrior] = {
-    "emergency_medicine": IdrPrior(
-        0.88, 2.57, "DOMAIN §2.2-2.3: win 88% H1 2025; ED median 2.57x QPA H1 2024"
-    ),
-    "radiology": IdrPrior(
-        0.88, 3.0, "DOMAIN §2.2-2.3: win 88% H1 2025; imaging median >3x QPA H1 2023"
-    ),
-    "generic": IdrPrior(
-        0.88, 3.72, "DOMAIN §2.2-2.3: win 88% H1 2025; median award 3.72x QPA (Elevance 2023)"
-    ),
-}
-
-
 def idr_prior(specialty: str, year: int | None = None, priors: Any = None) -> IdrPrior:
     """Win probability and award multiple of QPA for a specialty, from ``oonplaybook.idr`` priors."""
-    if priors is None:
-        try:
-            from oonplaybook import idr
-
-            priors = idr.IdrPriors.default()
-        except (ImportError, AttributeError):
-            priors = None
-    if isinstance(priors, dict):
+    if isinstance(priors, dict):  # explicit per-specialty priors (tests, what-if analyses)
         return _as_prior(priors.get(specialty, priors.get("generic")))
-    if priors is not None:
-        for name in ("lookup", "get", "for_specialty", "prior"):
-            fn = getattr(priors, name, None)
-            if callable(fn):
-                try:
-                    got = fn(specialty, year) if year is not None else fn(specialty)
-                except TypeError:
-                    got = fn(specialty)
-                return _as_prior(got)
-    return _FALLBACK_PRIORS.get(specialty, _FALLBACK_PRIORS["generic"])
+    pri = priors if priors is not None else _default_priors()
+    p, award, src = pri.lookup(specialty, int(year) if year is not None else 2025)
+    return IdrPrior(float(p), float(award), str(src))
+
+
+_DEFAULT_PRIORS: Any = None
+
+
+def _default_priors() -> Any:
+    """``idr.IdrPriors.default()``, built once (published IDR statistics, DOMAIN §2.2-2.3)."""
+    global _DEFAULT_PRIORS
+    if _DEFAULT_PRIORS is None:
+        from oonplaybook import idr
+
+        _DEFAULT_PRIORS = idr.IdrPriors.default()
+    return _DEFAULT_PRIORS
 
 
 def _as_prior(got: Any) -> IdrPrior:

@@ -215,10 +215,6 @@ ERISA_APPEAL_DAYS = 180
 #: rolled to the next day that is not a weekend or Federal holiday (29 CFR 2590.715-2719(d)(2)(i)).
 EXTERNAL_REVIEW_MONTHS = 4
 
-#: ERISA post-service appeal decision time with two levels: 30 days per level
-#: (29 CFR 2560.503-1(i)(2)(iii)); used to date the next rung when history has no decision.
-ERISA_DECISION_DAYS_PER_LEVEL = 30
-
 
 def appeal_ladder(claim: pd.Series | dict) -> list[str]:
     """The ordered routes for one denied/underpaid claim outside the NSA route."""
@@ -288,10 +284,10 @@ def rung_deadlines(
     - appeal L1 / payer negotiation: ERISA self-funded plans get 180 days from the adverse
       determination (29 CFR 2560.503-1(h)(3)(i)); other plans the contract window
       (``contract_appeal_days``), never less than the ERISA floor for ERISA plans.
-    - appeal L2: the same window, counted from the level-1 decision (history) or, without one,
-      from the remit plus the 30-day ERISA decision time (29 CFR 2560.503-1(i)(2)(iii)).
-    - external review: 4 months from the final internal decision, rolled past weekends/holidays
-      (29 CFR 2590.715-2719(d)(2)(i)).
+    - appeal L2: the same window, counted from the level-1 decision on record; without one the
+      claim must go through level 1 first, so level 1's deadline applies.
+    - external review: 4 months from the final internal decision on record, rolled past
+      weekends/holidays (29 CFR 2590.715-2719(d)(2)(i)); without one, level 1's deadline.
     - corrected claim: the payer's timely-filing window from the date of service
       (``corrected_claim_days``; contract limits are commonly 90-365 days, DOMAIN §4.3).
     """
@@ -305,21 +301,19 @@ def rung_deadlines(
     window_td = pd.to_timedelta(window, unit="D")
     decided = last_decision if last_decision is not None else pd.Series(pd.NaT, index=lines.index)
     decided = pd.to_datetime(decided).astype("datetime64[us]")
-    l1_decision = decided.fillna(
-        remit + pd.Timedelta(days=ERISA_APPEAL_DAYS + ERISA_DECISION_DAYS_PER_LEVEL)
-    )
-    l2_decision = decided.fillna(
-        l1_decision + pd.Timedelta(days=ERISA_APPEAL_DAYS + ERISA_DECISION_DAYS_PER_LEVEL)
-    )
+    l1_by = remit + window_td
     out = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[us]")
     r = route.astype("str")
     m = r.isin(["appeal_l1", "payer_negotiation"])
-    out[m] = (remit + window_td)[m]
+    out[m] = l1_by[m]
+    # a later level opens only after the earlier one is decided; with no decision on record the
+    # claim must first go through level 1, so the later rung shares level 1's deadline
     m = r.eq("appeal_l2")
-    out[m] = (l1_decision + window_td)[m]
+    out[m] = (decided + window_td).fillna(l1_by)[m]
     m = r.eq("external_review")
     if m.any():
-        out[m] = roll_to_business_day(add_months(l2_decision[m], EXTERNAL_REVIEW_MONTHS))
+        er = roll_to_business_day(add_months(decided[m], EXTERNAL_REVIEW_MONTHS))
+        out[m] = er.fillna(l1_by[m])
     m = r.eq("corrected_claim")
     out[m] = (service + pd.Timedelta(days=corrected_claim_days))[m]
     return out.astype("datetime64[us]")

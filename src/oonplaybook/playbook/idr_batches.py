@@ -1,0 +1,323 @@
+"""IDR disputes and batches with expected value net of the fees the provider bears.
+
+Per dispute (line item): EV = p_win x (offer - amount already paid) - administrative fee share -
+(1 - p_win) x IDRE fee share. Who pays what (45 CFR 149.510(d)(1)-(2); 42 U.S.C.
+300gg-111(c)(5)(F); DOMAIN §1.10): each party pays the non-refundable administrative fee per
+dispute; each pays the certified IDRE's fee up front and the prevailing party's fee is refunded,
+so the provider bears the IDRE fee only when it loses. A batch is one dispute: one administrative
+fee and one (batched) IDRE fee for all its line items, which is why batching raises net EV.
+
+Fees and the batch EV (majority rule for the IDRE fee of a batch) come from :mod:`oonplaybook.idr`;
+batching from :func:`oonplaybook.nsa.batch_disputes` when it is available, else the DOMAIN §1.8
+rules encoded here (same TIN, payer, code group, 30-business-day window, line cap).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from oonplaybook import idr
+from oonplaybook.config import PlaybookSettings
+from oonplaybook.playbook._adapters import idr_prior, join_assessment, line_frame
+from oonplaybook.playbook.targets import line_targets
+
+# --- fees (oonplaybook.idr owns the fee schedule, DOMAIN §1.10) -----------------------------
+
+
+def dispute_fees(initiation_date: date, *, batched: bool, n_lines: int) -> tuple[float, float]:
+    """(administrative fee, IDRE fee) one party pays for one dispute initiated on that date.
+
+    The IDRE fee is the top of the published range (``idr.fees(..., fee_point="high")``), the
+    conservative figure for the provider's expected value.
+    """
+    f = idr.fees(
+        pd.Timestamp(initiation_date).date(),
+        batched and n_lines > 1,
+        n_lines if batched and n_lines > 1 else 1,
+    )
+    return float(f.admin_fee), float(f.idre_fee)
+
+
+def dispute_ev(p_win: float, offer: float, paid: float, admin_fee: float, idre_fee: float) -> float:
+    """Expected value of one IDR dispute to the provider: p x (offer - paid) - admin - (1 - p) x IDRE fee."""
+    return p_win * (offer - paid) - admin_fee - (1.0 - p_win) * idre_fee
+
+
+# --- batching ------------------------------------------------------------------------------------
+
+
+def _code_groups(cpts: pd.Series) -> pd.Series:
+    """IDR batching code group per line: nsa.idr_code_group when available, else the code family."""
+    try:
+        from oonplaybook import nsa
+
+        fn = nsa.idr_code_group
+        uniq = pd.unique(cpts.astype("str"))
+        return cpts.astype("str").map({c: fn(c) for c in uniq}).astype("str")
+    except (ImportError, AttributeError):
+        from oonplaybook.reference.code_families import code_families
+
+        return code_families(cpts)
+
+
+def _batch_ids(d: pd.DataFrame, max_lines: int, window_bd: int) -> pd.Series:
+    """Batch id per dispute line: same TIN, payer and code group; within ``window_bd`` business days
+    of the batch's earliest service date (DOMAIN §1.8); at most ``max_lines`` lines per batch."""
+    from oonplaybook.reference import calendar as bd
+
+    d = d.sort_values(
+        ["provider_tin", "payer", "idr_code_group", "service_date", "claim_id", "line_no"],
+        kind="stable",
+    )
+    ids = pd.Series("", index=d.index, dtype="str")
+    for (tin, payer, grp), g in d.groupby(["provider_tin", "payer", "idr_code_group"], sort=True):
+        svc = pd.to_datetime(g["service_date"]).dt.date.tolist()
+        n, start, count = 0, None, 0
+        labels = []
+        for s in svc:
+            if (
+                start is None
+                or count >= max_lines
+                or bd.business_days_between(start, s) >= window_bd
+            ):
+                n += 1
+                start, count = s, 0
+            count += 1
+            labels.append(f"{tin or 'TIN?'}|{payer}|{grp}|{n:03d}")
+        ids.loc[g.index] = labels
+    return ids
+
+
+DISPUTE_COLUMNS = [
+    "claim_id",
+    "line_no",
+    "payer",
+    "provider_tin",
+    "provider_npi",
+    "specialty",
+    "cpt",
+    "idr_code_group",
+    "service_date",
+    "initiation_date",
+    "qpa",
+    "billed",
+    "paid",
+    "offer",
+    "win_probability",
+    "award_x_qpa",
+    "admin_fee",
+    "idre_fee",
+    "ev_single",
+]
+
+
+def idr_offer(
+    lines: pd.DataFrame, targets: pd.DataFrame, *, priors: Any = None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(offer, win probability, award multiple of QPA) per line for an IDR dispute.
+
+    Offer = QPA x the specialty's observed award multiple (DOMAIN §2.3) when the QPA is known,
+    else the line's negotiation target; capped at billed.
+    """
+    spec = lines["specialty"].astype("str").replace("", "generic")
+    years = pd.to_datetime(lines["service_date"]).dt.year
+    year = int(years.max()) if years.notna().any() else None
+    pri = {s: idr_prior(s, year, priors) for s in pd.unique(spec)}
+    p = spec.map({s: v.p_win for s, v in pri.items()}).astype("float64")
+    award = spec.map({s: v.award_x_qpa for s, v in pri.items()}).astype("float64")
+    if "line_target" in lines.columns:
+        fallback = lines["line_target"]
+    else:
+        fallback = line_targets(lines, targets)["line_target"]
+    offer = (lines["qpa"] * award).where(lines["qpa"] > 0, fallback).clip(upper=lines["billed"])
+    return offer, p, award
+
+
+def idr_disputes(
+    claim_lines: pd.DataFrame,
+    benchmarks: pd.DataFrame | None,
+    nsa_assessment: pd.DataFrame | None,
+    worklist: pd.DataFrame,
+    targets: pd.DataFrame,
+    *,
+    as_of: date,
+    priors: Any = None,
+) -> pd.DataFrame:
+    """One row per IDR line item of the worklist's IDR candidates, with offer, p_win and single-dispute EV.
+
+    Offer = QPA x the specialty's observed award multiple (DOMAIN §2.3) when a QPA is known, else
+    the line's negotiation target; capped at billed. ``amount already paid`` = the line's paid.
+    """
+    cand = worklist.loc[worklist["idr_candidate"].astype("bool"), ["claim_id"]].drop_duplicates()
+    lines = line_frame(claim_lines, benchmarks)
+    lines = lines[lines["claim_id"].isin(set(cand["claim_id"]))]
+    lines = join_assessment(lines, nsa_assessment).reset_index(drop=True)
+    lines = lines[
+        lines["nsa_applies"] & lines["claim_status"].astype("str").isin(["paid", "denied"])
+    ].reset_index(drop=True)
+    if lines.empty:
+        return pd.DataFrame(
+            columns=[
+                "claim_id",
+                "line_no",
+                "payer",
+                "provider_tin",
+                "cpt",
+                "idr_code_group",
+                "service_date",
+                "qpa",
+                "paid",
+                "offer",
+                "p_win",
+                "award_x_qpa",
+                "admin_fee",
+                "idre_fee",
+                "ev_single",
+            ]
+        )
+    spec = lines["specialty"].astype("str").replace("", "generic")
+    offer, p, award = idr_offer(lines, targets, priors=priors)
+    paid = lines["paid"].fillna(0.0) + lines["patient_resp"].fillna(0.0)
+    on_by = (
+        pd.to_datetime(lines["idr_initiate_by"])
+        if "idr_initiate_by" in lines
+        else pd.Series(pd.NaT, index=lines.index)
+    )
+    init = on_by.where(on_by >= pd.Timestamp(as_of), pd.Timestamp(as_of)).fillna(
+        pd.Timestamp(as_of)
+    )
+    out = pd.DataFrame(
+        {
+            "claim_id": lines["claim_id"],
+            "line_no": lines["line_no"],
+            "payer": lines["payer"],
+            "provider_tin": lines["provider_tin"],
+            "provider_npi": lines["provider_npi"],
+            "specialty": spec,
+            "cpt": lines["cpt"],
+            "idr_code_group": _code_groups(lines["cpt"]),
+            "service_date": lines["service_date"],
+            "initiation_date": init.astype("datetime64[us]"),
+            "qpa": lines["qpa"],
+            "billed": lines["billed"],
+            "paid": paid,
+            "offer": offer.round(2),
+            "win_probability": p,
+            "award_x_qpa": award,
+        }
+    )
+    single = idr.expected_value_frame(out, batch_col="_single_")  # no batch column: each line alone
+    out["admin_fee"] = single["admin_fee_share"]
+    out["idre_fee"] = single["idre_fee_share"]
+    out["ev_single"] = single["expected_value"].round(2)
+    return out.sort_values(["claim_id", "line_no"], kind="stable").reset_index(drop=True)
+
+
+def build_idr_batches(
+    disputes: pd.DataFrame,
+    *,
+    as_of: date,
+    settings: PlaybookSettings,
+) -> pd.DataFrame:
+    """Group IDR line items into batches and price each: EV per batch net of one admin + one batched IDRE fee.
+
+    ``disputes`` is :func:`idr_disputes` output; the batch id is also written back onto it
+    (column ``batch_id``) so each dispute line can be traced. Sorted by net EV, highest first.
+    """
+    cols = [
+        "batch_id",
+        "payer",
+        "provider_tin",
+        "idr_code_group",
+        "n_lines",
+        "n_claims",
+        "first_service",
+        "last_service",
+        "initiate_by",
+        "offer_total",
+        "paid_total",
+        "qpa_total",
+        "p_win",
+        "ev_gross",
+        "admin_fee",
+        "idre_fee",
+        "expected_fees",
+        "ev_net",
+        "ev_net_if_single",
+        "batching_gain",
+        "worth_filing",
+        "disputes",
+    ]
+    if disputes.empty:
+        return pd.DataFrame(columns=cols)
+    d = disputes.copy()
+    batch = None
+    try:
+        from oonplaybook import nsa
+
+        got = nsa.batch_disputes(
+            d,
+            max_lines=settings.idr_batch_max_lines,
+            window_business_days=settings.idr_batch_window_days,
+        )
+        batch = got["batch_id"] if isinstance(got, pd.DataFrame) else got
+        batch = pd.Series(batch, index=d.index).astype("str")
+    except (ImportError, AttributeError, TypeError, KeyError):
+        batch = _batch_ids(d, settings.idr_batch_max_lines, settings.idr_batch_window_days)
+    d["batch_id"] = batch.reindex(d.index)
+    disputes["batch_id"] = d["batch_id"]
+    ev = idr.expected_value_frame(d, batch_col="batch_id")
+    d["expected_value"] = ev["expected_value"]
+    d["expected_fees"] = ev["expected_fees"]
+    d["gross"] = ev["expected_recovery"]
+    d["admin_fee_b"] = ev["admin_fee_share"] * ev["batch_lines"]
+    d["idre_fee_b"] = ev["idre_fee_share"] * ev["batch_lines"]
+    d["p_bears"] = ev["p_provider_bears_idre_fee"]
+    disputes["ev_in_batch"] = d["expected_value"].round(2)
+    g = d.groupby("batch_id", sort=True)
+    b = g.agg(
+        payer=("payer", "first"),
+        provider_tin=("provider_tin", "first"),
+        idr_code_group=("idr_code_group", "first"),
+        n_lines=("line_no", "size"),
+        n_claims=("claim_id", "nunique"),
+        first_service=("service_date", "min"),
+        last_service=("service_date", "max"),
+        initiate_by=("initiation_date", "min"),
+        offer_total=("offer", "sum"),
+        paid_total=("paid", "sum"),
+        qpa_total=("qpa", "sum"),
+        p_win=("win_probability", "mean"),
+        ev_gross=("gross", "sum"),
+        admin_fee=("admin_fee_b", "first"),
+        idre_fee=("idre_fee_b", "first"),
+        p_provider_bears_idre_fee=("p_bears", "first"),
+        expected_fees=("expected_fees", "sum"),
+        ev_net=("expected_value", "sum"),
+        ev_net_if_single=("ev_single", "sum"),
+    ).reset_index()
+    b["batching_gain"] = b["ev_net"] - b["ev_net_if_single"]
+    b["worth_filing"] = b["ev_net"] > settings.min_dispute_amount
+    b["disputes"] = g.apply(
+        lambda x: ":".join(f"{c}/{n}" for c, n in zip(x["claim_id"], x["line_no"], strict=True)),
+        include_groups=False,
+    ).to_numpy()
+    for c in (
+        "offer_total",
+        "paid_total",
+        "qpa_total",
+        "ev_gross",
+        "admin_fee",
+        "idre_fee",
+        "expected_fees",
+        "ev_net",
+        "ev_net_if_single",
+        "batching_gain",
+    ):
+        b[c] = b[c].astype("float64").round(2)
+    return b.sort_values(
+        ["ev_net", "batch_id"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)[cols]

@@ -1,0 +1,166 @@
+"""Patient protections: what the client may and may not bill its patients, per claim.
+
+- **Balance billing.** NSA-protected claims (emergency; OON provider at an in-network facility;
+  air ambulance) may be billed only the in-network cost share (DOMAIN §1.1; RARC N830: only PR
+  amounts collectable). Notice-and-consent can lift that only for non-emergency, non-ancillary
+  services (42 U.S.C. 300gg-132(b)(2); DOMAIN §1.3).
+- **Cost-share cap.** Patient responsibility above the NSA cap (in-network cost sharing on the
+  recognized amount) is flagged with the excess.
+- **Self-pay / uninsured.** A bill at least $400 above the good-faith estimate is "substantially
+  in excess" and the patient may start patient-provider dispute resolution within 120 calendar
+  days of the initial bill (45 CFR 149.620(a)(2)(ii), (c); CMS guidance).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from oonplaybook.playbook._adapters import join_assessment
+
+#: "Substantially in excess": billed at least $400 above the good-faith estimate
+#: (45 CFR 149.620(a)(2)(ii)).
+PPDR_THRESHOLD = 400.0
+#: The patient has 120 calendar days from receipt of the initial bill to start PPDR
+#: (45 CFR 149.620(c)(1)).
+PPDR_WINDOW_DAYS = 120
+
+#: Specialties whose services are "ancillary": notice-and-consent can never waive NSA protection
+#: (42 U.S.C. 300gg-132(b)(2)(A)-(B); 45 CFR 149.420; DOMAIN §1.3).
+ANCILLARY_SPECIALTIES = frozenset(
+    {"emergency_medicine", "anesthesiology", "pathology", "radiology", "neonatology"}
+)
+
+PROTECTION_COLUMNS = [
+    "claim_id",
+    "payer",
+    "specialty",
+    "plan_type",
+    "patient_key",
+    "service_date",
+    "nsa_applies",
+    "notice_consent",
+    "consent_valid",
+    "balance_bill_allowed",
+    "billed",
+    "paid",
+    "patient_resp",
+    "patient_cost_share_cap",
+    "patient_resp_exceeds_cap",
+    "excess_over_cap",
+    "gfe_amount",
+    "bill_over_gfe",
+    "ppdr_eligible",
+    "ppdr_window_end",
+    "may_bill_patient",
+    "explanation",
+]
+
+
+def patient_protections(
+    claim_lines: pd.DataFrame, nsa_assessment: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per claim: may the patient be balance-billed, is patient responsibility above the NSA cap,
+    and for self-pay claims with a good-faith estimate, is the bill $400+ over it (PPDR-eligible).
+
+    Uses the NSA assessment's ``balance_bill_allowed`` / ``patient_cost_share_cap`` /
+    ``patient_resp_exceeds_cap`` when given; otherwise derives balance billing from the line flags
+    and leaves the cap unknown (NaN) rather than guessing a benefit design.
+    """
+    lines = join_assessment(claim_lines, nsa_assessment)
+    if not (
+        nsa_assessment is not None
+        and len(nsa_assessment)
+        and "nsa_applies" in lines
+        and lines["nsa_applies"].any()
+    ):
+        protected = lines["emergency"] | lines["facility_in_network"] | lines["air_ambulance"]
+        lines["nsa_applies"] = protected & ~lines["plan_type"].astype("str").isin(
+            ["self_pay", "medicare_advantage", "medicaid_managed_care"]
+        )
+    g = lines.sort_values(["claim_id", "line_no"], kind="stable").groupby("claim_id", sort=True)
+    agg = g.agg(
+        payer=("payer", "first"),
+        specialty=("specialty", "first"),
+        plan_type=("plan_type", "first"),
+        patient_key=("patient_key", "first"),
+        service_date=("service_date", "min"),
+        remit_date=("remit_date", "min"),
+        nsa_applies=("nsa_applies", "any"),
+        emergency=("emergency", "any"),
+        notice_consent=("notice_consent", "all"),
+        billed=("billed", "sum"),
+        paid=("paid", "sum"),
+        patient_resp=("patient_resp", "sum"),
+        gfe_amount=("gfe_amount", "max"),
+    )
+    for col, how in (
+        ("patient_cost_share_cap", "max"),
+        ("balance_bill_allowed", "all"),
+        ("patient_resp_exceeds_cap", "any"),
+    ):
+        if col in lines.columns:
+            agg[col] = g[col].agg(how)
+    agg = agg.reset_index()
+    ancillary = agg["specialty"].astype("str").isin(ANCILLARY_SPECIALTIES)
+    agg["consent_valid"] = agg["notice_consent"] & ~agg["emergency"] & ~ancillary
+    if "balance_bill_allowed" not in agg.columns:
+        agg["balance_bill_allowed"] = ~agg["nsa_applies"] | agg["consent_valid"]
+    if "patient_cost_share_cap" not in agg.columns:
+        agg["patient_cost_share_cap"] = np.nan
+    cap = agg["patient_cost_share_cap"].astype("float64")
+    excess = (agg["patient_resp"] - cap).where(agg["nsa_applies"] & cap.notna())
+    if "patient_resp_exceeds_cap" not in agg.columns:
+        agg["patient_resp_exceeds_cap"] = excess > 0.005
+    agg["patient_resp_exceeds_cap"] = agg["patient_resp_exceeds_cap"].fillna(False).astype("bool")
+    agg["excess_over_cap"] = excess.clip(lower=0).fillna(0.0).round(2)
+    self_pay = agg["plan_type"].astype("str").eq("self_pay")
+    agg["bill_over_gfe"] = (agg["billed"] - agg["gfe_amount"]).where(
+        self_pay & agg["gfe_amount"].notna()
+    )
+    agg["ppdr_eligible"] = (agg["bill_over_gfe"] >= PPDR_THRESHOLD).fillna(False).astype("bool")
+    bill_date = pd.to_datetime(agg["remit_date"]).fillna(pd.to_datetime(agg["service_date"]))
+    agg["ppdr_window_end"] = (
+        (bill_date + pd.Timedelta(days=PPDR_WINDOW_DAYS))
+        .where(agg["ppdr_eligible"])
+        .astype("datetime64[us]")
+    )
+    agg["may_bill_patient"] = np.where(
+        self_pay,
+        np.where(
+            agg["ppdr_eligible"],
+            "GFE + $399.99 at most before a dispute can be filed",
+            "billed amount",
+        ),
+        np.where(
+            agg["balance_bill_allowed"],
+            "balance after plan payment",
+            "in-network cost share (PR amounts) only",
+        ),
+    )
+    agg["explanation"] = [_explain(r) for r in agg.itertuples(index=False)]
+    return agg[PROTECTION_COLUMNS].sort_values("claim_id", kind="stable").reset_index(drop=True)
+
+
+def _explain(r: object) -> str:
+    """One plain-language sentence per claim (no names; the claim id is the reference)."""
+    if r.plan_type == "self_pay":
+        if r.ppdr_eligible:
+            return (
+                f"The bill is ${r.bill_over_gfe:,.2f} above the good-faith estimate; the patient may ask for "
+                "patient-provider dispute resolution within 120 days of the bill. Consider adjusting to the estimate."
+            )
+        return "Self-pay: bill the charges; the bill is within $400 of any good-faith estimate."
+    if r.nsa_applies and not r.balance_bill_allowed:
+        extra = (
+            f" Patient responsibility is ${r.excess_over_cap:,.2f} above the NSA cap: refund or re-bill."
+            if r.patient_resp_exceeds_cap
+            else ""
+        )
+        return (
+            "No Surprises Act protects this visit: bill the patient only the in-network cost share shown on the remit."
+            + extra
+        )
+    if r.nsa_applies and r.balance_bill_allowed:
+        return "The patient signed a valid notice-and-consent for non-emergency, non-ancillary care: balance billing is allowed."
+    return "Not protected by the No Surprises Act: the balance after the plan's payment may be billed, subject to state law."

@@ -1,0 +1,544 @@
+"""The worklist: every underpaid or denied claim, its route, deadline, expected recovery and priority.
+
+One row per (claim, route): a claim whose lines need different routes (one line denied for
+bundling, another underpaid) gets one row per route, so nothing is merged away. Claims whose
+every route has passed its deadline stay on the list with ``status = "lost"`` and their dollars in
+``lost_revenue``; they are never dropped.
+
+Routing, per line:
+
+1. NSA-protected lines (emergency; OON provider at an in-network facility; air ambulance) that
+   were underpaid, or denied for a reason the NSA forbids (no prior authorisation, not in network:
+   DOMAIN §1.1, §4.2), go to **open negotiation** (notice due 30 business days after the initial
+   payment or denial, 45 CFR 149.510(b)(1)(ii)(B)) and then **IDR**; once an open-negotiation
+   notice is on record (``on_notice_date`` in the assessment) the route is IDR itself.
+2. Everything else follows the appeal ladder of its denial-reason group (``appeals.LADDERS``);
+   history in ``appeals`` moves a claim up the ladder (level-1 upheld -> level 2 -> external
+   review) or marks it in progress / resolved.
+3. The first rung whose deadline has not passed on ``as_of`` is the route; when none is open,
+   the first rung is shown as lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from oonplaybook.config import PlaybookSettings
+from oonplaybook.playbook import appeals as ap
+from oonplaybook.playbook._adapters import join_assessment, line_frame
+from oonplaybook.playbook.idr_batches import idr_offer
+from oonplaybook.playbook.targets import line_targets
+
+#: Denial groups the NSA route handles for protected claims: payment-amount disputes and denials
+#: that are improper under the NSA (prior auth / network for emergency and ancillary services,
+#: DOMAIN §1.1 and §4.2). Coverage and medical-necessity denials stay on the appeal ladder: IDR
+#: decides payment amounts, not coverage (DOMAIN §4.2 row 96/204).
+NSA_ROUTE_GROUPS = frozenset(
+    {"underpayment", "authorization", "network", "none", "other", "patient_cost_share"}
+)
+
+#: Appeal success prior: 54.3% of denials eventually overturned (Premier 2022 claims, 516
+#: hospitals; DOMAIN §6). Shrunk toward each payer's own appeal history.
+APPEAL_SUCCESS_PRIOR = 0.543
+#: Weight of the prior, in pseudo-appeals (a payer with 20 decided appeals weighs its own rate and
+#: the prior equally). A modelling choice, not a published figure.
+APPEAL_PRIOR_WEIGHT = 20.0
+#: Corrected-claim recovery: 63% of denied claims are recoverable (Change Healthcare Denials
+#: Index, 2016 hospital claims; DOMAIN §6).
+CORRECTED_CLAIM_SUCCESS = 0.63
+#: Urgency half-life: a route with this many calendar days left has urgency 0.5
+#: (urgency = H / (H + days_left)); no-clock routes get ``NO_CLOCK_URGENCY``. Modelling choices.
+URGENCY_HALF_DAYS = 30.0
+NO_CLOCK_URGENCY = 0.25
+
+WORKLIST_COLUMNS = [
+    "rank",
+    "claim_id",
+    "route",
+    "status",
+    "payer",
+    "specialty",
+    "plan_type",
+    "patient_key",
+    "service_date",
+    "remit_date",
+    "lines",
+    "cpts",
+    "code_family",
+    "denial_group",
+    "carc",
+    "nsa_applies",
+    "idr_eligible",
+    "idr_candidate",
+    "billed",
+    "allowed",
+    "paid",
+    "target",
+    "underpaid",
+    "denied_amount",
+    "at_stake",
+    "probability",
+    "expected_recovery",
+    "lost_revenue",
+    "deadline",
+    "days_left",
+    "urgency",
+    "priority",
+    "next_step",
+    "documents_needed",
+    "letter",
+]
+
+
+def _profile_checklists(profiles: Mapping[str, Any] | Sequence[Any] | None) -> dict[str, list[str]]:
+    """Specialty -> documentation checklist, from ``specialties.load_profiles`` output."""
+    if profiles is None:
+        return {}
+    items = (
+        profiles.items()
+        if isinstance(profiles, Mapping)
+        else [(getattr(p, "name", getattr(p, "key", "")), p) for p in profiles]
+    )
+    out: dict[str, list[str]] = {}
+    for key, p in items:
+        checklist = None
+        for attr in ("documentation_checklist", "documentation", "checklist", "documents"):
+            checklist = p.get(attr) if isinstance(p, Mapping) else getattr(p, attr, None)
+            if checklist:
+                break
+        if checklist:
+            out[str(key)] = [str(getattr(c, "item", c)) for c in checklist]
+    return out
+
+
+def _appeal_state(appeals: pd.DataFrame | None, claim_ids: pd.Series) -> pd.DataFrame:
+    """Latest appeal level, outcome and decision date per claim (empty frame when no history)."""
+    cols = ["claim_id", "last_level", "last_outcome", "last_decided"]
+    if appeals is None or appeals.empty:
+        return pd.DataFrame(columns=cols).astype({"claim_id": "str"})
+    a = appeals[appeals["claim_id"].isin(set(claim_ids))].copy()
+    if a.empty:
+        return pd.DataFrame(columns=cols).astype({"claim_id": "str"})
+    a = a.sort_values(["claim_id", "appeal_level", "filed_date"], kind="stable")
+    last = a.groupby("claim_id", sort=True).tail(1)
+    return pd.DataFrame(
+        {
+            "claim_id": last["claim_id"].astype("str").to_numpy(),
+            "last_level": last["appeal_level"].astype("int64").to_numpy(),
+            "last_outcome": last["outcome"].astype("str").str.lower().to_numpy(),
+            "last_decided": pd.to_datetime(last["decided_date"]).to_numpy(),
+        }
+    )
+
+
+def appeal_success_rates(
+    appeals: pd.DataFrame | None,
+    scorecard: pd.DataFrame | None = None,
+    *,
+    prior: float = APPEAL_SUCCESS_PRIOR,
+    weight: float = APPEAL_PRIOR_WEIGHT,
+) -> pd.DataFrame:
+    """Overturn probability per (payer, denial group): beta-binomial shrinkage of decided appeals.
+
+    p = (overturned + partial/2 + weight x prior_payer) / (decided + weight), where prior_payer is
+    the payer's scorecard appeal-overturn rate when given, else ``prior``.
+    """
+    cols = ["payer", "denial_group", "n_decided", "p_success"]
+    if appeals is None or appeals.empty:
+        return pd.DataFrame(columns=cols)
+    a = appeals[
+        appeals["outcome"].astype("str").str.lower().isin(["overturned", "upheld", "partial"])
+    ]
+    if a.empty:
+        return pd.DataFrame(columns=cols)
+    won = a["outcome"].str.lower().map({"overturned": 1.0, "partial": 0.5, "upheld": 0.0})
+    g = (
+        a.assign(won=won, denial_group=a["denial_reason_group"].astype("str"))
+        .groupby(["payer", "denial_group"], sort=True)
+        .agg(n_decided=("won", "size"), won=("won", "sum"))
+        .reset_index()
+    )
+    payer_prior = _scorecard_rate(scorecard)
+    pr = g["payer"].map(payer_prior).fillna(prior)
+    g["p_success"] = (g["won"] + weight * pr) / (g["n_decided"] + weight)
+    return g[cols]
+
+
+def _scorecard_rate(scorecard: pd.DataFrame | None) -> dict[str, float]:
+    if scorecard is None or scorecard.empty or "payer" not in scorecard.columns:
+        return {}
+    for col in ("appeal_overturn_rate", "appeal_overturn", "overturn_rate"):
+        if col in scorecard.columns:
+            v = pd.to_numeric(scorecard[col], errors="coerce")
+            return {
+                p: float(x)
+                for p, x in zip(scorecard["payer"].astype("str"), v, strict=True)
+                if x == x
+            }
+    return {}
+
+
+def _normalise_group(g: pd.Series) -> pd.Series:
+    """Map other areas' denial-group spellings onto the ladder's keys."""
+    aliases = {
+        "prior_auth": "authorization",
+        "prior_authorization": "authorization",
+        "auth": "authorization",
+        "coding": "coding_bundling",
+        "bundling": "coding_bundling",
+        "eligibility": "eligibility_cob",
+        "cob": "eligibility_cob",
+        "coordination_of_benefits": "eligibility_cob",
+        "out_of_network": "network",
+        "medical_necessity": "medical_necessity",
+        "not_covered": "non_covered",
+        "noncovered": "non_covered",
+        "co45": "underpayment",
+        "missing_information": "missing_info",
+    }
+    s = g.astype("str").str.lower().str.replace(r"[\s/-]+", "_", regex=True)
+    return s.map(lambda x: aliases.get(x, x)).astype("str")
+
+
+def route_claims(
+    lines: pd.DataFrame,
+    *,
+    as_of: date,
+    settings: PlaybookSettings,
+    appeals: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Route each problem line: route, status, deadline and next step (index aligned with ``lines``).
+
+    ``lines`` needs the claim-line columns plus ``nsa_applies`` and, for NSA lines, the assessment's
+    ``open_negotiation_initiate_by`` / ``idr_initiate_by`` (and optional ``on_notice_date``).
+    """
+    as_of_ts = pd.Timestamp(as_of)
+    group = lines["denial_group"].astype("str")
+    code = lines["carc"].astype("str").str.split("-", n=1).str[-1].str.upper()
+    state = _appeal_state(appeals, lines["claim_id"])
+    st = lines[["claim_id"]].merge(state, on="claim_id", how="left")
+    st.index = lines.index
+    self_pay = lines["plan_type"].astype("str").eq("self_pay")
+    nsa = lines["nsa_applies"].astype("bool") & group.isin(NSA_ROUTE_GROUPS) & ~self_pay
+
+    # ladder key per line -> tuple of rungs
+    key = pd.Series(
+        np.where(self_pay, "self_pay", np.where(nsa, "nsa|" + group, group + "|" + code)),
+        index=lines.index,
+    )
+    ladders: dict[str, tuple[str, ...]] = {}
+    for k in pd.unique(key):
+        if k == "self_pay":
+            ladders[k] = ("patient_bill",)
+        elif k.startswith("nsa|"):
+            fallback = ap.LADDERS.get(k[4:], ap.LADDERS["other"])
+            ladders[k] = ("open_negotiation", *[r for r in fallback if r != "payer_negotiation"])
+        else:
+            g, c = k.split("|", 1)
+            ladders[k] = tuple(ap.appeal_ladder({"denial_group": g, "carc": f"CO-{c}"}))
+    rungs = key.map(ladders)
+
+    # appeal history moves the claim up its ladder
+    lvl = st["last_level"].fillna(0).astype("int64")
+    outcome = st["last_outcome"].fillna("").astype("str")
+    done_through = {
+        1: ("corrected_claim", "payer_negotiation", "appeal_l1"),
+        2: ("corrected_claim", "payer_negotiation", "appeal_l1", "appeal_l2"),
+        3: ap.ROUTES,
+    }
+    upheld = outcome.eq("upheld")
+    trimmed = rungs.copy()
+    for level, skip in done_through.items():
+        m = upheld & lvl.eq(level)
+        if m.any():
+            trimmed[m] = rungs[m].map(
+                lambda r, s=skip: tuple(
+                    x for x in r if x not in s and x not in ("open_negotiation", "idr")
+                )
+            )
+    rungs = trimmed
+
+    # notice already sent -> IDR is the NSA route
+    notice = (
+        pd.to_datetime(lines["on_notice_date"])
+        if "on_notice_date" in lines.columns
+        else pd.Series(pd.NaT, index=lines.index)
+    )
+    rungs = rungs.where(
+        ~(nsa & notice.notna()),
+        rungs.map(lambda r: tuple("idr" if x == "open_negotiation" else x for x in r)),
+    )
+
+    on_by = (
+        pd.to_datetime(lines["open_negotiation_initiate_by"])
+        if "open_negotiation_initiate_by" in lines.columns
+        else pd.Series(pd.NaT, index=lines.index)
+    )
+    idr_by = (
+        pd.to_datetime(lines["idr_initiate_by"])
+        if "idr_initiate_by" in lines.columns
+        else pd.Series(pd.NaT, index=lines.index)
+    )
+    decided = st["last_decided"]
+
+    max_len = int(rungs.map(len).max()) if len(rungs) else 0
+    route = pd.Series("", index=lines.index, dtype="str")
+    deadline = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[us]")
+    chosen = pd.Series(False, index=lines.index)
+    first_route = rungs.map(lambda r: r[0] if r else "write_off").astype("str")
+    first_deadline = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[us]")
+    for k in range(max_len):
+        has = rungs.map(len) > k
+        cand = rungs.where(has, ()).map(lambda r, k=k: r[k] if len(r) > k else "").astype("str")
+        dl = ap.rung_deadlines(
+            lines,
+            cand,
+            contract_appeal_days=settings.contract_appeal_days,
+            corrected_claim_days=settings.timely_filing_days,
+            last_decision=decided,
+        )
+        dl = dl.where(~cand.eq("open_negotiation"), on_by).where(~cand.eq("idr"), idr_by)
+        if k == 0:
+            first_deadline = dl.astype("datetime64[us]")
+        open_ = has & ~chosen & (dl.isna() | (dl >= as_of_ts))
+        route[open_] = cand[open_]
+        deadline[open_] = dl[open_]
+        chosen |= open_
+    lost = ~chosen
+    route[lost] = first_route[lost]
+    deadline[lost] = first_deadline[lost]
+    status = pd.Series(np.where(lost, "lost", "open"), index=lines.index, dtype="str")
+    pending = outcome.eq("pending")
+    status[pending] = "in_progress"
+    route[pending] = ("appeal_l" + lvl.clip(1, 2).astype("str"))[pending].where(
+        lvl[pending] < 3, "external_review"
+    )
+    resolved = outcome.isin(["overturned", "partial"])
+    status[resolved] = "resolved"
+    # the step after this one
+    nxt = []
+    for r, rs in zip(route, rungs, strict=True):
+        i = rs.index(r) if r in rs else -1
+        after = rs[i + 1] if 0 <= i < len(rs) - 1 else ""
+        nxt.append("idr" if r == "open_negotiation" else after)
+    return pd.DataFrame(
+        {
+            "route": route,
+            "status": status,
+            "deadline": deadline.astype("datetime64[us]"),
+            "next_step": pd.Series(nxt, index=lines.index, dtype="str"),
+        },
+        index=lines.index,
+    )
+
+
+def build_worklist(
+    claim_lines: pd.DataFrame,
+    benchmarks: pd.DataFrame | None,
+    nsa_assessment: pd.DataFrame | None,
+    targets: pd.DataFrame,
+    scorecard: pd.DataFrame | None,
+    *,
+    as_of: date,
+    settings: PlaybookSettings,
+    profiles: Mapping[str, Any] | Sequence[Any] | None = None,
+    appeals: pd.DataFrame | None = None,
+    priors: Any = None,
+) -> pd.DataFrame:
+    """Every underpaid or denied claim with route, deadline, expected recovery, probability and priority.
+
+    Sorted: open items by priority (highest first), then in-progress, resolved and lost items,
+    ties by claim id. ``as_of`` is the date deadlines count to (params or data cut-off).
+    """
+    lines = line_frame(claim_lines, benchmarks)
+    lines = join_assessment(lines, nsa_assessment)
+    lines = lines.reset_index(drop=True)
+    lt = line_targets(lines, targets)
+    lines = pd.concat([lines, lt], axis=1)
+    lines["denial_group"] = ap.denial_groups(lines["carc"])
+    status = lines["claim_status"].astype("str")
+    self_pay = lines["plan_type"].astype("str").eq("self_pay")
+    allowed = lines["allowed"].fillna(0.0)
+    paid = lines["paid"].fillna(0.0)
+    gap = (lines["line_target"] - allowed).where(status.eq("paid")).fillna(0.0)
+    underpaid = status.eq("paid") & (gap > max(settings.min_dispute_amount, 0.01)) & ~self_pay
+    denied = status.eq("denied") & ~self_pay
+    sp_balance = (lines["billed"].fillna(0.0) - paid).where(self_pay, 0.0)
+    selfpay_due = self_pay & (sp_balance > 0.01)
+    problem = underpaid | denied | selfpay_due
+    lines = lines[problem].copy()
+    if lines.empty:
+        return pd.DataFrame(columns=WORKLIST_COLUMNS)
+    gap = gap[problem]
+    lines["underpaid"] = gap.where(underpaid[problem], 0.0)
+    # a denied line, once overturned, is paid at the payer's usual rate (its current multiple)
+    cur = lines[["payer", "code_family"]].merge(
+        targets[["payer", "code_family", "current_x", "market_x", "walk_away_x"]],
+        on=["payer", "code_family"],
+        how="left",
+    )
+    cur.index = lines.index
+    usual_x = cur["current_x"].fillna(cur["market_x"]).fillna(cur["walk_away_x"])
+    usual = (usual_x * lines["medicare_allowed"]).where(
+        lines["medicare_allowed"] > 0, lines["line_walk_away"]
+    )
+    usual = usual.fillna(lines["billed"] * 0.0)
+    is_denied = lines["claim_status"].astype("str").eq("denied")
+    lines["denied_amount"] = usual.where(is_denied, 0.0)
+    lines.loc[lines["plan_type"].astype("str").eq("self_pay"), "denied_amount"] = 0.0
+
+    routed = route_claims(lines, as_of=as_of, settings=settings, appeals=appeals)
+    lines = pd.concat([lines, routed], axis=1)
+    r = lines["route"]
+    # amount at stake on this route
+    nsa_route = r.isin(["open_negotiation", "idr"])
+    amount = lines["underpaid"] + lines["denied_amount"]
+    # NSA routes: what an IDR win adds over what the provider already has (paid + cost share)
+    offer, pwin, _ = idr_offer(lines, targets, priors=priors)
+    have = lines["paid"].fillna(0.0) + lines["patient_resp"].fillna(0.0)
+    amount = amount.where(~nsa_route, (offer - have).clip(lower=0.0))
+    amount = amount.where(
+        ~r.eq("patient_bill"),
+        (lines["billed"].fillna(0.0) - lines["paid"].fillna(0.0)).clip(lower=0.0),
+    )
+    amount = amount.where(~r.eq("write_off"), amount)
+    lines["at_stake"] = amount.fillna(0.0)
+
+    # probability of recovery on the route
+    rates = appeal_success_rates(appeals, scorecard)
+    pr = (
+        lines[["payer", "denial_group"]]
+        .merge(rates, on=["payer", "denial_group"], how="left")["p_success"]
+        .to_numpy()
+    )
+    payer_prior = (
+        lines["payer"].map(_scorecard_rate(scorecard)).fillna(APPEAL_SUCCESS_PRIOR).to_numpy()
+    )
+    p_appeal = np.where(np.isnan(pr.astype("float64")), payer_prior, pr)
+    prob = pd.Series(p_appeal, index=lines.index, dtype="float64")
+    prob[r.eq("corrected_claim")] = CORRECTED_CLAIM_SUCCESS
+    prob[nsa_route] = pwin[nsa_route]
+    prob[r.eq("patient_bill")] = settings.patient_collection_rate
+    prob[r.eq("write_off")] = 0.0
+    lines["probability"] = prob
+    lines["gross_ev"] = lines["at_stake"] * lines["probability"]
+
+    agg = _aggregate(lines)
+    # costs: IDR fees for NSA routes (per-dispute EV net of the fees the provider bears), work cost otherwise
+    fee = _idr_fee_per_claim(agg, as_of)
+    work = np.where(agg["route"].isin(["write_off"]), 0.0, settings.work_cost_per_claim)
+    cost = np.where(agg["route"].isin(["open_negotiation", "idr"]), fee, work)
+    agg["expected_recovery"] = (agg["gross_ev"] - cost).where(agg["status"].eq("open"), 0.0)
+    # routes not worth working become write-offs (never silently dropped)
+    not_worth = (
+        agg["status"].eq("open") & (agg["expected_recovery"] <= 0) & ~agg["route"].eq("write_off")
+    )
+    agg.loc[not_worth, "next_step"] = agg.loc[not_worth, "route"]
+    agg.loc[not_worth, "route"] = "write_off"
+    agg.loc[not_worth, "expected_recovery"] = 0.0
+    agg["lost_revenue"] = agg["at_stake"].where(agg["status"].eq("lost"), 0.0)
+    days = (agg["deadline"] - pd.Timestamp(as_of)).dt.days
+    agg["days_left"] = days.astype("Float64")
+    urg = URGENCY_HALF_DAYS / (URGENCY_HALF_DAYS + days.clip(lower=0))
+    agg["urgency"] = (
+        urg.fillna(NO_CLOCK_URGENCY).where(agg["status"].eq("open"), 0.0).astype("float64")
+    )
+    agg["priority"] = (agg["expected_recovery"].clip(lower=0) * agg["urgency"]).round(2)
+    agg["idr_candidate"] = (
+        agg["route"].isin(["open_negotiation", "idr"])
+        & agg["idr_eligible"]
+        & agg["status"].eq("open")
+    )
+    agg["letter"] = agg["route"].map(ap.ROUTE_LETTER).fillna("").astype("str")
+    agg["documents_needed"] = _documents(agg, profiles)
+    order = agg["status"].map({"open": 0, "in_progress": 1, "resolved": 2, "lost": 3}).fillna(4)
+    agg = agg.assign(_o=order).sort_values(
+        ["_o", "priority", "claim_id", "route"], ascending=[True, False, True, True], kind="stable"
+    )
+    agg = agg.drop(columns="_o").reset_index(drop=True)
+    agg["rank"] = np.arange(1, len(agg) + 1)
+    for c in (
+        "at_stake",
+        "expected_recovery",
+        "lost_revenue",
+        "underpaid",
+        "denied_amount",
+        "target",
+        "billed",
+        "allowed",
+        "paid",
+    ):
+        agg[c] = agg[c].astype("float64").round(2)
+    return agg[WORKLIST_COLUMNS]
+
+
+def _aggregate(lines: pd.DataFrame) -> pd.DataFrame:
+    """Lines -> one row per (claim, route)."""
+    lines = lines.sort_values(["claim_id", "route", "line_no"], kind="stable")
+    keys = ["claim_id", "route"]
+    g = lines.groupby(keys, sort=True)
+    agg = g.agg(
+        status=("status", "first"),
+        payer=("payer", "first"),
+        specialty=("specialty", "first"),
+        plan_type=("plan_type", "first"),
+        patient_key=("patient_key", "first"),
+        service_date=("service_date", "min"),
+        remit_date=("remit_date", "min"),
+        code_family=("code_family", "first"),
+        denial_group=("denial_group", "first"),
+        carc=("carc", "first"),
+        nsa_applies=("nsa_applies", "any"),
+        idr_eligible=("idr_eligible", "any"),
+        billed=("billed", "sum"),
+        allowed=("allowed", "sum"),
+        paid=("paid", "sum"),
+        target=("line_target", "sum"),
+        underpaid=("underpaid", "sum"),
+        denied_amount=("denied_amount", "sum"),
+        at_stake=("at_stake", "sum"),
+        gross_ev=("gross_ev", "sum"),
+        deadline=("deadline", "min"),
+        next_step=("next_step", "first"),
+        n_lines=("line_no", "size"),
+    )
+    agg["probability"] = (agg["gross_ev"] / agg["at_stake"]).where(
+        agg["at_stake"] > 0, g["probability"].mean()
+    )
+    agg["lines"] = g["line_no"].agg(lambda s: ":".join(map(str, s))).astype("str")
+    agg["cpts"] = g["cpt"].agg(lambda s: ":".join(s)).astype("str")
+    return agg.reset_index()
+
+
+def _idr_fee_per_claim(agg: pd.DataFrame, as_of: date) -> np.ndarray:
+    """Expected IDR fees the provider bears per single (unbatched) dispute on the NSA routes.
+
+    Administrative fee always; IDRE fee only when the provider loses (45 CFR 149.510(d)(1)-(2),
+    DOMAIN §1.10). Batching lowers this; ``build_idr_batches`` prices batches exactly.
+    """
+    from oonplaybook.playbook.idr_batches import dispute_fees
+
+    admin, idre = dispute_fees(as_of, batched=False, n_lines=1)
+    p = agg["probability"].fillna(0.0).to_numpy()
+    return admin + (1 - p) * idre
+
+
+def _documents(agg: pd.DataFrame, profiles: Any) -> pd.Series:
+    """Documents needed per row: route + denial group + the specialty's checklist."""
+    checklists = _profile_checklists(profiles)
+    key = agg["route"] + "|" + agg["denial_group"] + "|" + agg["specialty"]
+    out = {}
+    for k in pd.unique(key):
+        route, group, spec = k.split("|", 2)
+        docs = list(ap.ROUTE_DOCUMENTS.get(route, ()))
+        if route not in ("open_negotiation", "idr", "patient_bill", "write_off"):
+            docs += list(ap.GROUP_DOCUMENTS.get(group, ()))
+        if route not in ("write_off", "patient_bill"):
+            docs += checklists.get(spec, checklists.get("generic", []))
+        out[k] = "; ".join(dict.fromkeys(docs))
+    return key.map(out).astype("str")
