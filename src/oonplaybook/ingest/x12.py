@@ -916,6 +916,7 @@ def read_835(data: bytes, name: str, *, salt: str) -> RemitRead:  # noqa: C901 -
             "amount": np.asarray(a_amount, dtype="int64") / 100,
             "quantity": np.asarray(a_qty, dtype="float64"),
             "source": pd.Series(a_src, dtype="str"),
+            "_clp": np.asarray(a_claim, dtype="int64"),
         }
     )
     plb = pd.DataFrame(
@@ -980,6 +981,7 @@ def _build_lines(
     for col in ("cpt", "modifiers", "billed_cpt", "line_control", "claim_status", "carc", "rarc"):
         out[col] = lines[col]
     out["source"] = src
+    out["_clp"] = ci  # claim index within the file (internal: joins lines to adjustments)
     out["billed"] = _money(lines["billed"])
     out["paid"] = _money(lines["paid"])
     out["allowed"] = _money(lines["allowed"])

@@ -1,0 +1,602 @@
+"""The ingest orchestrator: classify each input by content, read it, join billed to remitted lines.
+
+The practice export / 837P gives the billed side and the context (emergency, facility network,
+plan type, specialty, locality, QPA, consent, PHI -> patient_key); the 835 gives the outcome.
+Remit lines join billed lines by claim id (CLM01 = CLP01) and then, in order:
+
+1. the line item control number (REF*6R; an export without one uses its line number, which is
+   what :mod:`oonplaybook.ingest.x12_writer` echoes);
+2. the billed code (SVC06 when the payer changed it, else SVC01) and its rank in the claim;
+3. the line's position in the claim.
+
+A remit line matched to a billed line with another code is ``recoded`` (``billed_cpt`` = billed
+code). Billed lines no remit reaches stay ``pending``; remit lines with no billed line are kept.
+Matched remit lines take the billed line's number, and their adjustments follow.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from oonplaybook import schema
+from oonplaybook.config import resolve_inputs
+from oonplaybook.ingest.errors import IngestError
+from oonplaybook.ingest.tabular import norm_header, parse_dates, parse_money, read_table
+from oonplaybook.ingest.x12 import BOM, read_835
+from oonplaybook.ingest.x837 import read_837p
+
+#: Context columns the billed side (export/837) supplies to a matched remit line.
+CONTEXT_FROM_BILLED = (
+    "plan_type",
+    "specialty",
+    "locality",
+    "state",
+    "qpa",
+    "emergency",
+    "facility_in_network",
+    "air_ambulance",
+    "notice_consent",
+    "gfe_amount",
+    "pos",
+    "unit_type",
+)
+#: Columns the remit supplies, falling back to the billed side when the remit lacks them.
+REMIT_THEN_BILLED = (
+    "payer",
+    "payer_id",
+    "provider_tin",
+    "submitted_date",
+    "service_date",
+    "modifiers",
+)
+#: Columns the billed side supplies, falling back to the remit.
+BILLED_THEN_REMIT = ("patient_key", "provider_npi")
+
+
+class _Kind:
+    X835 = "835"
+    X837P = "837P"
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+_ST = re.compile(rb"(?:^|[~\n\r])\s*ST(.)(\d{3})")
+_GS8 = re.compile(rb"GS(.)(?:[^~\n]*?\1){7}([^~\n\1]*)")
+
+
+def classify(data: bytes, name: str) -> str:
+    """The file's format from its content: "835", "837P", "csv" or "xlsx"."""
+    if not data.strip():
+        raise IngestError(f"{name}: file is empty; remove it from the inputs or re-export it")
+    if data[:4] == b"PK\x03\x04":
+        return _Kind.XLSX
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise IngestError(f"{name}: legacy Excel .xls; save it as .xlsx or CSV and ingest that")
+    head = data[3:] if data.startswith(BOM) else data
+    head = head.lstrip()
+    if head[:3] == b"ISA" or (head[:2] == b"ST" and len(head) > 2 and not head[2:3].isalnum()):
+        m = _ST.search(head[:20000] if head[:2] != b"ST" else b"~" + head[:20000])
+        st = m.group(2).decode() if m else ""
+        if st == "835":
+            return _Kind.X835
+        if st == "837":
+            gs = re.search(rb"X22[234]", head[:20000])
+            if gs and gs.group(0) != b"X222":
+                raise IngestError(
+                    f"{name}: 837 {'institutional (837I)' if gs.group(0) == b'X223' else 'dental (837D)'}"
+                    " is not supported; give the professional 837P or the payer's 835"
+                )
+            return _Kind.X837P
+        if m is None and head[:3] == b"ISA":
+            return _Kind.X835  # envelope without a readable ST: the 835 reader reports it
+        raise IngestError(
+            f"{name}: X12 transaction ST*{st} is not an 835 or 837P; remove it from the inputs"
+        )
+    if b"\x00" in data[:4096]:
+        raise IngestError(
+            f"{name}: binary file that is not X12, CSV or XLSX; remove it from the inputs"
+        )
+    return _Kind.CSV
+
+
+@dataclass
+class IngestResult:
+    """The canonical tables of one ingest plus its report (see :func:`ingest_paths`)."""
+
+    claim_lines: pd.DataFrame
+    adjustments: pd.DataFrame
+    provider_adjustments: pd.DataFrame
+    rejects: pd.DataFrame
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def balance_failures(self) -> pd.DataFrame:
+        """Balance-check failures (line, claim, transaction) as a table."""
+        cols = ["file", "claim_id", "line_no", "location", "check", "difference"]
+        return pd.DataFrame(self.report.get("balance_failures", []), columns=cols)
+
+    def write(self, out_dir: Path) -> None:
+        """Write the four tables and ingest_report.json (sorted keys) into ``out_dir``."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.claim_lines.to_parquet(out_dir / "claim_lines.parquet", index=False)
+        self.adjustments.to_parquet(out_dir / "adjustments.parquet", index=False)
+        self.provider_adjustments.to_parquet(out_dir / "provider_adjustments.parquet", index=False)
+        self.rejects.to_csv(out_dir / "rejects.csv", index=False)
+        (out_dir / "ingest_report.json").write_text(
+            json.dumps(self.report, indent=2, sort_keys=True, default=str) + "\n"
+        )
+
+
+def _display_name(p: Path, base: Path | None) -> str:
+    if base is not None:
+        try:
+            return str(p.resolve().relative_to(Path(base).resolve()))
+        except ValueError:
+            pass
+    return p.name
+
+
+def _expand(paths: Sequence[str | Path], base: Path | None) -> list[Path]:
+    root = Path(base) if base is not None else Path.cwd()
+    out: list[Path] = []
+    for p in paths:
+        got = resolve_inputs([str(p)], root)
+        if not got:
+            raise IngestError(
+                f"{p}: input not found (relative to {root}); fix the path, folder or glob"
+            )
+        out.extend(got)
+    seen: set[Path] = set()
+    return [x for x in out if not (x in seen or seen.add(x))]
+
+
+def _cents_sum(s: pd.Series) -> int:
+    v = s.to_numpy(dtype="float64", na_value=np.nan)
+    v = v[~np.isnan(v)]
+    return int(np.round(v * 100).astype("int64").sum())
+
+
+def _reason_kind(reason: str) -> str:
+    """Reject reason without the record's values, for counting by kind."""
+    first = reason.split("; ")[0]
+    r = re.sub(r"'[^']*'", "'…'", first)
+    r = re.sub(r"\[[^\]]*\]", "[…]", r)
+    return re.sub(r"\b\d+\b", "N", r)
+
+
+def ingest_paths(  # noqa: C901 - orchestration
+    paths: Sequence[str | Path], *, salt: str, mapping: str = "auto", base: Path | None = None
+) -> IngestResult:
+    """Read 835/837P/CSV/XLSX inputs (files, folders, globs) into the canonical tables + report."""
+    files = _expand(paths, base)
+    remit_lines, remit_adj, plb, billed, outcome_rows = [], [], [], [], []
+    rejects: list[dict[str, str]] = []
+    balance: list[dict[str, Any]] = []
+    per_file: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    unknown: dict[str, int] = {}
+    mappings_used: dict[str, str] = {}
+    ignored: dict[str, list[str]] = {}
+    totals = dict.fromkeys(
+        ["bpr", "plb", "clp_paid", "clp_billed", "clp_presp", "claims_in_file"], 0
+    )
+    lines_read = 0
+    for order, path in enumerate(files):
+        name = _display_name(path, base)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise IngestError(f"{name}: cannot read the file ({e}); check permissions") from None
+        kind = classify(data, name)
+        info: dict[str, Any] = {"file": name, "kind": kind}
+        if kind == _Kind.X835:
+            r = read_835(data, name, salt=salt)
+            r.claim_lines["_file"] = order
+            r.claim_lines["_origin"] = "835"
+            r.adjustments["_file"] = order
+            remit_lines.append(r.claim_lines)
+            remit_adj.append(r.adjustments)
+            plb.append(r.provider_adjustments)
+            rejects += r.rejects
+            balance += r.balance_failures
+            st = r.stats
+            totals["bpr"] += st["bpr_total_cents"]
+            totals["plb"] += st["plb_cents"]
+            totals["clp_paid"] += st["clp_paid_cents"]
+            totals["clp_billed"] += st["clp_billed_cents"]
+            totals["clp_presp"] += st["clp_patient_resp_cents"]
+            totals["claims_in_file"] += st["claims_in_file"]
+            for k, v in st["unknown_segments"].items():
+                unknown[k] = unknown.get(k, 0) + v
+            warnings += st["warnings"]
+            lines_read += len(r.claim_lines) + st["lines_rejected"]
+            info.update(
+                claims=st["claims"],
+                claims_rejected=st["claims_rejected"],
+                lines=len(r.claim_lines),
+                adjustments=len(r.adjustments),
+                plb=len(r.provider_adjustments),
+                transactions=st["transactions"],
+                versions=st["versions"],
+                balance_failures=st["balance_failures"],
+                warnings=len(st["warnings"]),
+            )
+        elif kind == _Kind.X837P:
+            c = read_837p(data, name, salt=salt)
+            c.claim_lines["_file"] = order
+            c.claim_lines["_origin"] = "837"
+            billed.append(c.claim_lines)
+            rejects += c.rejects
+            warnings += c.stats["warnings"]
+            totals["claims_in_file"] += c.stats["claims_in_file"]
+            lines_read += len(c.claim_lines) + c.stats["lines_rejected"]
+            info.update(
+                claims=c.stats["claims"],
+                claims_rejected=c.stats["claims_rejected"],
+                lines=len(c.claim_lines),
+                versions=c.stats["versions"],
+                warnings=len(c.stats["warnings"]),
+            )
+        else:
+            t = read_table(data, name, kind, salt=salt, mapping=mapping, base=base)
+            t.claim_lines["_file"] = order
+            t.claim_lines["_origin"] = "export"
+            (outcome_rows if t.stats["has_outcome"] else billed).append(t.claim_lines)
+            rejects += t.rejects
+            mappings_used[name] = t.stats["mapping"]
+            ignored[name] = t.stats["ignored_columns"]
+            lines_read += t.stats["rows"]
+            info.update(
+                lines=len(t.claim_lines),
+                rows=t.stats["rows"],
+                mapping=t.stats["mapping"],
+                header_row=t.stats["header_row"],
+                ignored_columns=t.stats["ignored_columns"],
+                has_outcome=t.stats["has_outcome"],
+                unmapped_plan_types=t.stats["unmapped_plan_types"],
+                invalid_localities_blanked=t.stats["invalid_localities_blanked"],
+            )
+        info["rejects"] = sum(1 for j in rejects if j["file"] == name)
+        per_file.append(info)
+
+    R = _cat(remit_lines, schema.CLAIM_LINE_COLUMNS)
+    A = _cat(remit_adj, schema.ADJUSTMENT_COLUMNS)
+    B = _cat(billed, schema.CLAIM_LINE_COLUMNS)
+    X = _cat(outcome_rows, schema.CLAIM_LINE_COLUMNS)
+    merged, A, stats = merge_billed_and_remits(B, X, R, A)
+    origin = (
+        merged["_origin"].astype("str")
+        if "_origin" in merged
+        else pd.Series("", index=merged.index)
+    )
+    merged = merged.drop(columns=[c for c in ("_file", "_clp", "_origin") if c in merged])
+    A = A.drop(columns=[c for c in ("_file", "_clp") if c in A])
+    merged = schema.conform(merged)
+    order_ = np.lexsort((merged["line_no"].to_numpy(), merged["claim_id"].to_numpy().astype(str)))
+    merged = merged.iloc[order_].reset_index(drop=True)
+    origin = origin.iloc[order_].reset_index(drop=True)
+    A = schema.conform(A, schema.ADJUSTMENT_COLUMNS)
+    A = A.sort_values(["claim_id", "line_no"], kind="stable", ignore_index=True)
+    P = schema.conform(
+        _cat(plb, schema.PROVIDER_ADJUSTMENT_COLUMNS), schema.PROVIDER_ADJUSTMENT_COLUMNS
+    )
+    rej = schema.conform(
+        pd.DataFrame(rejects, columns=list(schema.REJECT_COLUMNS)), schema.REJECT_COLUMNS
+    )
+
+    remitted = origin.eq("835")
+    export_outcome = origin.ne("835") & merged["claim_status"].ne("pending")
+    by_reason = (
+        rej["reason"].map(_reason_kind).value_counts().sort_index().to_dict() if len(rej) else {}
+    )
+    unbalanced = {(b["file"], b["claim_id"]) for b in balance if b["claim_id"]}
+    rev = _reversal_pairs(R)
+    remit_ids = set(R["claim_id"])
+    n_claims = sum(f.get("claims", 0) for f in per_file if f["kind"] == _Kind.X835) + int(
+        merged.loc[~remitted & ~merged["claim_id"].isin(remit_ids), "claim_id"].nunique()
+    )
+    cents = {
+        "billed": _cents_sum(merged["billed"]),
+        "allowed": _cents_sum(merged["allowed"]),
+        "line_paid": _cents_sum(merged["paid"]),
+        "line_patient_resp": _cents_sum(merged["patient_resp"]),
+        "adjustments": _cents_sum(A["amount"]),
+        "claim_level_adjustments": _cents_sum(A.loc[A["line_no"].eq(0), "amount"]),
+    }
+    other_paid = _cents_sum(merged.loc[export_outcome, "paid"])
+    other_presp = _cents_sum(merged.loc[export_outcome, "patient_resp"])
+    paid = totals["clp_paid"] + other_paid
+    report: dict[str, Any] = {
+        "files": per_file,
+        "claims": n_claims,
+        "claims_in_x12_files": totals["claims_in_file"],
+        "lines": lines_read,
+        "accepted_lines": len(merged),
+        "remitted_lines": int(remitted.sum()),
+        "pending_lines": int(merged["claim_status"].eq("pending").sum()),
+        "lines_by_status": merged["claim_status"].value_counts().sort_index().to_dict(),
+        "rejected": len(rej),
+        "rejected_by_reason": by_reason,
+        "unbalanced_claims": len(unbalanced),
+        "balance_failures": balance,
+        "recoded_lines": int(merged["recoded"].sum()),
+        "billed": cents["billed"] / 100,
+        "allowed": cents["allowed"] / 100,
+        "paid": paid / 100,
+        "patient_resp": (totals["clp_presp"] + other_presp) / 100,
+        "line_paid": cents["line_paid"] / 100,
+        "line_patient_resp": cents["line_patient_resp"] / 100,
+        "adjustments": cents["adjustments"] / 100,
+        "claim_level_adjustments": cents["claim_level_adjustments"] / 100,
+        "plb": totals["plb"] / 100,
+        "bpr_total": totals["bpr"] / 100,
+        "payments_reconcile": totals["bpr"] == totals["clp_paid"] - totals["plb"],
+        "clp_billed": totals["clp_billed"] / 100,
+        "clp_paid": totals["clp_paid"] / 100,
+        "mappings_used": dict(sorted(mappings_used.items())),
+        "ignored_columns": dict(sorted(ignored.items())),
+        "unknown_segments": dict(sorted(unknown.items())),
+        "warnings": warnings,
+        **stats,
+        **rev,
+    }
+    return IngestResult(merged, A, P, rej, report)
+
+
+def _cat(frames: list[pd.DataFrame], columns: dict[str, str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return schema.conform(schema._typed_empty(columns), columns)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _reversal_pairs(R: pd.DataFrame) -> dict[str, Any]:
+    """Pair CLP02=22 reversals with their original claim by payer claim number (CLP07)."""
+    if R.empty:
+        return {"reversals": 0, "reversals_paired": 0, "reversals_unpaired": []}
+    claims = R.drop_duplicates(["_file", "_clp"]) if "_clp" in R else R
+    is_rev = claims["claim_status_code"].eq("22")
+    originals = claims.loc[~is_rev]
+    orig_pcn = set(originals["payer_claim_id"][originals["payer_claim_id"].ne("")])
+    orig_id = set(originals["claim_id"])
+    rev = claims.loc[is_rev]
+    paired = rev["payer_claim_id"].isin(orig_pcn) | (
+        rev["payer_claim_id"].eq("") & rev["claim_id"].isin(orig_id)
+    )
+    return {
+        "reversals": int(is_rev.sum()),
+        "reversals_paired": int(paired.sum()),
+        "reversals_unpaired": sorted(rev.loc[~paired, "claim_id"].unique().tolist()),
+    }
+
+
+def merge_billed_and_remits(
+    B: pd.DataFrame, X: pd.DataFrame, R: pd.DataFrame, A: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Join remit lines R (with adjustments A) to billed lines B; X = export rows with outcomes.
+
+    Returns the merged claim lines, the adjustments renumbered to the billed line numbers, and
+    merge statistics for the report.
+    """
+    stats: dict[str, Any] = {}
+    # the billed side: one line per (claim, line_no); repeats across files are reported
+    B = B.copy()
+    if len(B):
+        dup = B.duplicated(["claim_id", "line_no"], keep="first")
+        stats["duplicate_billed_lines"] = int(dup.sum())
+        B = B.loc[~dup].reset_index(drop=True)
+    else:
+        stats["duplicate_billed_lines"] = 0
+    ctx = pd.concat([B, X], ignore_index=True) if len(X) else B
+    ctx = ctx.drop_duplicates(["claim_id", "line_no"], keep="first").reset_index(drop=True)
+    if "line_control" not in ctx:
+        ctx["line_control"] = ctx["line_no"].astype("str")
+    ctx["line_control"] = (
+        ctx["line_control"]
+        .astype("str")
+        .where(ctx["line_control"].astype("str").ne(""), ctx["line_no"].astype("str"))
+    )
+    ctx["_bi"] = np.arange(len(ctx))
+    R = R.copy()
+    if "line_control" not in R:
+        R["line_control"] = ""
+    R["_ri"] = np.arange(len(R))
+    R["_bi"] = -1
+    known = R["claim_id"].isin(ctx["claim_id"]) & R["line_no"].gt(0)
+    # pass 1: line item control number
+    k1 = ctx.drop_duplicates(["claim_id", "line_control"])[["claim_id", "line_control", "_bi"]]
+    cand = R.loc[known & R["line_control"].ne(""), ["_ri", "claim_id", "line_control"]]
+    m1 = cand.merge(k1, on=["claim_id", "line_control"], how="inner")
+    R.loc[m1["_ri"].to_numpy(), "_bi"] = m1["_bi"].to_numpy()
+    stats["matched_by_control_number"] = len(m1)
+    # pass 2: billed code + rank within the remitted claim instance
+    rest = known & R["_bi"].lt(0)
+    if rest.any():
+        r2 = R.loc[rest, ["_ri", "claim_id", "cpt", "billed_cpt", "_file", "_clp"]].copy()
+        r2["code"] = r2["billed_cpt"].where(r2["billed_cpt"].ne(""), r2["cpt"])
+        r2["k"] = r2.groupby(["_file", "_clp", "code"]).cumcount()
+        c2 = ctx[["claim_id", "cpt", "_bi"]].rename(columns={"cpt": "code"})
+        c2["k"] = c2.groupby(["claim_id", "code"]).cumcount()
+        m2 = r2.merge(c2, on=["claim_id", "code", "k"], how="inner")
+        R.loc[m2["_ri"].to_numpy(), "_bi"] = m2["_bi"].to_numpy()
+        stats["matched_by_code"] = len(m2)
+    else:
+        stats["matched_by_code"] = 0
+    # pass 3: position in the claim
+    rest = known & R["_bi"].lt(0)
+    if rest.any():
+        r3 = R.loc[rest, ["_ri", "claim_id", "line_no"]]
+        c3 = ctx[["claim_id", "line_no", "_bi"]]
+        m3 = r3.merge(c3, on=["claim_id", "line_no"], how="inner")
+        R.loc[m3["_ri"].to_numpy(), "_bi"] = m3["_bi"].to_numpy()
+        stats["matched_by_position"] = len(m3)
+    else:
+        stats["matched_by_position"] = 0
+    matched = R["_bi"].ge(0)
+    # claim-level remits (no SVC) cover every billed line of their claim
+    claim_level = R.loc[R["line_no"].eq(0), "claim_id"]
+    first_line = ctx.drop_duplicates("claim_id").set_index("claim_id")["_bi"]
+    cl_mask = R["line_no"].eq(0) & R["claim_id"].isin(first_line.index)
+    if cl_mask.any():
+        R.loc[cl_mask, "_bi"] = R.loc[cl_mask, "claim_id"].map(first_line).to_numpy(dtype="int64")
+    stats["remit_lines_matched"] = int(matched.sum())
+    stats["remit_only_lines"] = int((~matched & ~cl_mask).sum())
+
+    # fill context from the billed line
+    has = R["_bi"].ge(0)
+    if has.any():
+        bi = R.loc[has, "_bi"].to_numpy()
+        src = ctx.iloc[bi].reset_index(drop=True)
+        idx = R.index[has]
+        for c in CONTEXT_FROM_BILLED:
+            if c in src:
+                v = src[c].to_numpy()
+                if c == "plan_type":
+                    cur = R.loc[idx, c].to_numpy()
+                    v = np.where(v == "unknown", cur, v)
+                R.loc[idx, c] = v
+        for c in REMIT_THEN_BILLED:
+            cur = R.loc[idx, c]
+            empty = cur.isna() | (cur.astype("str").eq("") if cur.dtype == "str" else False)
+            R.loc[idx, c] = cur.where(~empty, src[c].to_numpy())
+        for c in BILLED_THEN_REMIT:
+            b = pd.Series(src[c].to_numpy(), index=idx, dtype="str")
+            R.loc[idx, c] = b.where(b.ne(""), R.loc[idx, c])
+        line_mask = R.loc[idx, "line_no"].to_numpy() > 0
+        bcpt = src["cpt"].to_numpy()
+        rcpt = R.loc[idx, "cpt"].to_numpy()
+        rec = line_mask & (bcpt != "") & (rcpt != "") & (bcpt != rcpt)
+        old_billed_cpt = R.loc[idx, "billed_cpt"].to_numpy()
+        R.loc[idx, "billed_cpt"] = np.where(rec, bcpt, old_billed_cpt)
+        R.loc[idx, "recoded"] = rec | R.loc[idx, "recoded"].to_numpy()
+        new_no = np.where(line_mask, src["line_no"].to_numpy(), 0)
+        old_no = R.loc[idx, "line_no"].to_numpy()
+        R.loc[idx, "line_control"] = np.where(
+            line_mask, src["line_control"].to_numpy(), R.loc[idx, "line_control"].to_numpy()
+        )
+        # renumber the adjustments of matched lines to the billed line number
+        ren = pd.DataFrame(
+            {
+                "_file": R.loc[idx, "_file"].to_numpy(),
+                "_clp": R.loc[idx, "_clp"].to_numpy(),
+                "line_no": old_no,
+                "_new": new_no,
+            }
+        )
+        ren = ren[ren["line_no"] > 0]
+        if len(A) and len(ren):
+            A = A.merge(ren, on=["_file", "_clp", "line_no"], how="left")
+            A["line_no"] = A["_new"].fillna(A["line_no"]).astype("int64")
+            A = A.drop(columns="_new")
+        R.loc[idx, "line_no"] = new_no
+    # billed lines no remit reached
+    covered = set(R.loc[R["_bi"].ge(0), "_bi"].tolist())
+    cl_claims = set(claim_level)
+    rem_claims = set(R["claim_id"])
+    left = ctx.loc[~ctx["_bi"].isin(covered)]
+    by_cl = left["claim_id"].isin(cl_claims)
+    stats["billed_lines_covered_by_claim_level_remit"] = int(by_cl.sum())
+    left = left.loc[~by_cl]
+    has_outcome = left["claim_status"].ne("pending")
+    superseded = has_outcome & left["claim_id"].isin(rem_claims)
+    stats["export_lines_superseded_by_835"] = int(superseded.sum())
+    left = left.loc[~superseded]
+    stats["pending_billed_lines"] = int(left["claim_status"].eq("pending").sum())
+    stats["export_outcome_lines"] = int(left["claim_status"].ne("pending").sum())
+    out = pd.concat([R.drop(columns=["_ri", "_bi"]), left.drop(columns=["_bi"])], ignore_index=True)
+    return out, A, stats
+
+
+# --- appeals ---------------------------------------------------------------------------------
+
+_APPEAL_ALIASES = {
+    "claim_id": ("claim_id", "claim", "claim_no", "claim_number"),
+    "payer": ("payer", "payer_name"),
+    "appeal_level": ("appeal_level", "level"),
+    "denial_reason_group": ("denial_reason_group", "denial_group", "reason_group"),
+    "filed_date": ("filed_date", "date_filed", "submitted_date"),
+    "decided_date": ("decided_date", "decision_date", "date_decided"),
+    "outcome": ("outcome", "result", "decision"),
+    "recovered": ("recovered", "amount_recovered", "recovered_amount"),
+}
+APPEAL_OUTCOMES = ("overturned", "upheld", "partial", "pending")
+
+
+def read_appeals(
+    path: str | Path | None, *, base: Path | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read an appeal-history CSV into schema.APPEAL_COLUMNS, with a rejects table."""
+    empty = schema.conform(schema._typed_empty(schema.APPEAL_COLUMNS), schema.APPEAL_COLUMNS)
+    if path is None or str(path) == "":
+        return empty, schema.empty_rejects()
+    p = Path(path)
+    if not p.is_absolute() and base is not None:
+        p = Path(base) / p
+    if not p.is_file():
+        raise IngestError(f"{p}: appeals file not found; fix appeals_file in the params")
+    name = p.name
+    raw = pd.read_csv(p, dtype="str", keep_default_na=False)
+    cols = {norm_header(c): c for c in raw.columns}
+    pick: dict[str, str] = {}
+    for target, aliases in _APPEAL_ALIASES.items():
+        for a in aliases:
+            if a in cols:
+                pick[target] = cols[a]
+                break
+    missing = [c for c in ("claim_id", "payer", "outcome") if c not in pick]
+    if missing:
+        raise IngestError(
+            f"{name}: appeals file lacks column(s) {missing}; expected headers like "
+            f"{list(schema.APPEAL_COLUMNS)}"
+        )
+    df = pd.DataFrame(index=raw.index)
+    problems = pd.Series("", index=raw.index, dtype="str")
+
+    def flag(mask: pd.Series, msg: str) -> None:
+        nonlocal problems
+        problems = problems.where(~mask, problems + msg + "; ")
+
+    for c in ("claim_id", "payer", "denial_reason_group"):
+        df[c] = raw[pick[c]].str.strip() if c in pick else ""
+    flag(df["claim_id"].eq(""), "claim id is empty")
+    lvl = pd.to_numeric(raw[pick["appeal_level"]], errors="coerce") if "appeal_level" in pick else 1
+    df["appeal_level"] = lvl
+    flag(df["appeal_level"].isna() | ~df["appeal_level"].isin([1, 2, 3]), "appeal_level not 1-3")
+    for c in ("filed_date", "decided_date"):
+        if c in pick:
+            d, bad = parse_dates(raw[pick[c]], ("%Y-%m-%d", "%m/%d/%Y"))
+            df[c] = d
+            flag(bad, f"{c} is not a date")
+        else:
+            df[c] = pd.NaT
+    out = raw[pick["outcome"]].str.strip().str.lower()
+    df["outcome"] = out
+    flag(~out.isin(APPEAL_OUTCOMES), f"outcome not one of {APPEAL_OUTCOMES}")
+    if "recovered" in pick:
+        v, bad = parse_money(raw[pick["recovered"]])
+        df["recovered"] = v
+        flag(bad, "recovered is not an amount")
+    bad = problems.ne("")
+    rej = pd.DataFrame(
+        {
+            "file": name,
+            "location": ["row " + str(i + 2) for i in np.flatnonzero(bad.to_numpy())],
+            "record": ["appeal claim " + str(x) for x in df.loc[bad, "claim_id"]],
+            "reason": problems[bad].str.rstrip("; ").tolist(),
+        }
+    )
+    df = df.loc[~bad].reset_index(drop=True)
+    df["appeal_level"] = df["appeal_level"].fillna(1).astype("int64")
+    return (
+        schema.conform(df, schema.APPEAL_COLUMNS),
+        schema.conform(rej, schema.REJECT_COLUMNS),
+    )

@@ -1,0 +1,565 @@
+"""CSV/Excel practice-management exports -> canonical claim lines, driven by YAML mapping profiles.
+
+A mapping profile (``ingest/mappings/*.yaml``, or a user's YAML file) lists, for each canonical
+column, the export headers that carry it; the date formats the export uses; the PHI columns that
+become ``patient_key`` (and are then dropped); and how the export's status words map to
+:data:`schema.CLAIM_STATUSES`. Header matching ignores case, spaces and punctuation.
+
+``mapping="auto"`` tries every shipped profile on each of the first rows (exports often have
+title rows) and picks the profile and header row that match the most columns while covering the
+required ones; the report names the chosen profile and every ignored column. Cells are read as
+text, so ``00100`` stays ``00100``. Money accepts ``$1,234.50``, ``(12.00)`` and ``12.00-``.
+A row that cannot be mapped goes to rejects with its row number and every problem found; the
+rest of the file is kept. Rows that carry outcome columns (allowed, paid or status) are claim
+lines with an outcome on their own; rows without are the billed side (status "pending").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from oonplaybook import schema
+from oonplaybook.ingest.errors import IngestError, MappingError
+from oonplaybook.ingest.identity import identity_key
+
+#: Columns a row must map to for the file to be a claim export at all.
+REQUIRED = ("claim_id", "cpt", "service_date")
+#: Outcome columns: their presence makes each row a claim line with an adjudication.
+OUTCOME = ("allowed", "paid", "claim_status")
+MONEY = ("billed", "allowed", "paid", "patient_resp", "qpa", "gfe_amount")
+DATES = ("service_date", "submitted_date", "remit_date")
+FLAGS = ("emergency", "facility_in_network", "air_ambulance", "notice_consent")
+#: Formats tried after the profile's own (Excel cells arrive as ISO timestamps).
+ALWAYS_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+HEADER_SCAN_ROWS = 25
+
+_TRUE = frozenset({"Y", "YES", "TRUE", "T", "1", "X"})
+_FALSE = frozenset({"N", "NO", "FALSE", "F", "0", ""})
+_CODE = re.compile(r"^[0-9A-Z]{5}$")
+_LOCALITY = re.compile(r"^(\d{5})-(\d{1,2})$")
+_AMOUNT = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
+
+#: Free-text plan funding labels -> schema.PLAN_TYPES (keys normalised like headers).
+PLAN_TYPE_WORDS: dict[str, str] = {
+    **{p: p for p in schema.PLAN_TYPES},
+    "fully_insured_plan": "fully_insured",
+    "insured": "fully_insured",
+    "fi": "fully_insured",
+    "commercial_fully_insured": "fully_insured",
+    "erisa": "self_funded_erisa",
+    "self_funded": "self_funded_erisa",
+    "aso": "self_funded_erisa",
+    "self_insured": "self_funded_erisa",
+    "non_erisa": "self_funded_non_erisa",
+    "church_plan": "self_funded_non_erisa",
+    "government_plan": "self_funded_non_erisa",
+    "ma": "medicare_advantage",
+    "medicare_advantage_plan": "medicare_advantage",
+    "medicaid": "medicaid_managed_care",
+    "medicaid_mco": "medicaid_managed_care",
+    "mco": "medicaid_managed_care",
+    "self_pay_uninsured": "self_pay",
+    "uninsured": "self_pay",
+    "selfpay": "self_pay",
+    "": "unknown",
+}
+
+
+def norm_header(h: object) -> str:
+    """Header key: lower case, runs of non-alphanumerics to one underscore ("Claim #" -> "claim")."""
+    return re.sub(r"[^a-z0-9]+", "_", str(h).lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A tabular mapping profile (see module docstring)."""
+
+    name: str
+    description: str
+    date_formats: tuple[str, ...]
+    columns: dict[str, tuple[str, ...]]
+    phi: dict[str, tuple[str, ...]]
+    status_values: dict[str, str] = field(default_factory=dict)  # upper word -> status
+    origin: str = ""
+
+    def lookup(self) -> dict[str, tuple[str, str]]:
+        """Normalised header -> (kind, target) with kind "col" or "phi"."""
+        out: dict[str, tuple[str, str]] = {}
+        for target, aliases in self.phi.items():
+            for a in aliases:
+                out.setdefault(norm_header(a), ("phi", target))
+        for target, aliases in self.columns.items():
+            for a in aliases:
+                out.setdefault(norm_header(a), ("col", target))
+        return out
+
+
+def _parse_mapping(data: Any, origin: str) -> Mapping:
+    if not isinstance(data, dict) or "columns" not in data:
+        raise MappingError(f"{origin}: a mapping YAML needs a 'columns:' section")
+    cols = data["columns"]
+    if not isinstance(cols, dict):
+        raise MappingError(f"{origin}: 'columns' must map canonical names to header lists")
+    known = set(schema.CLAIM_LINE_COLUMNS) | {"line_control"}
+    bad = sorted(set(cols) - known)
+    if bad:
+        raise MappingError(
+            f"{origin}: unknown canonical column(s) {bad}; use names from schema.CLAIM_LINE_COLUMNS"
+        )
+    status: dict[str, str] = {}
+    for st, words in (data.get("status_values") or {}).items():
+        if st not in schema.CLAIM_STATUSES:
+            raise MappingError(
+                f"{origin}: status_values key {st!r} is not one of {schema.CLAIM_STATUSES}"
+            )
+        for w in words or []:
+            status[str(w).strip().upper()] = st
+
+    def aliases(v: Any) -> tuple[str, ...]:
+        return tuple(str(x) for x in (v if isinstance(v, list) else [v]))
+
+    return Mapping(
+        name=str(data.get("name") or Path(origin).stem),
+        description=str(data.get("description", "")),
+        date_formats=tuple(data.get("date_formats") or ("%Y-%m-%d", "%m/%d/%Y")),
+        columns={k: aliases(v) for k, v in cols.items()},
+        phi={k: aliases(v) for k, v in (data.get("phi") or {}).items()},
+        status_values=status,
+        origin=origin,
+    )
+
+
+def builtin_mappings() -> dict[str, Mapping]:
+    """The shipped profiles by name (sorted, ``generic`` first in ties)."""
+    out: dict[str, Mapping] = {}
+    folder = resources.files("oonplaybook.ingest") / "mappings"
+    for f in sorted(folder.iterdir(), key=lambda p: p.name):
+        if f.name.endswith(".yaml"):
+            m = _parse_mapping(yaml.safe_load(f.read_text()), f"mappings/{f.name}")
+            out[m.name] = m
+    return out
+
+
+def load_mapping(name_or_path: str, base: Path | None = None) -> Mapping:
+    """A shipped profile by name, or a YAML file path (relative to ``base``)."""
+    shipped = builtin_mappings()
+    if name_or_path in shipped:
+        return shipped[name_or_path]
+    p = Path(name_or_path)
+    if not p.is_absolute() and base is not None:
+        p = base / p
+    if p.suffix in (".yaml", ".yml") and p.is_file():
+        try:
+            data = yaml.safe_load(p.read_text())
+        except yaml.YAMLError as e:
+            raise MappingError(f"{p}: not valid YAML ({e}); fix the mapping file") from None
+        return _parse_mapping(data, str(p))
+    raise MappingError(
+        f"mapping {name_or_path!r} is neither a shipped profile {sorted(shipped)} nor a YAML "
+        "file; give --mapping NAME or a path to a mapping YAML"
+    )
+
+
+# --- raw reading ------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, name: str) -> str:
+    if b"\x00" in data[:4096]:
+        raise IngestError(
+            f"{name}: binary content (NUL bytes); not a CSV export. Export as CSV or XLSX"
+        )
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    sample = text[:20000]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        delim = dialect.delimiter
+    except csv.Error:
+        delim = ","
+    return [row for row in csv.reader(io.StringIO(text), delimiter=delim)]
+
+
+def read_raw(data: bytes, name: str, kind: str) -> list[list[str]]:
+    """Rows of text cells from a CSV or XLSX file (first sheet)."""
+    if kind == "xlsx":
+        try:
+            df = pd.read_excel(io.BytesIO(data), header=None, dtype=str, sheet_name=0)
+        except Exception as e:  # openpyxl raises many types on a damaged workbook
+            raise IngestError(
+                f"{name}: cannot open the workbook ({type(e).__name__}: {e}); "
+                "re-save it as .xlsx or export CSV"
+            ) from None
+        return df.fillna("").astype("str").to_numpy().tolist()
+    return _csv_rows(_decode(data, name))
+
+
+# --- header detection -------------------------------------------------------------------------
+
+
+@dataclass
+class HeaderMatch:
+    """How one profile matches one candidate header row."""
+
+    mapping: Mapping
+    row: int
+    matched: dict[int, tuple[str, str]]  # column index -> (kind, target)
+    missing: list[str]
+
+    @property
+    def score(self) -> int:
+        """Number of header cells this profile recognises."""
+        return len(self.matched)
+
+
+def _match(m: Mapping, header: list[str], row: int) -> HeaderMatch:
+    lk = m.lookup()
+    matched: dict[int, tuple[str, str]] = {}
+    for i, h in enumerate(header):
+        hit = lk.get(norm_header(h))
+        if hit:
+            matched[i] = hit
+    targets = {t for k, t in matched.values() if k == "col"}
+    missing = [c for c in REQUIRED if c not in targets]
+    return HeaderMatch(m, row, matched, missing)
+
+
+def detect_header(rows: list[list[str]], mappings: list[Mapping], name: str) -> HeaderMatch:
+    """The (profile, header row) recognising the most columns among those covering REQUIRED."""
+    best: HeaderMatch | None = None
+    nearest: HeaderMatch | None = None
+    for r, header in enumerate(rows[:HEADER_SCAN_ROWS]):
+        if not any(str(c).strip() for c in header):
+            continue
+        for m in mappings:
+            hm = _match(m, header, r)
+            if not hm.missing and (best is None or hm.score > best.score):
+                best = hm
+            if nearest is None or (len(hm.missing), -hm.score) < (
+                len(nearest.missing),
+                -nearest.score,
+            ):
+                nearest = hm
+    if best is not None:
+        return best
+    if not rows:
+        raise MappingError(f"{name}: the file has no rows; expected a claim export with a header")
+    hint = ""
+    if nearest is not None and nearest.score:
+        hint = (
+            f" Closest: profile {nearest.mapping.name!r} on row {nearest.row + 1} lacks "
+            f"{nearest.missing}."
+        )
+    raise MappingError(
+        f"{name}: not a known tabular layout: no mapping profile "
+        f"({', '.join(m.name for m in mappings)}) finds the required columns {list(REQUIRED)} "
+        f"in the first {HEADER_SCAN_ROWS} rows.{hint} Fix: pass --mapping with a YAML profile "
+        "listing this export's headers (see ingest/mappings/generic.yaml)."
+    )
+
+
+# --- cell conversion (vectorised) ----------------------------------------------------------------
+
+
+def parse_money(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Dollars from '$1,234.50', '(12.00)', '12.00-', '-5'; returns (values, bad mask). Empty=NaN."""
+    t = s.astype("str").str.strip()
+    neg_paren = t.str.match(r"^\(.*\)$")
+    neg_trail = t.str.match(r"^[^-].*-$")
+    core = t.str.replace(r"[\$,\s()]", "", regex=True)
+    core = core.where(~neg_trail, core.str[:-1])
+    empty = core.eq("")
+    ok = empty | core.str.fullmatch(_AMOUNT.pattern.strip("^$"))
+    vals = pd.to_numeric(core.where(ok & ~empty), errors="coerce").astype("float64")
+    vals = vals.where(~(neg_paren | neg_trail), -vals)
+    return vals, ~ok
+
+
+def parse_dates(s: pd.Series, formats: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
+    """Dates trying each format in turn; returns (datetime64[us], bad mask). Empty = NaT."""
+    t = s.astype("str").str.strip()
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    todo = t.ne("")
+    for fmt in tuple(formats) + ALWAYS_DATE_FORMATS:
+        if not todo.any():
+            break
+        d = pd.to_datetime(t.where(todo, None), format=fmt, errors="coerce")
+        hit = d.notna() & todo
+        out = out.where(~hit, d.astype("datetime64[us]"))
+        todo = todo & ~hit
+    return out, todo
+
+
+def parse_flags(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Y/N style booleans; returns (bool values, bad mask)."""
+    t = s.astype("str").str.strip().str.upper()
+    return t.isin(_TRUE), ~(t.isin(_TRUE) | t.isin(_FALSE))
+
+
+@dataclass
+class TableRead:
+    """What :func:`read_table` returns."""
+
+    claim_lines: pd.DataFrame
+    rejects: list[dict[str, str]]
+    stats: dict[str, Any]
+
+
+def read_table(  # noqa: C901 - one pass over the mapped columns
+    data: bytes, name: str, kind: str, *, salt: str, mapping: str = "auto", base: Path | None = None
+) -> TableRead:
+    """Read a CSV/XLSX export with a mapping profile into canonical claim lines + rejects."""
+    rows = read_raw(data, name, kind)
+    mappings = (
+        list(builtin_mappings().values()) if mapping == "auto" else [load_mapping(mapping, base)]
+    )
+    hm = detect_header(rows, mappings, name)
+    m = hm.mapping
+    header = rows[hm.row]
+    width = len(header)
+    body = rows[hm.row + 1 :]
+    rejects: list[dict[str, str]] = []
+    keep_rows: list[list[str]] = []
+    rownums: list[int] = []
+    for i, r in enumerate(body):
+        rn = hm.row + 2 + i  # 1-based record number in the file (header is hm.row + 1)
+        if not any(str(c).strip() for c in r):
+            continue  # blank spacer row: nothing to lose
+        if len(r) != width:
+            if len(r) > width and not any(str(c).strip() for c in r[width:]):
+                r = r[:width]
+            elif len(r) < width:
+                r = list(r) + [""] * (width - len(r))
+            else:
+                rejects.append(
+                    {
+                        "file": name,
+                        "location": f"row {rn}",
+                        "record": f"row {rn}",
+                        "reason": f"row has {len(r)} cells, header has {width}",
+                    }
+                )
+                continue
+        keep_rows.append([str(c) for c in r])
+        rownums.append(rn)
+    raw = pd.DataFrame(keep_rows, columns=range(width), dtype="str")
+    if raw.empty:
+        raw = pd.DataFrame({i: pd.Series(dtype="str") for i in range(width)})
+    rn = pd.Series(rownums, dtype="int64")
+    by_target: dict[str, list[int]] = {}
+    phi_cols: dict[str, list[int]] = {}
+    for i, (kind_, target) in sorted(hm.matched.items()):
+        (by_target if kind_ == "col" else phi_cols).setdefault(target, []).append(i)
+    ignored = [str(header[i]) for i in range(width) if i not in hm.matched and str(header[i])]
+
+    def col(target: str) -> pd.Series | None:
+        idx = by_target.get(target)
+        if not idx:
+            return None
+        return raw[idx[0]].astype("str").str.strip()
+
+    problems = pd.Series("", index=raw.index, dtype="str")
+
+    def flag(mask: pd.Series, msg: pd.Series | str) -> None:
+        nonlocal problems
+        if mask.any():
+            add = (msg if isinstance(msg, str) else msg.astype("str")) + "; "
+            problems = problems.where(~mask, problems + add)
+
+    out: dict[str, Any] = {}
+    cid = col("claim_id")
+    assert cid is not None
+    out["claim_id"] = cid
+    flag(cid.eq(""), "claim id is empty")
+    cpt = col("cpt")
+    assert cpt is not None
+    cpt = cpt.str.upper()
+    out["cpt"] = cpt
+    lost_zero = cpt.str.fullmatch(r"\d{1,4}")
+    flag(
+        lost_zero,
+        "code '" + cpt + "' has lost its leading zeros (format the column as text in the export)",
+    )
+    flag(
+        ~cpt.str.fullmatch(_CODE.pattern) & ~lost_zero,
+        "code '" + cpt + "' is not a 5-character CPT/HCPCS",
+    )
+    for c in MONEY:
+        s = col(c)
+        if s is None:
+            continue
+        vals, bad = parse_money(s)
+        out[c] = vals
+        flag(bad, f"{c} '" + s + "' is not an amount")
+    for c in DATES:
+        s = col(c)
+        if s is None:
+            continue
+        vals, bad = parse_dates(s, m.date_formats)
+        out[c] = vals
+        flag(bad, f"{c} '" + s + f"' matches none of the date formats {list(m.date_formats)}")
+    flag(
+        out["service_date"].isna() & ~problems.str.contains("service_date"), "service_date is empty"
+    )
+    for c in FLAGS:
+        s = col(c)
+        if s is None:
+            continue
+        vals, bad = parse_flags(s)
+        out[c] = vals
+        flag(bad, f"{c} '" + s + "' is not Y/N")
+    if "modifiers" in by_target:
+        parts = [
+            raw[i].astype("str").str.upper().str.replace(r"[\s,;/]+", ":", regex=True)
+            for i in by_target["modifiers"]
+        ]
+        joined = parts[0]
+        for p in parts[1:]:
+            joined = joined + ":" + p
+        out["modifiers"] = joined.str.replace(r":+", ":", regex=True).str.strip(":")
+    s = col("units")
+    if s is not None:
+        u = pd.to_numeric(s.where(s.ne(""), "1"), errors="coerce")
+        flag(u.isna() | (u < 0), "units '" + s + "' is not a number")
+        out["units"] = u.fillna(0.0).astype("float64")
+    s = col("line_no")
+    if s is not None:
+        ln = pd.to_numeric(s, errors="coerce")
+        flag(ln.isna() | (ln < 1) | (ln != ln.round()), "line_no '" + s + "' is not 1, 2, ...")
+        out["line_no"] = ln.fillna(0).astype("int64")
+    else:
+        out["line_no"] = cid.groupby(cid).cumcount().astype("int64") + 1
+    s = col("unit_type")
+    if s is not None:
+        u = s.str.upper()
+        out["unit_type"] = u.where(~u.isin(["MIN", "MINS", "MINUTES", "MJ"]), "MJ").where(
+            lambda x: x == "MJ", "UN"
+        )
+    s = col("plan_type")
+    unmapped_plan: list[str] = []
+    if s is not None:
+        key = s.map(norm_header)
+        pt = key.map(PLAN_TYPE_WORDS)
+        unmapped_plan = sorted(set(s[pt.isna()]))
+        out["plan_type"] = pt.fillna("unknown").astype("str")
+    s = col("locality")
+    bad_loc = 0
+    if s is not None:
+        ext = s.str.extract(_LOCALITY.pattern)
+        okl = ext[0].notna()
+        out["locality"] = (ext[0] + "-" + ext[1].str.zfill(2)).where(okl, "")
+        bad_loc = int((~okl & s.ne("")).sum())
+    for c in (
+        "payer",
+        "payer_id",
+        "payer_claim_id",
+        "provider_npi",
+        "provider_tin",
+        "specialty",
+        "pos",
+        "carc",
+        "rarc",
+        "repricer",
+        "line_control",
+    ):
+        s = col(c)
+        if s is not None:
+            out[c] = s
+    if "state" in by_target:
+        out["state"] = col("state").str.upper()  # type: ignore[union-attr]
+    if "pos" in out:
+        p = out["pos"]
+        out["pos"] = p.where(~p.str.fullmatch(r"\d"), p.str.zfill(2))
+    # outcome
+    has_outcome = any(c in by_target for c in OUTCOME)
+    status_raw = col("claim_status")
+    if has_outcome:
+        paid = out.get("paid", pd.Series(np.nan, index=raw.index))
+        derived = pd.Series(
+            np.where(paid > 0, "paid", np.where(paid.notna(), "denied", "pending")),
+            index=raw.index,
+            dtype="str",
+        )
+        if status_raw is not None:
+            up = status_raw.str.upper()
+            mapped = up.map(m.status_values)
+            canon = status_raw.str.lower().where(status_raw.str.lower().isin(schema.CLAIM_STATUSES))
+            st = mapped.fillna(canon)
+            unknown = st.isna() & up.ne("")
+            flag(
+                unknown,
+                "claim_status '"
+                + status_raw
+                + "' is not a known status (add it to status_values in the mapping)",
+            )
+            out["claim_status"] = st.fillna(derived).astype("str")
+            out["claim_status_code"] = status_raw
+        else:
+            out["claim_status"] = derived
+        if "paid" in out and "remit_date" in out:
+            out["paid_date"] = out["remit_date"].where(out["paid"] > 0)
+    else:
+        out["claim_status"] = pd.Series("pending", index=raw.index, dtype="str")
+
+    # PHI -> patient_key, then the raw columns are gone
+    def phicol(t: str) -> pd.Series:
+        idx = phi_cols.get(t)
+        return raw[idx[0]].astype("str").str.strip() if idx else pd.Series("", index=raw.index)
+
+    ident = pd.DataFrame(
+        {"m": phicol("member_id"), "n": phicol("patient_name"), "d": phicol("birth_date")}
+    )
+    if salt and (phi_cols.keys() & {"member_id", "patient_name", "birth_date"}):
+        uniq = ident.drop_duplicates()
+        keys = [identity_key(salt, a, b, c) for a, b, c in uniq.itertuples(index=False)]
+        lut = pd.Series(keys, index=pd.MultiIndex.from_frame(uniq), dtype="str")
+        out["patient_key"] = pd.Series(
+            lut.reindex(pd.MultiIndex.from_frame(ident)).to_numpy(), index=raw.index, dtype="str"
+        )
+    out["source"] = f"{name}:row " + rn.astype("str")
+    df = pd.DataFrame(out, index=raw.index)
+    # duplicates of (claim, line) within the file: keep the first, reject the repeats
+    dup = df.duplicated(["claim_id", "line_no"], keep="first") & problems.eq("")
+    first_row = rn.groupby([df["claim_id"], df["line_no"]]).transform("first")
+    flag(dup, "duplicate claim_id + line_no (repeats row " + first_row.astype("str") + ")")
+    bad = problems.ne("")
+    for i in np.flatnonzero(bad.to_numpy()):
+        rejects.append(
+            {
+                "file": name,
+                "location": f"row {rownums[i]}",
+                "record": f"row {rownums[i]}" + (f" claim {cid.iloc[i]}" if cid.iloc[i] else ""),
+                "reason": problems.iloc[i].rstrip("; "),
+            }
+        )
+    df = df[~bad].reset_index(drop=True)
+    if "line_control" not in df:
+        df["line_control"] = df["line_no"].astype("str")
+    stats = {
+        "mapping": m.name,
+        "mapping_origin": m.origin,
+        "header_row": hm.row + 1,
+        "rows": len(keep_rows) + sum(1 for j in rejects if "cells" in j["reason"]),
+        "ignored_columns": ignored,
+        "phi_columns_hashed": sorted(phi_cols),
+        "has_outcome": has_outcome,
+        "unmapped_plan_types": unmapped_plan,
+        "invalid_localities_blanked": bad_loc,
+    }
+    return TableRead(claim_lines=schema.conform(df), rejects=rejects, stats=stats)
