@@ -237,6 +237,9 @@ CARC_REASON_GROUP: dict[str, str] = {
 #: for any prior authorization determination" and regardless of network status:
 #: 42 U.S.C. 300gg-111(a)(1)(A)-(B); 45 CFR 149.110(b)(1)-(2); DOMAIN.md §1.1.
 NSA_IMPROPER_ER_CARCS = frozenset({"197", "198", "284", "296", "242", "243", "279"})
+#: The prior-authorization subset (CARC 197 absent, 198 exceeded, 284 not for these services,
+#: 296 not for this provider; WPC CARC list via DOMAIN.md §4.2).
+AUTH_CARCS = frozenset({"197", "198", "284", "296"})
 
 
 def carc_number(carc: pd.Series) -> pd.Series:

@@ -23,6 +23,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from oonplaybook.payers._base import (
+    AUTH_CARCS,
     NSA_IMPROPER_ER_CARCS,
     InsufficientDataError,
     ModelResult,
@@ -58,44 +59,44 @@ class ImproperERResult(ModelResult):
 def improper_er_denials(
     claims: pd.DataFrame, alpha: float = 0.05, min_excess: float = MIN_IMPROPER_EXCESS
 ) -> ImproperERResult:
-    """Per payer: share of emergency claims denied for auth/network reasons, vs the others.
+    """Per payer: share of adjudicated emergency claims denied for prior authorization or
+    network reasons (``estimate``, exact 95% CI), against the other payers' share.
 
-    ``excess_rate`` = (rate - others) / (1 - others), the share of the payer's emergency claims
-    (not denied for another reason) denied improperly beyond the portfolio background; Fisher's
-    exact test vs the other payers, Holm-corrected across payers. Emergency services need no
-    prior authorization and are covered regardless of network: 45 CFR 149.110(b); DOMAIN.md §1.1.
+    Flagged when Fisher's exact test (one-sided, vs the other payers; Holm across payers) is
+    significant and the excess is at least ``min_excess``. ``auth_rate`` counts the prior
+    authorization CARCs alone (197/198/284/296). Emergency services need no prior authorization
+    and are covered regardless of network: 45 CFR 149.110(b); DOMAIN.md §1.1.
     """
     em = claims[claims["emergency"] & claims["adjudicated"]].copy()
-    em["improper"] = em["denied"] & carc_number(em["carc"]).isin(NSA_IMPROPER_ER_CARCS)
-    em["other_denial"] = em["denied"] & ~em["improper"]
+    num = carc_number(em["carc"])
+    em["improper"] = em["denied"] & num.isin(NSA_IMPROPER_ER_CARCS)
+    em["auth"] = em["denied"] & num.isin(AUTH_CARCS)
     rows = []
     for payer, g in em.groupby("payer", sort=True):
         rest = em[em["payer"] != payer]
-        n = int(len(g) - g["other_denial"].sum())
-        k = int(g["improper"].sum())
-        n0 = int(len(rest) - rest["other_denial"].sum())
-        k0 = int(rest["improper"].sum())
-        rate = k / n if n else np.nan
-        base = k0 / n0 if n0 else np.nan
-        lo, hi = clopper_pearson(np.array([k]), np.array([n]))
+        n, k, ka = len(g), int(g["improper"].sum()), int(g["auth"].sum())
+        n0, k0 = len(rest), int(rest["improper"].sum())
+        lo, hi = clopper_pearson(np.array([k, ka]), np.array([n, n]))
         p = (
             stats.fisher_exact([[k, n - k], [k0, n0 - k0]], alternative="greater").pvalue
             if n and n0
             else np.nan
         )
-        f = (lambda r: (r - base) / (1 - base)) if n0 and base < 1 else (lambda r: np.nan)
         rows.append(
             {
                 "term": str(payer),
-                "estimate": f(rate),
-                "ci_low": f(float(lo[0])),
-                "ci_high": f(float(hi[0])),
+                "estimate": k / n,
+                "ci_low": float(lo[0]),
+                "ci_high": float(hi[0]),
                 "p_value": p,
                 "n": n,
                 "improper_denials": k,
-                "emergency_claims": int(len(g)),
-                "improper_rate": rate,
-                "others_rate": base,
+                "others_rate": k0 / n0 if n0 else np.nan,
+                "excess_rate": k / n - k0 / n0 if n0 else np.nan,
+                "auth_denials": ka,
+                "auth_rate": ka / n,
+                "auth_ci_low": float(lo[1]),
+                "auth_ci_high": float(hi[1]),
             }
         )
     tab = pd.DataFrame(rows)
@@ -103,14 +104,14 @@ def improper_er_denials(
     flagged: list[str] = []
     if len(tab):
         tab["p_holm"] = holm(tab["p_value"].to_numpy())
-        tab["flagged"] = (tab["p_holm"] < alpha) & (tab["estimate"] >= min_excess)
+        tab["flagged"] = (tab["p_holm"] < alpha) & (tab["excess_rate"] >= min_excess)
         flagged = tab.loc[tab["flagged"], "term"].tolist()
         for _, r in tab[tab["flagged"]].iterrows():
             msgs.append(
-                f"{r['term']}: {r['improper_denials']} of {r['n']} emergency claims denied for "
-                f"prior authorization/network (CARC {sorted(NSA_IMPROPER_ER_CARCS)}), "
-                f"{r['estimate']:.1%} above the other payers (95% CI {r['ci_low']:.1%} to "
-                f"{r['ci_high']:.1%}); improper for NSA emergency services (45 CFR 149.110(b))"
+                f"{r['term']}: {r['improper_denials']} of {r['n']} emergency claims "
+                f"({r['estimate']:.1%}, 95% CI {r['ci_low']:.1%}-{r['ci_high']:.1%}) denied for "
+                f"prior authorization or network (other payers {r['others_rate']:.1%}); "
+                "improper for NSA emergency services (45 CFR 149.110(b))"
             )
     else:
         msgs.append("no adjudicated emergency claims: improper emergency denials not assessed")
@@ -119,7 +120,7 @@ def improper_er_denials(
         table=tab,
         n_obs=int(len(em)),
         messages=msgs,
-        details="excess rate = (payer rate - others' rate) / (1 - others' rate); Fisher exact, Holm",
+        details="rate = improper denials / adjudicated emergency claims; Fisher exact vs others, Holm",
         flagged=flagged,
     )
 
@@ -216,11 +217,10 @@ def fit_denial(
     pc = sum_contrasts(k)
     for i, p in enumerate(payers):
         xs[:, 1 : 1 + (k - 1)] = pc[i]
-        for j, q in enumerate(er):
+        for q in er:
             col = names.index(f"improper_er[{q}]")
             xs[:, col] = d["emergency"].to_numpy(float) * (q == p)
         adj.append(float(np.mean(1 / (1 + np.exp(-(xs @ params))))))
-        del j
     raw = d.groupby("payer", sort=True)["denied"].mean().reindex(payers).to_numpy()
     payer_table = pd.DataFrame(
         {

@@ -72,6 +72,7 @@ class PayerModels:
     time_to_pay: TimeToPayResult | None = None
     appeals: AppealResult | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     seed: int = 0
 
     @property
@@ -96,6 +97,7 @@ class PayerModels:
         """Text summary of every model plus the reasons any model was not fit."""
         parts = [r.summary() for r in self.results().values()]
         parts += [f"NOT FIT {k}: {v}" for k, v in sorted(self.errors.items())]
+        parts += [f"note: {n}" for n in self.notes]
         return "\n\n".join(parts)
 
     # --- payer effects --------------------------------------------------------------------------
@@ -278,6 +280,7 @@ class PayerModels:
         # improper emergency denials
         sc["improper_er_flag"] = False
         sc["improper_er_denials"] = 0
+        sc["improper_er_rate"] = np.nan
         sc["improper_er_excess_rate"] = np.nan
         if self.improper_er is not None and len(self.improper_er.table):
             it = self.improper_er.table.set_index("term")
@@ -285,7 +288,8 @@ class PayerModels:
             sc["improper_er_denials"] = (
                 sc["payer"].map(it["improper_denials"]).fillna(0).astype("int64")
             )
-            sc["improper_er_excess_rate"] = sc["payer"].map(it["estimate"])
+            sc["improper_er_rate"] = sc["payer"].map(it["estimate"])
+            sc["improper_er_excess_rate"] = sc["payer"].map(it["excess_rate"])
         for k, v in self.errors.items():
             for p in notes:
                 notes[p].append(f"{k}: {v}")
@@ -345,6 +349,7 @@ class PayerModels:
             "seed": self.seed,
             "payers": self.payers,
             "errors": dict(sorted(self.errors.items())),
+            "notes": self.notes,
             "payer_effects": _records(self.payer_effects()),
             "scorecard": _records(self.scorecard()),
             "models": {},
@@ -412,6 +417,8 @@ def fit_all(
             f"claim lines lack required columns {missing}; see schema.CLAIM_LINE_COLUMNS"
         )
     lines = conform(claim_lines)
+    self_pay = lines["plan_type"].eq("self_pay") | lines["payer"].astype("str").str.strip().eq("")
+    lines = lines[~self_pay].reset_index(drop=True)
     if lines.empty:
         raise InsufficientDataError("claim lines table is empty")
     cutoff = (

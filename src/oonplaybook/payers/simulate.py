@@ -79,7 +79,7 @@ SPECIALTIES: dict[str, tuple[tuple[str, ...], tuple[float, ...], float]] = {
     "radiology": (("70450", "74177", "71046"), (42.0, 80.0, 30.0), 4.0),
     "pathology": (("88305", "88307"), (40.0, 90.0), 3.8),
     "orthopedic_surgery": (("27447", "29881"), (1300.0, 500.0), 3.0),
-    "behavioral_health": (("90791", "90837"), (175.0, 160.0), 2.5),
+    "behavioral_health": (("90791", "90837"), (175.0, 160.0), 3.0),
 }
 _POS = {
     "emergency_department": "23",
@@ -209,12 +209,15 @@ def simulate_portfolio(
         + pd.Series(pos_name).map(b_pos).to_numpy()
         + b_lb * (np.log(claim_billed) - centre)
     )
-    denied = rng.random(n_claims) < 1 / (1 + np.exp(-eta))
-    carc = np.where(denied, rng.choice(_DENIAL_CARCS, n_claims, p=_CARC_P), "")
+    # the er_prior_auth payer denies emergency claims for "no prior auth" first (as demo.py)
     er_rate = np.array([p.er_prior_auth_rate for p in payers])[pay_idx]
-    er_denied = ~denied & emergency & (rng.random(n_claims) < er_rate)
-    denied = denied | er_denied
-    carc = np.where(er_denied, "CO-197", carc)
+    er_denied = emergency & (rng.random(n_claims) < er_rate)
+    base_denied = rng.random(n_claims) < 1 / (1 + np.exp(-eta))
+    denied = er_denied | base_denied
+    # base denials use any reason except CO-197 on emergency claims (improper under the NSA)
+    carc = rng.choice(_DENIAL_CARCS, n_claims, p=_CARC_P)
+    carc = np.where(emergency & (carc == "CO-197"), "CO-50", carc)
+    carc = np.where(er_denied, "CO-197", np.where(denied, carc, ""))
 
     # time to remit (same clock for paid and denied claims)
     rate = lambda0 * np.exp(h_pay[pay_idx])
@@ -230,7 +233,8 @@ def simulate_portfolio(
     cut_month = np.array([p.cut_month for p in payers])[pl]
     cut = (cut_month != "") & (month >= cut_month)
     mult = np.where(cut, mult * np.array([p.cut_factor for p in payers])[pl], mult)
-    allowed = np.round(medicare * mult * np.exp(rng.normal(0, sig)), 2)
+    # payers allow the lesser of billed and their own amount (as demo.py)
+    allowed = np.minimum(np.round(medicare * mult * np.exp(rng.normal(0, sig)), 2), billed)
     den_l = denied[claim_of_line]
     pend_l = pending[claim_of_line]
     coins = np.where(rng.random(nl) < 0.6, 0.2, 0.0)
