@@ -337,6 +337,7 @@ _MENUS: dict[str, tuple[tuple[str, float, str], ...]] = {
     "ortho_elective": (("27447", 0.30, ""), ("29881", 0.40, ""), ("29880", 0.12, ""), ("27130", 0.18, "")),
     "ortho_emergency": (("27245", 0.45, ""), ("27236", 0.30, ""), ("25607", 0.25, "")),
     "ortho_secondary": (("29876", 0.40, "51"), ("20680", 0.30, "51"), ("20610", 0.30, "59")),
+    "ortho_assistant_secondary": (("20680", 1.0, "51"),),
     "ortho_office": (("99203", 0.25, ""), ("99204", 0.15, ""), ("99213", 0.35, ""), ("99214", 0.25, "")),
     "ortho_office_secondary": (("20610", 0.60, ""), ("73562", 0.40, "")),
     "bh_primary": (("90791", 0.22, ""), ("90837", 0.45, ""), ("90834", 0.23, ""), ("90832", 0.10, "")),
@@ -536,7 +537,6 @@ def generate(
 
     spec_names = np.array(SPECIALTY_NAMES, dtype=object)
     payer_names = [p.name for p in PAYERS]
-    n_pay = len(PAYERS)
 
     # ---- claims -------------------------------------------------------------------------------
     spec, n_lines = _draw_claims(rng, lines)
@@ -649,6 +649,9 @@ def generate(
     put(l_ortho_surg & first & l_em, "ortho_emergency")
     put(l_ortho_surg & first & ~l_em, "ortho_elective")
     put(l_ortho_surg & ~first, "ortho_secondary")
+    # an assistant surgeon bills only procedures Medicare pays an assistant for (PPRRVU ASST SURG
+    # indicator 2; 29876 and 20610 carry indicator 1: assistant not paid)
+    put(assistant[c_of_l] & ~first, "ortho_assistant_secondary")
     bh = l_spec == "behavioral_health"
     put(bh & first, "bh_primary")
     put(bh & ~first, "bh_secondary")

@@ -1,0 +1,42 @@
+"""``oonplaybook demo-data`` end to end on a small portfolio."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from oonplaybook.cli import app
+
+
+def test_demo_data_writes_the_folder(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    res = CliRunner().invoke(
+        app, ["demo-data", "--out", str(out), "--lines", "1500", "--seed", "5", "--no-remits"]
+    )
+    assert res.exit_code == 0, res.output
+    for name in ("claims_export.csv", "appeals.csv", "truth.json", "portfolio.parquet",
+                 "adjustments.parquet"):  # fmt: skip
+        assert (out / name).is_file(), name
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["seed"] == 5 and truth["lines"] == 1500
+    exp = pd.read_csv(out / "claims_export.csv", dtype=str, keep_default_na=False)
+    assert len(exp) == 1500
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--lines", "0"], "--lines"),
+        (["--seed", "-1"], "--seed"),
+        (["--start", "July"], "--start"),
+        (["--months", "6"], "--months"),
+    ],
+)
+def test_demo_data_bad_options_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
+    res = CliRunner().invoke(app, ["demo-data", "--out", str(tmp_path / "x"), *args])
+    assert res.exit_code == 2
+    assert needle in res.output
