@@ -1,0 +1,83 @@
+"""Reading the payer stage's inputs and writing its artifacts (shared by the CLI and notebook).
+
+The Medicare benchmark per line comes, in order of preference, from a ``medicare_allowed``
+column already on the claim lines, from the benchmark stage's ``benchmarks.parquet`` (keyed by
+``claim_id, line_no``), or from pricing each line with ``reference.pfs.medicare_allowed`` at its
+own ``locality`` (or the default locality given).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from oonplaybook.payers.scorecard import PayerModels
+
+
+class PayerInputError(ValueError):
+    """An input file is missing or malformed; the message names the file and the fix."""
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a Parquet or CSV table, naming the file and the fix on failure."""
+    if not path.is_file():
+        raise PayerInputError(f"{path}: file not found; check the path")
+    try:
+        if path.suffix.lower() == ".csv":
+            return pd.read_csv(path, dtype={"claim_id": "str", "payer": "str"})
+        return pd.read_parquet(path)
+    except Exception as e:  # noqa: BLE001 - any reader failure becomes one clear message
+        raise PayerInputError(
+            f"{path}: cannot read as {'CSV' if path.suffix.lower() == '.csv' else 'Parquet'} "
+            f"({type(e).__name__}: {e}); write it with the ingest stage or export it as .parquet"
+        ) from None
+
+
+def attach_medicare(
+    lines: pd.DataFrame,
+    benchmarks: pd.DataFrame | None = None,
+    *,
+    year: int = 2025,
+    locality: str | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """Return lines with ``medicare_allowed`` and a sentence saying where it came from."""
+    if "medicare_allowed" in lines.columns and lines["medicare_allowed"].notna().any():
+        return lines, "Medicare benchmark: the medicare_allowed column of the claim lines"
+    if benchmarks is not None:
+        need = {"claim_id", "line_no", "medicare_allowed"}
+        if not need <= set(benchmarks.columns):
+            raise PayerInputError(
+                f"benchmarks table lacks {sorted(need - set(benchmarks.columns))}; "
+                "rerun the benchmark stage (artifacts/benchmarks.parquet)"
+            )
+        b = benchmarks[["claim_id", "line_no", "medicare_allowed"]].copy()
+        b["claim_id"] = b["claim_id"].astype("str")
+        b["line_no"] = b["line_no"].astype("int64")
+        out = lines.drop(columns=["medicare_allowed"], errors="ignore").copy()
+        out["claim_id"] = out["claim_id"].astype("str")
+        out = out.merge(b, on=["claim_id", "line_no"], how="left", validate="one_to_one")
+        share = out["medicare_allowed"].notna().mean() if len(out) else 0.0
+        return out, f"Medicare benchmark: benchmark stage ({share:.1%} of lines priced)"
+    from oonplaybook.reference import pfs
+
+    priced = pfs.medicare_allowed(lines, year=year, default_locality=locality)
+    out = lines.copy()
+    out["medicare_allowed"] = priced["medicare_allowed"].to_numpy()
+    share = out["medicare_allowed"].notna().mean() if len(out) else 0.0
+    where = f"default locality {locality}" if locality else "each line's locality"
+    return out, f"Medicare benchmark: {year} PFS at {where} ({share:.1%} of lines priced)"
+
+
+def write_outputs(pm: PayerModels, out_dir: Path) -> dict[str, Path]:
+    """Write payer_effects.csv, scorecard.csv and payer_models.json into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "payer_effects": out_dir / "payer_effects.csv",
+        "scorecard": out_dir / "scorecard.csv",
+        "payer_models": out_dir / "payer_models.json",
+    }
+    pm.payer_effects().to_csv(paths["payer_effects"], index=False)
+    pm.scorecard().to_csv(paths["scorecard"], index=False)
+    paths["payer_models"].write_text(pm.to_json() + "\n")
+    return paths
