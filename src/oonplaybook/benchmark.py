@@ -1,0 +1,556 @@
+"""The benchmark ladder: every benchmark that applies to a claim line, side by side.
+
+Rungs (each with ``<rung>_source`` and ``<rung>_vintage`` columns):
+
+* **medicare**: Medicare PFS allowed amount for the line's locality and the fee-schedule year
+  (``reference.pfs``); ``paid_x_medicare``, ``allowed_x_medicare``, ``billed_x_medicare``.
+  Medicare rates are not an IDR factor (45 CFR 149.510(c)(4)(v); DOMAIN.md §1.7): they are the
+  analyst's yardstick, not an argument to an IDR entity.
+* **ucr**: percentiles of the client's own billed charges (``ucr_p50`` ...), per unit. Cells
+  need ``ucr_min_count`` charges; fall-back ladder (first level with enough charges wins,
+  ``ucr_level`` and ``ucr_count`` say which and how many):
+
+  1. ``code+mod+locality``  same code and pricing modifier (26/TC/none) in the line's locality
+  2. ``code+mod+state``     same code and modifier, any locality of the state
+  3. ``code+mod``           same code and modifier, all of the client's charges
+  4. ``family+locality``    percentiles of the charge-to-Medicare multiple of the code family
+     (``reference.code_families``) in the locality, times this line's Medicare amount
+  5. ``family``             the same multiple over the whole family, times Medicare
+
+  Per unit means charge / units for unit lines and charge / (base + time units) for anesthesia
+  (minutes, ``MJ``), the way FAIR Health reports anesthesia (a $/unit conversion factor).
+  Billed charges and UCR are **not** IDR factors (45 CFR 149.510(c)(4)(v)); they matter for
+  state UCR standards (e.g. NY's 80th percentile, DOMAIN.md §3.3) and plan appeals.
+* **fh**: the same percentiles from a bring-your-own FAIR-Health-format table
+  (:func:`read_fair_health`; FAIR Health data is licensed and never shipped).
+* **qpa**: the payer's QPA where the remit/export carries it (must be considered by an IDRE,
+  45 CFR 149.510(c)(4)(iii)(A)).
+* **tic**: the payer's own out-of-network allowed amounts for the code from Transparency-in-
+  Coverage allowed-amounts files (``oonplaybook.tic``); provider-NPI match preferred.
+
+Gaps: ``gap_<rung> = benchmark - paid`` in dollars (positive = paid below the benchmark).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from oonplaybook.reference import pfs
+from oonplaybook.reference.code_families import code_families
+
+#: Published charge-to-Medicare multiples by specialty (Bai & Anderson, JAMA 2017; DOMAIN.md
+#: §3.2). Keys are oonplaybook specialty profiles; specialties without a published figure use
+#: the all-specialty median (2.5x).
+PUBLISHED_CHARGE_MULTIPLES: dict[str, tuple[float, str]] = {
+    "anesthesiology": (5.8, "Anesthesiology 5.8x"),
+    "emergency_medicine": (4.0, "Emergency medicine 4.0x"),
+    "pathology": (4.0, "Pathology 4.0x"),
+    "neurosurgery_ionm": (4.0, "Neurosurgery 4.0x"),
+    "radiology": (3.8, "Diagnostic radiology 3.8x (interventional 4.5x)"),
+}
+ALL_SPECIALTIES_CHARGE_MULTIPLE = (2.5, "All specialties (median) 2.5x")
+PUBLISHED_SOURCE = "Bai & Anderson, JAMA 2017 (DOMAIN.md §3.2)"
+
+UCR_LEVELS = ("code+mod+locality", "code+mod+state", "code+mod", "family+locality", "family")
+
+#: Bring-your-own FAIR Health table: required columns (extra columns are ignored).
+#: ``code`` 5-char CPT/HCPCS (quoted, leading zeros kept); ``modifier`` "", "26" or "TC";
+#: ``area`` a MAC-locality ("13202-01") or a 2-letter state (map FAIR Health geozips to one of
+#: these yourself); ``p50``/``p75``/``p80``/``p90`` (any ``pNN`` present) dollars **per unit**
+#: (anesthesia: per base+time unit); optional ``vintage`` (e.g. "FH Benchmarks 2025 H1").
+FAIR_HEALTH_REQUIRED = ("code", "modifier", "area")
+
+
+class BenchmarkInputError(ValueError):
+    """Bad benchmark input; the message names the file/column and the fix."""
+
+
+def read_fair_health(path: str | Path) -> pd.DataFrame:
+    """Read a bring-your-own FAIR-Health-format CSV (schema: :data:`FAIR_HEALTH_REQUIRED`)."""
+    path = Path(path)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.columns = [c.strip().lower() for c in df.columns]
+    missing = [c for c in FAIR_HEALTH_REQUIRED if c not in df.columns]
+    pcts = [c for c in df.columns if c.startswith("p") and c[1:].isdigit()]
+    if missing or not pcts:
+        raise BenchmarkInputError(
+            f"{path}: FAIR Health table needs columns code, modifier, area and p50/p75/p80/p90 "
+            f"(missing: {missing or 'percentile columns'})"
+        )
+    bad = ~df["code"].str.fullmatch(r"[0-9A-Z]{5}")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise BenchmarkInputError(
+            f"{path}: row {i + 2}: code {df['code'].iloc[i]!r} is not 5 characters; keep leading "
+            "zeros (00790), quote codes when exporting from Excel"
+        )
+    for c in pcts:
+        vals = pd.to_numeric(df[c].str.replace(r"[$,]", "", regex=True), errors="coerce")
+        if vals.isna().any():
+            i = int(np.flatnonzero(vals.isna().to_numpy())[0])
+            raise BenchmarkInputError(
+                f"{path}: row {i + 2}: {c} = {df[c].iloc[i]!r} is not a number"
+            )
+        df[c] = vals
+    df["area"] = [_norm_area(a) for a in df["area"]]
+    if "vintage" not in df.columns:
+        df["vintage"] = path.name
+    return df
+
+
+def _norm_area(a: str) -> str:
+    a = a.strip().upper()
+    if len(a) == 2 and a.isalpha():
+        return a
+    return pfs.normalize_locality(a)
+
+
+def _pricing_mod(mods: pd.Series) -> pd.Series:
+    """The component modifier that changes what a charge is for: 26, TC or ""."""
+    uniq = pd.unique(mods.astype("str"))
+    m = {}
+    for u in uniq:
+        parts = str(u).upper().replace(",", ":").split(":")
+        m[u] = "26" if "26" in parts else ("TC" if "TC" in parts else "")
+    return mods.astype("str").map(m).astype("str")
+
+
+def _quantiles(
+    values: pd.Series, keys: list[pd.Series], pcts: Sequence[int]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Per-group percentiles and counts of ``values`` (NaN values excluded)."""
+    frame = pd.DataFrame({f"k{i}": k.to_numpy() for i, k in enumerate(keys)})
+    frame["v"] = values.to_numpy()
+    frame = frame[frame["v"].notna()]
+    g = frame.groupby([f"k{i}" for i in range(len(keys))], sort=True, observed=True)["v"]
+    q = g.quantile([p / 100 for p in pcts]).unstack()
+    q.columns = [f"p{p}" for p in pcts]
+    return q, g.size()
+
+
+def _lookup(table: pd.DataFrame, keys: list[pd.Series]) -> pd.DataFrame:
+    """Rows of a MultiIndexed ``table`` for each line's keys (NaN when absent)."""
+    if len(keys) == 1:
+        idx = pd.Index(keys[0].to_numpy())
+    else:
+        idx = pd.MultiIndex.from_arrays([k.to_numpy() for k in keys])
+    return table.reindex(idx)
+
+
+def ucr_ladder(
+    lines: pd.DataFrame,
+    per_unit_charge: pd.Series,
+    charge_multiple: pd.Series,
+    charge_units: pd.Series,
+    medicare: pd.Series,
+    *,
+    percentiles: Sequence[int] = (50, 75, 80, 90),
+    min_count: int = 20,
+) -> pd.DataFrame:
+    """UCR percentiles (line dollars) from the client's charges with the documented fall-back."""
+    n = len(lines)
+    mod = _pricing_mod(lines["modifiers"])
+    fam = code_families(lines["cpt"])
+    cpt, loc, st = lines["cpt"].astype("str"), lines["_loc"], lines["state"].astype("str")
+    out = {f"ucr_p{p}": np.full(n, np.nan) for p in percentiles}
+    count = np.zeros(n, dtype="int64")
+    level = np.full(n, "", dtype=object)
+    todo = np.ones(n, dtype=bool)
+    specs = [
+        ("code+mod+locality", [cpt, mod, loc], per_unit_charge, charge_units),
+        ("code+mod+state", [cpt, mod, st], per_unit_charge, charge_units),
+        ("code+mod", [cpt, mod], per_unit_charge, charge_units),
+        ("family+locality", [fam, loc], charge_multiple, medicare),
+        ("family", [fam], charge_multiple, medicare),
+    ]
+    for name, keys, values, scale in specs:
+        if not todo.any():
+            break
+        q, size = _quantiles(values, keys, percentiles)
+        size = size[size >= min_count]
+        q = q.loc[size.index]
+        got = _lookup(q, keys)
+        cnt = _lookup(size.to_frame("n"), keys)["n"].to_numpy()
+        ok = todo & ~np.isnan(cnt.astype("float64")) & scale.notna().to_numpy()
+        for p in percentiles:
+            out[f"ucr_p{p}"][ok] = got[f"p{p}"].to_numpy()[ok] * scale.to_numpy()[ok]
+        count[ok] = cnt[ok].astype("int64")
+        level[ok] = name
+        todo &= ~ok
+    level[todo] = f"none (fewer than {min_count} charges at every level)"
+    res = pd.DataFrame({k: np.round(v, 2) for k, v in out.items()}, index=lines.index)
+    res["ucr_count"] = count
+    res["ucr_level"] = pd.array(level.astype(str), dtype="str")
+    return res
+
+
+def _tic_rung(lines: pd.DataFrame, tic: pd.DataFrame) -> pd.DataFrame:
+    """Payer's TiC allowed amounts per line: NPI match first, then code (+payer if mapped)."""
+    n = len(lines)
+    res = pd.DataFrame(
+        {
+            "tic_allowed_median": np.full(n, np.nan),
+            "tic_allowed_min": np.full(n, np.nan),
+            "tic_allowed_max": np.full(n, np.nan),
+            "tic_n": np.zeros(n, dtype="int64"),
+            "tic_match": "",
+            "tic_source": "",
+            "tic_vintage": "",
+        },
+        index=lines.index,
+    )
+    if tic is None or tic.empty:
+        return res
+    t = tic.copy()
+    t["billing_code"] = t["billing_code"].astype("str").str.upper()
+    has_payer = "payer" in t.columns
+    t["_mod"] = _pricing_mod(t["modifiers"]) if "modifiers" in t.columns else ""
+    # NPI-level rows: explode the ":"-joined list once
+    t_npi = t.assign(npi=t["npis"].astype("str").str.split(":")).explode("npi")
+    t_npi = t_npi[t_npi["npi"].astype("str") != ""]
+    lmod = _pricing_mod(lines["modifiers"])
+    stages = []
+    base_keys = ["billing_code", "_mod"] + (["payer"] if has_payer else [])
+    line_keys = [lines["cpt"].astype("str"), lmod] + (
+        [lines["payer"].astype("str")] if has_payer else []
+    )
+    if "provider_npi" in lines.columns:
+        stages.append(
+            (
+                "code+npi" + ("+payer" if has_payer else ""),
+                t_npi,
+                base_keys + ["npi"],
+                line_keys + [lines["provider_npi"].astype("str")],
+            )
+        )
+    stages.append(("code" + ("+payer" if has_payer else ""), t, base_keys, line_keys))
+    todo = np.ones(n, dtype=bool)
+    for name, table, tkeys, lkeys in stages:
+        agg = table.groupby(tkeys, sort=True, observed=True).agg(
+            med=("allowed_amount", "median"),
+            lo=("allowed_amount", "min"),
+            hi=("allowed_amount", "max"),
+            n=("allowed_amount", "size"),
+            src=("file", lambda s: ":".join(sorted(set(s)))),
+            ent=("reporting_entity_name", lambda s: ":".join(sorted(set(s)))),
+            vin=("last_updated_on", lambda s: ":".join(sorted(set(s)))),
+        )
+        got = _lookup(agg, lkeys)
+        ok = todo & got["med"].notna().to_numpy()
+        if not ok.any():
+            continue
+        for col, src in (
+            ("tic_allowed_median", "med"),
+            ("tic_allowed_min", "lo"),
+            ("tic_allowed_max", "hi"),
+        ):
+            res.loc[ok, col] = got[src].to_numpy()[ok]
+        res.loc[ok, "tic_n"] = got["n"].to_numpy()[ok].astype("int64")
+        res.loc[ok, "tic_match"] = name
+        res.loc[ok, "tic_source"] = (
+            "TiC allowed amounts "
+            + got["ent"].astype("str")
+            + " ("
+            + got["src"].astype("str")
+            + ")"
+        ).to_numpy()[ok]
+        res.loc[ok, "tic_vintage"] = ("last_updated_on " + got["vin"].astype("str")).to_numpy()[ok]
+        todo &= ~ok
+    return res
+
+
+def _fh_rung(
+    lines: pd.DataFrame, fh: pd.DataFrame, units: pd.Series, pcts: Sequence[int]
+) -> pd.DataFrame:
+    """FAIR Health percentiles per line: locality row first, else the state row."""
+    n = len(lines)
+    have = [p for p in pcts if f"p{p}" in fh.columns]
+    res = pd.DataFrame({f"fh_p{p}": np.full(n, np.nan) for p in have}, index=lines.index)
+    res["fh_level"] = ""
+    res["fh_source"] = ""
+    res["fh_vintage"] = ""
+    f = fh.copy()
+    f["modifier"] = f["modifier"].astype("str").str.upper().str.strip()
+    tab = f.drop_duplicates(["code", "modifier", "area"], keep="last").set_index(
+        ["code", "modifier", "area"]
+    )
+    lmod = _pricing_mod(lines["modifiers"])
+    todo = np.ones(n, dtype=bool)
+    for name, area in (("locality", lines["_loc"]), ("state", lines["state"].astype("str"))):
+        got = _lookup(tab, [lines["cpt"].astype("str"), lmod, area])
+        ok = todo & got[f"p{have[0]}"].notna().to_numpy()
+        for p in have:
+            res.loc[ok, f"fh_p{p}"] = np.round(
+                got[f"p{p}"].to_numpy()[ok] * units.to_numpy()[ok], 2
+            )
+        res.loc[ok, "fh_level"] = name
+        res.loc[ok, "fh_source"] = "FAIR Health (bring-your-own table)"
+        res.loc[ok, "fh_vintage"] = got["vintage"].astype("str").to_numpy()[ok]
+        todo &= ~ok
+    return res
+
+
+def build_benchmarks(
+    claim_lines: pd.DataFrame,
+    *,
+    year: int,
+    default_locality: str,
+    ucr_percentiles: Sequence[int] = (50, 75, 80, 90),
+    ucr_min_count: int = 20,
+    fair_health: pd.DataFrame | None = None,
+    allowed_amounts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per claim line (keyed claim_id, line_no) with every benchmark rung side by side."""
+    need = {"claim_id", "line_no", "cpt"}
+    missing = need - set(claim_lines.columns)
+    if missing:
+        raise BenchmarkInputError(f"claim lines lack column(s) {sorted(missing)}; run ingest first")
+    lines = (
+        claim_lines[claim_lines["line_no"] > 0]
+        if (claim_lines["line_no"] == 0).any()
+        else claim_lines
+    )
+    lines = lines.reset_index(drop=True)
+    for col, default in (
+        ("modifiers", ""),
+        ("state", ""),
+        ("payer", ""),
+        ("specialty", ""),
+        ("claim_status", ""),
+    ):
+        if col not in lines.columns:
+            lines[col] = default
+    for col in ("billed", "allowed", "paid", "qpa", "units"):
+        if col not in lines.columns:
+            lines[col] = np.nan if col != "units" else 1.0
+    pcts = sorted({int(p) for p in ucr_percentiles})
+    med = pfs.medicare_allowed(lines, year=year, default_locality=default_locality, detail=True)
+    lines["_loc"] = med["medicare_locality"]
+    m = med["medicare_allowed"]
+    m_pos = m.where(m > 0)
+    is_anes = med["medicare_status"].eq("J").to_numpy() & med["anes_base"].notna().to_numpy()
+    units = pd.to_numeric(lines["units"], errors="coerce").fillna(1.0)
+    anes_units = med["anes_base"].fillna(0) + med["time_units"].fillna(0)
+    charge_units = pd.Series(np.where(is_anes, anes_units, units), index=lines.index)
+    charge_units = charge_units.where(charge_units > 0)
+    billed = pd.to_numeric(lines["billed"], errors="coerce")
+    billed_pos = billed.where(billed > 0)
+    out = pd.DataFrame(
+        {
+            "claim_id": lines["claim_id"].astype("str"),
+            "line_no": lines["line_no"].astype("int64"),
+            "payer": lines["payer"].astype("str"),
+            "specialty": lines["specialty"].astype("str"),
+            "cpt": lines["cpt"].astype("str"),
+            "modifiers": lines["modifiers"].astype("str"),
+            "code_family": code_families(lines["cpt"]),
+            "locality": med["medicare_locality"],
+            "state": lines["state"].astype("str"),
+            "facility": med["medicare_facility"],
+            "units": units,
+            "claim_status": lines["claim_status"].astype("str"),
+            "billed": billed,
+            "allowed": pd.to_numeric(lines["allowed"], errors="coerce"),
+            "paid": pd.to_numeric(lines["paid"], errors="coerce"),
+            "medicare_allowed": m,
+            "medicare_status": med["medicare_status"],
+            "medicare_reason": med["medicare_reason"],
+            "medicare_source": pd.Series("CMS Medicare PFS", index=lines.index, dtype="str"),
+            "medicare_vintage": med["medicare_vintage"],
+        }
+    )
+    for what in ("paid", "allowed", "billed"):
+        v = out[what]
+        out[f"{what}_x_medicare"] = (v / m_pos).where(v.notna())
+    ucr = ucr_ladder(
+        lines,
+        billed_pos / charge_units,
+        billed_pos / m_pos,
+        charge_units,
+        m_pos,
+        percentiles=pcts,
+        min_count=ucr_min_count,
+    )
+    out = pd.concat([out, ucr], axis=1)
+    if "service_date" in lines.columns and lines["service_date"].notna().any():
+        sd = pd.to_datetime(lines["service_date"])
+        window = f"client charges {sd.min():%Y-%m-%d}..{sd.max():%Y-%m-%d}"
+    else:
+        window = "client charges (service dates unknown)"
+    out["ucr_source"] = pd.Series("client's billed charges", index=out.index, dtype="str")
+    out["ucr_vintage"] = pd.Series(window, index=out.index, dtype="str")
+    if fair_health is not None and not fair_health.empty:
+        out = pd.concat([out, _fh_rung(lines, fair_health, charge_units.fillna(1.0), pcts)], axis=1)
+    else:
+        for p in pcts:
+            out[f"fh_p{p}"] = np.nan
+        out["fh_level"] = ""
+        out["fh_source"] = "not supplied (bring-your-own FAIR Health table)"
+        out["fh_vintage"] = ""
+    qpa = pd.to_numeric(lines["qpa"], errors="coerce")
+    out["qpa"] = qpa
+    out["qpa_source"] = np.where(qpa.notna(), "payer QPA on remit/export", "")
+    out["qpa_source"] = out["qpa_source"].astype("str")
+    if "service_date" in lines.columns:
+        yr = pd.to_datetime(lines["service_date"]).dt.year
+        out["qpa_vintage"] = np.where(
+            qpa.notna() & yr.notna(), "service year " + yr.astype("Int64").astype("str"), ""
+        )
+    else:
+        out["qpa_vintage"] = np.where(qpa.notna(), "as reported", "")
+    out["qpa_vintage"] = out["qpa_vintage"].astype("str")
+    out["qpa_x_medicare"] = qpa / m_pos
+    out = pd.concat([out, _tic_rung(lines, allowed_amounts)], axis=1)
+    paid = out["paid"]
+    out["gap_medicare"] = (m - paid).round(2)
+    for p in pcts:
+        out[f"gap_ucr_p{p}"] = (out[f"ucr_p{p}"] - paid).round(2)
+        out[f"gap_fh_p{p}"] = (out[f"fh_p{p}"] - paid).round(2)
+    out["gap_qpa"] = (qpa - paid).round(2)
+    out["gap_tic"] = (out["tic_allowed_median"] - paid).round(2)
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].astype("str")
+    return out.sort_values(["claim_id", "line_no"], kind="stable").reset_index(drop=True)
+
+
+# --- statistics for the notebook ---------------------------------------------------------------
+
+
+def bootstrap_median_ci(
+    values: Sequence[float] | np.ndarray | pd.Series,
+    *,
+    reps: int = 500,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Median and percentile-bootstrap (1 - alpha) CI; (nan, nan, nan) for no finite values."""
+    x = np.asarray(values, dtype="float64")
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return (float("nan"),) * 3
+    if x.size == 1:
+        return (float(x[0]),) * 3
+    rng = np.random.default_rng(seed)
+    meds = np.empty(reps)
+    chunk = max(1, 5_000_000 // x.size)
+    for start in range(0, reps, chunk):
+        k = min(chunk, reps - start)
+        idx = rng.integers(0, x.size, size=(k, x.size))
+        meds[start : start + k] = np.median(x[idx], axis=1)
+    lo, hi = np.quantile(meds, [alpha / 2, 1 - alpha / 2])
+    return float(np.median(x)), float(lo), float(hi)
+
+
+def multiples_by_payer(
+    bench: pd.DataFrame,
+    *,
+    by: Sequence[str] = ("payer", "code_family"),
+    value: str = "paid_x_medicare",
+    reps: int = 500,
+    alpha: float = 0.05,
+    seed: int = 0,
+    include_all: bool = True,
+) -> pd.DataFrame:
+    """Median multiple of Medicare (with bootstrap CI) per payer (x family), paid lines only.
+
+    Rows with ``code_family == "ALL"`` pool every family of the payer. Also reports the
+    geometric mean, quartiles and the dollars paid below Medicare.
+    """
+    b = bench[(bench["claim_status"] == "paid") & np.isfinite(bench[value]) & (bench[value] > 0)]
+    groups = [list(by)]
+    if include_all and len(by) > 1:
+        groups.append([by[0]])
+    rows = []
+    for keys in groups:
+        for i, (k, g) in enumerate(b.groupby(keys, sort=True, observed=True)):
+            k = k if isinstance(k, tuple) else (k,)
+            med, lo, hi = bootstrap_median_ci(g[value], reps=reps, alpha=alpha, seed=seed + i)
+            rec = dict(zip(keys, k, strict=True))
+            for extra in by:
+                rec.setdefault(extra, "ALL")
+            v = g[value].to_numpy()
+            rec.update(
+                n_lines=len(g),
+                median=med,
+                ci_low=lo,
+                ci_high=hi,
+                geo_mean=float(np.exp(np.mean(np.log(v)))),
+                p25=float(np.quantile(v, 0.25)),
+                p75=float(np.quantile(v, 0.75)),
+                paid=float(g["paid"].sum()),
+                medicare=float(g["medicare_allowed"].sum()),
+                gap_to_medicare=float((g["medicare_allowed"] - g["paid"]).clip(lower=0).sum()),
+            )
+            rows.append(rec)
+    cols = list(by) + [
+        "n_lines",
+        "median",
+        "ci_low",
+        "ci_high",
+        "geo_mean",
+        "p25",
+        "p75",
+        "paid",
+        "medicare",
+        "gap_to_medicare",
+    ]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(list(by), kind="stable").reset_index(drop=True)
+
+
+def billed_vs_published(bench: pd.DataFrame, *, reps: int = 500, seed: int = 0) -> pd.DataFrame:
+    """Median billed multiple of Medicare per specialty against the published multiple (§3.2)."""
+    b = bench[np.isfinite(bench["billed_x_medicare"]) & (bench["billed_x_medicare"] > 0)]
+    rows = []
+    for i, (spec, g) in enumerate(b.groupby("specialty", sort=True)):
+        med, lo, hi = bootstrap_median_ci(g["billed_x_medicare"], reps=reps, seed=seed + i)
+        pub, label = PUBLISHED_CHARGE_MULTIPLES.get(spec, ALL_SPECIALTIES_CHARGE_MULTIPLE)
+        rows.append(
+            {
+                "specialty": spec,
+                "n_lines": len(g),
+                "billed_multiple_median": med,
+                "ci_low": lo,
+                "ci_high": hi,
+                "published_multiple": pub,
+                "published_label": label,
+                "ratio_to_published": med / pub,
+                "source": PUBLISHED_SOURCE,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def benchmark_summary_text(mult: pd.DataFrame) -> list[str]:
+    """Plain-English findings, one sentence per payer, computed from :func:`multiples_by_payer`."""
+    out = []
+    allrows = mult[mult["code_family"] == "ALL"] if "code_family" in mult.columns else mult
+    for _, r in allrows.sort_values("median").iterrows():
+        out.append(
+            f"{r['payer']} paid a median {r['median']:.2f}x Medicare (95% CI {r['ci_low']:.2f}-"
+            f"{r['ci_high']:.2f}) on {int(r['n_lines']):,} paid lines; "
+            f"${r['gap_to_medicare']:,.0f} was paid below the Medicare amount."
+        )
+    return out
+
+
+def read_benchmark_inputs(
+    fair_health_file: str | Path | None,
+    allowed_amounts_files: Sequence[str | Path],
+    codes: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Load the optional FAIR Health table and TiC files named in the params (paths resolved)."""
+    from oonplaybook import tic
+
+    fh = read_fair_health(fair_health_file) if fair_health_file else None
+    aa = (
+        tic.read_allowed_amounts(list(allowed_amounts_files), codes=codes)
+        if allowed_amounts_files
+        else None
+    )
+    return fh, aa
