@@ -46,8 +46,11 @@ def test_past_deadline_is_lost_not_dropped(wl: pd.DataFrame) -> None:
     e2 = wl.loc["E2"]
     assert e2["status"] == "lost"
     assert e2["expected_recovery"] == 0.0 and e2["priority"] == 0.0
-    # IDR offer QPA $400 x 2.5 award = $1,000 less the $300 already paid
-    assert e2["lost_revenue"] == pytest.approx(700.0)
+    # IDR offer QPA $400 x 2.5 award = $1,000 less the $300 already paid, at p_win 0.8
+    assert e2["at_stake"] == pytest.approx(700.0)
+    assert e2["lost_revenue"] == pytest.approx(0.8 * 700.0)
+    # a payment-amount dispute under the NSA has no appeal fallback once open negotiation lapses
+    assert e2["route"] == "open_negotiation"
     assert e2["days_left"] < 0
     assert list(wl.index).index("E2") > list(wl.index).index(
         "E3"

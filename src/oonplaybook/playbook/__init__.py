@@ -15,6 +15,7 @@ from oonplaybook.playbook.appeals import (
 )
 from oonplaybook.playbook.idr_batches import build_idr_batches, dispute_fees, idr_disputes
 from oonplaybook.playbook.protections import patient_protections
+from oonplaybook.playbook.summary import revenue_at_stake, summary_sheet, write_workbook
 from oonplaybook.playbook.targets import build_targets, line_targets
 from oonplaybook.playbook.worklist import appeal_success_rates, build_worklist, route_claims
 
@@ -27,7 +28,10 @@ __all__ = [
     "dispute_fees",
     "idr_disputes",
     "patient_protections",
+    "revenue_at_stake",
     "route_claims",
+    "summary_sheet",
+    "write_workbook",
     "denial_group",
     "denial_groups",
     "line_targets",

@@ -111,3 +111,82 @@ def _as_prior(got: Any) -> IdrPrior:
     if p is None or a is None:
         raise TypeError(f"IDR prior {got!r} has no win probability / award multiple of QPA")
     return IdrPrior(float(p), float(a), str(g.get("source", "oonplaybook.idr priors")))
+
+
+#: Plan types outside the NSA's group-health-plan protections (Medicare Advantage, Medicaid
+#: managed care: public programmes; self-pay: no plan). DOMAIN §1.1.
+NON_NSA_PLAN_TYPES = frozenset({"self_pay", "medicare_advantage", "medicaid_managed_care"})
+
+#: Specialties for which notice-and-consent can never waive NSA protection (ancillary services,
+#: 42 U.S.C. 300gg-132(b)(2); DOMAIN §1.3).
+ANCILLARY = frozenset(
+    {"emergency_medicine", "anesthesiology", "pathology", "radiology", "neonatology"}
+)
+
+
+def nsa_assessment(
+    claim_lines: pd.DataFrame, *, as_of: Any, state_table: Any = None
+) -> pd.DataFrame:
+    """The NSA assessment per claim: ``nsa.assess_claims`` when it exists, else the fallback below."""
+    from oonplaybook import nsa
+
+    fn = getattr(nsa, "assess_claims", None)
+    if fn is not None:
+        return fn(claim_lines, state_table=state_table, as_of=as_of)
+    return fallback_nsa_assessment(claim_lines, as_of=as_of)
+
+
+def fallback_nsa_assessment(claim_lines: pd.DataFrame, *, as_of: Any) -> pd.DataFrame:
+    """Minimal per-claim NSA assessment when ``nsa.assess_claims`` is not available.
+
+    Protection: emergency, OON provider at an in-network facility, or air ambulance (DOMAIN §1.1)
+    on a group-health plan, unless a valid notice-and-consent (non-emergency, non-ancillary)
+    lifts it (DOMAIN §1.3). No state-law table: federal IDR assumed. Clocks from
+    ``nsa.deadlines`` on the remit date. The cost-share cap is not computed (NaN).
+    """
+    from oonplaybook import nsa
+    from oonplaybook.reference import calendar as bd
+
+    g = claim_lines.groupby("claim_id", sort=True)
+    c = g.agg(
+        plan_type=("plan_type", "first"),
+        specialty=("specialty", "first"),
+        emergency=("emergency", "any"),
+        facility_in_network=("facility_in_network", "any"),
+        air_ambulance=("air_ambulance", "any"),
+        notice_consent=("notice_consent", "all"),
+        remit_date=("remit_date", "min"),
+        status=("claim_status", "first"),
+    ).reset_index()
+    covered = ~c["plan_type"].astype("str").isin(NON_NSA_PLAN_TYPES)
+    basis = c["emergency"] | c["facility_in_network"] | c["air_ambulance"]
+    consent = c["notice_consent"] & ~c["emergency"] & ~c["specialty"].astype("str").isin(ANCILLARY)
+    c["nsa_applies"] = covered & basis & ~consent
+    c["idr_eligible"] = (
+        c["nsa_applies"] & c["remit_date"].notna() & c["status"].isin(["paid", "denied"])
+    )
+    c["balance_bill_allowed"] = ~c["nsa_applies"]
+    rem = pd.to_datetime(c["remit_date"])
+    on_by = bd.period_end_series(rem, nsa.OPEN_NEGOTIATION_INITIATE_BD)
+    period_end = bd.period_end_series(on_by, nsa.OPEN_NEGOTIATION_PERIOD_BD)
+    window_start = bd.add_business_days_series(period_end, 1)
+    idr_by = bd.period_end_series(window_start, nsa.IDR_INITIATION_WINDOW_BD)
+    c["open_negotiation_initiate_by"] = on_by.where(c["nsa_applies"])
+    c["idr_initiate_by"] = idr_by.where(c["nsa_applies"])
+    asof = pd.Timestamp(as_of)
+    c["days_left"] = (c["open_negotiation_initiate_by"] - asof).dt.days
+    c["deadline_passed"] = c["days_left"] < 0
+    c["patient_cost_share_cap"] = float("nan")
+    return c[
+        [
+            "claim_id",
+            "nsa_applies",
+            "idr_eligible",
+            "balance_bill_allowed",
+            "open_negotiation_initiate_by",
+            "idr_initiate_by",
+            "days_left",
+            "deadline_passed",
+            "patient_cost_share_cap",
+        ]
+    ]

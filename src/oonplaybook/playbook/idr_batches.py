@@ -8,8 +8,8 @@ so the provider bears the IDRE fee only when it loses. A batch is one dispute: o
 fee and one (batched) IDRE fee for all its line items, which is why batching raises net EV.
 
 Fees and the batch EV (majority rule for the IDRE fee of a batch) come from :mod:`oonplaybook.idr`;
-batching from :func:`oonplaybook.nsa.batch_disputes` when it is available, else the DOMAIN §1.8
-rules encoded here (same TIN, payer, code group, 30-business-day window, line cap).
+batching (same TIN, payer, CMS code group, 30-business-day window, line cap; DOMAIN §1.8) from
+:func:`oonplaybook.nsa.batch_disputes`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from oonplaybook import idr
+from oonplaybook import idr, nsa
 from oonplaybook.config import PlaybookSettings
 from oonplaybook.playbook._adapters import idr_prior, join_assessment, line_frame
 from oonplaybook.playbook.targets import line_targets
@@ -49,52 +49,12 @@ def dispute_ev(p_win: float, offer: float, paid: float, admin_fee: float, idre_f
 # --- batching ------------------------------------------------------------------------------------
 
 
-def _code_groups(cpts: pd.Series) -> pd.Series:
-    """IDR batching code group per line: nsa.idr_code_group when available, else the code family."""
-    try:
-        from oonplaybook import nsa
-
-        fn = nsa.idr_code_group
-        uniq = pd.unique(cpts.astype("str"))
-        return cpts.astype("str").map({c: fn(c) for c in uniq}).astype("str")
-    except (ImportError, AttributeError):
-        from oonplaybook.reference.code_families import code_families
-
-        return code_families(cpts)
-
-
-def _batch_ids(d: pd.DataFrame, max_lines: int, window_bd: int) -> pd.Series:
-    """Batch id per dispute line: same TIN, payer and code group; within ``window_bd`` business days
-    of the batch's earliest service date (DOMAIN §1.8); at most ``max_lines`` lines per batch."""
-    from oonplaybook.reference import calendar as bd
-
-    d = d.sort_values(
-        ["provider_tin", "payer", "idr_code_group", "service_date", "claim_id", "line_no"],
-        kind="stable",
-    )
-    ids = pd.Series("", index=d.index, dtype="str")
-    for (tin, payer, grp), g in d.groupby(["provider_tin", "payer", "idr_code_group"], sort=True):
-        svc = pd.to_datetime(g["service_date"]).dt.date.tolist()
-        n, start, count = 0, None, 0
-        labels = []
-        for s in svc:
-            if (
-                start is None
-                or count >= max_lines
-                or bd.business_days_between(start, s) >= window_bd
-            ):
-                n += 1
-                start, count = s, 0
-            count += 1
-            labels.append(f"{tin or 'TIN?'}|{payer}|{grp}|{n:03d}")
-        ids.loc[g.index] = labels
-    return ids
-
-
 DISPUTE_COLUMNS = [
     "claim_id",
     "line_no",
     "payer",
+    "payer_id",
+    "idr_eligible",
     "provider_tin",
     "provider_npi",
     "specialty",
@@ -194,11 +154,13 @@ def idr_disputes(
             "claim_id": lines["claim_id"],
             "line_no": lines["line_no"],
             "payer": lines["payer"],
+            "payer_id": lines["payer_id"],
+            "idr_eligible": True,
             "provider_tin": lines["provider_tin"],
             "provider_npi": lines["provider_npi"],
             "specialty": spec,
             "cpt": lines["cpt"],
-            "idr_code_group": _code_groups(lines["cpt"]),
+            "idr_code_group": nsa.idr_code_groups(lines["cpt"]),
             "service_date": lines["service_date"],
             "initiation_date": init.astype("datetime64[us]"),
             "qpa": lines["qpa"],
@@ -254,21 +216,13 @@ def build_idr_batches(
     if disputes.empty:
         return pd.DataFrame(columns=cols)
     d = disputes.copy()
-    batch = None
-    try:
-        from oonplaybook import nsa
-
-        got = nsa.batch_disputes(
-            d,
-            max_lines=settings.idr_batch_max_lines,
-            window_business_days=settings.idr_batch_window_days,
-        )
-        batch = got["batch_id"] if isinstance(got, pd.DataFrame) else got
-        batch = pd.Series(batch, index=d.index).astype("str")
-    except (ImportError, AttributeError, TypeError, KeyError):
-        batch = _batch_ids(d, settings.idr_batch_max_lines, settings.idr_batch_window_days)
-    d["batch_id"] = batch.reindex(d.index)
+    d = nsa.batch_disputes(
+        d,
+        max_lines=settings.idr_batch_max_lines,
+        window_business_days=settings.idr_batch_window_days,
+    )
     disputes["batch_id"] = d["batch_id"]
+    disputes["idr_code_group"] = d["idr_code_group"]
     ev = idr.expected_value_frame(d, batch_col="batch_id")
     d["expected_value"] = ev["expected_value"]
     d["expected_fees"] = ev["expected_fees"]

@@ -42,6 +42,9 @@ NSA_ROUTE_GROUPS = frozenset(
     {"underpayment", "authorization", "network", "none", "other", "patient_cost_share"}
 )
 
+#: NSA-route denial groups that are also appealable (the denial itself is improper).
+NSA_DENIAL_GROUPS = frozenset({"authorization", "network"})
+
 #: Appeal success prior: 54.3% of denials eventually overturned (Premier 2022 claims, 516
 #: hospitals; DOMAIN §6). Shrunk toward each payer's own appeal history.
 APPEAL_SUCCESS_PRIOR = 0.543
@@ -75,6 +78,7 @@ WORKLIST_COLUMNS = [
     "nsa_applies",
     "idr_eligible",
     "idr_candidate",
+    "batch_id",
     "billed",
     "allowed",
     "paid",
@@ -158,7 +162,7 @@ def appeal_success_rates(
         return pd.DataFrame(columns=cols)
     won = a["outcome"].str.lower().map({"overturned": 1.0, "partial": 0.5, "upheld": 0.0})
     g = (
-        a.assign(won=won, denial_group=a["denial_reason_group"].astype("str"))
+        a.assign(won=won, denial_group=_normalise_group(a["denial_reason_group"]))
         .groupby(["payer", "denial_group"], sort=True)
         .agg(n_decided=("won", "size"), won=("won", "sum"))
         .reset_index()
@@ -236,8 +240,10 @@ def route_claims(
         if k == "self_pay":
             ladders[k] = ("patient_bill",)
         elif k.startswith("nsa|"):
-            fallback = ap.LADDERS.get(k[4:], ap.LADDERS["other"])
-            ladders[k] = ("open_negotiation", *[r for r in fallback if r != "payer_negotiation"])
+            # improper denials (no prior auth, not in network) may also be appealed; a payment-
+            # amount dispute under the NSA has only open negotiation then IDR (DOMAIN §4.2, CO-45)
+            fallback = ap.LADDERS["authorization"] if k[4:] in NSA_DENIAL_GROUPS else ()
+            ladders[k] = ("open_negotiation", *fallback)
         else:
             g, c = k.split("|", 1)
             ladders[k] = tuple(ap.appeal_ladder({"denial_group": g, "carc": f"CO-{c}"}))
@@ -435,20 +441,23 @@ def build_worklist(
     cost = np.where(agg["route"].isin(["open_negotiation", "idr"]), fee, work)
     agg["expected_recovery"] = (agg["gross_ev"] - cost).where(agg["status"].eq("open"), 0.0)
     # routes not worth working become write-offs (never silently dropped)
-    not_worth = (
+    nsa_rows = agg["route"].isin(["open_negotiation", "idr"])  # priced per batch: link_idr_batches
+    not_worth = ~nsa_rows & (
         agg["status"].eq("open") & (agg["expected_recovery"] <= 0) & ~agg["route"].eq("write_off")
     )
     agg.loc[not_worth, "next_step"] = agg.loc[not_worth, "route"]
     agg.loc[not_worth, "route"] = "write_off"
     agg.loc[not_worth, "expected_recovery"] = 0.0
-    agg["lost_revenue"] = agg["at_stake"].where(agg["status"].eq("lost"), 0.0)
+    # lost: the expected value forgone (probability x amount) once every route has closed
+    agg["lost_revenue"] = (agg["at_stake"] * agg["probability"]).where(
+        agg["status"].eq("lost"), 0.0
+    )
     days = (agg["deadline"] - pd.Timestamp(as_of)).dt.days
     agg["days_left"] = days.astype("Float64")
     urg = URGENCY_HALF_DAYS / (URGENCY_HALF_DAYS + days.clip(lower=0))
     agg["urgency"] = (
         urg.fillna(NO_CLOCK_URGENCY).where(agg["status"].eq("open"), 0.0).astype("float64")
     )
-    agg["priority"] = (agg["expected_recovery"].clip(lower=0) * agg["urgency"]).round(2)
     agg["idr_candidate"] = (
         agg["route"].isin(["open_negotiation", "idr"])
         & agg["idr_eligible"]
@@ -456,12 +465,8 @@ def build_worklist(
     )
     agg["letter"] = agg["route"].map(ap.ROUTE_LETTER).fillna("").astype("str")
     agg["documents_needed"] = _documents(agg, profiles)
-    order = agg["status"].map({"open": 0, "in_progress": 1, "resolved": 2, "lost": 3}).fillna(4)
-    agg = agg.assign(_o=order).sort_values(
-        ["_o", "priority", "claim_id", "route"], ascending=[True, False, True, True], kind="stable"
-    )
-    agg = agg.drop(columns="_o").reset_index(drop=True)
-    agg["rank"] = np.arange(1, len(agg) + 1)
+    agg["batch_id"] = ""
+    agg = _rank(agg)
     for c in (
         "at_stake",
         "expected_recovery",
@@ -475,6 +480,52 @@ def build_worklist(
     ):
         agg[c] = agg[c].astype("float64").round(2)
     return agg[WORKLIST_COLUMNS]
+
+
+def _rank(agg: pd.DataFrame) -> pd.DataFrame:
+    """Priority = EV x urgency; sort open items by it, then in-progress, resolved, lost."""
+    agg = agg.copy()
+    agg["priority"] = (agg["expected_recovery"].clip(lower=0) * agg["urgency"]).round(2)
+    order = agg["status"].map({"open": 0, "in_progress": 1, "resolved": 2, "lost": 3}).fillna(4)
+    agg = agg.assign(_o=order).sort_values(
+        ["_o", "priority", "claim_id", "route"], ascending=[True, False, True, True], kind="stable"
+    )
+    agg = agg.drop(columns="_o").reset_index(drop=True)
+    agg["rank"] = np.arange(1, len(agg) + 1)
+    return agg
+
+
+def link_idr_batches(
+    worklist: pd.DataFrame, disputes: pd.DataFrame, batches: pd.DataFrame
+) -> pd.DataFrame:
+    """Worklist with NSA rows priced inside their IDR batch, and batches not worth filing written off.
+
+    A claim's expected recovery on the NSA route becomes the sum of its lines' expected value in
+    their batch (one admin fee and one batched IDRE fee shared by the batch, ``idr`` module);
+    rows whose batches have non-positive net EV become ``write_off`` (next step keeps the route).
+    Re-ranked afterwards.
+    """
+    w = worklist.copy()
+    if disputes.empty or "batch_id" not in disputes.columns:
+        return w
+    per_claim = disputes.groupby("claim_id", sort=True).agg(
+        ev=("ev_in_batch", "sum"), batch_id=("batch_id", lambda s: ":".join(sorted(set(s))))
+    )
+    worth = set(batches.loc[batches["worth_filing"].astype("bool"), "batch_id"])
+    nsa_open = w["route"].isin(["open_negotiation", "idr"]) & w["status"].eq("open")
+    m = nsa_open & w["claim_id"].isin(per_claim.index)
+    w.loc[m, "expected_recovery"] = w.loc[m, "claim_id"].map(per_claim["ev"]).round(2)
+    w.loc[m, "batch_id"] = w.loc[m, "claim_id"].map(per_claim["batch_id"])
+    in_worth = (
+        w["batch_id"].astype("str").str.split(":").map(lambda ids: any(i in worth for i in ids))
+    )
+    drop = nsa_open & (~in_worth | (w["expected_recovery"] <= 0))
+    w.loc[drop, "next_step"] = w.loc[drop, "route"]
+    w.loc[drop, "route"] = "write_off"
+    w.loc[drop, "expected_recovery"] = 0.0
+    w.loc[drop, "idr_candidate"] = False
+    w.loc[drop, "letter"] = ""
+    return _rank(w)[WORKLIST_COLUMNS]
 
 
 def _aggregate(lines: pd.DataFrame) -> pd.DataFrame:
