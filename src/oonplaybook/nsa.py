@@ -21,6 +21,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
 
 from oonplaybook.reference import calendar as bd
 
@@ -132,3 +139,328 @@ def deadlines(
         cooling_off_idr_initiate_by=cool_by,
         erisa_internal_appeal_by=erisa,
     )
+
+
+# --- IDR batching code groups (DOMAIN.md §1.8) -----------------------------------------------
+
+#: (group, first, last) inclusive numeric ranges of 5-digit CPT codes, first match wins.
+#: Items batch only when they relate to "the treatment of a similar condition"
+#: (42 U.S.C. 300gg-111(c)(3)(A)(iii)). After TMA IV (E.D. Tex. 2023-08-03) vacated the
+#: "same service code" batching rule, the Departments' guidance groups codes by CMS code
+#: ranges; DOMAIN.md §1.8 quotes the diagnostic-radiology grouping (70010-71555, 72020-72295,
+#: 73000-73725, 74018-74363, 74400-74775, 75557-75989, 76000-76499, HCPCS R0070-R0076).
+#: Other groups follow the AMA CPT section/subsection ranges at the same level of detail
+#: (surgery by body system, radiology by modality, E/M by setting). Configurable: pass
+#: ``ranges=`` to :func:`idr_code_group`.
+IDR_CODE_GROUP_RANGES: tuple[tuple[str, int, int], ...] = (
+    ("anesthesia", 100, 1999),
+    ("surgery_integumentary", 10004, 19499),
+    ("surgery_musculoskeletal", 20100, 29999),
+    ("surgery_respiratory", 30000, 32999),
+    ("surgery_cardiovascular", 33016, 37799),
+    ("surgery_hemic_lymphatic_mediastinum", 38100, 39599),
+    ("surgery_digestive", 40490, 49999),
+    ("surgery_urinary_genital", 50010, 55980),
+    ("surgery_female_genital_maternity", 56405, 59899),
+    ("surgery_endocrine", 60000, 60699),
+    ("surgery_nervous_system", 61000, 64999),
+    ("surgery_eye_ear", 65091, 69990),
+    ("radiology_diagnostic", 70010, 76499),
+    ("radiology_ultrasound", 76506, 76999),
+    ("radiology_guidance", 77001, 77022),
+    ("radiology_breast_bone", 77046, 77086),
+    ("radiation_oncology", 77261, 77799),
+    ("nuclear_medicine", 78012, 79999),
+    ("pathology_clinical_lab", 80047, 87999),
+    ("pathology_anatomic_surgical", 88000, 88399),
+    ("pathology_other", 88720, 89398),
+    ("psychiatry", 90785, 90899),
+    ("cardiovascular_medicine", 92920, 93998),
+    ("neurology_neuromuscular", 95700, 96020),
+    ("medicine_other", 90281, 99199),
+    ("em_office_outpatient", 99202, 99215),
+    ("em_hospital_inpatient_observation", 99221, 99239),
+    ("em_emergency_department", 99281, 99285),
+    ("em_critical_care", 99291, 99292),
+    ("em_neonatal_pediatric_critical_care", 99466, 99480),
+    ("em_other", 99242, 99499),
+    ("medicine_other", 99500, 99607),
+)
+
+#: HCPCS Level II codes with a known group. Air ambulance: one transport and its mileage may
+#: be batched (DOMAIN.md §1.8).
+IDR_CODE_GROUP_HCPCS: dict[str, str] = {
+    "A0430": "air_ambulance",
+    "A0431": "air_ambulance",
+    "A0435": "air_ambulance",
+    "A0436": "air_ambulance",
+    "G0453": "neurology_neuromuscular",  # IONM per 15 min, batches with 95940/95941
+    **{f"R00{n}": "radiology_diagnostic" for n in range(70, 77)},  # portable x-ray transport
+}
+
+IDR_CODE_GROUPS: tuple[str, ...] = tuple(
+    dict.fromkeys([g for g, _, _ in IDR_CODE_GROUP_RANGES] + ["air_ambulance", "hcpcs_other"])
+)
+
+
+def idr_code_group(
+    cpt: str, *, ranges: tuple[tuple[str, int, int], ...] = IDR_CODE_GROUP_RANGES
+) -> str:
+    """IDR batching group of a CPT/HCPCS code ("unknown" for a malformed code)."""
+    code = str(cpt).strip().upper()
+    if code in IDR_CODE_GROUP_HCPCS:
+        return IDR_CODE_GROUP_HCPCS[code]
+    if len(code) != 5:
+        return "unknown"
+    if code.isdigit():
+        n = int(code)
+        for grp, lo, hi in ranges:
+            if lo <= n <= hi:
+                return grp
+        return "unknown"
+    if code[0].isalpha() and code[1:].isdigit():
+        return "hcpcs_other"
+    if code[:4].isdigit() and code[4] == "U":
+        return "pathology_clinical_lab"  # PLA codes
+    return "unknown"
+
+
+def idr_code_groups(codes: pd.Series) -> pd.Series:
+    """Vectorised :func:`idr_code_group` (each distinct code mapped once)."""
+    s = codes.astype("str")
+    lut = {c: idr_code_group(c) for c in pd.unique(s)}
+    return s.map(lut).astype("str")
+
+
+def batch_disputes(
+    disputes: pd.DataFrame, *, max_lines: int = 25, window_business_days: int = 30
+) -> pd.DataFrame:
+    """Assign IDR ``batch_id`` to dispute lines: same provider, payer, code group and window.
+
+    Lines batch together when they share the billing TIN (else the NPI), the payer
+    (``payer_id``, else ``payer``), the :func:`idr_code_group` of ``cpt``, and their
+    ``service_date`` falls within ``window_business_days`` business days beginning on the
+    earliest item of the batch (day 1 = that item's date; DOMAIN.md §1.8); at most
+    ``max_lines`` per batch (federal IDR batches: 25 line items before the per-25 fee tiers;
+    CMS-9897-F is reported to allow 50 [partly verified]). Rows with ``idr_eligible == False``
+    are kept with an empty ``batch_id`` and the reason in ``batch_note`` (never dropped).
+    Deterministic: batch ids follow the sorted keys and dates. Adds batch_id, batch_key,
+    idr_code_group, batch_window_end, batch_lines, batch_seq.
+    """
+    if max_lines < 1 or window_business_days < 1:
+        raise ValueError("max_lines and window_business_days must be >= 1")
+    need = {"cpt", "service_date"}
+    missing = need - set(disputes.columns)
+    if missing:
+        raise KeyError(f"batch_disputes needs columns {sorted(missing)}")
+    out = disputes.copy()
+    n = len(out)
+
+    def _col(name: str) -> pd.Series:
+        if name in out.columns:
+            return out[name].astype("str").fillna("")
+        return pd.Series([""] * n, index=out.index, dtype="str")
+
+    tin, npi = _col("provider_tin"), _col("provider_npi")
+    prov = ("TIN:" + tin).where(tin.ne(""), "NPI:" + npi)
+    pid, pname = _col("payer_id"), _col("payer")
+    payer = pid.where(pid.ne(""), pname)
+    out["idr_code_group"] = idr_code_groups(out["cpt"])
+    out["batch_key"] = (prov + "|" + payer + "|" + out["idr_code_group"]).astype("str")
+    sd = pd.to_datetime(out["service_date"])
+    eligible = pd.Series(True, index=out.index)
+    if "idr_eligible" in out.columns:
+        eligible = out["idr_eligible"].fillna(False).astype(bool)
+    eligible &= sd.notna()
+    out["batch_id"] = ""
+    out["batch_note"] = ""
+    out.loc[~eligible & sd.isna(), "batch_note"] = "no service date: cannot place in a window"
+    if "idr_eligible" in out.columns:
+        out.loc[~out["idr_eligible"].fillna(False).astype(bool), "batch_note"] = (
+            "not IDR-eligible: see idr_ineligible_reasons"
+        )
+    out["batch_window_end"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[us]")
+    el = out[eligible]
+    sort_cols = ["batch_key", "_sd"] + [c for c in ("claim_id", "line_no") if c in el.columns]
+    el = el.assign(_sd=sd[eligible]).sort_values(sort_cols, kind="stable")
+    window_end = bd.period_end_series(el["_sd"], window_business_days).to_numpy()
+    keys = el["batch_key"].to_numpy()
+    dates = el["_sd"].to_numpy()
+    ids = np.empty(len(el), dtype=object)
+    ends = np.empty(len(el), dtype="datetime64[us]")
+    b = -1
+    cur_key, cur_end, count = None, None, 0
+    for i in range(len(el)):
+        if keys[i] != cur_key or dates[i] > cur_end or count >= max_lines:
+            b += 1
+            cur_key, cur_end, count = keys[i], window_end[i], 0
+        count += 1
+        ids[i] = f"IDR-{b + 1:06d}"
+        ends[i] = cur_end
+    out.loc[el.index, "batch_id"] = pd.Series(ids, index=el.index, dtype="str")
+    out.loc[el.index, "batch_window_end"] = pd.Series(ends, index=el.index)
+    out["batch_id"] = out["batch_id"].astype("str")
+    sizes = out.loc[out["batch_id"].ne(""), "batch_id"].value_counts()
+    out["batch_lines"] = out["batch_id"].map(sizes).fillna(0).astype("int64")
+    out["batch_seq"] = 0
+    if len(el):
+        order = pd.Series(ids, index=el.index)
+        out.loc[el.index, "batch_seq"] = order.groupby(order).cumcount().to_numpy() + 1
+    return out
+
+
+# --- state table ------------------------------------------------------------------------------
+
+NSA_BASES = (
+    "emergency",
+    "ancillary_at_in_network_facility",
+    "non_emergency_at_in_network_facility",
+    "air_ambulance",
+    "none",
+)
+
+
+@lru_cache(maxsize=1)
+def _packaged_state_yaml() -> dict[str, Any]:
+    text = (
+        resources.files("oonplaybook.reference")
+        .joinpath("data/state_surprise_billing.yaml")
+        .read_text(encoding="utf-8")
+    )
+    return yaml.safe_load(text)
+
+
+def load_state_table(path: str | None = None) -> dict[str, Any]:
+    """The state surprise-billing + prompt-pay table (packaged YAML, or ``path`` to override)."""
+    if path is None:
+        data = _packaged_state_yaml()
+    else:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    for key in ("surprise_billing", "prompt_pay"):
+        if key not in data:
+            raise ValueError(
+                f"{path or 'state_surprise_billing.yaml'}: missing top-level key {key!r}"
+            )
+    for st, row in data["surprise_billing"].items():
+        bad = [b for b in row.get("scope", []) if b not in NSA_BASES]
+        if bad:
+            raise ValueError(
+                f"{path or 'state_surprise_billing.yaml'}: surprise_billing.{st}.scope has "
+                f"unknown bases {bad}; use {list(NSA_BASES[:-1])}"
+            )
+    return data
+
+
+# --- appeal deadlines (DOMAIN.md §4.3) ---------------------------------------------------------
+
+#: Plan types whose internal appeals follow 29 CFR 2560.503-1 (ERISA employer plans, insured
+#: or self-funded) or the same 180-day floor via 45 CFR 147.136(b) (individual market and
+#: non-federal governmental plans).
+ERISA_ACA_PLAN_TYPES = frozenset({"fully_insured", "self_funded_erisa", "self_funded_non_erisa"})
+
+#: Denial groups where federal external review is available: adverse determinations that
+#: involve medical judgment, and rescissions (29 CFR 2590.715-2719(d)(1)(i)); a network denial
+#: argued as "cannot be provided in network" counts as medical judgment (Example 2,
+#: (d)(1)(ii)). Eligibility denials are excluded.
+EXTERNAL_REVIEW_GROUPS = frozenset({"medical_necessity", "authorization"})
+
+
+@dataclass(frozen=True)
+class AppealDeadlines:
+    """Appeal clocks for one adverse determination, with the rule behind each."""
+
+    denial_date: date
+    plan_type: str
+    internal_appeal_by: date
+    internal_appeal_rule: str
+    contract_appeal_by: date
+    appeal_by: date  # the earlier of the two: the date to work to
+    external_review_by: date | None
+    external_review_rule: str
+    prompt_pay_due: date | None
+    prompt_pay_interest_annual: float | None
+    prompt_pay_rule: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types (ISO dates) for JSON/CSV."""
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items()}
+
+
+def appeal_deadlines(
+    denial_date: date,
+    plan_type: str,
+    *,
+    contract_days: int = 180,
+    state: str | None = None,
+    claim_received_date: date | None = None,
+    electronic: bool = True,
+    state_table: dict[str, Any] | None = None,
+) -> AppealDeadlines:
+    """Internal appeal, contract, external review and prompt-pay dates for one denial.
+
+    * ERISA/ACA plans: internal appeal within 180 calendar days of receipt of the adverse
+      determination (29 CFR 2560.503-1(h)(3)(i); 45 CFR 147.136(b)); other plan types use the
+      plan/contract window ``contract_days``.
+    * ``appeal_by`` = the earlier of that and ``contract_days`` (provider contract / plan
+      document window, configurable; commonly 90-365 days, DOMAIN.md §4.3).
+    * External review: 4 months after the final internal adverse determination, computed here
+      from ``denial_date`` as if it were final (29 CFR 2590.715-2719(d)(2)(i); no
+      corresponding day -> 1st of the 5th month; weekend/holiday -> next business day).
+    * Prompt pay (fully insured plans only; ERISA self-funded plans are outside state law):
+      ``claim_received_date`` + the state's clean-claim days, with its interest rate.
+    """
+    den = bd._as_date(denial_date)
+    if contract_days < 1:
+        raise ValueError(f"contract_days must be >= 1, got {contract_days}")
+    if plan_type in ERISA_ACA_PLAN_TYPES:
+        internal = bd.add_calendar_days(den, ERISA_INTERNAL_APPEAL_DAYS)
+        rule = "180 calendar days (29 CFR 2560.503-1(h)(3)(i); 45 CFR 147.136(b))"
+    else:
+        internal = bd.add_calendar_days(den, contract_days)
+        rule = f"plan/contract window of {contract_days} days ({plan_type}: not an ERISA/ACA plan)"
+    contract = bd.add_calendar_days(den, contract_days)
+    ext_by, ext_rule = None, "not available for this plan type"
+    if plan_type in ERISA_ACA_PLAN_TYPES:
+        ext_by = bd.roll_forward(bd.add_months(den, EXTERNAL_REVIEW_MONTHS))
+        ext_rule = (
+            "4 months after the final internal adverse determination, next business day if "
+            "it falls on a weekend/holiday (29 CFR 2590.715-2719(d)(2)(i)); medical-judgment "
+            "denials only"
+        )
+    pp_due, pp_rate, pp_rule = None, None, "no prompt-pay clock (not a fully insured plan)"
+    if plan_type == "fully_insured" and state:
+        table = (state_table or load_state_table())["prompt_pay"]
+        row = table.get(state)
+        if row is None:
+            pp_rule = f"{state}: not in the prompt-pay table; add it to state_surprise_billing.yaml"
+        elif claim_received_date is None:
+            pp_rule = f"{state}: give claim_received_date to compute the prompt-pay due date"
+        else:
+            days = int(row["electronic_days" if electronic else "paper_days"])
+            pp_due = bd.add_calendar_days(bd._as_date(claim_received_date), days)
+            pp_rate = row.get("annual_interest_rate")
+            pp_rule = (
+                f"{state}: {days} days for a clean {'electronic' if electronic else 'paper'} "
+                f"claim; interest {row.get('interest') or 'not captured'}"
+                + ("" if row.get("verified") else " [partly verified: DOMAIN.md §4.3]")
+            )
+    return AppealDeadlines(
+        denial_date=den,
+        plan_type=plan_type,
+        internal_appeal_by=internal,
+        internal_appeal_rule=rule,
+        contract_appeal_by=contract,
+        appeal_by=min(internal, contract),
+        external_review_by=ext_by,
+        external_review_rule=ext_rule,
+        prompt_pay_due=pp_due,
+        prompt_pay_interest_annual=pp_rate,
+        prompt_pay_rule=pp_rule,
+    )
+
+
+def prompt_pay_interest(amount: float, due: date, paid_on: date, annual_rate: float) -> float:
+    """Simple interest on a late clean-claim payment from the day after ``due`` to ``paid_on``."""
+    days = (bd._as_date(paid_on) - bd._as_date(due)).days
+    return round(max(days, 0) * float(amount) * float(annual_rate) / 365.0, 2)

@@ -1,0 +1,271 @@
+"""Meanings of claim adjustment reason codes (CARC), remark codes (RARC) and claim statuses.
+
+The code lists are the public X12/WPC code values; the one-line descriptions are our own short
+paraphrases (no licensed code text is copied), written for a worklist reader. Each CARC carries
+the denial-reason group the playbook routes on (DOMAIN.md §4.2 and §4.3):
+
+``medical_necessity`` appeal with records, external review available (29 CFR 2590.715-2719(d)(1));
+``authorization`` retro-auth / appeal with the auth record (improper for NSA emergencies);
+``coding_bundling`` corrected claim or appeal with modifiers/documentation;
+``timely_filing`` appeal only with proof of timely submission;
+``eligibility_cob`` verify coverage / resubmit with the primary EOB (no external review);
+``underpayment`` allowed below the fair amount (CO-45 etc.): NSA open negotiation/IDR or a
+payer negotiation letter; ``duplicate`` usually not appealable; ``other`` read the RARC.
+
+CARCs that are not denials (cost sharing 1/2/3, sequestration) map to ``not_a_denial``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+#: The groups :func:`denial_reason_group` returns for denials.
+DENIAL_GROUPS = (
+    "medical_necessity",
+    "authorization",
+    "coding_bundling",
+    "timely_filing",
+    "eligibility_cob",
+    "underpayment",
+    "duplicate",
+    "other",
+)
+NOT_A_DENIAL = "not_a_denial"
+
+#: Adjustment group codes (CAS01; DOMAIN.md §4.1).
+GROUP_CODES: dict[str, str] = {
+    "CO": "contractual obligation: provider write-off, not billable to the patient",
+    "PR": "patient responsibility",
+    "OA": "other adjustment",
+    "PI": "payer-initiated reduction",
+    "CR": "correction or reversal (legacy 4010 group)",
+}
+
+#: CARC -> (short description, denial group). Descriptions are our paraphrases.
+CARC: dict[str, tuple[str, str]] = {
+    "1": ("deductible", NOT_A_DENIAL),
+    "2": ("coinsurance", NOT_A_DENIAL),
+    "3": ("copay", NOT_A_DENIAL),
+    "4": ("modifier missing or inconsistent with the procedure", "coding_bundling"),
+    "5": ("procedure or bill type inconsistent with place of service", "coding_bundling"),
+    "6": ("procedure inconsistent with patient age", "coding_bundling"),
+    "7": ("procedure inconsistent with patient sex", "coding_bundling"),
+    "8": ("procedure inconsistent with provider type or specialty", "coding_bundling"),
+    "9": ("diagnosis inconsistent with patient age", "coding_bundling"),
+    "11": ("diagnosis inconsistent with the procedure", "coding_bundling"),
+    "15": ("authorization number missing or invalid", "authorization"),
+    "16": ("claim lacks information or has a billing error (see RARC)", "coding_bundling"),
+    "18": ("exact duplicate claim or service", "duplicate"),
+    "22": ("care may be covered by another payer (coordination of benefits)", "eligibility_cob"),
+    "23": ("adjusted for a prior payer's adjudication", "eligibility_cob"),
+    "24": ("covered under a capitation or managed care plan", "eligibility_cob"),
+    "26": ("service before coverage began", "eligibility_cob"),
+    "27": ("service after coverage ended", "eligibility_cob"),
+    "29": ("filing time limit expired", "timely_filing"),
+    "31": ("patient not identified as our insured", "eligibility_cob"),
+    "32": ("dependent not eligible", "eligibility_cob"),
+    "33": ("no dependent coverage", "eligibility_cob"),
+    "35": ("lifetime benefit maximum reached", "other"),
+    "39": ("authorization was denied when requested", "authorization"),
+    "42": ("charge exceeds fee schedule or maximum allowable (retired code)", "underpayment"),
+    "45": (
+        "charge exceeds fee schedule, maximum allowable or contracted/legislated fee",
+        "underpayment",
+    ),
+    "49": ("routine or preventive service not covered", "other"),
+    "50": ("not deemed medically necessary by the payer", "medical_necessity"),
+    "55": ("procedure or treatment deemed experimental or investigational", "medical_necessity"),
+    "56": ("treatment not shown to be effective", "medical_necessity"),
+    "59": ("multiple or concurrent procedure rules applied", "coding_bundling"),
+    "62": ("payment reduced or denied for missing precertification", "authorization"),
+    "94": ("processed in excess of charges", NOT_A_DENIAL),
+    "96": ("non-covered charge", "other"),
+    "97": ("included in payment for another service (bundled)", "coding_bundling"),
+    "109": ("not covered by this payer; send to the correct payer", "eligibility_cob"),
+    "119": ("benefit maximum for the period reached", "other"),
+    "125": ("submission or billing error", "coding_bundling"),
+    "131": ("claim-specific negotiated discount", "underpayment"),
+    "140": ("patient and insured identification do not match", "eligibility_cob"),
+    "146": ("diagnosis invalid for the date of service", "coding_bundling"),
+    "150": ("level of service not supported by the information given", "medical_necessity"),
+    "151": ("number or frequency of services not supported", "medical_necessity"),
+    "167": ("diagnosis not covered", "medical_necessity"),
+    "170": ("not paid when billed by this provider type", "other"),
+    "181": ("procedure code invalid for the date of service", "coding_bundling"),
+    "182": ("modifier invalid for the date of service", "coding_bundling"),
+    "185": ("rendering provider not eligible to perform the service", "other"),
+    "189": ("not-otherwise-classified code used where a specific code exists", "coding_bundling"),
+    "197": ("precertification, authorization or notification absent", "authorization"),
+    "198": ("precertification or authorization exceeded", "authorization"),
+    "200": ("expenses incurred during a coverage lapse", "eligibility_cob"),
+    "204": ("service not covered under the patient's current benefit plan", "other"),
+    "226": ("requested information not provided or insufficient", "other"),
+    "234": ("procedure not paid separately", "coding_bundling"),
+    "236": ("procedure or modifier combination not compatible (NCCI)", "coding_bundling"),
+    "242": ("services not provided by network or primary care providers", "authorization"),
+    "243": ("services not authorized by network or primary care providers", "authorization"),
+    "252": ("an attachment or other documentation is required", "other"),
+    "253": ("sequestration reduction", NOT_A_DENIAL),
+    "279": ("services not provided by a preferred network provider", "authorization"),
+    "284": ("authorization number does not cover these services", "authorization"),
+    "296": ("authorization not valid for this provider", "authorization"),
+    "A1": ("claim or service denied (see RARC)", "other"),
+    "B7": ("provider not certified or eligible for this service on this date", "other"),
+}
+
+#: RARC -> short description (ours). NSA codes effective 2022-03-01 (DOMAIN.md §1.4).
+RARC: dict[str, str] = {
+    "M15": "separately billed services were bundled",
+    "M127": "missing patient medical record for this service",
+    "MA130": "claim has incomplete or invalid information; resubmit as a new claim",
+    "N4": "missing or incomplete prior insurance carrier EOB",
+    "N54": "claim information inconsistent with the pre-certified or authorized services",
+    "N115": "decision based on a local coverage determination",
+    "N130": "consult plan benefit documents or guidelines",
+    "N290": "missing or invalid rendering provider identifier",
+    "N386": "decision based on a national coverage determination",
+    "N830": "processed under balance-billing/No Surprises rules: only PR amounts are collectible",
+    "N862": "patient cost share = lesser of QPA or billed charge (NSA)",
+    "N864": "No Surprises Act emergency services",
+    "N865": "No Surprises Act non-emergency services at an in-network facility",
+    "N866": "No Surprises Act air ambulance services",
+    "N867": "cost share based on a specified state law",
+    "N868": "cost share based on an All-Payer Model Agreement",
+    "N869": "cost share based on the QPA",
+    "N870": "billed amount lower than the QPA",
+    "N871": "initial payment under a specified state law",
+    "N873": "final payment under an All-Payer Model Agreement",
+    "N877": "initial payment under the NSA; open negotiation is available",
+}
+
+#: RARCs that mark a remit as processed under the NSA (DOMAIN.md §1.4).
+NSA_RARCS = frozenset({"N830", "N862", "N864", "N865", "N866", "N869", "N870", "N877"})
+#: RARCs that say a state law / All-Payer Model set the payment.
+STATE_LAW_RARCS = frozenset({"N867", "N868", "N871", "N873"})
+
+#: 835 CLP02 claim status codes (X12 835 5010; DOMAIN.md §5.1) -> meaning.
+CLAIM_STATUS: dict[str, str] = {
+    "1": "processed as primary",
+    "2": "processed as secondary",
+    "3": "processed as tertiary",
+    "4": "denied",
+    "19": "processed as primary, forwarded to another payer",
+    "20": "processed as secondary, forwarded to another payer",
+    "21": "processed as tertiary, forwarded to another payer",
+    "22": "reversal of a previous payment",
+    "23": "not our claim, forwarded to another payer",
+    "25": "predetermination pricing only, no payment",
+}
+
+#: CARCs that deny for missing prior authorization / precertification. Emergency services must
+#: be covered "without the need for any prior authorization determination"
+#: (42 U.S.C. 300gg-111(a)(1)(A); 45 CFR 149.110(b)(1)).
+PRIOR_AUTH_CARCS = frozenset({"15", "39", "62", "197", "198", "284", "296"})
+PRIOR_AUTH_RARCS = frozenset({"N54"})
+#: CARCs that deny for the provider's network status. Emergency services must be covered
+#: regardless of network status (45 CFR 149.110(b)(2)), and OON ancillary/non-emergency
+#: services at an in-network facility are paid under 45 CFR 149.120 at in-network cost sharing.
+NETWORK_CARCS = frozenset({"242", "243", "279"})
+
+
+def split_carc(carc: str) -> tuple[str, str]:
+    """Split ``"CO-45"`` into ``("CO", "45")``; a bare ``"45"`` gives ``("", "45")``."""
+    s = str(carc or "").strip().upper()
+    if "-" in s:
+        g, c = s.split("-", 1)
+        return g.strip(), c.strip()
+    return "", s
+
+
+def carc_description(carc: str) -> str:
+    """Short description of a CARC (``"unknown CARC x"`` when not in the list)."""
+    _, code = split_carc(carc)
+    if not code:
+        return ""
+    return CARC[code][0] if code in CARC else f"unknown CARC {code}"
+
+
+def rarc_descriptions(rarc: str) -> list[str]:
+    """Descriptions of a ``":"``-joined RARC string, in order."""
+    return [RARC.get(r, f"unknown RARC {r}") for r in _rarcs(rarc)]
+
+
+def _rarcs(rarc: str) -> list[str]:
+    return [r.strip().upper() for r in str(rarc or "").split(":") if r.strip()]
+
+
+def denial_reason_group(carc: str, rarc: str = "") -> str:
+    """Denial-reason group of a line's primary CARC (RARC N54 marks an authorization issue)."""
+    group, code = split_carc(carc)
+    rs = set(_rarcs(rarc))
+    if not code:
+        return "authorization" if rs & PRIOR_AUTH_RARCS else NOT_A_DENIAL
+    if code in ("1", "2", "3") and group not in ("", "PR"):
+        return "other"  # cost-sharing code under CO/OA is an error worth reading
+    g = CARC.get(code, (None, "other"))[1]
+    if g == "other" and rs & PRIOR_AUTH_RARCS:
+        return "authorization"
+    return g
+
+
+def denial_reason_groups(carc: pd.Series, rarc: pd.Series | None = None) -> pd.Series:
+    """Vectorised :func:`denial_reason_group` (each distinct pair computed once)."""
+    r = rarc if rarc is not None else pd.Series("", index=carc.index)
+    keys = pd.DataFrame({"c": carc.astype("str").fillna(""), "r": r.astype("str").fillna("")})
+    uniq = keys.drop_duplicates()
+    lut = {(c, rr): denial_reason_group(c, rr) for c, rr in zip(uniq["c"], uniq["r"], strict=True)}
+    return pd.Series(
+        [lut[(c, rr)] for c, rr in zip(keys["c"], keys["r"], strict=True)],
+        index=carc.index,
+        dtype="str",
+    )
+
+
+def improper_under_nsa(carc: str, rarc: str, nsa_basis: str) -> str:
+    """Why a denial/adjustment is improper for an NSA-protected claim ("" when it is not).
+
+    * emergency + prior-authorization denial (CO-197/198/15/62/39/284/296 or RARC N54):
+      42 U.S.C. 300gg-111(a)(1)(A); 45 CFR 149.110(b)(1);
+    * emergency or in-network-facility + network-status denial (CO-242/243/279):
+      45 CFR 149.110(b)(2), 149.120;
+    * any NSA basis + PR-45 (the patient charged the excess over the allowed amount):
+      balance billing barred by 45 CFR 149.410/149.420 (patient owes in-network cost sharing).
+    """
+    if nsa_basis in ("", "none"):
+        return ""
+    group, code = split_carc(carc)
+    rs = set(_rarcs(rarc))
+    if nsa_basis == "emergency" and (code in PRIOR_AUTH_CARCS or rs & PRIOR_AUTH_RARCS):
+        return (
+            "prior authorization denial on an emergency service: emergency services must be "
+            "covered without prior authorization (42 U.S.C. 300gg-111(a)(1)(A); "
+            "45 CFR 149.110(b)(1))"
+        )
+    if code in NETWORK_CARCS:
+        return (
+            "network-status denial of an NSA-protected service: must be covered as if in "
+            "network with in-network cost sharing (45 CFR 149.110(b)(2), 149.120)"
+        )
+    if group == "PR" and code == "45":
+        return (
+            "charge above the allowed amount assigned to the patient: balance billing is "
+            "barred for NSA-protected services (45 CFR 149.410, 149.420)"
+        )
+    return ""
+
+
+def improper_under_nsa_frame(carc: pd.Series, rarc: pd.Series, nsa_basis: pd.Series) -> pd.Series:
+    """Vectorised :func:`improper_under_nsa`."""
+    keys = pd.DataFrame(
+        {"c": carc.astype("str"), "r": rarc.astype("str"), "b": nsa_basis.astype("str")}
+    )
+    uniq = keys.drop_duplicates()
+    lut = {
+        (c, r, b): improper_under_nsa(c, r, b)
+        for c, r, b in zip(uniq["c"], uniq["r"], uniq["b"], strict=True)
+    }
+    return pd.Series(
+        [lut[k] for k in zip(keys["c"], keys["r"], keys["b"], strict=True)],
+        index=carc.index,
+        dtype="str",
+    )

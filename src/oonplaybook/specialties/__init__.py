@@ -1,0 +1,206 @@
+"""Specialty profiles: what to argue, document and expect from payers for one specialty.
+
+Each ``<name>.yaml`` here is validated into a :class:`SpecialtyProfile`. Names match
+``config.KNOWN_SPECIALTIES``; ``generic`` is the fallback. A client's params pick one or
+several (``load_profiles(cfg.specialties)``).
+
+IDR arguments are restricted to what a certified IDR entity may weigh: the QPA plus the
+"additional circumstances" of 45 CFR 149.510(c)(4)(iii)(B) / 42 U.S.C. 300gg-111(c)(5)(C)
+(training and experience, market share, acuity and complexity, teaching status / case mix,
+good-faith network efforts and prior contracted rates) and other credible information about
+the offer ((c)(4)(iii)(C)). Usual and customary charges, billed charges and public-payer rates
+(Medicare, Medicaid, CHIP, TRICARE, VA) may not be considered (42 U.S.C. 300gg-111(c)(5)(D);
+45 CFR 149.510(c)(4)(v)); a profile whose IDR argument mentions them is refused at load time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from oonplaybook.config import KNOWN_SPECIALTIES
+from oonplaybook.reference.code_families import FAMILIES
+
+#: The IDR "additional circumstances" (45 CFR 149.510(c)(4)(iii)(B)(1)-(5)) plus other
+#: credible information relating to the offer ((c)(4)(iii)(C)).
+IDR_FACTORS = (
+    "training_experience_quality",
+    "market_share",
+    "acuity_complexity",
+    "teaching_status_case_mix",
+    "good_faith_network_efforts",
+    "other_credible_information",
+)
+
+#: Words that would put a prohibited factor in front of an IDRE (42 U.S.C. 300gg-111(c)(5)(D)).
+PROHIBITED_IDR_TERMS = re.compile(
+    r"medicare|medicaid|\bchip\b|tricare|\bva\b rates|billed charge|chargemaster|"
+    r"usual and customary|usual, customary|\bucr\b|fair health",
+    re.IGNORECASE,
+)
+
+Route = Literal[
+    "nsa_open_negotiation_idr",
+    "appeal",
+    "payer_negotiation_letter",
+    "corrected_claim",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MedicareMultiple(_Strict):
+    """A published multiple of Medicare (low-high, typical) with its source."""
+
+    low: float = Field(gt=0)
+    high: float = Field(gt=0)
+    typical: float = Field(gt=0)
+    source: str = Field(min_length=5)
+
+
+class IdrArgument(_Strict):
+    """One argument an IDRE may weigh, the factor it rests on and the evidence behind it."""
+
+    factor: Literal[
+        "training_experience_quality",
+        "market_share",
+        "acuity_complexity",
+        "teaching_status_case_mix",
+        "good_faith_network_efforts",
+        "other_credible_information",
+    ]
+    argument: str = Field(min_length=10)
+    evidence: list[str] = Field(min_length=1)
+
+    @field_validator("argument", "evidence")
+    @classmethod
+    def _permitted(cls, v: str | list[str]) -> str | list[str]:
+        for text in [v] if isinstance(v, str) else v:
+            m = PROHIBITED_IDR_TERMS.search(text)
+            if m:
+                raise ValueError(
+                    f"IDR argument mentions {m.group(0)!r}, a factor an IDRE may not consider "
+                    "(42 U.S.C. 300gg-111(c)(5)(D)); move it to negotiation_benchmarks"
+                )
+        return v
+
+
+class PayerTactic(_Strict):
+    """A payer behaviour typical for the specialty, how it shows on remits, and the counter."""
+
+    tactic: str
+    carcs: list[str] = Field(default_factory=list)
+    counter: str
+
+
+class SpecialtyProfile(_Strict):
+    """Everything the playbook tailors by specialty."""
+
+    name: str
+    display_name: str
+    ancillary: bool = Field(description="NSA ancillary service (42 U.S.C. 300gg-132(b)(2))")
+    can_notice_consent_waive: bool
+    notice_consent_basis: str
+    code_families: list[str] = Field(min_length=1)
+    idr_batching_groups: list[str] = Field(min_length=1)
+    key_codes: list[str] = Field(default_factory=list)
+    billed_to_medicare: MedicareMultiple
+    in_network_to_medicare: MedicareMultiple | None = None
+    negotiation_benchmarks: list[str] = Field(
+        default_factory=list,
+        description="benchmarks for payer negotiation letters (not for IDR submissions)",
+    )
+    idr_arguments: list[IdrArgument] = Field(min_length=3)
+    documentation_checklist: list[str] = Field(min_length=3)
+    payer_tactics: list[PayerTactic] = Field(min_length=2)
+    typical_denial_groups: list[str] = Field(default_factory=list)
+    preferred_route: Route
+    route_notes: str
+    sources: list[str] = Field(min_length=1)
+
+    @field_validator("code_families")
+    @classmethod
+    def _families(cls, v: list[str]) -> list[str]:
+        bad = [f for f in v if f not in FAMILIES]
+        if bad:
+            raise ValueError(f"unknown code families {bad}; use code_families.FAMILIES")
+        return v
+
+    @field_validator("idr_batching_groups")
+    @classmethod
+    def _groups(cls, v: list[str]) -> list[str]:
+        from oonplaybook.nsa import IDR_CODE_GROUPS
+
+        bad = [g for g in v if g not in IDR_CODE_GROUPS]
+        if bad:
+            raise ValueError(f"unknown IDR batching groups {bad}; use nsa.IDR_CODE_GROUPS")
+        return v
+
+    @field_validator("key_codes", mode="before")
+    @classmethod
+    def _codes(cls, v: list[object]) -> list[str]:
+        out = []
+        for c in v or []:
+            if not isinstance(c, str):
+                raise ValueError(f"code {c!r} must be quoted in YAML (00100 reads as 64)")
+            out.append(c)
+        return out
+
+    @field_validator("typical_denial_groups")
+    @classmethod
+    def _denials(cls, v: list[str]) -> list[str]:
+        from oonplaybook.reference.codes import DENIAL_GROUPS
+
+        bad = [g for g in v if g not in DENIAL_GROUPS]
+        if bad:
+            raise ValueError(f"unknown denial groups {bad}; use codes.DENIAL_GROUPS")
+        return v
+
+
+class ProfileError(ValueError):
+    """A specialty profile is missing or invalid; the message names the file and the fix."""
+
+
+@lru_cache(maxsize=32)
+def load_profile(name: str) -> SpecialtyProfile:
+    """Load and validate ``specialties/<name>.yaml``."""
+    if name not in KNOWN_SPECIALTIES:
+        raise ProfileError(f"unknown specialty {name!r}; choose from {list(KNOWN_SPECIALTIES)}")
+    res = resources.files("oonplaybook.specialties").joinpath(f"{name}.yaml")
+    if not res.is_file():
+        raise ProfileError(f"specialties/{name}.yaml is missing from the package")
+    data = yaml.safe_load(res.read_text(encoding="utf-8"))
+    try:
+        prof = SpecialtyProfile.model_validate(data)
+    except ValidationError as e:
+        lines = [f"specialties/{name}.yaml: invalid profile"]
+        for err in e.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  - {key}: {err['msg'].removeprefix('Value error, ')}")
+        raise ProfileError("\n".join(lines)) from None
+    if prof.name != name:
+        raise ProfileError(f"specialties/{name}.yaml: name is {prof.name!r}; it must be {name!r}")
+    return prof
+
+
+def load_profiles(names: Iterable[str]) -> list[SpecialtyProfile]:
+    """Load several profiles in the given order (duplicates dropped)."""
+    return [load_profile(n) for n in dict.fromkeys(names)]
+
+
+def profile_or_generic(name: str) -> SpecialtyProfile:
+    """The named profile, or ``generic`` for an empty/unknown specialty string."""
+    return load_profile(name if name in KNOWN_SPECIALTIES else "generic")
+
+
+def ancillary_specialties() -> frozenset[str]:
+    """Specialties whose services are NSA ancillary services (consent can never waive)."""
+    return frozenset(n for n in KNOWN_SPECIALTIES if load_profile(n).ancillary)
