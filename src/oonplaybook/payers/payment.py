@@ -132,6 +132,10 @@ class PaymentResult(ModelResult):
     smear: dict[str, float] = field(default_factory=dict)  # mean exp(residual) per regime
     resid_q: dict[str, tuple[float, float]] = field(default_factory=dict)  # 2.5/97.5% residual
     excluded: dict[str, str] = field(default_factory=dict)
+    #: payer -> (ratio from/before, ci_low, ci_high) for payers with a break
+    break_ratio: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    #: the response used (censored lines replaced by E[y | y > cap] at the MLE), input index
+    y_used: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
 
     def family_effects_of(self, family: pd.Series) -> np.ndarray:
         """Log family effect of each line (0 for a family the model has not seen)."""
@@ -235,6 +239,13 @@ def fit_payment(
                 "log_sd": float(sd.get(base, np.nan)),
             }
         )
+    ratio = {}
+    for p, m in sorted(breaks.items()):
+        i_b, i_a = regimes.index(f"{p} | before {m}"), regimes.index(f"{p} | from {m}")
+        row = np.zeros((1, len(names)))
+        row[0, i_a], row[0, i_b] = 1.0, -1.0
+        c = contrast_table(params, cov, row, [p], [int(n_r[i_a])])
+        ratio[p] = (float(c["estimate"][0]), float(c["ci_low"][0]), float(c["ci_high"][0]))
     msgs = [f"payer {p} excluded: {why}" for p, why in sorted(excluded.items())]
     if dropped:
         msgs.append(f"terms dropped as aliased: {', '.join(dropped)}")
@@ -261,6 +272,8 @@ def fit_payment(
         smear=smear,
         resid_q=q,
         excluded=excluded,
+        break_ratio=ratio,
+        y_used=pd.Series(y, index=d.index),
     )
 
 

@@ -262,9 +262,19 @@ class PayerModels:
             sc["drift_month_high"] = (
                 sc["payer"].map(dt["break_month_high"]).where(fl, "").fillna("").astype("str")
             )
-            sc["drift_size"] = sc["payer"].map(dt["estimate"]).where(fl, 1.0)
-            sc["drift_ci_low"] = sc["payer"].map(dt["ci_low"]).where(fl)
-            sc["drift_ci_high"] = sc["payer"].map(dt["ci_high"]).where(fl)
+            # size: the payment model's after/before ratio (line level, censoring-aware) when the
+            # break entered it; else the scan's index ratio
+            br = self.payment.break_ratio if self.payment is not None else {}
+            size = {p: v[0] for p, v in br.items()}
+            lo = {p: v[1] for p, v in br.items()}
+            hi = {p: v[2] for p, v in br.items()}
+            sc["drift_size"] = (
+                sc["payer"].map(size).fillna(sc["payer"].map(dt["estimate"])).where(fl, 1.0)
+            )
+            sc["drift_ci_low"] = sc["payer"].map(lo).fillna(sc["payer"].map(dt["ci_low"])).where(fl)
+            sc["drift_ci_high"] = (
+                sc["payer"].map(hi).fillna(sc["payer"].map(dt["ci_high"])).where(fl)
+            )
             for p, n in dt.loc[dt["note"] != "", "note"].items():
                 notes[p].append(f"drift: {n}")
         elif "payment" in self.errors:
@@ -440,6 +450,7 @@ def fit_all(
         paid = paid_lines(lines)
         first = fit_payment(paid)
         used = paid[~paid["payer"].isin(list(first.excluded))]
+        used = used.assign(y=first.y_used.reindex(used.index).fillna(used["y"]))
         idx = monthly_index(used, first.family_effects_of(used["family"]))
         pm.drift = drift_scan(idx, alpha=alpha, seed=seed)
         pm.payment = fit_payment(paid, pm.drift.breaks)
