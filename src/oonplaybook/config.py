@@ -98,6 +98,12 @@ class PlaybookSettings(_Strict):
     patient_collection_rate: float = Field(
         0.5, ge=0, le=1, description="share of patient balances collected (client's own rate; no published default)"
     )
+    contact: str = Field(
+        "", description="billing-office contact printed on letters (name, email, phone); notices must carry it"
+    )
+    practice_size: str = Field(
+        "", description="practice size stated in IDR submissions (45 CFR 149.510(c)(4)(i)), e.g. '51-100 employees'"
+    )
 
     @field_validator("codes_of_interest", mode="before")
     @classmethod
