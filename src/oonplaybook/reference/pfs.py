@@ -1009,11 +1009,16 @@ class PriceResult:
 
 
 def nearest_codes(code: str, year: int = 2025, n: int = 5) -> list[str]:
-    """Closest HCPCS codes in the RVU file (for 'did you mean' messages)."""
+    """Closest HCPCS codes in the RVU file (numeric distance for CPT, spelling otherwise)."""
     t, _ = _tables_for(year)
     codes = pd.unique(t.rvu["hcpcs"])
-    same = [c for c in codes if c[:3] == code[:3]][:n]
-    return same or difflib.get_close_matches(code, list(codes), n=n, cutoff=0.4)
+    if code.isdigit():
+        num = sorted((abs(int(c) - int(code)), c) for c in codes if c.isdigit())
+        return [c for _, c in num[:n]]
+    same = [c for c in codes if c[:1] == code[:1] and c[1:].isdigit() and code[1:].isdigit()]
+    if same:
+        return sorted(same, key=lambda c: abs(int(c[1:]) - int(code[1:])))[:n]
+    return difflib.get_close_matches(code, list(codes), n=n, cutoff=0.4)
 
 
 def nearest_localities(value: str, year: int = 2025, n: int = 5) -> list[str]:
@@ -1021,9 +1026,17 @@ def nearest_localities(value: str, year: int = 2025, n: int = 5) -> list[str]:
     g = localities(year)
     label = g["locality"] + " " + g["name"] + ", " + g["state"]
     digits = re.sub(r"\D", "", value)
-    hits = label[g["mac"].str.lstrip("0").str.startswith(digits[:4].lstrip("0") or "x")].tolist()
-    if not hits:
-        hits = difflib.get_close_matches(value.upper(), label.tolist(), n=n, cutoff=0.2)
+    hits: list[str] = []
+    if digits:
+        mac = digits[:5] if len(digits) >= 5 else digits
+        hits = label[g["mac"].str.lstrip("0") == mac.lstrip("0")].tolist()
+        if not hits:
+            near = sorted(g["mac"].unique(), key=lambda m: abs(int(m) - int(mac or 0)))[:2]
+            hits = label[g["mac"].isin(near)].tolist()
+    else:
+        words = value.strip().upper()
+        hits = label[g["name"].str.contains(words, regex=False) | (g["state"] == words)].tolist()
+        hits = hits or difflib.get_close_matches(words, label.tolist(), n=n, cutoff=0.2)
     return hits[:n]
 
 
@@ -1041,7 +1054,12 @@ def price(
 ) -> PriceResult:
     """Price one service; raises :class:`ReferenceError` with nearest matches on unknown input."""
     code = str(code).strip().upper()
-    loc = normalize_locality(locality)
+    try:
+        loc = normalize_locality(locality)
+    except ReferenceError as e:
+        raise ReferenceError(
+            f"{e}; nearest: {'; '.join(nearest_localities(locality, year))}"
+        ) from None
     t, _ = _tables_for(year)
     if code not in set(t.rvu["hcpcs"]):
         raise ReferenceError(
