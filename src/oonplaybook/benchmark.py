@@ -554,3 +554,214 @@ def read_benchmark_inputs(
         else None
     )
     return fh, aa
+
+
+# --- tables and figures for the 20_benchmark notebook --------------------------------------------
+
+#: Rungs compared with paid in :func:`gap_table`: (label, column).
+GAP_RUNGS: tuple[tuple[str, str], ...] = (
+    ("Medicare", "medicare_allowed"),
+    ("QPA", "qpa"),
+    ("UCR p80 (client charges)", "ucr_p80"),
+    ("FAIR Health p80", "fh_p80"),
+    ("TiC allowed (median)", "tic_allowed_median"),
+)
+
+
+def gap_table(bench: pd.DataFrame, by: str = "payer") -> pd.DataFrame:
+    """Dollars paid below each benchmark (sum of positive gaps) per group, paid lines only."""
+    b = bench[bench["claim_status"] == "paid"]
+    rows = []
+    for key, g in b.groupby(by, sort=True):
+        rec: dict[str, object] = {by: key, "n_lines": len(g), "paid": float(g["paid"].sum())}
+        for label, col in GAP_RUNGS:
+            if col not in g.columns:
+                continue
+            have = g[col].notna()
+            rec[f"{label}: lines"] = int(have.sum())
+            rec[f"{label}: paid below ($)"] = float(
+                (g.loc[have, col] - g.loc[have, "paid"]).clip(lower=0).sum()
+            )
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def payment_dispersion(mult: pd.DataFrame) -> pd.DataFrame:
+    """Per payer: median multiple and the spread p75/p25 (a tight spread marks a repricing formula)."""
+    allrows = mult[mult["code_family"] == "ALL"] if "code_family" in mult.columns else mult
+    out = allrows[["payer", "n_lines", "median", "ci_low", "ci_high", "p25", "p75"]].copy()
+    out["spread_p75_over_p25"] = out["p75"] / out["p25"]
+    return out.sort_values("median").reset_index(drop=True)
+
+
+def findings(
+    mult: pd.DataFrame, published: pd.DataFrame | None = None, value_label: str = "allowed"
+) -> list[str]:
+    """Plain-English findings computed from the multiples (and billed-vs-published) tables."""
+    disp = payment_dispersion(mult)
+    if disp.empty:
+        return ["No paid lines with a Medicare price: nothing to benchmark."]
+    out = []
+    lo, hi = disp.iloc[0], disp.iloc[-1]
+    out.append(
+        f"{lo['payer']} has the lowest {value_label} level, a median {lo['median']:.2f}x Medicare "
+        f"(95% CI {lo['ci_low']:.2f}-{lo['ci_high']:.2f}); {hi['payer']} the highest at "
+        f"{hi['median']:.2f}x ({hi['ci_low']:.2f}-{hi['ci_high']:.2f})."
+    )
+    tight = disp[disp["spread_p75_over_p25"] < 1.10]
+    for _, r in tight.iterrows():
+        out.append(
+            f"{r['payer']}'s amounts sit in a narrow band (middle half within "
+            f"{(r['spread_p75_over_p25'] - 1) * 100:.0f}% of each other) around {r['median']:.2f}x "
+            "Medicare across codes: the signature of a fixed repricing formula (e.g. a Medicare "
+            "percentage), not of negotiated or charge-based rates."
+        )
+    below = disp[disp["ci_high"] < 1.0]
+    for _, r in below.iterrows():
+        out.append(
+            f"{r['payer']} pays below Medicare (median {r['median']:.2f}x, CI entirely under 1)."
+        )
+    if published is not None and not published.empty:
+        for _, r in published.iterrows():
+            word = (
+                "above"
+                if r["ratio_to_published"] > 1.1
+                else ("below" if r["ratio_to_published"] < 0.9 else "in line with")
+            )
+            out.append(
+                f"{r['specialty']}: charges are a median {r['billed_multiple_median']:.1f}x Medicare, "
+                f"{word} the published {r['published_label']} ({r['source']})."
+            )
+    out.append(
+        "Medicare multiples and billed charges are yardsticks for negotiation and appeals; an IDR "
+        "entity may not consider Medicare rates or billed charges (45 CFR 149.510(c)(4)(v)), but "
+        "must consider the QPA."
+    )
+    return out
+
+
+def plot_multiples(
+    bench: pd.DataFrame, value: str = "allowed_x_medicare", mult: pd.DataFrame | None = None
+):
+    """Distribution of the multiple of Medicare per payer (log scale) with median and 95% CI."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    b = bench[(bench["claim_status"] == "paid") & np.isfinite(bench[value]) & (bench[value] > 0)]
+    order = b.groupby("payer")[value].median().sort_values().index.tolist()
+    fig, ax = plt.subplots(figsize=(9, 0.55 * max(len(order), 3) + 1.5))
+    sns.boxenplot(data=b, x=value, y="payer", order=order, ax=ax, color="#9ecae1", showfliers=False)
+    if mult is not None:
+        m = mult[mult["code_family"] == "ALL"].set_index("payer").reindex(order)
+        ax.errorbar(
+            m["median"],
+            range(len(order)),
+            xerr=[m["median"] - m["ci_low"], m["ci_high"] - m["median"]],
+            fmt="o",
+            color="#08306b",
+            capsize=4,
+            label="median, 95% bootstrap CI",
+        )
+        ax.legend(loc="lower right")
+    ax.axvline(1.0, color="#e34a33", ls="--", lw=1)
+    ax.text(1.0, -0.6, " Medicare", color="#e34a33", va="bottom")
+    ax.set_xscale("log")
+    fmt = plt.FuncFormatter(lambda v, _p: f"{v:g}x")
+    ax.xaxis.set_major_formatter(fmt)
+    ax.xaxis.set_minor_formatter(fmt)
+    ax.tick_params(axis="x", which="minor", labelsize=8)
+    ax.set_xlabel(f"{value.split('_x_')[0]} / Medicare allowed (log scale)")
+    ax.set_ylabel("")
+    ax.set_title("What each payer allows, as a multiple of Medicare (paid lines)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_family_heatmap(mult: pd.DataFrame):
+    """Median multiple of Medicare by payer and code family (cells with >= 10 lines)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    m = mult[(mult["code_family"] != "ALL") & (mult["n_lines"] >= 10)]
+    grid = m.pivot(index="payer", columns="code_family", values="median")
+    fig, ax = plt.subplots(
+        figsize=(1.0 * max(grid.shape[1], 4) + 3, 0.5 * max(grid.shape[0], 3) + 1.5)
+    )
+    sns.heatmap(
+        grid,
+        annot=True,
+        fmt=".2f",
+        cmap="RdYlGn",
+        center=1.5,
+        ax=ax,
+        cbar_kws={"label": "x Medicare"},
+    )
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_title("Median multiple of Medicare by payer and code family")
+    fig.tight_layout()
+    return fig
+
+
+def _money(v: float, _pos: int = 0) -> str:
+    a = abs(v)
+    if a >= 1e6:
+        return f"${v / 1e6:,.1f}M"
+    return f"${v / 1e3:,.0f}K" if a >= 1e3 else f"${v:,.0f}"
+
+
+def plot_gaps(gaps: pd.DataFrame, by: str = "payer"):
+    """Dollars paid below each benchmark, per payer (grouped bars)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    cols = [c for c in gaps.columns if c.endswith("paid below ($)")]
+    long = gaps.melt(id_vars=[by], value_vars=cols, var_name="benchmark", value_name="dollars")
+    long["benchmark"] = long["benchmark"].str.replace(": paid below ($)", "", regex=False)
+    long = long[long["dollars"] > 0]
+    fig, ax = plt.subplots(figsize=(10, 0.6 * max(gaps[by].nunique(), 3) + 1.5))
+    if not long.empty:
+        sns.barplot(data=long, y=by, x="dollars", hue="benchmark", ax=ax, orient="h")
+    ax.set_xlabel("dollars paid below the benchmark (paid lines)")
+    ax.set_ylabel("")
+    ax.xaxis.set_major_formatter(
+        plt.FuncFormatter(lambda v, _p: f"${v / 1e3:,.0f}K" if abs(v) >= 1e3 else f"${v:,.0f}")
+    )
+    ax.set_title("The gap between what was paid and each benchmark")
+    fig.tight_layout()
+    return fig
+
+
+def plot_billed_vs_published(table: pd.DataFrame):
+    """Median billed multiple of Medicare (with CI) per specialty against the published multiple."""
+    import matplotlib.pyplot as plt
+
+    t = table.sort_values("billed_multiple_median")
+    fig, ax = plt.subplots(figsize=(8, 0.55 * max(len(t), 3) + 1.5))
+    y = np.arange(len(t))
+    ax.errorbar(
+        t["billed_multiple_median"],
+        y,
+        xerr=[
+            t["billed_multiple_median"] - t["ci_low"],
+            t["ci_high"] - t["billed_multiple_median"],
+        ],
+        fmt="o",
+        color="#08306b",
+        capsize=4,
+        label="client: median billed / Medicare",
+    )
+    ax.scatter(
+        t["published_multiple"],
+        y,
+        marker="|",
+        s=400,
+        color="#e34a33",
+        label="published (Bai & Anderson 2017)",
+    )
+    ax.set_yticks(y, t["specialty"])
+    ax.set_xlabel("charges as a multiple of Medicare")
+    ax.legend(loc="lower right")
+    ax.set_title("Billed charges against the specialty's published multiple")
+    fig.tight_layout()
+    return fig
