@@ -765,3 +765,61 @@ def plot_billed_vs_published(table: pd.DataFrame):
     ax.set_title("Billed charges against the specialty's published multiple")
     fig.tight_layout()
     return fig
+
+
+def coverage_table(bench: pd.DataFrame) -> pd.DataFrame:
+    """How many lines each rung covers, with its source and vintage (one row per rung)."""
+    rungs = [
+        ("Medicare PFS", "medicare_allowed", "medicare_source", "medicare_vintage"),
+        ("UCR (client charges)", "ucr_p80", "ucr_source", "ucr_vintage"),
+        ("FAIR Health", "fh_p80", "fh_source", "fh_vintage"),
+        ("QPA", "qpa", "qpa_source", "qpa_vintage"),
+        ("TiC allowed amounts", "tic_allowed_median", "tic_source", "tic_vintage"),
+    ]
+    rows = []
+    for label, col, src, vin in rungs:
+        if col not in bench.columns:
+            continue
+        have = bench[col].notna()
+        source = "; ".join(sorted(set(bench.loc[have, src]) - {""}))
+        if not have.any():
+            source = "; ".join(sorted(set(bench[src]) - {""})) or "not supplied"
+        rows.append(
+            {
+                "benchmark": label,
+                "lines": int(have.sum()),
+                "share": float(have.mean()) if len(bench) else 0.0,
+                "source": source[:200],
+                "vintage": "; ".join(sorted(set(bench.loc[have, vin]) - {""}))[:200],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def coverage_sentence(bench: pd.DataFrame) -> str:
+    """One sentence: lines benchmarked and how many have a Medicare price."""
+    n = len(bench)
+    m = int(bench["medicare_allowed"].notna().sum())
+    q = int(bench["qpa"].notna().sum())
+    return (
+        f"**{n:,} claim lines** benchmarked; {m:,} ({m / max(n, 1):.1%}) have a Medicare price, "
+        f"{q:,} carry the payer's QPA. Levels used for UCR: "
+        + ", ".join(f"{k} {v:,}" for k, v in bench["ucr_level"].value_counts().items())
+        + "."
+    )
+
+
+def unpriced_table(bench: pd.DataFrame) -> pd.DataFrame:
+    """Lines without a Medicare price grouped by reason, with example codes and billed dollars."""
+    u = bench[bench["medicare_allowed"].isna()]
+    if u.empty:
+        return pd.DataFrame(columns=["reason", "lines", "billed", "codes"])
+    g = u.groupby("medicare_reason", sort=True)
+    out = pd.DataFrame(
+        {
+            "lines": g.size(),
+            "billed": g["billed"].sum(),
+            "codes": g["cpt"].agg(lambda s: ", ".join(sorted(set(s))[:8])),
+        }
+    ).reset_index(names="reason")
+    return out.sort_values("lines", ascending=False, kind="stable").reset_index(drop=True)
