@@ -46,6 +46,8 @@ DGP (the contract with ``payers.py``; every coefficient lands in ``truth.json``)
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 from collections.abc import Callable
@@ -56,7 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from oonplaybook import phi, schema
+from oonplaybook import schema
 
 # --- fixed demo settings ------------------------------------------------------------------------
 
@@ -446,6 +448,37 @@ def _rowwise_choice(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray
     return np.minimum((cum < u[:, None]).sum(axis=1), weights.shape[1] - 1)
 
 
+def _str_take(uniques: np.ndarray | pd.Index, idx: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A ``str`` column built by taking from its distinct values (fast for repeated strings)."""
+    return pd.array(np.asarray(uniques, dtype=object), dtype="str").take(idx)
+
+
+def _str(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A ``str`` column from an object array, converting each distinct value once."""
+    codes, uniq = pd.factorize(values)
+    return _str_take(np.asarray(uniq, dtype=object), codes)
+
+
+def _append_modifier(mods: np.ndarray, mask: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """Append a modifier (":"-joined) to the lines in ``mask``."""
+    out = mods.copy()
+    cur = out[mask]
+    add = extra[mask]
+    out[mask] = np.where(cur == "", add, cur + ":" + add)
+    return out
+
+
+def _claim_ids(n: int) -> np.ndarray:
+    """Provider claim ids (CLM01 patient control numbers) DM00000001.. in service order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    num = pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), 8, "0")
+    return np.asarray(
+        pc.binary_join_element_wise("DM", num, "").to_numpy(zero_copy_only=False), dtype=object
+    )
+
+
 def _expit(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -462,10 +495,35 @@ def pfs_price(lines: pd.DataFrame) -> pd.Series:
     return pd.Series(priced["medicare_allowed"].to_numpy(dtype=float), index=lines.index)
 
 
-def _price_lines(lines: pd.DataFrame, price_fn: PriceFn) -> np.ndarray:
-    """Price each distinct (code, modifiers, units, POS, locality) once; fail on unpriced codes."""
-    keys = ["cpt", "modifiers", "units", "unit_type", "pos", "locality"]
-    uniq = lines[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+def _price_lines(
+    parts: dict[str, tuple[np.ndarray, np.ndarray]], units: np.ndarray, price_fn: PriceFn
+) -> np.ndarray:
+    """Price each distinct (code, modifiers, units, unit type, POS, locality) once.
+
+    ``parts`` maps a text column to (distinct values, per-line index), so only the distinct
+    combinations are ever turned into strings. Fails naming the combinations left unpriced.
+    """
+    names = list(parts)
+    u_code, u_uniq = pd.factorize(units, sort=True)
+    key = np.zeros(len(units), dtype=np.int64)
+    sizes = [len(parts[n][0]) for n in names] + [len(u_uniq)]
+    for size, code in zip(sizes, [parts[n][1] for n in names] + [u_code], strict=True):
+        key = key * size + np.asarray(code, dtype=np.int64)
+    uniq_key, line_gid = np.unique(key, return_inverse=True)
+    digits = []
+    rest = uniq_key.copy()
+    for size in reversed(sizes):
+        digits.append(rest % size)
+        rest //= size
+    digits.reverse()
+    uniq = pd.DataFrame(
+        {
+            n: pd.array(np.asarray(parts[n][0], dtype=object)[digits[i]], dtype="str")
+            for i, n in enumerate(names)
+        }
+    )
+    uniq["units"] = np.asarray(u_uniq, dtype=float)[digits[-1]]
+    uniq = uniq[["cpt", "modifiers", "units", "unit_type", "pos", "locality"]]
     prices = np.asarray(price_fn(uniq), dtype=float)
     bad = ~np.isfinite(prices) | (prices <= 0)
     if bad.any():
@@ -476,9 +534,7 @@ def _price_lines(lines: pd.DataFrame, price_fn: PriceFn) -> np.ndarray:
             f"{missing.head(5).to_dict('records')}; the demo needs every demo code priced "
             "(check reference/pfs.py and its anesthesia base-unit table)"
         )
-    uniq["_price"] = prices
-    merged = lines[keys].merge(uniq, on=keys, how="left", validate="many_to_one")
-    return merged["_price"].to_numpy()
+    return prices[np.asarray(line_gid).reshape(-1)]
 
 
 # --- generation -------------------------------------------------------------------------------------
@@ -580,10 +636,10 @@ def generate(
     loc_codes = np.array(list(LOCALITY_MIX), dtype=object)
     loc_state = np.array([v[0] for v in LOCALITY_MIX.values()], dtype=object)
     loc_i = _choice(rng, n_claims, np.array([v[2] for v in LOCALITY_MIX.values()]))
-    locality, state = loc_codes[loc_i], loc_state[loc_i]
+    state = loc_state[loc_i]
 
     # patients: insured pool (each patient has one payer and plan) and a self-pay pool
-    n_ins = max(1, int(n_claims * 0.75))
+    n_ins = max(1, int(n_claims * 0.65))  # patients return: ~1.5 claims each
     pat_payer = _choice(rng, n_ins, np.array([p.share for p in PAYERS]))
     erisa_p = np.array([p.erisa_share for p in PAYERS])[pat_payer]
     pat_erisa = rng.random(n_ins) < erisa_p
@@ -673,42 +729,40 @@ def generate(
     # assistant surgeon claims: 80 (physician) or AS (PA/NP) on every surgical line
     asst_mod = np.array(ASSISTANT_MODIFIERS, dtype=object)[rng.integers(0, 2, lines)]
     l_asst = assistant[c_of_l]
-    mods = np.where(l_asst & (mods == ""), asst_mod, np.where(l_asst, mods + ":" + asst_mod, mods))
+    mods = _append_modifier(mods, l_asst, asst_mod)
     # telehealth behavioural health: modifier 95 (synchronous telemedicine)
     tele = bh & np.isin(l_pos, ["02", "10"])
-    mods = np.where(tele & (mods == ""), "95", np.where(tele, mods + ":95", mods))
+    mods = _append_modifier(mods, tele, np.full(lines, "95", dtype=object))
 
-    l_loc = locality[c_of_l]
-    price_frame = pd.DataFrame(
-        {
-            "cpt": pd.array(cpt, dtype="str"),
-            "modifiers": pd.array(mods, dtype="str"),
-            "units": units,
-            "unit_type": pd.array(unit_type, dtype="str"),
-            "pos": pd.array(l_pos, dtype="str"),
-            "locality": pd.array(l_loc, dtype="str"),
-        }
-    )
-    medicare = np.round(_price_lines(price_frame, price_fn), 2)
+    cpt_code, cpt_uniq = pd.factorize(cpt, sort=True)
+    mod_code, mod_uniq = pd.factorize(mods, sort=True)
+    pos_code, pos_uniq = pd.factorize(pos, sort=True)
+    loc_code = loc_i[c_of_l]
+    mj = unit_type == "MJ"
+    parts = {
+        "cpt": (cpt_uniq, cpt_code),
+        "modifiers": (mod_uniq, mod_code),
+        "unit_type": (np.array(["UN", "MJ"], dtype=object), mj.astype(np.int64)),
+        "pos": (pos_uniq, pos_code[c_of_l]),
+        "locality": (loc_codes, loc_code),
+    }
+    medicare = np.round(_price_lines(parts, units, price_fn), 2)
 
     # ---- charges: practice charge master (per code+modifiers+locality) --------------------------
     spec_mult = np.array([SPECIALTIES[s].billed_multiple for s in SPECIALTY_NAMES])[spec[c_of_l]]
-    cm_key = pd.Series(cpt).astype("str") + "|" + pd.Series(mods).astype("str")
-    cm_codes, cm_inv = np.unique(cm_key.to_numpy(dtype=str), return_inverse=True)
-    cm_factor = np.exp(rng.normal(0.0, CHARGE_CODE_SIGMA, len(cm_codes)))[cm_inv]
-    unit_price = np.where(unit_type == "MJ", medicare, medicare / units)
+    cm_inv = np.unique(cpt_code * len(mod_uniq) + mod_code, return_inverse=True)[1]
+    cm_factor = np.exp(rng.normal(0.0, CHARGE_CODE_SIGMA, int(cm_inv.max()) + 1))[cm_inv]
+    unit_price = np.where(mj, medicare, medicare / units)
     # one list price per code+modifiers+locality: the highest Medicare unit price seen for it
     # (non-facility), times the specialty multiple and the code's charge-master deviation
-    loc_key = cm_key.to_numpy(dtype=str).astype(object) + "|" + l_loc
+    loc_key = cm_inv * len(LOCALITY_MIX) + loc_code
     ref_unit = pd.Series(unit_price).groupby(loc_key).transform("max").to_numpy()
     raw_charge = ref_unit * spec_mult * cm_factor
     step = np.where(raw_charge >= 100.0, 5.0, 1.0)
     unit_charge = np.ceil(raw_charge / step) * step
     # anesthesia is charged per case from its (base + time) units: Medicare x multiple, whole $
     anes_charge = np.ceil(medicare * spec_mult * cm_factor)
-    billed_c = np.where(unit_type == "MJ", anes_charge * 100, unit_charge * units * 100).astype(
-        np.int64
-    )
+    billed_c = np.where(mj, anes_charge * 100, unit_charge * units * 100).astype(np.int64)
     claim_billed = np.bincount(c_of_l, weights=billed_c, minlength=n_claims) / 100.0
 
     # ---- claim outcomes ----------------------------------------------------------------------------
@@ -783,15 +837,8 @@ def generate(
     # QPA: one amount per payer x code x modifiers x locality (the payer's indexed median)
     l_prot = nsa_protected[c_of_l]
     qpa_mult = np.array([p.qpa_multiple for p in PAYERS])[l_pi]
-    q_key = (
-        pd.Series(l_pi.astype(str)).astype("str")
-        + "|"
-        + cm_key
-        + "|"
-        + pd.Series(l_loc).astype("str")
-    )
-    q_codes, q_inv = np.unique(q_key.to_numpy(dtype=str), return_inverse=True)
-    q_factor = np.exp(rng.normal(0.0, 0.06, len(q_codes)))[q_inv]
+    q_inv = np.unique(loc_key * len(PAYERS) + l_pi, return_inverse=True)[1]
+    q_factor = np.exp(rng.normal(0.0, 0.06, int(q_inv.max()) + 1))[q_inv]
     qpa_c = np.round(medicare * qpa_mult * q_factor * 100).astype(np.int64)
 
     # cost sharing: per claim deductible remaining, coinsurance, ED copay
@@ -821,19 +868,17 @@ def generate(
     co45_c = np.where(paid_line, billed_c - allowed_c, 0)
 
     # ---- claim-lines table -------------------------------------------------------------------------------
-    claim_ids = np.array([f"DM{i + 1:08d}" for i in range(n_claims)], dtype=object)
+    claim_ids = _claim_ids(n_claims)
     payer_name = np.where(self_pay, SELF_PAY_NAME, np.array(payer_names, dtype=object)[pi])
     payer_id = np.where(
         self_pay, SELF_PAY_ID, np.array([p.payer_id for p in PAYERS], dtype=object)[pi]
     )
     icn_num = rng.integers(10**10, 10**11, n_claims)
-    payer_claim_id = np.where(
-        adjudicated,
-        np.char.add(
-            np.array([p.payer_id[:3] for p in PAYERS])[pi].astype(str), icn_num.astype(str)
-        ).astype(object),
-        "",
-    )
+    payer_claim_id = np.full(n_claims, "", dtype=object)
+    prefix3 = np.array([p.payer_id[:3] for p in PAYERS], dtype=object)
+    payer_claim_id[adjudicated] = prefix3[pi[adjudicated]] + icn_num[adjudicated].astype(
+        str
+    ).astype(object)
     remit_l = np.where(pending_line, np.datetime64("NaT"), remit[c_of_l]).astype("datetime64[us]")
     paid_date = np.where(paid_line & (paid_c > 0), remit_l, np.datetime64("NaT")).astype(
         "datetime64[us]"
@@ -847,14 +892,15 @@ def generate(
     paid_carc = np.where(co45_c > 0, "CO-45", np.where(pr1_c + pr2_c + pr3_c > 0, largest_pr, ""))
     deny_carc = (carc_grp + "-" + carc_code)[c_of_l]
     carc = np.where(denied_line, deny_carc, np.where(paid_line, paid_carc, "")).astype(object)
-    l_emerg_rarc = np.where(l_em, "N864", "N865")  # NSA emergency / non-emergency at INN facility
-    qpa_rarc = np.where(billed_c < qpa_c, "N870", "N869")  # billed < QPA / cost share on QPA
-    nsa_rarc = np.char.add(np.char.add(l_emerg_rarc.astype(str), ":"), qpa_rarc.astype(str))
-    nsa_rarc = np.char.add(nsa_rarc, ":N877")  # initial payment; open negotiation available
+    # N864 NSA emergency / N865 non-emergency at an in-network facility; N869 cost share based
+    # on the QPA / N870 billed below the QPA; N877 initial payment, open negotiation available
+    # (DOMAIN.md section 1.4)
+    nsa_rarcs = np.array(
+        ["N865:N869:N877", "N865:N870:N877", "N864:N869:N877", "N864:N870:N877"], dtype=object
+    )
+    nsa_rarc = nsa_rarcs[l_em.astype(int) * 2 + (billed_c < qpa_c).astype(int)]
     rarc = np.where(
-        denied_line,
-        carc_rarc[c_of_l],
-        np.where(paid_line & l_prot, nsa_rarc.astype(object), ""),
+        denied_line, carc_rarc[c_of_l], np.where(paid_line & l_prot, nsa_rarc, "")
     ).astype(object)
     repricer_names = np.array([p.repricer or "" for p in PAYERS], dtype=object)
     repricer = np.where(paid_line, repricer_names[l_pi], "")
@@ -872,45 +918,47 @@ def generate(
 
     cl = pd.DataFrame(
         {
-            "claim_id": claim_ids[c_of_l],
+            "claim_id": _str_take(claim_ids, c_of_l),
             "line_no": line_no.astype(np.int64),
-            "payer_claim_id": payer_claim_id[c_of_l],
-            "payer": payer_name[c_of_l],
-            "payer_id": payer_id[c_of_l],
-            "plan_type": plan_type[c_of_l],
-            "provider_npi": npi[c_of_l],
-            "provider_tin": tin[c_of_l],
-            "specialty": l_spec,
-            "patient_key": "",  # filled below
+            "payer_claim_id": _str_take(payer_claim_id, c_of_l),
+            "payer": _str_take(payer_name, c_of_l),
+            "payer_id": _str_take(payer_id, c_of_l),
+            "plan_type": _str_take(plan_type, c_of_l),
+            "provider_npi": _str_take(npi, c_of_l),
+            "provider_tin": _str_take(tin, c_of_l),
+            "specialty": _str_take(spec_name, c_of_l),
+            "patient_key": _str_take(np.array([""], dtype=object), np.zeros(lines, dtype=np.int64)),
             "service_date": service_l.astype("datetime64[us]"),
             "submitted_date": submitted[c_of_l].astype("datetime64[us]"),
             "remit_date": remit_l,
             "paid_date": paid_date,
-            "cpt": cpt,
-            "billed_cpt": "",
-            "modifiers": mods,
+            "cpt": _str_take(cpt_uniq, cpt_code),
+            "billed_cpt": _str_take(np.array([""], dtype=object), np.zeros(lines, dtype=np.int64)),
+            "modifiers": _str_take(mod_uniq, mod_code),
             "units": units,
-            "unit_type": unit_type,
-            "pos": l_pos,
-            "state": state[c_of_l],
-            "locality": l_loc,
+            "unit_type": _str_take(np.array(["UN", "MJ"], dtype=object), mj.astype(np.int64)),
+            "pos": _str_take(pos_uniq, pos_code[c_of_l]),
+            "state": _str_take(state, c_of_l),
+            "locality": _str_take(loc_codes, loc_code),
             "billed": billed_c / 100.0,
             "allowed": allowed_c / 100.0 * money,
             "paid": paid_c / 100.0 * money,
             "patient_resp": (pr1_c + pr2_c + pr3_c) / 100.0 * money,
-            "claim_status": l_status,
-            "claim_status_code": np.where(paid_line, "1", np.where(denied_line, "4", "")),
-            "carc": carc,
-            "rarc": rarc,
+            "claim_status": _str_take(status, c_of_l),
+            "claim_status_code": _str(
+                np.where(paid_line, "1", np.where(denied_line, "4", "")).astype(object)
+            ),
+            "carc": _str(carc),
+            "rarc": _str(rarc),
             "qpa": qpa_out,
             "emergency": l_em,
             "facility_in_network": facility_in_network[c_of_l],
             "air_ambulance": False,
             "notice_consent": notice_consent[c_of_l],
             "gfe_amount": gfe,
-            "repricer": repricer,
+            "repricer": _str(repricer.astype(object)),
             "recoded": False,
-            "source": "demo",
+            "source": _str_take(np.array(["demo"], dtype=object), np.zeros(lines, dtype=np.int64)),
             "medicare_allowed": medicare,
         }
     )
@@ -918,11 +966,13 @@ def generate(
     # ---- fake PHI and patient keys --------------------------------------------------------------------
     phi_df, pkeys = _fake_patients(rng, n_ins, n_sp, pat_payer)
     pat_index = np.where(self_pay, n_ins + claim_pat_sp, claim_pat)
-    cl["patient_key"] = pkeys[pat_index][c_of_l]
+    cl["patient_key"] = _str_take(pkeys, pat_index[c_of_l])
     claim_phi = phi_df.iloc[pat_index].reset_index(drop=True)
     claim_phi.insert(0, "claim_id", claim_ids)
     claim_phi = claim_phi.astype("str")
-    cl = schema.conform(cl)
+    cl = cl[[*schema.CLAIM_LINE_COLUMNS, "medicare_allowed"]]
+    if any(str(cl[c].dtype) != t for c, t in schema.CLAIM_LINE_COLUMNS.items()):
+        cl = schema.conform(cl)  # built with canonical dtypes; conform only if one drifted
 
     # ---- adjustments -----------------------------------------------------------------------------------
     adjustments = _adjustments(cl, co45_c, pr1_c, pr2_c, pr3_c, billed_c, paid_line, denied_line)
@@ -973,25 +1023,38 @@ def _fake_patients(
     rng: np.random.Generator, n_ins: int, n_sp: int, pat_payer: np.ndarray
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Fake names, member ids and birth dates for the insured then self-pay pools, and keys."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     n = n_ins + n_sp
-    first = np.array(_FIRST, dtype=object)[rng.integers(0, len(_FIRST), n)]
-    last = np.array(_LAST, dtype=object)[rng.integers(0, len(_LAST), n)]
-    mi = np.array(list("ABCDEFGHJKLMNPRSTW"), dtype=object)[rng.integers(0, 18, n)]
-    name = last + ", " + first + " " + mi
+    initials = "ABCDEFGHJKLMNPRSTW"
+    # every "Last, First M" combination once (~50k), then taken per patient
+    combos = [f"{la}, {fi} {mi}" for la in _LAST for fi in _FIRST for mi in initials]
+    idx = rng.integers(0, len(combos), n)
+    names = pa.array(combos).take(pa.array(idx))
+    names_upper = pa.array([c.upper() for c in combos]).take(pa.array(idx))
     prefix = np.array([p.payer_id[:3] for p in PAYERS], dtype=object)[pat_payer]
     digits = rng.integers(10**8, 10**9, n_ins).astype(str).astype(object)
-    member = np.concatenate([prefix + digits, np.full(n_sp, "", dtype=object)])
+    member = pa.array(np.concatenate([prefix + digits, np.full(n_sp, "", dtype=object)]))
     age_days = np.clip(rng.normal(45.0, 20.0, n), 0.5, 95.0) * 365.25
     dob = (np.datetime64("2025-06-30") - age_days.astype("timedelta64[D]")).astype("datetime64[D]")
-    dob_s = dob.astype(str).astype(object)
-    df = pd.DataFrame({"patient_name": name, "member_id": member, "birth_date": dob_s}, dtype="str")
-    keys = np.array(
-        [
-            phi.patient_key(DEMO_SALT, m, nm, d)
-            for m, nm, d in zip(member, name, dob_s, strict=True)
-        ],
-        dtype=object,
+    dob_s = pc.strftime(pa.array(dob), format="%Y-%m-%d")
+    df = pd.DataFrame(
+        {
+            "patient_name": pd.array(names, dtype="str"),
+            "member_id": pd.array(member, dtype="str"),
+            "birth_date": pd.array(dob_s, dtype="str"),
+        }
     )
+    # phi.patient_key(DEMO_SALT, member_id, name, birth_date) in one pass: the parts are already
+    # normalised (upper case, single spaces), so the HMAC message is the same bytes
+    msgs = pc.binary_join_element_wise(member, names_upper, dob_s, "|").to_pylist()
+    h0 = hmac.new(DEMO_SALT.encode(), digestmod=hashlib.sha256)
+    keys = np.empty(n, dtype=object)
+    for i, m in enumerate(msgs):
+        h = h0.copy()
+        h.update(m.encode())
+        keys[i] = h.hexdigest()[:16]
     return df, keys
 
 
