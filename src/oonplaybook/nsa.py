@@ -30,6 +30,8 @@ import pandas as pd
 import yaml
 
 from oonplaybook.reference import calendar as bd
+from oonplaybook.reference import codes as rc
+from oonplaybook.reference.code_families import code_families
 
 # --- clock constants (DOMAIN.md §1.5, §1.6, §1.9, §4.3) -------------------------------------
 
@@ -464,3 +466,485 @@ def prompt_pay_interest(amount: float, due: date, paid_on: date, annual_rate: fl
     """Simple interest on a late clean-claim payment from the day after ``due`` to ``paid_on``."""
     days = (bd._as_date(paid_on) - bd._as_date(due)).days
     return round(max(days, 0) * float(amount) * float(annual_rate) / 365.0, 2)
+
+
+# --- per-claim assessment ---------------------------------------------------------------------
+
+#: Plan types the NSA balance-billing and IDR provisions reach: group health plans and health
+#: insurance issuers (42 U.S.C. 300gg-111; 29 U.S.C. 1185e; 26 U.S.C. 9816). Medicare
+#: Advantage and Medicaid managed care have their own balance-billing rules; self-pay patients
+#: get good-faith estimates instead (45 CFR 149.610). "unknown" is assessed as commercial and
+#: flagged.
+NSA_PLAN_TYPES = frozenset(
+    {"fully_insured", "self_funded_erisa", "self_funded_non_erisa", "unknown"}
+)
+#: NSA balance-billing protections apply for plan years beginning on or after 2022-01-01
+#: (DOMAIN.md §1.1); the plan year is not in the data, so the service date is the proxy.
+NSA_EFFECTIVE = pd.Timestamp("2022-01-01")
+#: Code families whose services are ancillary under 42 U.S.C. 300gg-132(b)(2): anesthesiology,
+#: radiology, pathology/laboratory and other diagnostic services, neonatology, intensivists
+#: (critical care). Assistant surgeons are caught by modifiers 80/81/82/AS.
+ANCILLARY_FAMILIES = frozenset(
+    {
+        "anesthesia",
+        "radiology_diagnostic",
+        "radiology_ultrasound",
+        "radiology_other",
+        "pathology_lab",
+        "neonatal_critical_care",
+        "critical_care",
+        "neuro_monitoring",
+        "neurology_testing",
+        "em_emergency",
+    }
+)
+ASSISTANT_SURGEON_MODIFIERS = ("80", "81", "82", "AS")
+
+ASSESSMENT_COLUMNS = (
+    "claim_id", "payer", "payer_id", "plan_type", "provider_npi", "provider_tin", "specialty",
+    "state", "service_date", "remit_date", "n_lines", "billed", "allowed", "paid",
+    "patient_resp", "qpa", "claim_status", "primary_carc", "primary_rarc", "denial_reason_group",
+    "nsa_basis", "ancillary", "nsa_applies", "nsa_note", "notice_consent",
+    "notice_consent_valid", "notice_consent_reason", "state_law_governs", "state_law",
+    "idr_eligible", "idr_ineligible_reasons", "improper_under_nsa", "improper_reason",
+    "qpa_disclosed", "open_negotiation_initiate_by", "open_negotiation_period_end",
+    "idr_window_start", "idr_initiate_by", "appeal_by", "next_deadline", "next_deadline_kind",
+    "days_left", "business_days_left", "deadline_passed", "recognized_amount",
+    "patient_cost_share_cap", "patient_resp_exceeds_cap", "patient_resp_excess",
+    "balance_bill_allowed", "balance_bill_reason",
+)  # fmt: skip
+
+
+def _col(df: pd.DataFrame, name: str, default: Any) -> pd.Series:
+    if name in df.columns:
+        return df[name]
+    return pd.Series([default] * len(df), index=df.index)
+
+
+def _str_codes(codes: np.ndarray, cats: np.ndarray) -> pd.Series:
+    """A ``str`` Series from integer codes into a small array of texts (fast for 1M rows)."""
+    uniq, inv = np.unique(np.asarray(cats, dtype=object).astype(str), return_inverse=True)
+    codes = np.asarray(codes, dtype=np.int64)
+    return pd.Series(pd.array(uniq, dtype="str").take(inv[codes]))
+
+
+def _choose(conds: list[Any], choices: list[str], default: str) -> pd.Series:
+    """Like ``np.select`` for texts, without building a wide unicode array per row."""
+    idx = np.select(
+        [np.asarray(c, dtype=bool) for c in conds], list(range(len(choices))), len(choices)
+    )
+    cats = list(dict.fromkeys(choices + [default]))
+    remap = np.array([cats.index(t) for t in choices + [default]])
+    return _str_codes(remap[idx], np.array(cats, dtype=object))
+
+
+def _reasons(conds: list[tuple[Any, str]], n: int) -> pd.Series:
+    """Row-wise '; '-joined texts of the true conditions (bitmask, one join per combination)."""
+    mask = np.zeros(n, dtype=np.int64)
+    for bit, (cond, _) in enumerate(conds):
+        mask |= np.asarray(cond, dtype=bool).astype(np.int64) << bit
+    uniq, inv = np.unique(mask, return_inverse=True)
+    texts = ["; ".join(t for b, (_, t) in enumerate(conds) if (u >> b) & 1) for u in uniq]
+    cats = list(dict.fromkeys(texts))
+    return _str_codes(np.array([cats.index(t) for t in texts])[inv], np.array(cats, dtype=object))
+
+
+def _pick(values: pd.Series, rows: np.ndarray) -> np.ndarray:
+    return values.to_numpy()[rows]
+
+
+def assess_claims(
+    claim_lines: pd.DataFrame,
+    *,
+    state_table: dict[str, Any] | None = None,
+    as_of: date,
+    in_network_coinsurance: float | None = None,
+    contract_days: int = 180,
+) -> pd.DataFrame:
+    """One row per claim: NSA protection, consent, state law, IDR eligibility, clocks, patient cap.
+
+    * ``nsa_basis``: ``air_ambulance`` > ``emergency`` > at an in-network facility
+      (``ancillary_at_in_network_facility`` when any line is an ancillary service, else
+      ``non_emergency_at_in_network_facility``) > ``none`` (42 U.S.C. 300gg-111(a), (b);
+      300gg-131, 300gg-132). The basis describes the situation; ``nsa_applies`` adds plan
+      type, effective date and consent.
+    * ``notice_consent_valid`` only for non-emergency, non-ancillary services at an in-network
+      facility without an unforeseen urgent need (300gg-132(b)-(c); 45 CFR 149.420); a signed
+      consent elsewhere is reported as invalid with the reason.
+    * ``state_law_governs``: fully insured plan (or an opted-in self-funded plan, column
+      ``state_law_opt_in``) in an enabled state whose law covers the basis (state table).
+    * ``idr_eligible`` with ``idr_ineligible_reasons`` (all that apply, "; "-joined).
+    * Clocks from ``remit_date`` (:func:`deadlines`; notice date from column
+      ``open_negotiation_notice_date`` when present, else the latest schedule), ``appeal_by``
+      (:func:`appeal_deadlines` rule), ``next_deadline`` / ``days_left`` (calendar days from
+      ``as_of``), ``business_days_left`` (business days after ``as_of`` through the deadline),
+      ``deadline_passed``. Nothing is dropped: passed deadlines stay with their dates.
+    * Patient protection: ``recognized_amount`` = lesser of QPA and billed (45 CFR 149.30)
+      unless state law governs; ``patient_cost_share_cap`` = recognized amount x in-network
+      coinsurance when known (argument or column ``in_network_coinsurance``), else the
+      recognized amount itself (an upper bound: cost sharing never exceeds it).
+    """
+    need = {"claim_id", "cpt"}
+    missing = need - set(claim_lines.columns)
+    if missing:
+        raise KeyError(f"assess_claims needs claim-line columns {sorted(missing)}")
+    asof = pd.Timestamp(as_of)
+    table = state_table if state_table is not None else load_state_table()
+    sb = table.get("surprise_billing", table)
+    from oonplaybook.specialties import ancillary_specialties
+
+    # sort lines by (claim, line) and give each claim an integer key 0..n-1 (claim_id order);
+    # columns are reordered one at a time (never the whole frame) to keep 1M-line runs fast
+    cl_all = claim_lines
+    kc, claim_ids = pd.factorize(cl_all["claim_id"].astype("str"), sort=True)
+    line_no = _col(cl_all, "line_no", 0).to_numpy()
+    order = np.lexsort((line_no, kc))
+    k = kc[order]
+    n = len(claim_ids)
+    first = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.array([], int)
+    first_rows = order[first]  # original row of each claim's first line
+
+    def line(name: str, default: Any) -> pd.Series:
+        """Column ``name`` in (claim, line) order (default when absent)."""
+        col = _col(cl_all, name, default)
+        return col.iloc[order].reset_index(drop=True)
+
+    def head(name: str, default: str) -> pd.Series:
+        """Column ``name`` at each claim's first line, as str."""
+        return _col(cl_all, name, default).astype("str").iloc[first_rows].reset_index(drop=True)
+
+    def flag(name: str) -> np.ndarray:
+        return _col(cl_all, name, False).fillna(False).to_numpy(bool)[order]
+
+    cpt_codes, cpt_uniq = rc.factorize_str(cl_all["cpt"])
+    fam_uniq = code_families(pd.Series(cpt_uniq, dtype="str")).to_numpy(dtype=object)
+    fam = fam_uniq[cpt_codes[order]] if len(cpt_uniq) else np.array([], dtype=object)
+    mod_codes, mod_uniq = rc.factorize_str(_col(cl_all, "modifiers", ""))
+    assist_u = np.array(
+        [bool(set(str(m).split(":")) & set(ASSISTANT_SURGEON_MODIFIERS)) for m in mod_uniq]
+    )
+    assistant = assist_u[mod_codes[order]] if len(mod_uniq) else np.zeros(len(k), bool)
+    spec_codes, spec_uniq = rc.factorize_str(_col(cl_all, "specialty", ""))
+    anc_spec = np.isin(spec_uniq, list(ancillary_specialties()))
+    anc = np.isin(fam, list(ANCILLARY_FAMILIES)) | assistant | anc_spec[spec_codes[order]]
+    air = flag("air_ambulance") | (fam == "air_ambulance")
+    st_codes, st_uniq = rc.factorize_str(_col(cl_all, "claim_status", ""))
+    status = st_uniq[st_codes[order]]
+    carc_codes, carc_uniq = rc.factorize_str(_col(cl_all, "carc", ""))
+    rarc_codes, rarc_uniq = rc.factorize_str(_col(cl_all, "rarc", ""))
+    carc_k, rarc_k = carc_codes[order], rarc_codes[order]
+    nsa_rarc_u = np.array([bool(set(str(r).split(":")) & rc.NSA_RARCS) for r in rarc_uniq])
+    nsa_rarc = nsa_rarc_u[rarc_k] if len(rarc_uniq) else np.zeros(len(k), bool)
+
+    def b_any(x: np.ndarray) -> np.ndarray:
+        return np.bincount(k, weights=x.astype(np.float64), minlength=n) > 0
+
+    def b_sum(x: pd.Series) -> np.ndarray:
+        v = pd.to_numeric(x).to_numpy(np.float64)
+        tot = np.bincount(k, weights=np.nan_to_num(v), minlength=n)
+        cnt = np.bincount(k, weights=(~np.isnan(v)).astype(np.float64), minlength=n)
+        return np.where(cnt > 0, tot, np.nan)
+
+    def b_min_date(x: pd.Series) -> pd.Series:
+        big = np.iinfo(np.int64).max
+        nat = np.iinfo(np.int64).min
+        v = pd.to_datetime(x).to_numpy("datetime64[us]").astype(np.int64)
+        v = np.where(v == nat, big, v)
+        out = np.full(n, big, dtype=np.int64)
+        np.minimum.at(out, k, v)
+        out = np.where(out == big, nat, out)
+        return pd.Series(out.astype("datetime64[us]"))
+
+    def b_first_code(codes: np.ndarray, uniq: np.ndarray) -> np.ndarray:
+        """Per claim, the first line's code whose text is non-empty (-1 when none)."""
+        empty = np.flatnonzero(uniq == "")
+        ok = ~np.isin(codes, empty)
+        res = np.full(n, -1, dtype=np.int64)
+        idx = np.flatnonzero(ok)
+        if len(idx):
+            kk, pos = np.unique(k[idx], return_index=True)
+            res[kk] = codes[idx[pos]]
+        return res
+
+    def texts(codes: np.ndarray, uniq: np.ndarray) -> pd.Series:
+        cats = np.append(uniq, "").astype(object)
+        return _str_codes(np.where(codes < 0, len(uniq), codes), cats)
+
+    n_lines = np.bincount(k, minlength=n)
+    carc_first = b_first_code(carc_k, carc_uniq)
+    rarc_first = b_first_code(rarc_k, rarc_uniq)
+    c = pd.DataFrame(
+        {
+            "claim_id": pd.Series(pd.array(np.asarray(claim_ids, dtype=object), dtype="str")),
+            "payer": head("payer", ""),
+            "payer_id": head("payer_id", ""),
+            "plan_type": head("plan_type", "unknown"),
+            "provider_npi": head("provider_npi", ""),
+            "provider_tin": head("provider_tin", ""),
+            "specialty": head("specialty", ""),
+            "state": head("state", ""),
+            "n_lines": n_lines,
+            "emergency": b_any(flag("emergency")),
+            "fin": b_any(flag("facility_in_network")),
+            "air": b_any(air),
+            "anc": b_any(anc),
+            "notice_consent": ~b_any(~flag("notice_consent")),
+            "urgent": b_any(flag("unforeseen_urgent")),
+            "opt_in": b_any(flag("state_law_opt_in")),
+            "n_denied": np.bincount(k, weights=(status == "denied").astype(float), minlength=n),
+            "any_paid": b_any(status == "paid"),
+            "all_pending": ~b_any(status != "pending"),
+            "nsa_rarc": b_any(nsa_rarc),
+            "coins": b_sum(line("in_network_coinsurance", np.nan)) / np.maximum(n_lines, 1),
+            "primary_carc": texts(carc_first, carc_uniq),
+            "primary_rarc": texts(rarc_first, rarc_uniq),
+        }
+    )
+    c["service_date"] = b_min_date(line("service_date", pd.NaT))
+    c["remit_date"] = b_min_date(line("remit_date", pd.NaT))
+    c["notice_date"] = b_min_date(line("open_negotiation_notice_date", pd.NaT))
+    for m in ("billed", "allowed", "paid", "patient_resp", "qpa"):
+        c[m] = b_sum(line(m, np.nan))
+    # recognized amount per line (lesser of QPA and billed, 45 CFR 149.30), summed per claim;
+    # NaN when any line lacks a QPA (the cap is then unknown, not guessed)
+    qpa_l = pd.to_numeric(line("qpa", np.nan)).to_numpy(np.float64)
+    billed_l = pd.to_numeric(line("billed", np.nan)).to_numpy(np.float64)
+    rec_l = np.fmin(qpa_l, billed_l)
+    c["recognized"] = np.where(
+        b_any(np.isnan(qpa_l)), np.nan, np.bincount(k, weights=np.nan_to_num(rec_l), minlength=n)
+    )
+    c["claim_status"] = _choose(
+        [c["n_denied"].eq(c["n_lines"]), c["any_paid"], c["all_pending"]],
+        ["denied", "paid", "pending"],
+        "other",
+    )
+    c["denial_reason_group"] = rc.denial_reason_groups(
+        c["primary_carc"].astype("str"), c["primary_rarc"].astype("str")
+    ).to_numpy()
+
+    # --- basis, consent, applicability -------------------------------------------------------
+    c["nsa_basis"] = _choose(
+        [c["air"], c["emergency"], c["fin"] & c["anc"], c["fin"]],
+        [
+            "air_ambulance",
+            "emergency",
+            "ancillary_at_in_network_facility",
+            "non_emergency_at_in_network_facility",
+        ],
+        "none",
+    )
+    c["ancillary"] = c["anc"]
+    basis = c["nsa_basis"]
+    consent = c["notice_consent"]
+    c["notice_consent_valid"] = (
+        consent & basis.eq("non_emergency_at_in_network_facility") & ~c["urgent"]
+    )
+    c["notice_consent_reason"] = _choose(
+        [
+            ~consent,
+            c["notice_consent_valid"],
+            basis.eq("emergency"),
+            basis.eq("air_ambulance"),
+            basis.eq("ancillary_at_in_network_facility"),
+            c["urgent"],
+        ],
+        [
+            "",
+            "valid: non-emergency, non-ancillary service at an in-network facility "
+            "(45 CFR 149.420(c)); keep the signed form 7 years (42 U.S.C. 300gg-132(e))",
+            "invalid: consent cannot waive protection for emergency services (42 U.S.C. 300gg-132(a))",
+            "invalid: no notice-and-consent exception for air ambulance (42 U.S.C. 300gg-112)",
+            "invalid: ancillary service (emergency medicine, anesthesiology, pathology, radiology, "
+            "neonatology, assistant surgeon, hospitalist, intensivist, diagnostics; "
+            "42 U.S.C. 300gg-132(b)(2))",
+            "invalid: unforeseen urgent need (42 U.S.C. 300gg-132(c))",
+        ],
+        "not needed: the service is not NSA-protected",
+    )
+    plan_ok = c["plan_type"].isin(NSA_PLAN_TYPES)
+    effective = c["service_date"].isna() | (c["service_date"] >= NSA_EFFECTIVE)
+    c["nsa_applies"] = basis.ne("none") & plan_ok & effective & ~c["notice_consent_valid"]
+    c["nsa_note"] = _reasons(
+        [
+            (c["plan_type"].eq("unknown") & basis.ne("none"),
+             "plan type unknown: assessed as commercial; confirm funding"),
+            (~effective, "service before 2022-01-01 (NSA effective date)"),
+        ],
+        n,
+    )  # fmt: skip
+
+    # --- state law -----------------------------------------------------------------------------
+    def _law(st: str, b: str, pt: str, oi: str) -> str:
+        row = sb.get(st)
+        if not row or not row.get("enabled", False) or b not in (row.get("scope") or []):
+            return ""
+        if pt in (row.get("plan_types") or []) or (
+            pt == "self_funded_erisa" and row.get("self_funded_opt_in") and oi == "True"
+        ):
+            return f"{st}: {row.get('law', '')}"
+        return ""
+
+    law = rc.map_unique(_law, c["state"], c["nsa_basis"], c["plan_type"], c["opt_in"].astype("str"))
+    law = np.where(c["nsa_applies"], law, "")
+    lc, lu = pd.factorize(law)
+    c["state_law"] = _str_codes(lc, np.asarray(lu, dtype=object))
+    c["state_law_governs"] = c["state_law"].str.len() > 0
+
+    # --- improper denials, QPA disclosure ------------------------------------------------------
+    basis_codes, basis_uniq = rc.factorize_str(basis.where(c["nsa_applies"], "none"))
+    imp_line = rc.map_unique(
+        rc.improper_under_nsa,
+        (carc_k, carc_uniq),
+        (rarc_k, rarc_uniq),
+        (basis_codes[k], basis_uniq),
+    )
+    imp_codes, imp_uniq = pd.factorize(imp_line)
+    imp_uniq = np.asarray(imp_uniq, dtype=object)
+    c["improper_reason"] = texts(b_first_code(imp_codes.astype(np.int64), imp_uniq), imp_uniq)
+    c["improper_under_nsa"] = c["improper_reason"].str.len() > 0
+    c["qpa_disclosed"] = c["qpa"].notna() | c["nsa_rarc"]
+
+    # --- IDR eligibility -----------------------------------------------------------------------
+    has_remit = c["remit_date"].notna()
+    denied_cov = c["claim_status"].eq("denied") & ~c["denial_reason_group"].isin(
+        ["underpayment", rc.NOT_A_DENIAL]
+    )
+    nsa_ok = c["nsa_applies"]
+    c["idr_ineligible_reasons"] = _reasons(
+        [
+            (basis.eq("none"), "not an NSA-protected service (non-emergency, not at an "
+             "in-network facility, not air ambulance)"),
+            (basis.ne("none") & ~plan_ok, "plan type outside the NSA's IDR (public program or "
+             "self-pay; self-pay uses patient-provider dispute resolution, 45 CFR 149.620)"),
+            (basis.ne("none") & ~effective, "service before the NSA took effect (2022-01-01)"),
+            (c["notice_consent_valid"], "valid notice and consent waived NSA protection "
+             "(45 CFR 149.420(c))"),
+            (c["state_law_governs"], "specified state law governs payment: use the state "
+             "process (see state_law)"),
+            (nsa_ok & ~has_remit, "no initial payment or denial yet: the open negotiation "
+             "clock has not started"),
+            (nsa_ok & denied_cov & c["improper_under_nsa"], "improper denial under the NSA: "
+             "contest it (appeal citing the rule; No Surprises Help Desk complaint) before "
+             "disputing the amount"),
+            (nsa_ok & denied_cov & ~c["improper_under_nsa"], "claim denied (see "
+             "denial_reason_group): IDR sets the amount of a covered claim; resolve the denial "
+             "first"),
+        ],
+        n,
+    )  # fmt: skip
+    c["idr_eligible"] = nsa_ok & (c["idr_ineligible_reasons"] == "")
+
+    # --- clocks ----------------------------------------------------------------------------------
+    fed = nsa_ok & ~c["state_law_governs"] & has_remit
+    rem = c["remit_date"].where(fed)
+    on_by = bd.period_end_series(rem, OPEN_NEGOTIATION_INITIATE_BD)
+    notice = c["notice_date"].where(fed & c["notice_date"].notna(), on_by)
+    period_end = bd.period_end_series(notice, OPEN_NEGOTIATION_PERIOD_BD)
+    window = bd.add_business_days_series(period_end, 1)
+    idr_by = bd.period_end_series(window, IDR_INITIATION_WINDOW_BD)
+    c["open_negotiation_initiate_by"] = on_by
+    c["open_negotiation_period_end"] = period_end
+    c["idr_window_start"] = window
+    c["idr_initiate_by"] = idr_by
+    erisa = c["plan_type"].isin(ERISA_ACA_PLAN_TYPES)
+    app_days = np.where(erisa, min(ERISA_INTERNAL_APPEAL_DAYS, contract_days), contract_days)
+    c["appeal_by"] = (c["remit_date"] + pd.to_timedelta(app_days, unit="D")).astype(
+        "datetime64[us]"
+    )
+    notice_known = c["notice_date"].notna()
+    kind = _choose(
+        [~has_remit, c["idr_eligible"] & notice_known, c["idr_eligible"], c["state_law_governs"]],
+        ["awaiting_remit", "idr_initiation", "open_negotiation_notice", "state_process"],
+        "appeal",
+    )
+    c["next_deadline_kind"] = kind
+    nd = np.where(kind.eq("idr_initiation"), c["idr_initiate_by"].to_numpy("datetime64[us]"),
+                  np.where(kind.eq("open_negotiation_notice"),
+                           c["open_negotiation_initiate_by"].to_numpy("datetime64[us]"),
+                           np.where(kind.isin(["appeal", "state_process"]),
+                                    c["appeal_by"].to_numpy("datetime64[us]"),
+                                    np.datetime64("NaT"))))  # fmt: skip
+    c["next_deadline"] = pd.Series(nd.astype("datetime64[us]"), index=c.index)
+    c["days_left"] = (c["next_deadline"] - asof).dt.days.astype("float64")
+    one = pd.Timedelta(days=1)
+    c["business_days_left"] = bd.business_days_between_series(
+        pd.Series(asof + one, index=c.index), c["next_deadline"] + one
+    )
+    c["deadline_passed"] = c["days_left"].lt(0).fillna(False).astype(bool)
+
+    # --- patient protections --------------------------------------------------------------------
+    c["recognized_amount"] = c["recognized"].where(nsa_ok & ~c["state_law_governs"])
+    coins = c["coins"].fillna(
+        in_network_coinsurance if in_network_coinsurance is not None else np.nan
+    )
+    cap = (c["recognized_amount"] * coins).where(coins.notna(), c["recognized_amount"])
+    c["patient_cost_share_cap"] = cap
+    over = c["patient_resp"] - cap
+    c["patient_resp_exceeds_cap"] = (over > 0.005).fillna(False).astype(bool)
+    c["patient_resp_excess"] = over.where(c["patient_resp_exceeds_cap"], 0.0).round(2)
+    public = c["plan_type"].isin(["medicare_advantage", "medicaid_managed_care"])
+    c["balance_bill_allowed"] = ~nsa_ok & ~public
+    c["balance_bill_reason"] = _choose(
+        [c["state_law_governs"], nsa_ok, public, c["plan_type"].eq("self_pay"),
+         c["notice_consent_valid"]],
+        ["no: NSA protection applies and state law sets payment (patient owes in-network cost "
+         "sharing only)",
+         "no: NSA-protected (patient owes in-network cost sharing on the recognized amount; "
+         "45 CFR 149.410/149.420)",
+         "no: public-program plan (Medicare Advantage / Medicaid balance-billing limits)",
+         "yes: self-pay; bill within the good-faith estimate (+$400 triggers patient-provider "
+         "dispute eligibility, 45 CFR 149.620)",
+         "yes: valid notice and consent on file"],
+        "yes: not NSA-protected (check the payer contract and state law)",
+    )  # fmt: skip
+    out = c[list(ASSESSMENT_COLUMNS)].copy()
+    for col in (
+        "service_date",
+        "remit_date",
+        "open_negotiation_initiate_by",
+        "open_negotiation_period_end",
+        "idr_window_start",
+        "idr_initiate_by",
+        "appeal_by",
+        "next_deadline",
+    ):
+        out[col] = pd.to_datetime(out[col]).astype("datetime64[us]")
+    for col in (
+        "claim_id",
+        "payer",
+        "payer_id",
+        "plan_type",
+        "provider_npi",
+        "provider_tin",
+        "specialty",
+        "state",
+        "claim_status",
+        "primary_carc",
+        "primary_rarc",
+        "denial_reason_group",
+        "nsa_basis",
+        "nsa_note",
+        "notice_consent_reason",
+        "state_law",
+        "idr_ineligible_reasons",
+        "improper_reason",
+        "next_deadline_kind",
+        "balance_bill_reason",
+    ):
+        out[col] = out[col].astype("str")
+    for col in (
+        "ancillary",
+        "nsa_applies",
+        "notice_consent",
+        "notice_consent_valid",
+        "state_law_governs",
+        "idr_eligible",
+        "improper_under_nsa",
+        "qpa_disclosed",
+        "deadline_passed",
+        "patient_resp_exceeds_cap",
+        "balance_bill_allowed",
+    ):
+        out[col] = out[col].astype(bool)
+    out["n_lines"] = out["n_lines"].astype("int64")
+    return out.reset_index(drop=True)

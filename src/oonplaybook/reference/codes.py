@@ -17,6 +17,7 @@ CARCs that are not denials (cost sharing 1/2/3, sequestration) map to ``not_a_de
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 #: The groups :func:`denial_reason_group` returns for denials.
@@ -116,6 +117,7 @@ CARC: dict[str, tuple[str, str]] = {
 #: RARC -> short description (ours). NSA codes effective 2022-03-01 (DOMAIN.md §1.4).
 RARC: dict[str, str] = {
     "M15": "separately billed services were bundled",
+    "M62": "treatment authorization code missing, incomplete or invalid",
     "M127": "missing patient medical record for this service",
     "MA130": "claim has incomplete or invalid information; resubmit as a new claim",
     "N4": "missing or incomplete prior insurance carrier EOB",
@@ -161,7 +163,7 @@ CLAIM_STATUS: dict[str, str] = {
 #: be covered "without the need for any prior authorization determination"
 #: (42 U.S.C. 300gg-111(a)(1)(A); 45 CFR 149.110(b)(1)).
 PRIOR_AUTH_CARCS = frozenset({"15", "39", "62", "197", "198", "284", "296"})
-PRIOR_AUTH_RARCS = frozenset({"N54"})
+PRIOR_AUTH_RARCS = frozenset({"N54", "M62"})
 #: CARCs that deny for the provider's network status. Emergency services must be covered
 #: regardless of network status (45 CFR 149.110(b)(2)), and OON ancillary/non-emergency
 #: services at an in-network facility are paid under 45 CFR 149.120 at in-network cost sharing.
@@ -208,23 +210,36 @@ def denial_reason_group(carc: str, rarc: str = "") -> str:
     return g
 
 
+def factorize_str(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(int codes, object uniques) of a text column; missing values become ""."""
+    c, u = pd.factorize(col.astype("str").fillna(""), sort=False)
+    return c.astype(np.int64), np.asarray(u, dtype=object)
+
+
+def map_unique(func: object, *cols: pd.Series | tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Apply a scalar ``func`` to each distinct tuple of ``cols`` once; return the mapped array.
+
+    Each column is a Series or an already factorized ``(codes, uniques)`` pair.
+    """
+    pairs = [c if isinstance(c, tuple) else factorize_str(c) for c in cols]
+    comb = np.zeros(len(pairs[0][0]), dtype=np.int64)
+    for c, u in pairs:
+        comb = comb * max(len(u), 1) + c
+    _, first, inv = np.unique(comb, return_index=True, return_inverse=True)
+    vals = np.array([func(*(u[c[i]] for c, u in pairs)) for i in first], dtype=object)
+    return vals[inv]
+
+
 def denial_reason_groups(carc: pd.Series, rarc: pd.Series | None = None) -> pd.Series:
     """Vectorised :func:`denial_reason_group` (each distinct pair computed once)."""
     r = rarc if rarc is not None else pd.Series("", index=carc.index)
-    keys = pd.DataFrame({"c": carc.astype("str").fillna(""), "r": r.astype("str").fillna("")})
-    uniq = keys.drop_duplicates()
-    lut = {(c, rr): denial_reason_group(c, rr) for c, rr in zip(uniq["c"], uniq["r"], strict=True)}
-    return pd.Series(
-        [lut[(c, rr)] for c, rr in zip(keys["c"], keys["r"], strict=True)],
-        index=carc.index,
-        dtype="str",
-    )
+    return pd.Series(map_unique(denial_reason_group, carc, r), index=carc.index, dtype="str")
 
 
 def improper_under_nsa(carc: str, rarc: str, nsa_basis: str) -> str:
     """Why a denial/adjustment is improper for an NSA-protected claim ("" when it is not).
 
-    * emergency + prior-authorization denial (CO-197/198/15/62/39/284/296 or RARC N54):
+    * emergency + prior-authorization denial (CO-197/198/15/62/39/284/296 or RARC N54/M62):
       42 U.S.C. 300gg-111(a)(1)(A); 45 CFR 149.110(b)(1);
     * emergency or in-network-facility + network-status denial (CO-242/243/279):
       45 CFR 149.110(b)(2), 149.120;
@@ -255,17 +270,6 @@ def improper_under_nsa(carc: str, rarc: str, nsa_basis: str) -> str:
 
 
 def improper_under_nsa_frame(carc: pd.Series, rarc: pd.Series, nsa_basis: pd.Series) -> pd.Series:
-    """Vectorised :func:`improper_under_nsa`."""
-    keys = pd.DataFrame(
-        {"c": carc.astype("str"), "r": rarc.astype("str"), "b": nsa_basis.astype("str")}
-    )
-    uniq = keys.drop_duplicates()
-    lut = {
-        (c, r, b): improper_under_nsa(c, r, b)
-        for c, r, b in zip(uniq["c"], uniq["r"], uniq["b"], strict=True)
-    }
-    return pd.Series(
-        [lut[k] for k in zip(keys["c"], keys["r"], keys["b"], strict=True)],
-        index=carc.index,
-        dtype="str",
-    )
+    """Vectorised :func:`improper_under_nsa` (each distinct triple computed once)."""
+    vals = map_unique(improper_under_nsa, carc, rarc, nsa_basis)
+    return pd.Series(vals, index=carc.index, dtype="str")
