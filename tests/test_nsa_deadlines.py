@@ -128,3 +128,19 @@ def test_cli_bad_date_exits_2_naming_option(option: str) -> None:
     assert res.exit_code == 2
     assert option in res.output
     assert "YYYY-MM-DD" in res.output
+
+
+def test_idr_timeline_after_initiation() -> None:
+    t = nsa.idr_timeline(D(2025, 11, 24), D(2025, 11, 28), D(2026, 1, 9))
+    # initiation Mon Nov 24: Tue 25 (1), Wed 26 (2), [Thanksgiving], Fri 28 (3)
+    assert t.idre_selection_by == D(2025, 11, 28)
+    assert t.departments_select_by == D(2025, 12, 3)  # Dec 1 (4), 2 (5), 3 (6)
+    assert t.offers_due_by == D(2025, 12, 12)  # selection Fri Nov 28 + 10 BD
+    # +30 BD: Dec 15-19 (15), 22-24 (18), [25], 26 (19), 29-31 (22), [Jan 1], Jan 2 (23),
+    # 5-9 (28), 12 (29), Tue Jan 13 (30)
+    assert t.determination_by == D(2026, 1, 13)
+    assert t.payment_due_by == D(2026, 2, 8)  # Jan 9 + 30 calendar days
+    # Jan 9 + 30 BD: 12-16 (5), [19 MLK], 20-23 (9), 26-30 (14), Feb 2-6 (19), 9-13 (24),
+    # [16 Washington's Birthday], 17-20 (28), 23 (29), Tue Feb 24 (30)
+    assert t.idre_fee_refund_by == D(2026, 2, 24)
+    assert nsa.idr_timeline(D(2025, 11, 24)).offers_due_by is None

@@ -143,6 +143,51 @@ def deadlines(
     )
 
 
+@dataclass(frozen=True)
+class IdrTimeline:
+    """Clocks after IDR initiation (45 CFR 149.510(c); DOMAIN.md §1.6), as dates."""
+
+    initiation_date: date
+    idre_selection_by: date  # parties jointly select within 3 BD after initiation
+    departments_select_by: date  # random selection if they fail: within 6 BD of initiation
+    offers_due_by: date | None  # 10 BD after IDRE selection
+    determination_by: date | None  # 30 BD after IDRE selection
+    payment_due_by: date | None  # 30 CD after the determination
+    idre_fee_refund_by: date | None  # 30 BD after the determination (prevailing party)
+
+    def to_dict(self) -> dict[str, str | None]:
+        """ISO dates (None when the triggering date is not known yet)."""
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items()}
+
+
+def idr_timeline(
+    initiation_date: date,
+    idre_selected_date: date | None = None,
+    determination_date: date | None = None,
+) -> IdrTimeline:
+    """Post-initiation IDR clocks: selection, offers, determination, payment, fee refund.
+
+    Selection: 3 BD after initiation (45 CFR 149.510(c)(1)(i)), else the Departments select
+    within 6 BD of initiation ((c)(1)(iv)). Offers: not later than 10 BD after selection
+    ((c)(4)(i)); determination: 30 BD after selection ((c)(4)(ii)); payment 30 CD after the
+    determination ((c)(4)(ix)); IDRE fee refund 30 BD after it ((d)(1)(ii)). "After" counts
+    from the next business day (:func:`calendar.add_business_days`). Whether CMS-9897-F re-keys
+    the offer/decision clocks is [unverified] (DOMAIN.md §8 item 4).
+    """
+    init = bd._as_date(initiation_date)
+    sel = bd._as_date(idre_selected_date) if idre_selected_date else None
+    det = bd._as_date(determination_date) if determination_date else None
+    return IdrTimeline(
+        initiation_date=init,
+        idre_selection_by=bd.add_business_days(init, 3),
+        departments_select_by=bd.add_business_days(init, 6),
+        offers_due_by=bd.add_business_days(sel, 10) if sel else None,
+        determination_by=bd.add_business_days(sel, 30) if sel else None,
+        payment_due_by=bd.add_calendar_days(det, 30) if det else None,
+        idre_fee_refund_by=bd.add_business_days(det, 30) if det else None,
+    )
+
+
 # --- IDR batching code groups (DOMAIN.md §1.8) -----------------------------------------------
 
 #: (group, first, last) inclusive numeric ranges of 5-digit CPT codes, first match wins.
