@@ -119,26 +119,55 @@ def _pricing_mod(mods: pd.Series) -> pd.Series:
     return mods.astype("str").map(m).astype("str")
 
 
-def _quantiles(
-    values: pd.Series, keys: list[pd.Series], pcts: Sequence[int]
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Per-group percentiles and counts of ``values`` (NaN values excluded)."""
-    frame = pd.DataFrame({f"k{i}": k.to_numpy() for i, k in enumerate(keys)})
-    frame["v"] = values.to_numpy()
-    frame = frame[frame["v"].notna()]
-    g = frame.groupby([f"k{i}" for i in range(len(keys))], sort=True, observed=True)["v"]
-    q = g.quantile([p / 100 for p in pcts]).unstack()
-    q.columns = [f"p{p}" for p in pcts]
-    return q, g.size()
+def _group_ids(keys: list[pd.Series]) -> np.ndarray:
+    """Dense int64 id of each row's key tuple (factorise each column, combine, renumber)."""
+    combined = np.zeros(len(keys[0]), dtype="int64")
+    for k in keys:
+        codes, uniq = pd.factorize(k, use_na_sentinel=False)
+        combined = combined * (len(uniq) + 1) + codes
+    return np.unique(combined, return_inverse=True)[1].reshape(-1)
+
+
+def _per_line_quantiles(
+    keys: list[pd.Series], values: pd.Series, pcts: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's group percentiles (linear interpolation, as numpy) and group count.
+
+    Vectorised: one sort by (group, value); NaN values are left out of their group.
+    """
+    gid = _group_ids(keys)
+    v = values.to_numpy(dtype="float64")
+    ok = ~np.isnan(v)
+    g_ok, v_ok = gid[ok], v[ok]
+    order = np.lexsort((v_ok, g_ok))
+    g_s, v_s = g_ok[order], v_ok[order]
+    n_groups = int(gid.max()) + 1 if len(gid) else 0
+    counts = np.bincount(g_s, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    q = np.full((n_groups, len(pcts)), np.nan)
+    have = counts > 0
+    for j, p in enumerate(pcts):
+        pos = (p / 100) * (counts[have] - 1)
+        lo = np.floor(pos).astype("int64")
+        hi = np.minimum(lo + 1, counts[have] - 1)
+        base = starts[have]
+        q[have, j] = v_s[base + lo] + (v_s[base + hi] - v_s[base + lo]) * (pos - lo)
+    return q[gid], counts[gid]
 
 
 def _lookup(table: pd.DataFrame, keys: list[pd.Series]) -> pd.DataFrame:
-    """Rows of a MultiIndexed ``table`` for each line's keys (NaN when absent)."""
+    """Rows of a (Multi)Indexed ``table`` for each line's key tuple, NaN when absent.
+
+    Looks up each distinct key tuple once and broadcasts, so 1M lines cost one factorisation.
+    """
+    gid = _group_ids(keys)
+    _, first = np.unique(gid, return_index=True)
     if len(keys) == 1:
-        idx = pd.Index(keys[0].to_numpy())
+        idx = pd.Index(keys[0].to_numpy()[first])
     else:
-        idx = pd.MultiIndex.from_arrays([k.to_numpy() for k in keys])
-    return table.reindex(idx)
+        idx = pd.MultiIndex.from_arrays([k.to_numpy()[first] for k in keys])
+    got = table.reindex(idx)
+    return got.iloc[gid].reset_index(drop=True)
 
 
 def ucr_ladder(
@@ -170,15 +199,12 @@ def ucr_ladder(
     for name, keys, values, scale in specs:
         if not todo.any():
             break
-        q, size = _quantiles(values, keys, percentiles)
-        size = size[size >= min_count]
-        q = q.loc[size.index]
-        got = _lookup(q, keys)
-        cnt = _lookup(size.to_frame("n"), keys)["n"].to_numpy()
-        ok = todo & ~np.isnan(cnt.astype("float64")) & scale.notna().to_numpy()
-        for p in percentiles:
-            out[f"ucr_p{p}"][ok] = got[f"p{p}"].to_numpy()[ok] * scale.to_numpy()[ok]
-        count[ok] = cnt[ok].astype("int64")
+        q, cnt = _per_line_quantiles(keys, values, percentiles)
+        sc = scale.to_numpy(dtype="float64")
+        ok = todo & (cnt >= min_count) & ~np.isnan(sc)
+        for j, p in enumerate(percentiles):
+            out[f"ucr_p{p}"][ok] = q[ok, j] * sc[ok]
+        count[ok] = cnt[ok]
         level[ok] = name
         todo &= ~ok
     level[todo] = f"none (fewer than {min_count} charges at every level)"

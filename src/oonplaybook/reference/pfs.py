@@ -460,6 +460,11 @@ class ReferenceTables:
     manifest: dict[str, Any]
     origin: str  # "packaged" or the cache folder
 
+    @functools.cached_property
+    def codes(self) -> frozenset[str]:
+        """Every HCPCS code in the RVU table (for fast membership checks)."""
+        return frozenset(self.rvu["hcpcs"])
+
     @property
     def vintage(self) -> str:
         """Human label of the CMS release, e.g. 'CMS PFS 2025 October release (2025-09-11)'."""
@@ -1061,7 +1066,7 @@ def price(
             f"{e}; nearest: {'; '.join(nearest_localities(locality, year))}"
         ) from None
     t, _ = _tables_for(year)
-    if code not in set(t.rvu["hcpcs"]):
+    if code not in t.codes:
         raise ReferenceError(
             f"unknown code {code!r}; nearest: {', '.join(nearest_codes(code, year))}"
         )
