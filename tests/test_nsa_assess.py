@@ -314,3 +314,14 @@ def test_code_reference_and_improper_patterns() -> None:
     assert rc.improper_under_nsa("CO-242", "", "none") == ""
     s = rc.denial_reason_groups(pd.Series(["CO-45", "CO-50", "CO-45"]))
     assert s.tolist() == ["underpayment", "medical_necessity", "underpayment"]
+
+
+def test_empty_inputs_give_empty_typed_outputs() -> None:
+    from oonplaybook import schema
+
+    a = nsa.assess_claims(schema.empty_claim_lines(), as_of=AS_OF)
+    assert a.empty and list(a.columns) == list(nsa.ASSESSMENT_COLUMNS)
+    b = nsa.batch_disputes(schema.empty_claim_lines())
+    assert b.empty and "batch_id" in b.columns
+    with pytest.raises(KeyError, match="cpt"):
+        nsa.assess_claims(pd.DataFrame({"claim_id": ["x"]}), as_of=AS_OF)
