@@ -21,7 +21,9 @@ Formula (42 CFR 414.20, 414.22; CMS RVU file README; DOMAIN.md §3.1)::
 * **Not applied** (documented, shown in ``medicare_note``): the OPPS cap on non-facility imaging
   (needs CMS's OPPSCAP file; it can only lower some non-facility imaging amounts), endoscopic
   base-code reductions (indicator 3 is approximated as the standard 50%), MAC-priced (status C)
-  codes, the 2026 QP anesthesia CF (not captured, DOMAIN.md §8 item 3).
+  codes, the 2026 QP anesthesia CF (not captured, DOMAIN.md §8 item 3). Multiple-procedure
+  reductions are applied per line from modifier 51 (the line says it is a subsequent
+  procedure); ranking a claim's procedures by amount is left to the biller.
 
 Tables: the 2025 tables ship in ``reference/data`` (built by ``scripts/build_reference.py``
 from CMS's PPRRVU2025_Oct.csv and GPCI2025.csv). ``oonplaybook reference import`` writes newer
@@ -144,6 +146,13 @@ BILATERAL_MILLI: dict[str, int] = {"0": 1000, "1": 1500, "2": 1000, "3": 2000, "
 #: applied), 0/9 no reduction. 4-7 (imaging, therapy, cardio, ophthalmology MPPR) reduce only
 #: the TC/PE part and need the day's other lines: not applied, flagged in the note.
 MULT_PROC_MILLI: dict[str, int] = {"0": 1000, "2": 500, "3": 500, "9": 1000}
+#: Family MPPR (mod 51 on a subsequent procedure; Pub. 100-04 Ch. 12 §40.6, RVU README "MULT
+#: PROC"): indicator -> (TC reduction, PC reduction) in 1/1000. 4 diagnostic imaging: TC 50%,
+#: PC 5% (CY2012/CY2017 PFS rules); 6 cardiovascular diagnostics: TC 25%; 7 ophthalmology
+#: diagnostics: TC 20% (CY2013 PFS rule). Indicator 5 (therapy) reduces the PE of subsequent
+#: units 50% (CY2013 onwards). Global lines are reduced by the reduction of their TC and PC
+#: parts priced from the TC/26 rows; each part and each reduction is rounded to the cent.
+MPPR_COMPONENT_MILLI: dict[str, tuple[int, int]] = {"4": (500, 50), "6": (250, 0), "7": (200, 0)}
 #: Assistant at surgery: 16% of the fee schedule amount (mod 80/81/82; Pub. 100-04 Ch. 12
 #: §20.4.3); AS (PA/NP/CNS assistant) 85% x 16% = 13.6% (§120). ASST SURG indicator 1 = statutory
 #: restriction (no payment), 9 = concept does not apply; 0 = payable with documentation.
@@ -589,6 +598,38 @@ def localities(year: int = 2025) -> pd.DataFrame:
     return t.gpci[cols].copy()
 
 
+def reference_vintages() -> dict[str, Any]:
+    """CMS release, date, origin and source hashes of every PFS table set (for run manifests)."""
+    out: dict[str, Any] = {}
+    for y in available_years():
+        t = load_tables(y)
+        m = t.manifest.get("pprrvu", {})
+        out[f"pfs_{y}"] = {
+            "release": m.get("release", ""),
+            "released": m.get("released", ""),
+            "pprrvu_file": m.get("file", ""),
+            "pprrvu_sha256": m.get("sha256", ""),
+            "gpci_file": t.manifest.get("gpci", {}).get("file", ""),
+            "gpci_sha256": t.manifest.get("gpci", {}).get("sha256", ""),
+            "origin": t.origin,
+            "conversion_factor_file": t.manifest.get("conversion_factor_file", []),
+            "anesthesia_cf": "CMS ANES file"
+            if t.anesthesia_cf is not None
+            else f"national x GPCI shares {ANESTHESIA_SHARES}",
+        }
+    out["conversion_factors"] = {
+        f"{y}{' QP' if q else ''}": str(v) for (y, q), v in CONVERSION_FACTORS.items()
+    }
+    out["anesthesia_conversion_factors"] = {
+        f"{y}{' QP' if q else ''}": (str(v) if v is not None else None)
+        for (y, q), v in ANESTHESIA_CONVERSION_FACTORS.items()
+    }
+    out["anesthesia_base_units"] = (
+        f"{len(load_anesthesia_base_units())} codes (packaged anesthesia_base_units.csv)"
+    )
+    return out
+
+
 def conversion_factor(year: int, qp: bool = False) -> Decimal:
     """The PFS conversion factor for a year (QP = qualifying APM participant, from 2026)."""
     try:
@@ -712,9 +753,9 @@ def _price_combos(
                 _join(x, f"multiple procedure (51) indicator {v}: {MULT_PROC_MILLI[v] / 10:g}%")
                 for x in note[sel]
             ]
-        else:
+        elif v not in MPPR_COMPONENT_MILLI and v != "5":
             note[sel] = [
-                _join(x, f"multiple procedure indicator {v} (family MPPR) not applied")
+                _join(x, f"multiple procedure indicator {v} unknown; no reduction applied")
                 for x in note[sel]
             ]
     asst = c["asst"].to_numpy()
@@ -766,6 +807,46 @@ def _price_combos(
     zero = priced & (fee_cents == 0)
     reason[zero] = "CMS publishes no RVUs for this code/modifier (all RVUs are zero)"
     fee_cents[zero] = -1
+    # --- family multiple-procedure reductions on modifier 51 (indicators 4-7) ----------------
+    fam = m51 & priced & (fee_cents > 0)
+    therapy = fam & (mp == "5")  # PE of the subsequent unit reduced 50%
+    if therapy.any():
+        w_t, pe_t, mp_t = rv_i * gp_i
+        fee_cents[therapy] = _half_up_div(
+            (2 * w_t[therapy] + pe_t[therapy] + 2 * mp_t[therapy]) * cf_i, 2 * den
+        )
+        note[therapy] = [
+            _join(x, "multiple procedure (51) indicator 5: PE -50%") for x in note[therapy]
+        ]
+    for v, (tc_red, pc_red) in MPPR_COMPONENT_MILLI.items():
+        sel = fam & (mp == v)
+        if not sel.any():
+            continue
+        comp = c["lookup_mod"].to_numpy()
+        tc_sel, pc_sel, glob = sel & (comp == "TC"), sel & (comp == "26"), sel & (comp == "")
+        fee_cents[tc_sel] -= _half_up_div(fee_cents[tc_sel] * tc_red, 1000)
+        fee_cents[pc_sel] -= _half_up_div(fee_cents[pc_sel] * pc_red, 1000)
+        if glob.any():
+            for mod, red in (("TC", tc_red), ("26", pc_red)):
+                part = (
+                    c.loc[glob, ["cpt"]]
+                    .assign(mod=mod)
+                    .merge(rvu, left_on=["cpt", "mod"], right_on=["hcpcs", "mod"], how="left")
+                )
+                pe_p = np.where(
+                    fac[glob], part["pe_f_rvu"].fillna(0.0), part["pe_nf_rvu"].fillna(0.0)
+                )
+                rv_p = np.stack([part["work_rvu"].fillna(0.0), pe_p, part["mp_rvu"].fillna(0.0)])
+                part_cents = _half_up_div(
+                    (_scaled(rv_p, _RVU_SCALE, "an RVU") * gp_i[:, glob]).sum(axis=0) * cf_i, den
+                )
+                fee_cents[glob] -= _half_up_div(part_cents * red, 1000)
+        label = {
+            "4": "imaging TC -50%, PC -5%",
+            "6": "cardiovascular TC -25%",
+            "7": "ophthalmology TC -20%",
+        }[v]
+        note[sel] = [_join(x, f"multiple procedure (51) indicator {v}: {label}") for x in note[sel]]
     # --- anesthesia ----------------------------------------------------------------------------
     base = t.anesthesia_base_units.set_index("code")["base_units"]
     c["anes_base"] = c["cpt"].map(base)
