@@ -30,7 +30,7 @@ from oonplaybook import schema
 from oonplaybook.config import resolve_inputs
 from oonplaybook.ingest.errors import IngestError
 from oonplaybook.ingest.tabular import norm_header, parse_dates, parse_money, read_table
-from oonplaybook.ingest.x12 import BOM, read_835
+from oonplaybook.ingest.x12 import BOM, Remit835Reader
 from oonplaybook.ingest.x837 import read_837p
 
 #: Context columns the billed side (export/837) supplies to a matched remit line.
@@ -178,7 +178,9 @@ def ingest_paths(  # noqa: C901 - orchestration
 ) -> IngestResult:
     """Read 835/837P/CSV/XLSX inputs (files, folders, globs) into the canonical tables + report."""
     files = _expand(paths, base)
-    remit_lines, remit_adj, plb, billed, outcome_rows = [], [], [], [], []
+    remit_reader = Remit835Reader(salt)
+    billed: list[pd.DataFrame] = []
+    outcome_rows: list[pd.DataFrame] = []
     rejects: list[dict[str, str]] = []
     balance: list[dict[str, Any]] = []
     per_file: list[dict[str, Any]] = []
@@ -199,16 +201,7 @@ def ingest_paths(  # noqa: C901 - orchestration
         kind = classify(data, name)
         info: dict[str, Any] = {"file": name, "kind": kind}
         if kind == _Kind.X835:
-            r = read_835(data, name, salt=salt)
-            r.claim_lines["_file"] = order
-            r.claim_lines["_origin"] = "835"
-            r.adjustments["_file"] = order
-            remit_lines.append(r.claim_lines)
-            remit_adj.append(r.adjustments)
-            plb.append(r.provider_adjustments)
-            rejects += r.rejects
-            balance += r.balance_failures
-            st = r.stats
+            st = remit_reader.add(data, name)
             totals["bpr"] += st["bpr_total_cents"]
             totals["plb"] += st["plb_cents"]
             totals["clp_paid"] += st["clp_paid_cents"]
@@ -217,14 +210,13 @@ def ingest_paths(  # noqa: C901 - orchestration
             totals["claims_in_file"] += st["claims_in_file"]
             for k, v in st["unknown_segments"].items():
                 unknown[k] = unknown.get(k, 0) + v
-            warnings += st["warnings"]
-            lines_read += len(r.claim_lines) + st["lines_rejected"]
+            lines_read += st["lines"] + st["lines_rejected"]
             info.update(
                 claims=st["claims"],
                 claims_rejected=st["claims_rejected"],
-                lines=len(r.claim_lines),
-                adjustments=len(r.adjustments),
-                plb=len(r.provider_adjustments),
+                lines=st["lines"],
+                adjustments=st["adjustments"],
+                plb=st["plb"],
                 transactions=st["transactions"],
                 versions=st["versions"],
                 balance_failures=st["balance_failures"],
@@ -265,11 +257,20 @@ def ingest_paths(  # noqa: C901 - orchestration
                 unmapped_plan_types=t.stats["unmapped_plan_types"],
                 invalid_localities_blanked=t.stats["invalid_localities_blanked"],
             )
-        info["rejects"] = sum(1 for j in rejects if j["file"] == name)
         per_file.append(info)
 
-    R = _cat(remit_lines, schema.CLAIM_LINE_COLUMNS)
-    A = _cat(remit_adj, schema.ADJUSTMENT_COLUMNS)
+    remits = remit_reader.build()
+    rejects = remits.rejects + rejects
+    balance = remits.balance_failures
+    warnings = remits.stats["warnings"] + warnings
+    R = remits.claim_lines
+    R["_file"] = 0  # _clp is unique across files
+    R["_origin"] = "835"
+    A = remits.adjustments
+    A["_file"] = 0
+    n_rej = pd.Series([j["file"] for j in rejects], dtype="str").value_counts().to_dict()
+    for info in per_file:
+        info["rejects"] = int(n_rej.get(info["file"], 0))
     B = _cat(billed, schema.CLAIM_LINE_COLUMNS)
     X = _cat(outcome_rows, schema.CLAIM_LINE_COLUMNS)
     merged, A, stats = merge_billed_and_remits(B, X, R, A)
@@ -286,9 +287,7 @@ def ingest_paths(  # noqa: C901 - orchestration
     origin = origin.iloc[order_].reset_index(drop=True)
     A = schema.conform(A, schema.ADJUSTMENT_COLUMNS)
     A = A.sort_values(["claim_id", "line_no"], kind="stable", ignore_index=True)
-    P = schema.conform(
-        _cat(plb, schema.PROVIDER_ADJUSTMENT_COLUMNS), schema.PROVIDER_ADJUSTMENT_COLUMNS
-    )
+    P = remits.provider_adjustments
     rej = schema.conform(
         pd.DataFrame(rejects, columns=list(schema.REJECT_COLUMNS)), schema.REJECT_COLUMNS
     )

@@ -254,10 +254,15 @@ class RemitRead:
 
 
 def _line_status(code: str, paid: int | None, cas: list[tuple[str, str, int]]) -> str:
+    """Normalised status: CLP02 4/22/19-23 decide; else paid > 0 is paid; a $0 line is denied
+    when a non-PR adjustment (not OA-23, prior payer) took the charge and the patient owes
+    nothing (DOMAIN.md §5.2: "$0 paid, all PR-1" is a deductible, not a denial)."""
     st = CLP02_STATUS.get(code)
     if st:
         return st
     if paid is not None and paid > 0:
+        return "paid"
+    if any(g == "PR" and a > 0 for g, _, a in cas):
         return "paid"
     for g, r, a in cas:
         if g != "PR" and a > 0 and not (g == "OA" and r == "23"):
@@ -284,63 +289,144 @@ def _allowed(billed: int | None, cas: list[tuple[str, str, int]]) -> int | None:
     return billed - red
 
 
-def read_835(data: bytes, name: str, *, salt: str) -> RemitRead:  # noqa: C901 - one walker
-    """Read an 835 file into canonical claim lines, adjustments, PLB, rejects and stats."""
+#: Column buffers of the 835 walker: c_ claim, l_ line, a_ adjustment, p_ PLB columns.
+_BUFFERS = (
+    "c_id",
+    "c_code",
+    "c_billed",
+    "c_paid",
+    "c_presp",
+    "c_pcn",
+    "c_payer",
+    "c_payer_id",
+    "c_npi",
+    "c_tin",
+    "c_key",
+    "c_recv",
+    "c_remit",
+    "c_repricer",
+    "c_pos",
+    "l_claim",
+    "l_no",
+    "l_cpt",
+    "l_mods",
+    "l_orig",
+    "l_billed",
+    "l_paid",
+    "l_allowed",
+    "l_presp",
+    "l_units",
+    "l_date",
+    "l_ctl",
+    "l_status",
+    "l_carc",
+    "l_rarc",
+    "l_src",
+    "a_claim",
+    "a_line",
+    "a_group",
+    "a_reason",
+    "a_amount",
+    "a_qty",
+    "a_src",
+    "p_prov",
+    "p_date",
+    "p_reason",
+    "p_ref",
+    "p_amount",
+    "p_payer",
+    "p_src",
+)
+
+
+class Remit835Reader:
+    """Reads many 835 files into one set of column buffers and builds the tables once.
+
+    Building pandas tables costs ~0.1 s however small the file; a clearinghouse folder holds
+    thousands of files, so the walker appends to shared buffers and :meth:`build` runs once.
+    """
+
+    def __init__(self, salt: str) -> None:
+        self.salt = salt
+        self.buf: dict[str, list[Any]] = {k: [] for k in _BUFFERS}
+        self.rejects: list[dict[str, str]] = []
+        self.balance: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+
+    def add(self, data: bytes, name: str) -> dict[str, Any]:
+        """Walk one file into the buffers; return its stats (raises NotX12Error if not X12)."""
+        return _walk_835(self, data, name)
+
+    def build(self) -> RemitRead:
+        """The canonical tables of every file added so far."""
+        return _build_remit(self)
+
+
+def read_835(data: bytes, name: str, *, salt: str) -> RemitRead:
+    """Read one 835 file into canonical claim lines, adjustments, PLB, rejects and stats."""
+    reader = Remit835Reader(salt)
+    stats = reader.add(data, name)
+    out = reader.build()
+    stats["warnings"] = reader.warnings
+    out.stats = stats
+    return out
+
+
+def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  # noqa: C901
+    """The walker: one pass over the segments of one file, appending to ``acc``'s buffers."""
+    salt = acc.salt
     tok = tokenize(data, name)
     warnings = list(tok.warnings)
-    rejects: list[dict[str, str]] = []
+    rejects = acc.rejects
     balance: list[dict[str, Any]] = []
     unknown: dict[str, int] = {}
-
-    # claim columns
-    c_id: list[str] = []
-    c_code: list[str] = []
-    c_billed: list[int] = []
-    c_paid: list[int] = []
-    c_presp: list[int | None] = []
-    c_pcn: list[str] = []
-    c_payer: list[str] = []
-    c_payer_id: list[str] = []
-    c_npi: list[str] = []
-    c_tin: list[str] = []
-    c_key: list[str] = []
-    c_recv: list[str] = []
-    c_remit: list[str] = []
-    c_repricer: list[str] = []
-    c_pos: list[str] = []
-    # line columns
-    l_claim: list[int] = []
-    l_no: list[int] = []
-    l_cpt: list[str] = []
-    l_mods: list[str] = []
-    l_orig: list[str] = []
-    l_billed: list[int | None] = []
-    l_paid: list[int | None] = []
-    l_allowed: list[int | None] = []
-    l_presp: list[int] = []
-    l_units: list[float] = []
-    l_date: list[str] = []
-    l_ctl: list[str] = []
-    l_status: list[str] = []
-    l_carc: list[str] = []
-    l_rarc: list[str] = []
-    l_src: list[str] = []
-    # adjustments
-    a_claim: list[int] = []
-    a_line: list[int] = []
-    a_group: list[str] = []
-    a_reason: list[str] = []
-    a_amount: list[int] = []
-    a_qty: list[float] = []
-    a_src: list[str] = []
-    # PLB
-    p_prov: list[str] = []
-    p_date: list[str] = []
-    p_reason: list[str] = []
-    p_ref: list[str] = []
-    p_amount: list[int] = []
-    p_payer: list[str] = []
-    p_src: list[str] = []
+    buf = acc.buf
+    c_id = buf["c_id"]
+    c_code = buf["c_code"]
+    c_billed = buf["c_billed"]
+    c_paid = buf["c_paid"]
+    c_presp = buf["c_presp"]
+    c_pcn = buf["c_pcn"]
+    c_payer = buf["c_payer"]
+    c_payer_id = buf["c_payer_id"]
+    c_npi = buf["c_npi"]
+    c_tin = buf["c_tin"]
+    c_key = buf["c_key"]
+    c_recv = buf["c_recv"]
+    c_remit = buf["c_remit"]
+    c_repricer = buf["c_repricer"]
+    c_pos = buf["c_pos"]
+    l_claim = buf["l_claim"]
+    l_no = buf["l_no"]
+    l_cpt = buf["l_cpt"]
+    l_mods = buf["l_mods"]
+    l_orig = buf["l_orig"]
+    l_billed = buf["l_billed"]
+    l_paid = buf["l_paid"]
+    l_allowed = buf["l_allowed"]
+    l_presp = buf["l_presp"]
+    l_units = buf["l_units"]
+    l_date = buf["l_date"]
+    l_ctl = buf["l_ctl"]
+    l_status = buf["l_status"]
+    l_carc = buf["l_carc"]
+    l_rarc = buf["l_rarc"]
+    l_src = buf["l_src"]
+    a_claim = buf["a_claim"]
+    a_line = buf["a_line"]
+    a_group = buf["a_group"]
+    a_reason = buf["a_reason"]
+    a_amount = buf["a_amount"]
+    a_qty = buf["a_qty"]
+    a_src = buf["a_src"]
+    p_prov = buf["p_prov"]
+    p_date = buf["p_date"]
+    p_reason = buf["p_reason"]
+    p_ref = buf["p_ref"]
+    p_amount = buf["p_amount"]
+    p_payer = buf["p_payer"]
+    p_src = buf["p_src"]
+    l0, a0, p0 = len(l_claim), len(a_claim), len(p_src)
 
     stats: dict[str, Any] = {
         "transactions": 0,
@@ -868,76 +954,90 @@ def read_835(data: bytes, name: str, *, salt: str) -> RemitRead:  # noqa: C901 -
         warnings.append(f"{name}: no IEA at the end of the file (truncated?)")
 
     stats["unknown_segments"] = dict(sorted(unknown.items()))
-    stats["claims"] = len(c_id)
+    stats["claims"] = stats["claims_in_file"] - stats["claims_rejected"]
     stats["balance_failures"] = len(balance)
+    stats["lines"] = len(l_claim) - l0
+    stats["adjustments"] = len(a_claim) - a0
+    stats["plb"] = len(p_src) - p0
+    stats["warnings"] = warnings
+    acc.balance.extend(balance)
+    acc.warnings.extend(warnings)
+    return stats
+
+
+def _build_remit(acc: Remit835Reader) -> RemitRead:
+    """Canonical tables from the walker's buffers (vectorised, once)."""
+    b = acc.buf
+    warnings = acc.warnings
+    c_id = b["c_id"]
+    a_claim = b["a_claim"]
+    p_src = b["p_src"]
     lines = _build_lines(
-        name,
+        "",
         claims={
             "claim_id": c_id,
-            "claim_status_code": c_code,
-            "payer_claim_id": c_pcn,
-            "payer": c_payer,
-            "payer_id": c_payer_id,
-            "provider_npi": c_npi,
-            "provider_tin": c_tin,
-            "patient_key": c_key,
-            "submitted_date": c_recv,
-            "remit_date": c_remit,
-            "repricer": c_repricer,
+            "claim_status_code": b["c_code"],
+            "payer_claim_id": b["c_pcn"],
+            "payer": b["c_payer"],
+            "payer_id": b["c_payer_id"],
+            "provider_npi": b["c_npi"],
+            "provider_tin": b["c_tin"],
+            "patient_key": b["c_key"],
+            "submitted_date": b["c_recv"],
+            "remit_date": b["c_remit"],
+            "repricer": b["c_repricer"],
         },
         lines={
-            "claim": l_claim,
-            "line_no": l_no,
-            "cpt": l_cpt,
-            "modifiers": l_mods,
-            "billed_cpt": l_orig,
-            "billed": l_billed,
-            "paid": l_paid,
-            "allowed": l_allowed,
-            "patient_resp": l_presp,
-            "units": l_units,
-            "service_date": l_date,
-            "line_control": l_ctl,
-            "claim_status": l_status,
-            "carc": l_carc,
-            "rarc": l_rarc,
-            "source": l_src,
+            "claim": b["l_claim"],
+            "line_no": b["l_no"],
+            "cpt": b["l_cpt"],
+            "modifiers": b["l_mods"],
+            "billed_cpt": b["l_orig"],
+            "billed": b["l_billed"],
+            "paid": b["l_paid"],
+            "allowed": b["l_allowed"],
+            "patient_resp": b["l_presp"],
+            "units": b["l_units"],
+            "service_date": b["l_date"],
+            "line_control": b["l_ctl"],
+            "claim_status": b["l_status"],
+            "carc": b["l_carc"],
+            "rarc": b["l_rarc"],
+            "source": b["l_src"],
         },
         warnings=warnings,
     )
+    ids = np.array(c_id, dtype=object)
     adj = pd.DataFrame(
         {
-            "claim_id": pd.Series(
-                np.array(c_id, dtype=object)[a_claim] if a_claim else [], dtype="str"
-            ),
-            "line_no": np.asarray(a_line, dtype="int64"),
-            "group": pd.Series(a_group, dtype="str"),
-            "reason": pd.Series(a_reason, dtype="str"),
-            "amount": np.asarray(a_amount, dtype="int64") / 100,
-            "quantity": np.asarray(a_qty, dtype="float64"),
-            "source": pd.Series(a_src, dtype="str"),
+            "claim_id": pd.Series(ids[a_claim] if a_claim else [], dtype="str"),
+            "line_no": np.asarray(b["a_line"], dtype="int64"),
+            "group": pd.Series(b["a_group"], dtype="str"),
+            "reason": pd.Series(b["a_reason"], dtype="str"),
+            "amount": np.asarray(b["a_amount"], dtype="int64") / 100,
+            "quantity": np.asarray(b["a_qty"], dtype="float64"),
+            "source": pd.Series(b["a_src"], dtype="str"),
             "_clp": np.asarray(a_claim, dtype="int64"),
         }
     )
     plb = pd.DataFrame(
         {
-            "provider_id": pd.Series(p_prov, dtype="str"),
-            "fiscal_period_date": _dates(p_date, p_src, warnings),
-            "reason": pd.Series(p_reason, dtype="str"),
-            "reference": pd.Series(p_ref, dtype="str"),
-            "amount": np.asarray(p_amount, dtype="int64") / 100,
-            "payer": pd.Series(p_payer, dtype="str"),
+            "provider_id": pd.Series(b["p_prov"], dtype="str"),
+            "fiscal_period_date": _dates(b["p_date"], p_src, warnings),
+            "reason": pd.Series(b["p_reason"], dtype="str"),
+            "reference": pd.Series(b["p_ref"], dtype="str"),
+            "amount": np.asarray(b["p_amount"], dtype="int64") / 100,
+            "payer": pd.Series(b["p_payer"], dtype="str"),
             "source": pd.Series(p_src, dtype="str"),
         }
     )
-    stats["warnings"] = warnings
     return RemitRead(
         claim_lines=lines,
         adjustments=schema.conform(adj, schema.ADJUSTMENT_COLUMNS),
         provider_adjustments=schema.conform(plb, schema.PROVIDER_ADJUSTMENT_COLUMNS),
-        rejects=rejects,
-        balance_failures=balance,
-        stats=stats,
+        rejects=acc.rejects,
+        balance_failures=acc.balance,
+        stats={"warnings": warnings},
     )
 
 
