@@ -120,7 +120,7 @@ class IngestResult:
     @property
     def balance_failures(self) -> pd.DataFrame:
         """Balance-check failures (line, claim, transaction) as a table."""
-        cols = ["file", "claim_id", "line_no", "location", "check", "difference"]
+        cols = ["file", "claim_id", "line_no", "location", "claim_location", "check", "difference"]
         return pd.DataFrame(self.report.get("balance_failures", []), columns=cols)
 
     def write(self, out_dir: Path) -> None:
@@ -297,7 +297,7 @@ def ingest_paths(  # noqa: C901 - orchestration
     by_reason = (
         rej["reason"].map(_reason_kind).value_counts().sort_index().to_dict() if len(rej) else {}
     )
-    unbalanced = {(b["file"], b["claim_id"]) for b in balance if b["claim_id"]}
+    unbalanced = {b["claim_location"] for b in balance if b["claim_location"]}
     rev = _reversal_pairs(R)
     remit_ids = set(R["claim_id"])
     n_claims = sum(f.get("claims", 0) for f in per_file if f["kind"] == _Kind.X835) + int(

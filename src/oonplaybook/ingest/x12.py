@@ -486,6 +486,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                         "claim_id": claim["id"],
                         "line_no": ln["no"],
                         "location": ln["src"],
+                        "claim_location": claim["src"],
                         "check": "line: SVC02 - sum(CAS) = SVC03",
                         "difference": diff / 100,
                     }
@@ -548,6 +549,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                     "claim_id": cl["id"],
                     "line_no": 0,
                     "location": cl["src"],
+                    "claim_location": cl["src"],
                     "check": "claim: CLP03 - sum(claim CAS) - sum(line CAS) = CLP04",
                     "difference": diff / 100,
                 }
@@ -583,6 +585,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                         "claim_id": "",
                         "line_no": -1,
                         "location": hdr["src"],
+                        "claim_location": "",
                         "check": "transaction: BPR02 = sum(CLP04) - sum(PLB)",
                         "difference": diff / 100,
                     }
