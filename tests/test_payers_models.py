@@ -348,3 +348,34 @@ def test_drift_scan_detects_constructed_break_and_not_noise():
     assert t.loc["B", "ci_low"] <= 0.85 <= t.loc["B", "ci_high"]
     assert not t.loc["A", "flagged"] and not t.loc["C", "flagged"]
     assert r.breaks == {"B": months[9]}
+
+
+def test_grouped_time_cox_matches_phreg_efron():
+    from oonplaybook.payers import fit_time_to_pay, survival_table
+
+    s = simulate_portfolio(6000, seed=12)
+    sv, _ = survival_table(claim_table(s.claim_lines), pd.Timestamp(s.truth["cutoff_date"]))
+    cox = fit_time_to_pay(sv).tidy()
+    grouped = fit_time_to_pay(sv, cox_max_claims=10)
+    assert "grouped-time" in " ".join(grouped.messages)
+    g = grouped.tidy()
+    np.testing.assert_allclose(np.log(cox["estimate"]), np.log(g["estimate"]), atol=2e-3)
+    np.testing.assert_allclose(
+        np.log(cox["ci_high"] / cox["ci_low"]), np.log(g["ci_high"] / g["ci_low"]), rtol=0.02
+    )
+
+
+def test_ols_cluster_matches_statsmodels():
+    import statsmodels.api as sm
+
+    from oonplaybook.payers._base import ols_cluster
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    g = rng.integers(0, 900, n)
+    x = np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)])
+    y = x @ np.array([1.0, 0.5, -0.2]) + rng.normal(size=900)[g] * 0.3 + rng.normal(size=n)
+    params, cov, _ = ols_cluster(x, y, g)
+    ref = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": g})
+    np.testing.assert_allclose(params, ref.params, rtol=1e-10)
+    np.testing.assert_allclose(cov, ref.cov_params(), rtol=1e-8)

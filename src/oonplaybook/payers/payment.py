@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from oonplaybook.payers._base import (
     InsufficientDataError,
     ModelResult,
-    clean_summary,
+    coef_text,
     contrast_table,
     drop_aliased,
     indicator_code,
     levels_of,
+    month_labels,
+    ols_cluster,
     sum_code,
     sum_contrasts,
 )
@@ -68,7 +69,7 @@ def paid_lines(lines: pd.DataFrame) -> pd.DataFrame:
     # log ratio is right-censored at log(billed / medicare) (handled by fit_payment's EM)
     d["capped"] = (lines.loc[m, "billed"] > 0) & (d["allowed"] >= lines.loc[m, "billed"] - 0.005)
     d["family"] = code_families(d["cpt"])
-    d["month"] = d["service_date"].dt.strftime("%Y-%m").astype("str")
+    d["month"] = month_labels(d["service_date"])
     d["ratio"] = d["allowed"] / d["medicare_allowed"]
     d["y"] = np.log(d["ratio"])
     return d.reset_index(drop=True)
@@ -183,8 +184,7 @@ def fit_payment(
     n_iter = 0
     if cens.any():
         y, n_iter = _censored_em(x, y, cens, pd.factorize(d["regime"])[0])
-    res = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": groups})
-    params, cov = np.asarray(res.params), np.asarray(res.cov_params())
+    params, cov, _ = ols_cluster(x, y, groups)
 
     # family effects: map sum-coded coefficients (those not dropped) to every family
     fam_cols = [
@@ -262,7 +262,9 @@ def fit_payment(
         table=tab.drop(columns=["log_estimate", "log_se"]),
         n_obs=int(len(d)),
         messages=msgs,
-        details=clean_summary(res.summary(xname=names).as_text()) if len(names) <= 60 else "",
+        details=coef_text(
+            names, params, cov, "OLS of log(allowed/Medicare), cluster-robust SE by claim"
+        ),
         payer_table=pd.DataFrame(prow),
         regimes=regimes,
         breaks=breaks,
@@ -287,7 +289,7 @@ def expected_payment(result: PaymentResult, lines: pd.DataFrame) -> pd.DataFrame
     if "medicare_allowed" not in lines.columns:
         raise InsufficientDataError("expected_payment: lines need a medicare_allowed column")
     fam = code_families(lines["cpt"])
-    month = lines["service_date"].dt.strftime("%Y-%m").astype("str")
+    month = month_labels(lines["service_date"])
     regime = regime_labels(lines["payer"].astype("str"), month, result.breaks)
     coef = regime.map(result.regime_coef)
     known = coef.notna()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,6 +75,8 @@ class PayerModels:
     errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seed: int = 0
+    #: wall-clock seconds per step (for benchmarks; never written to the JSON artifact)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def payers(self) -> list[str]:
@@ -421,6 +424,7 @@ def fit_all(
 ) -> PayerModels:
     """Fit every payer model on canonical claim lines (with ``medicare_allowed`` for the payment
     models) and an optional appeal history; never raises for thin data, records why instead."""
+    clock = time.perf_counter()
     missing = [c for c in REQUIRED if c not in claim_lines.columns]
     if missing:
         raise ValueError(
@@ -434,10 +438,22 @@ def fit_all(
     cutoff = (
         pd.Timestamp(cutoff_date).normalize() if cutoff_date is not None else default_cutoff(lines)
     )
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        pm.timings[name] = pm.timings.get(name, 0.0) + now - clock
+        clock = now
+
     claims = claim_table(lines)
     pm = PayerModels(
         claims=claims, lines_summary=_lines_summary(lines, claims), cutoff_date=cutoff, seed=seed
     )
+    if self_pay.any():
+        pm.notes.append(
+            f"{int(self_pay.sum())} self-pay/no-payer lines left out (no payer behaviour to model)"
+        )
+    lap("prepare")
     try:
         pm.improper_er = improper_er_denials(claims, alpha=alpha)
     except InsufficientDataError as e:
@@ -446,15 +462,20 @@ def fit_all(
         pm.denial = fit_denial(claims, pm.improper_er.flagged if pm.improper_er else [])
     except InsufficientDataError as e:
         pm.errors["denial"] = str(e)
+    lap("denial")
     try:
         paid = paid_lines(lines)
         first = fit_payment(paid)
+        lap("payment")
         used = paid[~paid["payer"].isin(list(first.excluded))]
         used = used.assign(y=first.y_used.reindex(used.index).fillna(used["y"]))
         idx = monthly_index(used, first.family_effects_of(used["family"]))
         pm.drift = drift_scan(idx, alpha=alpha, seed=seed)
+        lap("drift")
         pm.payment = fit_payment(paid, pm.drift.breaks)
+        lap("payment")
         pm.repricer = repricer_fingerprint(paid)
+        lap("repricer")
     except InsufficientDataError as e:
         pm.errors["payment"] = str(e)
     try:
@@ -463,6 +484,7 @@ def fit_all(
         pm.time_to_pay.messages = msgs + pm.time_to_pay.messages
     except InsufficientDataError as e:
         pm.errors["time_to_pay"] = str(e)
+    lap("time_to_pay")
     if appeals is None or len(appeals) == 0:
         pm.errors["appeals"] = (
             "no appeal history given (appeals.parquet / --appeals): appeal success not assessed"
@@ -472,4 +494,5 @@ def fit_all(
             pm.appeals = fit_appeals(prepare_appeals(appeals, claims))
         except InsufficientDataError as e:
             pm.errors["appeals"] = str(e)
+    lap("appeals")
     return pm
