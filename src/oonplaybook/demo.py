@@ -50,6 +50,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1327,12 +1328,18 @@ def _plain_fmt(values: pd.Series) -> pd.Series:
 def export_frame(portfolio: DemoPortfolio) -> pd.DataFrame:
     """The practice-management export (billed side, context and fake PHI), as text columns."""
     cl = portfolio.claim_lines
-    phi_by_claim = portfolio.phi.set_index("claim_id")
-    ids = cl["claim_id"]
-    out = pd.DataFrame(index=cl.index)
+    ph = portfolio.phi
+    codes, uniq = pd.factorize(cl["claim_id"])
+    if len(uniq) == len(ph) and (ph["claim_id"].to_numpy() == np.asarray(uniq)).all():
+        take = codes  # phi rows are in claim order (as generated): take by position
+    else:
+        take = pd.Index(ph["claim_id"]).get_indexer(cl["claim_id"])
+        if (take < 0).any():
+            raise ValueError("demo: some claim lines have no PHI row (portfolio.phi)")
+    out: dict[str, Any] = {}
     for col in EXPORT_COLUMNS:
         if col in ("patient_name", "member_id", "birth_date"):
-            out[col] = phi_by_claim[col].reindex(ids).to_numpy()
+            out[col] = ph[col].array.take(take)
         elif col in ("service_date", "submitted_date"):
             out[col] = cl[col].dt.strftime("%Y-%m-%d").fillna("")
         elif col == "billed":
@@ -1342,13 +1349,47 @@ def export_frame(portfolio: DemoPortfolio) -> pd.DataFrame:
         elif col in ("emergency", "facility_in_network", "air_ambulance", "notice_consent"):
             out[col] = np.where(cl[col].to_numpy(), "Y", "N")
         elif col == "units":
-            uniq = pd.unique(cl[col])
-            out[col] = cl[col].map({u: f"{u:g}" for u in uniq}).astype("str")
+            uniq_u = pd.unique(cl[col])
+            out[col] = cl[col].map({u: f"{u:g}" for u in uniq_u})
         elif col == "line_no":
-            out[col] = cl[col].astype("str")
+            uniq_l = pd.unique(cl[col])
+            out[col] = cl[col].map({u: str(u) for u in uniq_l})
         else:
             out[col] = cl[col]
-    return out.astype("str")
+    frame = pd.DataFrame(
+        {
+            c: pd.array(
+                np.asarray(v, dtype=object) if isinstance(v, np.ndarray) else v, dtype="str"
+            )
+            for c, v in out.items()
+        }
+    )
+    return frame
+
+
+def write_csv_text(frame: pd.DataFrame, path: Path) -> None:
+    """Write a frame of text columns as RFC 4180 CSV (quotes only where needed), fast and stable."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = []
+    for c in frame.columns:
+        arr = pa.array(frame[c].astype("str").fillna(""), type=pa.large_string())
+        needs = pc.match_substring_regex(arr, r'[",\r\n]')
+        if pc.any(needs).as_py():
+            q = pa.scalar('"', pa.large_string())
+            empty = pa.scalar("", pa.large_string())
+            quoted = pc.binary_join_element_wise(q, pc.replace_substring(arr, '"', '""'), q, empty)
+            arr = pc.if_else(needs, quoted, arr)
+        cols.append(arr)
+    header = ",".join(f'"{c}"' if re.search(r'[",\r\n]', c) else c for c in frame.columns)
+    sep = pa.scalar(",", pa.large_string())
+    rows = pc.binary_join_element_wise(*cols, sep) if cols else pa.array([], pa.large_string())
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(header + "\n")
+        if len(rows):
+            fh.write("\n".join(rows.to_pylist()))
+            fh.write("\n")
 
 
 def write_demo(
@@ -1359,14 +1400,14 @@ def write_demo(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     paths["claims_export"] = out_dir / "claims_export.csv"
-    export_frame(portfolio).to_csv(paths["claims_export"], index=False, lineterminator="\n")
+    write_csv_text(export_frame(portfolio), paths["claims_export"])
 
     ap = portfolio.appeals.copy()
     for c in ("filed_date", "decided_date"):
         ap[c] = ap[c].dt.strftime("%Y-%m-%d").fillna("")
     ap["recovered"] = _plain_fmt(ap["recovered"])
     paths["appeals"] = out_dir / "appeals.csv"
-    ap.to_csv(paths["appeals"], index=False, lineterminator="\n")
+    write_csv_text(ap.astype("str"), paths["appeals"])
 
     paths["truth"] = out_dir / "truth.json"
     paths["truth"].write_text(
