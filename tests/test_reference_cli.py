@@ -15,6 +15,7 @@ from oonplaybook.cli import app
 from oonplaybook.reference import pfs
 
 CMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "cms"
+LOCCO = CMS.parent / "cms_2017_locality_county_crosswalk.txt"
 runner = CliRunner()
 
 
@@ -56,6 +57,7 @@ def _zip_release(tmp_path: Path, transform) -> Path:
         f.writestr("PPRRVU2025_Oct.csv", transform(text))
         f.writestr("GPCI2025.csv", (CMS / "GPCI2025.csv").read_text())
         f.writestr("RVU25D.pdf", "not a table")
+        f.writestr("25LOCCO.csv", LOCCO.read_bytes())
     return z
 
 
@@ -73,6 +75,8 @@ def test_reference_import_reports_changes_and_cache_takes_precedence(tmp_path, m
     assert r.exit_code == 0, r.output
     assert "codes added: 1: 9921X" in r.output and "codes removed: 1: 99213" in r.output
     assert "32.3465" in r.output
+    # the 2017 LOCCO predates 2025 locality changes: the import says which GPCI localities it misses
+    assert "LOCCO: 112 localities" in r.output and "missing from LOCCO" in r.output
     t = pfs.load_tables(2025)
     assert t.origin.startswith(str(tmp_path))
     out = pfs.medicare_allowed(

@@ -630,9 +630,9 @@ def findings(
     out = []
     lo, hi = disp.iloc[0], disp.iloc[-1]
     out.append(
-        f"{lo['payer']} has the lowest {value_label} level, a median {lo['median']:.2f}x Medicare "
-        f"(95% CI {lo['ci_low']:.2f}-{lo['ci_high']:.2f}); {hi['payer']} the highest at "
-        f"{hi['median']:.2f}x ({hi['ci_low']:.2f}-{hi['ci_high']:.2f})."
+        f"{lo['payer']} has the lowest {value_label} level, a median {lo['median']:.3f}x Medicare "
+        f"(95% CI {lo['ci_low']:.3f}-{lo['ci_high']:.3f}); {hi['payer']} the highest at "
+        f"{hi['median']:.3f}x ({hi['ci_low']:.3f}-{hi['ci_high']:.3f})."
     )
     tight = disp[disp["spread_p75_over_p25"] < 1.10]
     for _, r in tight.iterrows():

@@ -110,6 +110,12 @@ def register(app: typer.Typer) -> None:
         c.print(
             f"  CF in file: {', '.join(rep.conversion_factor_file)} (was {', '.join(rep.previous_conversion_factor) or '-'}; {rep.previous_vintage or 'no earlier tables'})"
         )
+        if rep.locco_localities:
+            c.print(f"  LOCCO: {rep.locco_localities} localities with counties")
+            if rep.localities_without_counties:
+                c.print(
+                    f"  [yellow]GPCI localities missing from LOCCO: {', '.join(rep.localities_without_counties)}[/yellow]"
+                )
         for label, codes in (("added", rep.codes_added), ("removed", rep.codes_removed)):
             shown = ", ".join(codes[:20]) + (" ..." if len(codes) > 20 else "")
             c.print(f"  codes {label}: {len(codes)}{': ' + shown if codes else ''}")

@@ -1313,6 +1313,8 @@ class ImportReport:
     conversion_factor_file: list[str]
     previous_conversion_factor: list[str]
     previous_vintage: str
+    locco_localities: int = 0
+    localities_without_counties: list[str] = field(default_factory=list)
 
 
 def _find_members(names: list[str]) -> dict[str, str]:
@@ -1327,6 +1329,8 @@ def _find_members(names: list[str]) -> dict[str, str]:
             pick["gpci"] = n
         elif base.startswith("ANES") and "anes" not in pick:
             pick["anes"] = n
+        elif "LOCCO" in base and "locco" not in pick:
+            pick["locco"] = n
     return pick
 
 
@@ -1373,7 +1377,21 @@ def import_release(path: str | Path, dest: Path | None = None) -> ImportReport:
         previous = load_tables(min(available_years(), key=lambda y: abs(y - year)))
     root = dest if dest is not None else cache_dir()
     folder = root / "reference" / str(year)
+    locco_n, uncovered = 0, []
+    if "locco" in blobs:
+        from oonplaybook.reference.localities import read_locco
+
+        locco = read_locco(blobs["locco"], names["locco"])
+        locco_n = len(locco)
+        uncovered = sorted(set(g["locality"]) - set(locco["locality"]))
+        manifest["locco"] = {
+            "file": names["locco"],
+            "localities": locco_n,
+            "duplicates_dropped": locco.attrs.get("duplicates", []),
+        }
     write_tables(folder, rvu, g, anes, manifest, packaged=False)
+    if "locco" in blobs:
+        locco.to_csv(folder / "locco.csv", index=False, lineterminator="\n")
     new_codes = set(rvu["hcpcs"])
     old_codes = set(previous.rvu["hcpcs"]) if previous is not None else set()
     return ImportReport(
@@ -1390,4 +1408,6 @@ def import_release(path: str | Path, dest: Path | None = None) -> ImportReport:
         if previous
         else [],
         previous_vintage=previous.vintage if previous else "",
+        locco_localities=locco_n,
+        localities_without_counties=uncovered,
     )
