@@ -219,7 +219,7 @@ def tokenize(data: bytes, name: str = "<bytes>") -> Tokenized:
 
 def _cents(s: str) -> int | None:
     """Exact integer cents of an X12 decimal, or None when it is not a valid amount."""
-    if not _NUM(s):
+    if len(s) > 16 or not _NUM(s):  # 16 chars: up to 10^13 dollars, far beyond any claim
         return None
     if "." in s and len(s.partition(".")[2].rstrip("0")) > 2:
         return None
@@ -606,6 +606,10 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
             e = seg.split(sep)
             tag = e[0]
             if in_other_tx and tag not in ("SE", "ISA", "GS", "GE", "IEA", "ST"):
+                if tag == "CLP":  # a claim inside a non-835 transaction: accounted, not read
+                    stats["claims_in_file"] += 1
+                    stats["claims_rejected"] += 1
+                    reject(segno, "CLP", "claim inside a transaction that is not an 835; not read")
                 continue
             if tag == "CAS":
                 if skipping:
