@@ -327,32 +327,49 @@ def batch_disputes(
             "not IDR-eligible: see idr_ineligible_reasons"
         )
     out["batch_window_end"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[us]")
-    el = out[eligible]
-    sort_cols = ["batch_key", "_sd"] + [c for c in ("claim_id", "line_no") if c in el.columns]
-    el = el.assign(_sd=sd[eligible]).sort_values(sort_cols, kind="stable")
-    window_end = bd.period_end_series(el["_sd"], window_business_days).to_numpy()
-    keys = el["batch_key"].to_numpy()
-    dates = el["_sd"].to_numpy()
-    ids = np.empty(len(el), dtype=object)
-    ends = np.empty(len(el), dtype="datetime64[us]")
-    b = -1
-    cur_key, cur_end, count = None, None, 0
-    for i in range(len(el)):
-        if keys[i] != cur_key or dates[i] > cur_end or count >= max_lines:
-            b += 1
-            cur_key, cur_end, count = keys[i], window_end[i], 0
-        count += 1
-        ids[i] = f"IDR-{b + 1:06d}"
-        ends[i] = cur_end
-    out.loc[el.index, "batch_id"] = pd.Series(ids, index=el.index, dtype="str")
-    out.loc[el.index, "batch_window_end"] = pd.Series(ends, index=el.index)
-    out["batch_id"] = out["batch_id"].astype("str")
-    sizes = out.loc[out["batch_id"].ne(""), "batch_id"].value_counts()
-    out["batch_lines"] = out["batch_id"].map(sizes).fillna(0).astype("int64")
-    out["batch_seq"] = 0
-    if len(el):
-        order = pd.Series(ids, index=el.index)
-        out.loc[el.index, "batch_seq"] = order.groupby(order).cumcount().to_numpy() + 1
+    # sort eligible rows by (key, date, claim, line) with integer codes, then walk the batch
+    # starts only (one step per batch, not per line) using searchsorted on each key segment
+    pos = np.flatnonzero(eligible.to_numpy())
+    kcodes, _ = pd.factorize(out["batch_key"].to_numpy()[pos], sort=True)
+    dnum = sd.to_numpy("datetime64[us]")[pos].astype(np.int64)
+    tie = [np.arange(len(pos))]
+    if "line_no" in out.columns:
+        tie.insert(0, out["line_no"].to_numpy()[pos])
+    if "claim_id" in out.columns:
+        tie.insert(0, pd.factorize(out["claim_id"].astype("str").to_numpy()[pos], sort=True)[0])
+    srt = np.lexsort(tuple(reversed([kcodes, dnum, *tie])))
+    rows, kk, dd = pos[srt], kcodes[srt], dnum[srt]
+    wend = bd.period_end_series(pd.Series(dd.astype("datetime64[us]")), window_business_days)
+    wend = wend.to_numpy("datetime64[us]").astype(np.int64)
+    seg_start = np.flatnonzero(np.r_[True, kk[1:] != kk[:-1]]) if len(kk) else np.array([], int)
+    seg_end = np.r_[seg_start[1:], len(kk)] if len(kk) else np.array([], int)
+    starts: list[int] = []
+    for a, z in zip(seg_start.tolist(), seg_end.tolist(), strict=True):
+        i = a
+        while i < z:
+            starts.append(i)
+            last = int(np.searchsorted(dd[i:z], wend[i], side="right")) + i
+            i = min(last, i + max_lines)
+    starts_arr = np.array(starts, dtype=np.int64)
+    sizes = np.diff(np.r_[starts_arr, len(kk)]).astype(np.int64)
+    batch_no = np.repeat(np.arange(len(starts_arr)), sizes)
+    labels = pd.array([f"IDR-{b + 1:06d}" for b in range(len(starts_arr))], dtype="str")
+    bid = np.full(len(out), -1, dtype=np.int64)
+    bid[rows] = batch_no
+    ids = pd.Series(pd.array([""], dtype="str").take(np.zeros(len(out), dtype=np.int64)))
+    if len(rows):
+        ids.iloc[rows] = labels.take(batch_no)
+    out["batch_id"] = ids.set_axis(out.index).astype("str")
+    ends = np.full(len(out), np.iinfo(np.int64).min, dtype=np.int64)
+    ends[rows] = wend[starts_arr][batch_no] if len(rows) else ends[rows]
+    out["batch_window_end"] = pd.Series(ends.astype("datetime64[us]"), index=out.index)
+    lines_per = np.zeros(len(out), dtype=np.int64)
+    lines_per[rows] = sizes[batch_no] if len(rows) else lines_per[rows]
+    out["batch_lines"] = lines_per
+    seq = np.zeros(len(out), dtype=np.int64)
+    if len(rows):
+        seq[rows] = np.arange(len(rows)) - np.repeat(starts_arr, sizes) + 1
+    out["batch_seq"] = seq
     return out
 
 
