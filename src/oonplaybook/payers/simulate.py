@@ -340,3 +340,38 @@ def simulate_portfolio(
         },
     }
     return SimulatedPortfolio(claim_lines=lines, appeals=appeals, truth=truth)
+
+
+def coverage_study(n_portfolios: int = 200, n_claims: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """Monte-Carlo check of the 95% CIs: fit every model on ``n_portfolios`` simulated
+    portfolios and record, per model x payer x portfolio, whether the CI covers the truth.
+
+    The er_prior_auth payer's denial odds ratio is left out (its planted behaviour is a rate,
+    checked separately). Returns one row per (portfolio, model, payer) with ``covered``.
+    """
+    from oonplaybook.payers.scorecard import fit_all
+
+    rows = []
+    for i in range(n_portfolios):
+        s = simulate_portfolio(n_claims, seed=seed + i)
+        pm = fit_all(s.claim_lines, s.appeals, cutoff_date=s.truth["cutoff_date"], seed=seed + i)
+        eff = pm.payer_effects()
+        for _, r in eff.iterrows():
+            t = s.truth["payers"][r["payer"]]
+            if r["model"] == "denial_odds_ratio" and t["behaviour"] == "er_prior_auth":
+                continue
+            truth = t[r["model"]]
+            ok = bool(r["ci_low"] <= truth <= r["ci_high"]) if pd.notna(r["estimate"]) else False
+            rows.append(
+                {
+                    "portfolio": i,
+                    "model": r["model"],
+                    "payer": r["payer"],
+                    "behaviour": t["behaviour"],
+                    "truth": truth,
+                    "estimate": r["estimate"],
+                    "covered": ok,
+                    "fitted": bool(pd.notna(r["estimate"])),
+                }
+            )
+    return pd.DataFrame(rows)
