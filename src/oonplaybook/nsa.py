@@ -285,14 +285,15 @@ def batch_disputes(
     """Assign IDR ``batch_id`` to dispute lines: same provider, payer, code group and window.
 
     Lines batch together when they share the billing TIN (else the NPI), the payer
-    (``payer_id``, else ``payer``), the :func:`idr_code_group` of ``cpt``, and their
+    (``payer_id``, else ``payer``; plus ``plan_id`` when given, since for self-funded business
+    the "same payer" is the same group health plan, DOMAIN.md §1.8-1.9), the :func:`idr_code_group` of ``cpt``, and their
     ``service_date`` falls within ``window_business_days`` business days beginning on the
     earliest item of the batch (day 1 = that item's date; DOMAIN.md §1.8); at most
     ``max_lines`` per batch (federal IDR batches: 25 line items before the per-25 fee tiers;
     CMS-9897-F is reported to allow 50 [partly verified]). Rows with ``idr_eligible == False``
     are kept with an empty ``batch_id`` and the reason in ``batch_note`` (never dropped).
     Deterministic: batch ids follow the sorted keys and dates. Adds batch_id, batch_key,
-    idr_code_group, batch_window_end, batch_lines, batch_seq.
+    idr_code_group, batch_window_end, batch_lines, batch_seq, batch_note.
     """
     if max_lines < 1 or window_business_days < 1:
         raise ValueError("max_lines and window_business_days must be >= 1")
@@ -312,6 +313,9 @@ def batch_disputes(
     prov = ("TIN:" + tin).where(tin.ne(""), "NPI:" + npi)
     pid, pname = _col("payer_id"), _col("payer")
     payer = pid.where(pid.ne(""), pname)
+    if "plan_id" in out.columns:  # self-funded: the same group health plan, not just the TPA
+        plan = _col("plan_id")
+        payer = payer + ("/" + plan).where(plan.ne(""), "")
     out["idr_code_group"] = idr_code_groups(out["cpt"])
     out["batch_key"] = (prov + "|" + payer + "|" + out["idr_code_group"]).astype("str")
     sd = pd.to_datetime(out["service_date"])
