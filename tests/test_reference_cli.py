@@ -58,6 +58,12 @@ def _zip_release(tmp_path: Path, transform) -> Path:
         f.writestr("GPCI2025.csv", (CMS / "GPCI2025.csv").read_text())
         f.writestr("RVU25D.pdf", "not a table")
         f.writestr("25LOCCO.csv", LOCCO.read_bytes())
+        # CMS ANES2025 layout; a real file lists every locality, this one two (the rest fall back)
+        f.writestr(
+            "ANES2025.csv",
+            "Contractor,Locality,Locality Name,National Anes CF of 20.3178\n"
+            "10112,00,ALABAMA,19.31\n02102,01,ALASKA*,27.86\n",
+        )
     return z
 
 

@@ -335,12 +335,8 @@ def build_benchmarks(
     missing = need - set(claim_lines.columns)
     if missing:
         raise BenchmarkInputError(f"claim lines lack column(s) {sorted(missing)}; run ingest first")
-    lines = (
-        claim_lines[claim_lines["line_no"] > 0]
-        if (claim_lines["line_no"] == 0).any()
-        else claim_lines
-    )
-    lines = lines.reset_index(drop=True)
+    # every line is kept, claim-level lines (line_no 0) included: they get a stated reason
+    lines = claim_lines.reset_index(drop=True)
     for col, default in (
         ("modifiers", ""),
         ("state", ""),

@@ -857,24 +857,27 @@ def _price_combos(
     )
     anes_ok &= ~no_base
     anes_cf_cents = np.full(n, -1, dtype="int64")
+    if anes_ok.any() and anes_cf is None:
+        reason[anes_ok] = (
+            "no anesthesia CF for this year/QP status; pass anesthesia_cf= or import CMS's ANES file"
+        )
+        anes_ok[:] = False
     if anes_ok.any():
-        if (
+        use_cms = (
             t.anesthesia_cf is not None
-            and anes_cf is not None
-            and t.year == combos.attrs.get("year")
-        ):
-            loc_cf = c["locality"].map(t.anesthesia_cf.set_index("locality")["anes_cf"])
-            anes_cf_cents[anes_ok] = np.rint(loc_cf.to_numpy()[anes_ok] * 100).astype("int64")
-            note[anes_ok] = [_join(x, "CMS locality anesthesia CF") for x in note[anes_ok]]
-        elif anes_cf is None:
-            reason[anes_ok] = (
-                "no anesthesia CF for this year/QP status; pass anesthesia_cf= or import CMS's ANES file"
-            )
-            anes_ok[:] = False
-        else:
+            and combos.attrs.get("requested_year") == t.year
+            and not combos.attrs.get("custom_anes_cf", False)
+        )
+        if use_cms:
+            loc_cf = c["locality"].map(t.anesthesia_cf.set_index("locality")["anes_cf"]).to_numpy()
+            have = anes_ok & ~np.isnan(loc_cf)
+            anes_cf_cents[have] = np.rint(loc_cf[have] * 100).astype("int64")
+            note[have] = [_join(x, "CMS locality anesthesia CF (ANES file)") for x in note[have]]
+        rest = anes_ok & (anes_cf_cents < 0)
+        if rest.any():
             sw, sp, sm = (Decimal(str(s)) for s in anesthesia_shares)
-            gpc = c[["gpci_work", "gpci_pe", "gpci_mp"]].to_numpy()[anes_ok]
-            anes_cf_cents[anes_ok] = [
+            gpc = c[["gpci_work", "gpci_pe", "gpci_mp"]].to_numpy()[rest]
+            anes_cf_cents[rest] = [
                 int(
                     (
                         anes_cf
@@ -883,6 +886,10 @@ def _price_combos(
                     * 100
                 )
                 for w, p, m in gpc
+            ]
+            note[rest] = [
+                _join(x, f"anesthesia CF {anes_cf} x GPCI shares {anesthesia_shares}")
+                for x in note[rest]
             ]
     c["anes_base10"] = np.where(
         anes_ok, np.rint(c["anes_base"].fillna(0).to_numpy() * 10), 0
@@ -988,13 +995,17 @@ def medicare_allowed(
             "facility": k_fac,
         }
     )
-    combos.attrs["year"] = t.year
+    combos.attrs["requested_year"] = int(year)
+    combos.attrs["custom_anes_cf"] = anesthesia_cf is not None
     priced = _price_combos(combos, t, cf, a_cf, anesthesia_shares)
-    units = (
-        pd.to_numeric(lines["units"], errors="coerce").fillna(1.0).to_numpy(dtype="float64")
+    raw_units = (
+        pd.to_numeric(lines["units"], errors="coerce").to_numpy(dtype="float64")
         if "units" in lines.columns
         else np.ones(n)
     )
+    units_missing = np.isnan(raw_units)
+    units_negative = raw_units < 0
+    units = np.abs(np.where(units_missing, 1.0, raw_units))
     if "unit_type" in lines.columns:
         ut_codes, ut_uniq = pd.factorize(lines["unit_type"].astype("str").fillna(""))
         mj_line = np.isin(ut_codes, [i for i, u in enumerate(ut_uniq) if str(u).upper() == "MJ"])
@@ -1031,6 +1042,9 @@ def medicare_allowed(
     if fallback_note:
         notes = [_join(x, fallback_note) for x in notes]
     vintage = f"{t.vintage}; CF {cf}" + (" QP" if qp else "")
+    line_note = np.full(n, "", dtype=object)
+    line_note[units_missing] = "units missing: priced as 1"
+    line_note[units_negative] = "negative units (reversal): priced on |units|"
 
     def take(values: list[str], idx: np.ndarray) -> pd.Series:
         return pd.Series(pd.array(values, dtype="str").take(idx), index=lines.index)
@@ -1049,6 +1063,12 @@ def medicare_allowed(
         },
         index=lines.index,
     )
+    special = units_missing | units_negative
+    if special.any():
+        base_note = out.loc[special, "medicare_note"].to_numpy()
+        out.loc[special, "medicare_note"] = [
+            _join(str(a), str(b)) for a, b in zip(base_note, line_note[special], strict=True)
+        ]
     if detail:
         for c in ("work_rvu", "pe_rvu", "mp_rvu", "gpci_work", "gpci_pe", "gpci_mp", "anes_base"):
             out[c] = priced[c].to_numpy()[gid]
