@@ -221,3 +221,41 @@ def test_read_puf_errors_name_file_and_fix(tmp_path: Path) -> None:
         idr.read_puf(path2)
     with pytest.raises(FileNotFoundError):
         idr.read_puf(tmp_path / "missing.xlsx")
+
+
+def test_read_puf_quarter_column_and_case_drift(tmp_path: Path) -> None:
+    path = tmp_path / "puf_any_name.xlsx"
+    hdr = [
+        "Quarter",
+        "practice/facility specialty or type ",  # case and trailing-space drift
+        "Payment determination outcome",
+        "Prevailing Party Offer as % of QPA",
+    ]
+    rows = [
+        ["2024 Q3", "Diagnostic Radiology", PROV, "612%"],
+        ["2024 Q3", "Neonatal-Perinatal Medicine", PAYER, "95%"],
+        ["2024 Q4", "Intraoperative Neurophysiology Monitoring", PROV, "410%"],
+    ]
+    _write_puf(path, hdr, rows)
+    puf = idr.read_puf(path)
+    assert puf["year"].tolist() == [2024, 2024, 2024]
+    assert puf["specialty"].tolist() == ["radiology", "neonatology", "neurosurgery_ionm"]
+    assert puf["outcome"].tolist() == ["provider", "payer", "provider"]
+    assert puf["source"].iloc[0].endswith("row 5")  # 2 title rows + blank + header on row 4
+
+
+def test_expected_value_frame_missing_initiation_dates() -> None:
+    df = pd.DataFrame(
+        {
+            "offer": [1000.0, 1000.0],
+            "paid": [300.0, 300.0],
+            "win_probability": [0.8, 0.8],
+            "initiation_date": [pd.Timestamp("2023-03-01"), pd.NaT],
+        }
+    )
+    with pytest.raises(ValueError, match="no initiation_date"):
+        idr.expected_value_frame(df)
+    out = idr.expected_value_frame(df, initiation_date=D(2025, 3, 3))
+    # row 0: 2023 regime (admin 350, IDRE 700): 560 - 350 - 0.2 * 700 = 70
+    # row 1: default date, CMS-9890-F (admin 115, IDRE 840): 560 - 115 - 168 = 277
+    assert out["expected_value"].tolist() == pytest.approx([70.0, 277.0])

@@ -749,7 +749,16 @@ def expected_value_frame(
     else:
         key = pd.Series([f"single-{i}" for i in range(len(out))], index=out.index)
     if "initiation_date" in out.columns:
-        init = pd.to_datetime(out["initiation_date"]).dt.date
+        init_ts = pd.to_datetime(out["initiation_date"])
+        if init_ts.isna().any():
+            if initiation_date is None:
+                bad = int(init_ts.isna().sum())
+                raise ValueError(
+                    f"{bad} row(s) have no initiation_date; fill the column or pass "
+                    "initiation_date= as the default (it selects the fee regime)"
+                )
+            init_ts = init_ts.fillna(pd.Timestamp(initiation_date))
+        init = init_ts.dt.date
     elif initiation_date is not None:
         init = pd.Series([initiation_date] * len(out), index=out.index)
     else:

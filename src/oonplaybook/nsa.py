@@ -642,7 +642,9 @@ def assess_claims(
     * ``idr_eligible`` with ``idr_ineligible_reasons`` (all that apply, "; "-joined).
     * Clocks from ``remit_date`` (:func:`deadlines`; notice date from column
       ``open_negotiation_notice_date`` when present, else the latest schedule), ``appeal_by``
-      (:func:`appeal_deadlines` rule), ``next_deadline`` / ``days_left`` (calendar days from
+      (:func:`appeal_deadlines` rule; also the placeholder date for ``state_process`` claims,
+      whose state-law filing windows are not in the table), ``next_deadline`` / ``days_left``
+      (calendar days from
       ``as_of``), ``business_days_left`` (business days after ``as_of`` through the deadline),
       ``deadline_passed``. Nothing is dropped: passed deadlines stay with their dates.
     * Patient protection: ``recognized_amount`` = lesser of QPA and billed (45 CFR 149.30)
