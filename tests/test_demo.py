@@ -455,18 +455,25 @@ def test_write_demo_same_bytes_and_export(tmp_path: Path) -> None:
     assert list(ap.columns) == list(schema.APPEAL_COLUMNS)
 
 
-def test_patient_keys_follow_patients(port: demo.DemoPortfolio) -> None:
-    from oonplaybook import phi
+def test_patient_keys_follow_the_ingest_identity_rule(port: demo.DemoPortfolio) -> None:
+    from oonplaybook.ingest.identity import identity_key
 
     cl = port.claim_lines
     first = cl[cl["line_no"] == 1].set_index("claim_id")
     ph = port.phi.set_index("claim_id").loc[first.index]
-    keys = [phi.patient_key(demo.DEMO_SALT, m, n, d) for m, n, d in
-            zip(ph["member_id"], ph["patient_name"], ph["birth_date"], strict=True)][:200]  # fmt: skip
-    assert keys == first["patient_key"].head(200).tolist()
+    sample = pd.concat([ph[ph["member_id"] == ""].head(50), ph[ph["member_id"] != ""].head(150)])
+    keys = [
+        identity_key(demo.DEMO_SALT, m, n, d)
+        for m, n, d in zip(
+            sample["member_id"], sample["patient_name"], sample["birth_date"], strict=True
+        )
+    ]
+    assert keys == first.loc[sample.index, "patient_key"].tolist()
     assert first["patient_key"].nunique() < len(first)  # patients return
-    # one patient, one payer
+    # one patient, one payer; distinct member ids
     assert (first.groupby("patient_key")["payer"].nunique() == 1).all()
+    members = port.phi.drop_duplicates("member_id")
+    assert members.loc[members["member_id"] != "", "member_id"].is_unique
 
 
 def test_npis_are_luhn_valid() -> None:

@@ -15,12 +15,14 @@ from oonplaybook.cli import app
 def test_demo_data_writes_the_folder(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     res = CliRunner().invoke(
-        app, ["demo-data", "--out", str(out), "--lines", "1500", "--seed", "5", "--no-remits"]
+        app, ["demo-data", "--out", str(out), "--lines", "1500", "--seed", "5"]
     )
     assert res.exit_code == 0, res.output
     for name in ("claims_export.csv", "appeals.csv", "truth.json", "portfolio.parquet",
                  "adjustments.parquet"):  # fmt: skip
         assert (out / name).is_file(), name
+    assert sorted((out / "remits").glob("*.835"))
+    assert str(out) in res.output
     truth = json.loads((out / "truth.json").read_text())
     assert truth["seed"] == 5 and truth["lines"] == 1500
     exp = pd.read_csv(out / "claims_export.csv", dtype=str, keep_default_na=False)

@@ -378,7 +378,8 @@ GFE_DISPUTE_THRESHOLD = 400.0  # 45 CFR 149.620(b)(1)(iii): at least $400 above 
 _COINS_IN = (np.array([0.0, 0.1, 0.2, 0.3]), np.array([0.15, 0.30, 0.40, 0.15]))
 _COINS_OON = (np.array([0.3, 0.4, 0.5]), np.array([0.4, 0.4, 0.2]))
 _ED_COPAY = (np.array([0, 10000, 15000, 25000]), np.array([0.45, 0.2, 0.2, 0.15]))  # cents
-DEDUCTIBLE_P = 0.45  # share of claims with deductible remaining
+DEDUCTIBLE_P = 0.25  # share of claims with some deductible remaining
+DEDUCTIBLE_RANGE = (50, 1000)  # whole dollars of deductible remaining, uniform
 
 _FIRST = (
     "Avery Blake Cameron Dakota Emerson Finley Harper Jordan Kendall Logan Morgan Parker Quinn "
@@ -843,7 +844,11 @@ def generate(
     qpa_c = np.round(medicare * qpa_mult * q_factor * 100).astype(np.int64)
 
     # cost sharing: per claim deductible remaining, coinsurance, ED copay
-    ded_c = np.where(rng.random(n_claims) < DEDUCTIBLE_P, rng.integers(50, 2001, n_claims) * 100, 0)
+    ded_c = np.where(
+        rng.random(n_claims) < DEDUCTIBLE_P,
+        rng.integers(DEDUCTIBLE_RANGE[0], DEDUCTIBLE_RANGE[1] + 1, n_claims) * 100,
+        0,
+    )
     coins_in = _COINS_IN[0][_choice(rng, n_claims, _COINS_IN[1])]
     coins_oon = _COINS_OON[0][_choice(rng, n_claims, _COINS_OON[1])]
     copay_c = _ED_COPAY[0][_choice(rng, n_claims, _ED_COPAY[1])]
@@ -1033,9 +1038,11 @@ def _fake_patients(
     combos = [f"{la}, {fi} {mi}" for la in _LAST for fi in _FIRST for mi in initials]
     idx = rng.integers(0, len(combos), n)
     names = pa.array(combos).take(pa.array(idx))
-    names_upper = pa.array([c.upper() for c in combos]).take(pa.array(idx))
+    # ingest.identity.normalise_name: upper-case word tokens, sorted
+    combos_norm = [" ".join(sorted(re.findall(r"[A-Z0-9]+", c.upper()))) for c in combos]
     prefix = np.array([p.payer_id[:3] for p in PAYERS], dtype=object)[pat_payer]
-    digits = rng.integers(10**8, 10**9, n_ins).astype(str).astype(object)
+    # distinct 9-digit member numbers (a shared id would merge two patients' keys)
+    digits = (10**8 + rng.choice(9 * 10**8, size=n_ins, replace=False)).astype(str).astype(object)
     member = pa.array(np.concatenate([prefix + digits, np.full(n_sp, "", dtype=object)]))
     age_days = np.clip(rng.normal(45.0, 20.0, n), 0.5, 95.0) * 365.25
     dob = (np.datetime64("2025-06-30") - age_days.astype("timedelta64[D]")).astype("datetime64[D]")
@@ -1047,9 +1054,14 @@ def _fake_patients(
             "birth_date": pd.array(dob_s, dtype="str"),
         }
     )
-    # phi.patient_key(DEMO_SALT, member_id, name, birth_date) in one pass: the parts are already
-    # normalised (upper case, single spaces), so the HMAC message is the same bytes
-    msgs = pc.binary_join_element_wise(member, names_upper, dob_s, "|").to_pylist()
+    # The key rule of ingest.identity.identity_key (one rule for every reader), in one pass:
+    # phi.patient_key(salt, "MID", member_id) when there is a member id, else
+    # phi.patient_key(salt, "NAME", normalised name, birth date). The parts are already
+    # normalised, so the HMAC messages below are the same bytes (tested).
+    ins_msgs = ["MID|" + m for m in member.to_pylist()[:n_ins]]
+    sp_names = [combos_norm[i] for i in idx[n_ins:]]
+    sp_dob = dob_s.to_pylist()[n_ins:]
+    msgs = ins_msgs + [f"NAME|{nm}|{d}" for nm, d in zip(sp_names, sp_dob, strict=True)]
     h0 = hmac.new(DEMO_SALT.encode(), digestmod=hashlib.sha256)
     keys = np.empty(n, dtype=object)
     for i, m in enumerate(msgs):
