@@ -769,15 +769,17 @@ def expected_value_frame(
     out["batch_lines"] = sizes.astype("int64")
     # fees per batch (distinct (size, initiation date) pairs only)
     batch_init = init.groupby(key).transform("min")
-    fee_keys = pd.DataFrame({"n": sizes, "d": batch_init}).drop_duplicates()
-    fee_map = {
-        (int(n), d): fees(d, batched=int(n) > 1, n_lines=int(n), fee_point=fee_point)
-        for n, d in zip(fee_keys["n"], fee_keys["d"], strict=True)
-    }
-    fee_obj = [fee_map[(int(n), d)] for n, d in zip(sizes, batch_init, strict=True)]
-    admin = np.array([f.admin_fee for f in fee_obj])
-    idre = np.array([f.idre_fee for f in fee_obj])
-    out["fee_source"] = [f.source for f in fee_obj]
+    codes, uniq = pd.factorize(
+        pd.MultiIndex.from_arrays([sizes.to_numpy(), pd.to_datetime(batch_init).to_numpy()])
+    )
+    fee_u = [
+        fees(pd.Timestamp(d).date(), batched=int(n) > 1, n_lines=int(n), fee_point=fee_point)
+        for n, d in uniq
+    ]
+    admin = np.array([f.admin_fee for f in fee_u])[codes]
+    idre = np.array([f.idre_fee for f in fee_u])[codes]
+    src_u = pd.array([f.source for f in fee_u], dtype="str")
+    out["fee_source"] = pd.Series(src_u.take(codes), index=out.index)
     # P(provider bears the IDRE fee) per batch, grouped by batch size for a vectorised DP
     bears = pd.Series(np.nan, index=out.index)
     order = pd.DataFrame({"key": key, "p": p, "n": sizes})
