@@ -191,3 +191,27 @@ def test_demo_repricer_payer_at_planted_multiple():
     assert allrows["median"].idxmin() in repricers
     text = benchmark.benchmark_summary_text(mult)
     assert any(p in text[0] for p in repricers)
+
+
+def test_empty_claim_lines_give_empty_ladder_and_figures():
+    from oonplaybook import schema
+
+    bench = benchmark.build_benchmarks(
+        schema.empty_claim_lines(), year=2025, default_locality="13202-01"
+    )
+    assert bench.empty and "medicare_allowed" in bench.columns
+    mult = benchmark.multiples_by_payer(bench)
+    assert benchmark.findings(mult) == [
+        "No paid lines with a Medicare price: nothing to benchmark."
+    ]
+    fig = benchmark.plot_multiples(bench, mult=mult)
+    assert "no paid lines" in fig.axes[0].texts[0].get_text()
+
+
+def test_claim_level_lines_kept_with_reason():
+    lines = _lines(2)
+    lines.loc[1, ["line_no", "cpt"]] = [0, ""]
+    out = benchmark.build_benchmarks(lines, year=2025, default_locality="13202-01")
+    assert len(out) == 2
+    row = out[out["line_no"] == 0].iloc[0]
+    assert np.isnan(row["medicare_allowed"]) and row["medicare_reason"] != ""

@@ -662,6 +662,17 @@ def findings(
     return out
 
 
+def _empty_figure(title: str, why: str):
+    """A small figure that says there is nothing to draw (and why), instead of failing."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 1.6))
+    ax.axis("off")
+    ax.set_title(title)
+    ax.text(0.5, 0.4, why, ha="center", va="center")
+    return fig
+
+
 def plot_multiples(
     bench: pd.DataFrame, value: str = "allowed_x_medicare", mult: pd.DataFrame | None = None
 ):
@@ -670,6 +681,8 @@ def plot_multiples(
     import seaborn as sns
 
     b = bench[(bench["claim_status"] == "paid") & np.isfinite(bench[value]) & (bench[value] > 0)]
+    if b.empty:
+        return _empty_figure("Multiples of Medicare", "no paid lines with a Medicare price")
     order = b.groupby("payer")[value].median().sort_values().index.tolist()
     fig, ax = plt.subplots(figsize=(9, 0.55 * max(len(order), 3) + 1.5))
     sns.boxenplot(data=b, x=value, y="payer", order=order, ax=ax, color="#9ecae1", showfliers=False)
@@ -705,6 +718,10 @@ def plot_family_heatmap(mult: pd.DataFrame):
     import seaborn as sns
 
     m = mult[(mult["code_family"] != "ALL") & (mult["n_lines"] >= 10)]
+    if m.empty:
+        return _empty_figure(
+            "Multiple of Medicare by family", "no payer x family cell has 10 paid lines"
+        )
     grid = m.pivot(index="payer", columns="code_family", values="median")
     fig, ax = plt.subplots(
         figsize=(1.0 * max(grid.shape[1], 4) + 3, 0.5 * max(grid.shape[0], 3) + 1.5)
@@ -738,6 +755,8 @@ def plot_gaps(gaps: pd.DataFrame, by: str = "payer"):
     import seaborn as sns
 
     cols = [c for c in gaps.columns if c.endswith("paid below ($)")]
+    if gaps.empty or not cols:
+        return _empty_figure("Gap to benchmarks", "no paid lines")
     long = gaps.melt(id_vars=[by], value_vars=cols, var_name="benchmark", value_name="dollars")
     long["benchmark"] = long["benchmark"].str.replace(": paid below ($)", "", regex=False)
     long = long[long["dollars"] > 0]
@@ -758,6 +777,10 @@ def plot_billed_vs_published(table: pd.DataFrame):
     """Median billed multiple of Medicare (with CI) per specialty against the published multiple."""
     import matplotlib.pyplot as plt
 
+    if table.empty:
+        return _empty_figure(
+            "Billed vs published multiples", "no billed lines with a Medicare price"
+        )
     t = table.sort_values("billed_multiple_median")
     fig, ax = plt.subplots(figsize=(8, 0.55 * max(len(t), 3) + 1.5))
     y = np.arange(len(t))

@@ -676,7 +676,9 @@ def _split_modifiers(mods: pd.Series) -> pd.DataFrame:
                 "anes_mod": next((p for p in parts if p in ANESTHESIA_MILLI), ""),
             }
         )
-    return pd.DataFrame(rec)
+    return pd.DataFrame(
+        rec, columns=["modifiers", "row_mod", "m50", "m51", "m62", "asst", "anes_mod"]
+    )
 
 
 def _price_combos(
@@ -959,6 +961,34 @@ def medicare_allowed(
         else ANESTHESIA_CONVERSION_FACTORS.get((int(year), bool(qp)))
     )
     n = len(lines)
+    if n == 0:
+        cols = {
+            "medicare_allowed": "float64",
+            "medicare_status": "str",
+            "medicare_reason": "str",
+            "medicare_facility": "bool",
+            "medicare_locality": "str",
+            "medicare_note": "str",
+            "medicare_vintage": "str",
+        }
+        if detail:
+            cols |= {
+                c: "float64"
+                for c in (
+                    "work_rvu",
+                    "pe_rvu",
+                    "mp_rvu",
+                    "gpci_work",
+                    "gpci_pe",
+                    "gpci_mp",
+                    "anes_base",
+                    "fraction",
+                    "anes_cf",
+                    "time_units",
+                )
+            }
+            cols["fee_cents"] = "int64"
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()}, index=lines.index)
 
     def codes_of(col: str, norm: Any) -> tuple[np.ndarray, np.ndarray]:
         if col not in lines.columns:
