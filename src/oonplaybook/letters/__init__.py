@@ -194,6 +194,8 @@ def markdown_to_docx(markdown: str, path: Path) -> Path:
     style = doc.styles["Normal"]
     style.font.name = "Calibri"
     style.font.size = Pt(10.5)
+    bullet = doc.styles["List Bullet"]
+    grid = doc.styles["Table Grid"]
     lines = markdown.splitlines()
     i = 0
     while i < len(lines):
@@ -209,12 +211,13 @@ def markdown_to_docx(markdown: str, path: Path) -> Path:
                 if not re.fullmatch(r"\|[\s\-|:]+\|?", r.strip())
             ]
             ncol = max(len(r) for r in rows)
-            table = doc.add_table(rows=len(rows), cols=ncol)
-            table.style = "Table Grid"
+            table = doc.add_table(rows=0, cols=ncol)
+            table.style = grid
             for r_i, row in enumerate(rows):
-                for c_i in range(ncol):
-                    cell = table.cell(r_i, c_i)
-                    cell.text = ""
+                cells = (
+                    table.add_row().cells
+                )  # one cells lookup per row (python-docx cell() is O(n^2))
+                for c_i, cell in enumerate(cells):
                     _add_runs(cell.paragraphs[0], row[c_i] if c_i < len(row) else "")
                     if r_i == 0:
                         for run in cell.paragraphs[0].runs:
@@ -224,7 +227,7 @@ def markdown_to_docx(markdown: str, path: Path) -> Path:
         if m:
             doc.add_heading(m.group(2), level=len(m.group(1)))
         elif line.startswith("- "):
-            _add_runs(doc.add_paragraph(style="List Bullet"), line[2:])
+            _add_runs(doc.add_paragraph(style=bullet), line[2:])
         elif line.strip():
             _add_runs(doc.add_paragraph(), line)
         i += 1

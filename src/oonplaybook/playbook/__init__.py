@@ -7,6 +7,7 @@ Public functions (the 40_playbook notebook calls these): :func:`build_targets`,
 
 from __future__ import annotations
 
+from oonplaybook.playbook._adapters import nsa_assessment as assess_nsa
 from oonplaybook.playbook.appeals import (
     appeal_ladder,
     denial_group,
@@ -15,13 +16,32 @@ from oonplaybook.playbook.appeals import (
 )
 from oonplaybook.playbook.idr_batches import build_idr_batches, dispute_fees, idr_disputes
 from oonplaybook.playbook.protections import patient_protections
-from oonplaybook.playbook.summary import revenue_at_stake, summary_sheet, write_workbook
+from oonplaybook.playbook.summary import (
+    headline_markdown,
+    revenue_at_stake,
+    specialty_markdown,
+    specialty_scope,
+    stake_figure,
+    summary_sheet,
+    write_workbook,
+)
 from oonplaybook.playbook.targets import build_targets, line_targets
-from oonplaybook.playbook.worklist import appeal_success_rates, build_worklist, route_claims
+from oonplaybook.playbook.worklist import (
+    appeal_success_rates,
+    build_worklist,
+    link_idr_batches,
+    route_claims,
+)
 
 __all__ = [
     "appeal_ladder",
     "appeal_success_rates",
+    "assess_nsa",
+    "headline_markdown",
+    "link_idr_batches",
+    "specialty_markdown",
+    "specialty_scope",
+    "stake_figure",
     "build_idr_batches",
     "build_targets",
     "build_worklist",

@@ -28,8 +28,16 @@ def line_frame(claim_lines: pd.DataFrame, benchmarks: pd.DataFrame | None) -> pd
                 "as written by oonplaybook.benchmark.build_benchmarks (artifacts/benchmarks.parquet)"
             )
         extra = [c for c in benchmarks.columns if c not in lines.columns or c in KEY]
-        b = benchmarks[extra].drop_duplicates(KEY)
+        shared = [
+            c for c in ("qpa", "medicare_allowed") if c in benchmarks.columns and c in lines.columns
+        ]
+        b = benchmarks[extra + shared].drop_duplicates(KEY)
+        b = b.rename(columns={c: f"_bm_{c}" for c in shared})
         lines = lines.merge(b, on=KEY, how="left", validate="one_to_one")
+        for (
+            c
+        ) in shared:  # the line's own value first (e.g. QPA from the remit), else the benchmark's
+            lines[c] = lines[c].fillna(lines.pop(f"_bm_{c}"))
     if "code_family" not in lines.columns:
         lines["code_family"] = code_families(lines["cpt"])
     for col in ("medicare_allowed", "qpa", "ucr_p50", "ucr_p75", "ucr_p80", "ucr_p90"):

@@ -108,6 +108,7 @@ ROUTES: tuple[str, ...] = (
     "payer_negotiation",
     "open_negotiation",
     "idr",
+    "state_idr",
     "patient_bill",
     "write_off",
 )
@@ -121,6 +122,7 @@ ROUTE_LETTER: dict[str, str] = {
     "payer_negotiation": "payer_negotiation",
     "open_negotiation": "open_negotiation_notice",
     "idr": "idr_offer_brief",
+    "state_idr": "payer_negotiation",  # negotiate under the state law first; benchmarks may be cited
     "patient_bill": "patient_explanation",
     "write_off": "",
 }

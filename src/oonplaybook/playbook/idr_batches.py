@@ -143,11 +143,11 @@ def idr_disputes(
     paid = lines["paid"].fillna(0.0) + lines["patient_resp"].fillna(0.0)
     # the playbook sends the open negotiation notice on ``as_of``; IDR is initiated on the last day
     # of the 4-business-day window that follows its 30-business-day period (45 CFR 149.510(b)(2)(i)).
-    # Where a notice is already on record (``on_notice_date``) the assessment's date stands.
+    # Where a notice is already on record (``open_negotiation_notice_date``) the assessment's date stands.
     planned = pd.Timestamp(nsa.deadlines(as_of, notice_date=as_of).idr_initiate_by)
     init = pd.Series(planned, index=lines.index)
-    if "on_notice_date" in lines.columns and "idr_initiate_by" in lines.columns:
-        sent = pd.to_datetime(lines["on_notice_date"]).notna()
+    if "open_negotiation_notice_date" in lines.columns and "idr_initiate_by" in lines.columns:
+        sent = pd.to_datetime(lines["open_negotiation_notice_date"]).notna()
         init = init.where(~sent, pd.to_datetime(lines["idr_initiate_by"]))
     out = pd.DataFrame(
         {

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from oonplaybook import report
-
 STAKE_COLUMNS = [
     "billed",
     "paid",
@@ -140,25 +138,290 @@ def summary_sheet(
     return pd.DataFrame(rows, columns=["item", "value", "what it counts"]).astype({"value": "str"})
 
 
+#: Rows per sheet written to the workbook; larger tables are cut to their first rows (they are
+#: sorted by priority/value) and the sheet's last row says how many more are in the CSV.
+WORKBOOK_MAX_ROWS = 20_000
+
+_WRAP_HINTS = (
+    "rationale",
+    "documents",
+    "explanation",
+    "evidence",
+    "what it counts",
+    "disputes",
+    "notes",
+)
+
+
+def _col_kind(name: str, s: pd.Series) -> str:
+    """money / share / multiple / int / date / text, from the column name and dtype."""
+    c = name.lower()
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "date"
+    if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+        return "text"
+    if (
+        c.endswith("_x")
+        or "multiple" in c
+        or c.startswith("idr_award")
+        or c in ("current_x", "market_x")
+    ):
+        return "multiple"
+    if any(
+        h in c
+        for h in ("share", "rate", "probability", "p_win", "urgency", "pct_billed", "p_provider")
+    ):
+        return "share"
+    if pd.api.types.is_integer_dtype(s):
+        return "int"
+    if c == "value":
+        return "text"
+    money = (
+        "billed",
+        "allowed",
+        "paid",
+        "resp",
+        "amount",
+        "qpa",
+        "medicare",
+        "recover",
+        "underpaid",
+        "target",
+        "ask",
+        "walk",
+        "fee",
+        "offer",
+        "stake",
+        "ev_",
+        "ev",
+        "gap",
+        "ucr",
+        "lost",
+        "interest",
+        "excess",
+        "gfe",
+        "cap",
+        "priority",
+        "total",
+        "value",
+    )
+    if any(h in c for h in money):
+        return "money"
+    return "number"
+
+
 def write_workbook(path: str | Path, sheets: Mapping[str, pd.DataFrame]) -> Path:
-    """Write the playbook workbook: formatted headers, widths, money formats, frozen header row.
+    """Write the playbook workbook a consultant can hand over: bold banded header, frozen header
+    row, autofilter, column widths, money/percent/multiple/date formats, wrapped long text.
 
-    Formatting is :func:`oonplaybook.report.write_workbook`'s (shared with ``summary.xlsx``);
-    here long text columns (rationales, documents) are wrapped and capped in width.
+    Uses xlsxwriter (column-level formats, so 20k-row sheets write in seconds). Deterministic:
+    fixed document properties. Sheets over :data:`WORKBOOK_MAX_ROWS` rows are cut with a final
+    row saying so (the CSV artifacts hold every row).
     """
-    from openpyxl import load_workbook
-    from openpyxl.styles import Alignment
+    import xlsxwriter
 
-    path = report.write_workbook(path, sheets)
-    wb = load_workbook(path)
-    wrap_hints = ("rationale", "documents", "explanation", "evidence", "what it counts", "disputes")
-    for ws in wb.worksheets:
-        for cell in ws[1]:
-            name = str(cell.value or "")
-            if any(h in name for h in wrap_hints):
-                letter = cell.column_letter
-                ws.column_dimensions[letter].width = 60
-                for c in ws[letter][1:]:
-                    c.alignment = Alignment(wrap_text=True, vertical="top")
-    wb.save(path)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from datetime import datetime
+
+    wb = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True, "remove_timezone": True})
+    wb.set_properties({"author": "oonplaybook", "created": datetime(2000, 1, 1)})
+    head = wb.add_format(
+        {
+            "bold": True,
+            "font_color": "#FFFFFF",
+            "bg_color": "#1F4E78",
+            "text_wrap": True,
+            "valign": "top",
+            "border": 1,
+        }
+    )
+    fmts = {
+        "money": wb.add_format({"num_format": '"$"#,##0.00'}),
+        "share": wb.add_format({"num_format": "0.0%"}),
+        "multiple": wb.add_format({"num_format": '0.00"x"'}),
+        "int": wb.add_format({"num_format": "#,##0"}),
+        "number": wb.add_format({"num_format": "#,##0.00"}),
+        "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+        "text": wb.add_format({}),
+        "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
+    }
+    note_fmt = wb.add_format({"italic": True, "font_color": "#7F7F7F"})
+    for name, df in sheets.items():
+        frame = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
+        total = len(frame)
+        frame = frame.head(WORKBOOK_MAX_ROWS)
+        ws = wb.add_worksheet(name[:31])
+        cols = [str(c) for c in frame.columns]
+        ws.write_row(0, 0, cols, head)
+        for j, col in enumerate(cols):
+            s = frame.iloc[:, j]
+            kind = "wrap" if any(h in col for h in _WRAP_HINTS) else _col_kind(col, s)
+            sample = [str(v) for v in s.head(200).tolist()]
+            width = (
+                60 if kind == "wrap" else min(max([len(col)] + [len(v) for v in sample]) + 2, 45)
+            )
+            ws.set_column(j, j, max(width, 9), fmts[kind])
+            if kind == "date":
+                vals = (
+                    pd.to_datetime(s).dt.tz_localize(None)
+                    if getattr(s.dt, "tz", None)
+                    else pd.to_datetime(s)
+                )
+                for i, v in enumerate(vals.tolist(), start=1):
+                    if v is not pd.NaT and v == v:
+                        ws.write_datetime(i, j, v.to_pydatetime(), fmts["date"])
+                continue
+            if pd.api.types.is_bool_dtype(s):
+                vals = s.map({True: "yes", False: "no"}).tolist()
+            elif pd.api.types.is_numeric_dtype(s):
+                vals = s.astype("float64").tolist()
+            else:
+                vals = s.astype("str").where(s.notna(), "").tolist()
+            for i, v in enumerate(vals, start=1):
+                if isinstance(v, float):
+                    if v == v:
+                        ws.write_number(i, j, v)
+                elif v != "":
+                    ws.write_string(i, j, v)
+        ws.freeze_panes(1, 0)
+        if len(frame):
+            ws.autofilter(0, 0, len(frame), max(len(cols) - 1, 0))
+        if total > len(frame):
+            ws.write_string(
+                len(frame) + 1,
+                0,
+                f"{total - len(frame):,} more rows (sorted lower) are in the CSV artifact",
+                note_fmt,
+            )
+    wb.close()
     return path
+
+
+# --- scope and narrative ---------------------------------------------------------------------
+
+
+def specialty_scope(
+    claim_lines: pd.DataFrame, specialties: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(lines in scope, what was left out by specialty). ``generic`` in params keeps every line.
+
+    The playbook is tailored to the specialties the client named; lines of other specialties are
+    reported (count, billed) rather than silently dropped.
+    """
+    if "generic" in specialties:
+        keep = pd.Series(True, index=claim_lines.index)
+    else:
+        keep = claim_lines["specialty"].astype("str").isin(specialties)
+    left = (
+        claim_lines[~keep]
+        .groupby("specialty", sort=True)
+        .agg(lines=("claim_id", "size"), claims=("claim_id", "nunique"), billed=("billed", "sum"))
+        .reset_index()
+    )
+    return claim_lines[keep].copy(), left
+
+
+def specialty_markdown(profile: object, targets: pd.DataFrame, worklist: pd.DataFrame) -> str:
+    """One specialty's chapter: route, code families, IDR arguments, payer tactics, its numbers."""
+    name = profile.name
+    fams = list(profile.code_families)
+    w = worklist[worklist["specialty"].eq(name)]
+    routes = (
+        w[w["status"].eq("open")]
+        .groupby("route")["expected_recovery"]
+        .agg(["size", "sum"])
+        .sort_values("sum", ascending=False)
+    )
+    t = targets[targets["specialty"].eq(name)]
+    lines = [
+        f"### {profile.display_name}",
+        "",
+        f"**Preferred route:** {profile.preferred_route.replace('_', ' ')}. {profile.route_notes}",
+        "",
+        f"**Code families:** {', '.join(f.replace('_', ' ') for f in fams)}; IDR batching groups: "
+        f"{', '.join(g.replace('_', ' ') for g in profile.idr_batching_groups)}.",
+        "",
+        f"**Notice and consent:** {'may' if profile.can_notice_consent_waive else 'can never'} waive NSA protection. {profile.notice_consent_basis}",
+        "",
+    ]
+    if len(routes):
+        lines.append(
+            "**Open work by route:** "
+            + "; ".join(
+                f"{r.replace('_', ' ')} {int(n):,} items, ${v:,.0f} expected"
+                for r, (n, v) in routes.iterrows()
+            )
+            + "."
+        )
+        lines.append("")
+    if len(t):
+        top = t.sort_values("n_lines", ascending=False).head(3)
+        lines.append("**Targets (largest families):**")
+        for r in top.itertuples():
+            lines.append(
+                f"- {r.payer} / {r.code_family.replace('_', ' ')}: ask {r.opening_ask_x:.2f}x, target {r.target_x:.2f}x, walk away at {r.walk_away_x:.2f}x Medicare. {r.target_rationale}."
+            )
+        lines.append("")
+    lines.append("**Arguments for IDR (additional circumstances only):**")
+    for a in profile.idr_arguments:
+        lines.append(f"- *{a.factor.replace('_', ' ')}*: {a.argument}")
+    lines += ["", "**Payer tactics to expect and the counter:**"]
+    for tac in profile.payer_tactics:
+        codes = f" ({', '.join(tac.carcs)})" if tac.carcs else ""
+        lines.append(f"- {tac.tactic}{codes}: {tac.counter}")
+    return "\n".join(lines)
+
+
+def headline_markdown(worklist: pd.DataFrame, batches: pd.DataFrame, as_of: str) -> str:
+    """The chapter's opening paragraph: what can still be recovered, by when, and what is lost."""
+    open_ = worklist[worklist["status"].eq("open")]
+    ev = float(open_["expected_recovery"].sum())
+    lost = float(worklist["lost_revenue"].sum())
+    soon = open_[(open_["days_left"].astype("float64") <= 14)]
+    worth = batches[batches["worth_filing"].astype("bool")] if len(batches) else batches
+    parts = [
+        f"As of **{as_of}**, **{len(open_):,} work items** can still recover an expected **${ev:,.0f}** "
+        f"(probability-weighted, net of IDR fees and the cost of working each claim).",
+        f"**{len(soon):,}** of them have a deadline within 14 days (expected ${float(soon['expected_recovery'].sum()):,.0f}).",
+    ]
+    if len(worth):
+        parts.append(
+            f"**{len(worth):,} IDR batches** are worth filing, with a net expected value of ${float(worth['ev_net'].sum()):,.0f}."
+        )
+    parts.append(
+        f"Already lost to missed deadlines: an expected **${lost:,.0f}** on {int(worklist['status'].eq('lost').sum()):,} items "
+        "(shown in the worklist, not dropped)."
+    )
+    return " ".join(parts)
+
+
+def stake_figure(table: pd.DataFrame, by: str, title: str) -> object:
+    """Horizontal bars per group: expected recoverable vs lost vs the rest of the at-stake dollars."""
+    import matplotlib.pyplot as plt
+
+    t = table[table[by].astype("str") != "All"].head(12).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(t) + 1.5))
+    y = range(len(t))
+    rest = (t["at_stake"] - t["expected_recoverable"] - t["lost_revenue"]).clip(lower=0)
+    ax.barh(y, t["expected_recoverable"], color="#2a9d8f", label="expected recoverable")
+    ax.barh(
+        y,
+        t["lost_revenue"],
+        left=t["expected_recoverable"],
+        color="#e76f51",
+        label="lost (deadline passed)",
+    )
+    ax.barh(
+        y,
+        rest,
+        left=t["expected_recoverable"] + t["lost_revenue"],
+        color="#d9d9d9",
+        label="rest of at-stake",
+    )
+    ax.set_yticks(list(y), [str(v).replace("_", " ") for v in t[by]])
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"${v / 1e3:,.0f}k"))
+    ax.set_title(title)
+    ax.legend(loc="lower right", frameon=False)
+    fig.tight_layout()
+    return fig

@@ -265,6 +265,7 @@ def _scorecard_multiple(scorecard: pd.DataFrame | None) -> dict[str, float]:
     if scorecard is None or scorecard.empty or "payer" not in scorecard.columns:
         return {}
     for col in (
+        "current_multiple_of_medicare",
         "multiple_of_medicare",
         "median_multiple_of_medicare",
         "allowed_multiple_of_medicare",

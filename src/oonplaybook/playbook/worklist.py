@@ -11,7 +11,10 @@ Routing, per line:
    were underpaid, or denied for a reason the NSA forbids (no prior authorisation, not in network:
    DOMAIN §1.1, §4.2), go to **open negotiation** (notice due 30 business days after the initial
    payment or denial, 45 CFR 149.510(b)(1)(ii)(B)) and then **IDR**; once an open-negotiation
-   notice is on record (``on_notice_date`` in the assessment) the route is IDR itself.
+   notice is on record (``open_negotiation_notice_date`` in the assessment) the route is IDR itself.
+   Where a specified state law governs (``state_law_governs`` in the assessment, e.g. New York
+   for fully insured plans) the route is ``state_idr``: the state's process replaces the federal
+   one (DOMAIN §1.1, §1.11); its clocks are not encoded, so it carries no deadline.
 2. Everything else follows the appeal ladder of its denial-reason group (``appeals.LADDERS``);
    history in ``appeals`` moves a claim up the ladder (level-1 upheld -> level 2 -> external
    review) or marks it in progress / resolved.
@@ -219,7 +222,7 @@ def route_claims(
     """Route each problem line: route, status, deadline and next step (index aligned with ``lines``).
 
     ``lines`` needs the claim-line columns plus ``nsa_applies`` and, for NSA lines, the assessment's
-    ``open_negotiation_initiate_by`` / ``idr_initiate_by`` (and optional ``on_notice_date``).
+    ``open_negotiation_initiate_by`` / ``idr_initiate_by`` (and optional ``open_negotiation_notice_date``).
     """
     as_of_ts = pd.Timestamp(as_of)
     group = lines["denial_group"].astype("str")
@@ -229,21 +232,31 @@ def route_claims(
     st.index = lines.index
     self_pay = lines["plan_type"].astype("str").eq("self_pay")
     nsa = lines["nsa_applies"].astype("bool") & group.isin(NSA_ROUTE_GROUPS) & ~self_pay
+    state_law = (
+        lines["state_law_governs"].fillna(False).astype("bool")
+        if "state_law_governs" in lines.columns
+        else pd.Series(False, index=lines.index)
+    )
+    prefix = np.where(state_law, "state|", "nsa|")
 
     # ladder key per line -> tuple of rungs
     key = pd.Series(
-        np.where(self_pay, "self_pay", np.where(nsa, "nsa|" + group, group + "|" + code)),
+        np.where(self_pay, "self_pay", np.where(nsa, prefix + group, group + "|" + code)),
         index=lines.index,
     )
     ladders: dict[str, tuple[str, ...]] = {}
     for k in pd.unique(key):
         if k == "self_pay":
             ladders[k] = ("patient_bill",)
-        elif k.startswith("nsa|"):
+        elif k.startswith(("nsa|", "state|")):
             # improper denials (no prior auth, not in network) may also be appealed; a payment-
-            # amount dispute under the NSA has only open negotiation then IDR (DOMAIN §4.2, CO-45)
-            fallback = ap.LADDERS["authorization"] if k[4:] in NSA_DENIAL_GROUPS else ()
-            ladders[k] = ("open_negotiation", *fallback)
+            # amount dispute under the NSA has only open negotiation then IDR (DOMAIN §4.2, CO-45).
+            # Where a specified state law governs, its own process replaces the federal one
+            # (DOMAIN §1.1, §1.11).
+            kind, g = k.split("|", 1)
+            fallback = ap.LADDERS["authorization"] if g in NSA_DENIAL_GROUPS else ()
+            first = "open_negotiation" if kind == "nsa" else "state_idr"
+            ladders[k] = (first, *fallback)
         else:
             g, c = k.split("|", 1)
             ladders[k] = tuple(ap.appeal_ladder({"denial_group": g, "carc": f"CO-{c}"}))
@@ -271,8 +284,8 @@ def route_claims(
 
     # notice already sent -> IDR is the NSA route
     notice = (
-        pd.to_datetime(lines["on_notice_date"])
-        if "on_notice_date" in lines.columns
+        pd.to_datetime(lines["open_negotiation_notice_date"])
+        if "open_negotiation_notice_date" in lines.columns
         else pd.Series(pd.NaT, index=lines.index)
     )
     rungs = rungs.where(
@@ -402,7 +415,7 @@ def build_worklist(
     lines = pd.concat([lines, routed], axis=1)
     r = lines["route"]
     # amount at stake on this route
-    nsa_route = r.isin(["open_negotiation", "idr"])
+    nsa_route = r.isin(["open_negotiation", "idr", "state_idr"])
     amount = lines["underpaid"] + lines["denied_amount"]
     # NSA routes: what an IDR win adds over what the provider already has (paid + cost share)
     offer, pwin, _ = idr_offer(lines, targets, priors=priors)
@@ -428,6 +441,8 @@ def build_worklist(
     p_appeal = np.where(np.isnan(pr.astype("float64")), payer_prior, pr)
     prob = pd.Series(p_appeal, index=lines.index, dtype="float64")
     prob[r.eq("corrected_claim")] = CORRECTED_CLAIM_SUCCESS
+    # federal IDR win rates by specialty and year (idr priors); for a state process the same
+    # rates stand in (no state outcome statistics in DOMAIN.md: an assumption, stated here)
     prob[nsa_route] = pwin[nsa_route]
     prob[r.eq("patient_bill")] = settings.patient_collection_rate
     prob[r.eq("write_off")] = 0.0
@@ -453,7 +468,7 @@ def build_worklist(
         agg["status"].eq("lost"), 0.0
     )
     days = (agg["deadline"] - pd.Timestamp(as_of)).dt.days
-    agg["days_left"] = days.astype("Float64")
+    agg["days_left"] = days.astype("float64")
     urg = URGENCY_HALF_DAYS / (URGENCY_HALF_DAYS + days.clip(lower=0))
     agg["urgency"] = (
         urg.fillna(NO_CLOCK_URGENCY).where(agg["status"].eq("open"), 0.0).astype("float64")
@@ -519,7 +534,9 @@ def link_idr_batches(
     in_worth = (
         w["batch_id"].astype("str").str.split(":").map(lambda ids: any(i in worth for i in ids))
     )
-    drop = nsa_open & (~in_worth | (w["expected_recovery"] <= 0))
+    # only rows that were priced as disputes can be written off here; NSA rows outside IDR (an
+    # improper denial to contest first) keep their route and single-dispute value
+    drop = m & (~in_worth | (w["expected_recovery"] <= 0))
     w.loc[drop, "next_step"] = w.loc[drop, "route"]
     w.loc[drop, "route"] = "write_off"
     w.loc[drop, "expected_recovery"] = 0.0
