@@ -758,9 +758,9 @@ def expected_value_frame(
                     "initiation_date= as the default (it selects the fee regime)"
                 )
             init_ts = init_ts.fillna(pd.Timestamp(initiation_date))
-        init = init_ts.dt.date
+        init = init_ts.astype("datetime64[us]")
     elif initiation_date is not None:
-        init = pd.Series([initiation_date] * len(out), index=out.index)
+        init = pd.Series(pd.Timestamp(initiation_date), index=out.index).astype("datetime64[us]")
     else:
         raise KeyError(
             "give initiation_date= or an initiation_date column (selects the fee regime)"
