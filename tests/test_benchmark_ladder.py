@@ -146,17 +146,45 @@ def test_qpa_and_tic_rungs(tmp_path):
     }
     (tmp_path / "aa.json").write_text(json.dumps(doc))
     aa = tic.read_allowed_amounts(tmp_path / "aa.json")
-    lines = pd.concat([_lines(1, qpa=310.0), _lines(1, npi="5555555555")], ignore_index=True)
-    lines["claim_id"] = ["A", "B"]
+    lines = pd.concat(
+        [_lines(1, qpa=310.0), _lines(1, npi="5555555555"), _lines(1, payer="Beacon Health")],
+        ignore_index=True,
+    )
+    lines["claim_id"] = ["A", "B", "C"]
     out = benchmark.build_benchmarks(
         lines, year=2025, default_locality="13202-01", allowed_amounts=aa
     )
     assert out["qpa"].tolist()[0] == 310.0 and out["gap_qpa"].iloc[0] == 10.0
     assert out["qpa_source"].iloc[0] != "" and out["qpa_source"].iloc[1] == ""
-    assert out["tic_match"].tolist() == ["code+npi", "code"]
-    assert out["tic_allowed_median"].tolist() == [350.0, 270.0]
-    assert out["tic_n"].tolist() == [1, 3]
+    # the file's reporting entity "Acme" is the claims' payer "Acme": Beacon's line gets nothing
+    assert out["tic_match"].tolist() == ["code+npi+payer", "code+payer", ""]
+    assert out["tic_allowed_median"].iloc[:2].tolist() == [350.0, 270.0]
+    assert np.isnan(out["tic_allowed_median"].iloc[2])
+    assert out["tic_n"].tolist() == [1, 3, 0]
     assert out["tic_vintage"].iloc[0] == "last_updated_on 2025-05-01"
+    # an entity matching no payer is used for every payer, and says so
+    doc["reporting_entity_name"] = "Zeta Administrators LLC"
+    (tmp_path / "zeta.json").write_text(json.dumps(doc))
+    zeta = tic.read_allowed_amounts(tmp_path / "zeta.json")
+    out = benchmark.build_benchmarks(
+        lines, year=2025, default_locality="13202-01", allowed_amounts=zeta
+    )
+    assert out["tic_match"].str.endswith("(TiC entity matched to no payer)").all()
+
+
+def test_match_tic_payers_by_distinctive_words():
+    t = pd.DataFrame(
+        {
+            "reporting_entity_name": [
+                "KEYSTONE MUTUAL HEALTH PLAN INC",
+                "Health Plan Inc",
+                "Pinnacle",
+            ],
+            "plan_name": ["", "", "Employer PPO"],
+        }
+    )
+    got = benchmark.match_tic_payers(t, ["Keystone Mutual Health", "Pinnacle Employer Health"])
+    assert got.tolist() == ["Keystone Mutual Health", "", "Pinnacle Employer Health"]
 
 
 def test_bootstrap_ci_coverage_near_nominal_and_deterministic():

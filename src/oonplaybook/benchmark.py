@@ -33,6 +33,7 @@ Gaps: ``gap_<rung> = benchmark - paid`` in dollars (positive = paid below the be
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -214,8 +215,42 @@ def ucr_ladder(
     return res
 
 
-def _tic_rung(lines: pd.DataFrame, tic: pd.DataFrame) -> pd.DataFrame:
-    """Payer's TiC allowed amounts per line: NPI match first, then code (+payer if mapped)."""
+#: Words too common in payer names to identify one (for matching TiC reporting entities).
+_PAYER_STOPWORDS = frozenset(
+    "the of and inc llc co corp company health healthcare insurance insurer plan plans benefit "
+    "benefits care group mutual services network".split()
+)
+
+
+def _name_tokens(name: str) -> frozenset[str]:
+    return frozenset(re.sub(r"[^a-z0-9 ]", " ", str(name).lower()).split()) - _PAYER_STOPWORDS
+
+
+def match_tic_payers(tic: pd.DataFrame, payers: Sequence[str]) -> pd.Series:
+    """The claim-line payer each TiC row belongs to ("" when no single payer matches).
+
+    A row's reporting entity / plan name matches a payer when the distinctive words of one
+    contain the other's (e.g. "Keystone Mutual Health" ~ "KEYSTONE MUTUAL HEALTH PLAN INC").
+    """
+    ptoks = {p: _name_tokens(p) for p in sorted(set(payers)) if _name_tokens(p)}
+    labels = (
+        tic["reporting_entity_name"].astype("str") + " " + tic["plan_name"].astype("str")
+    ).str.replace(":", " ")
+    out = {}
+    for lab in pd.unique(labels):
+        et = _name_tokens(lab)
+        hits = [p for p, pt in ptoks.items() if et and (pt <= et or et <= pt)]
+        out[lab] = hits[0] if len(hits) == 1 else ""
+    return labels.map(out).astype("str")
+
+
+def _tic_rung(lines: pd.DataFrame, tic: pd.DataFrame | None) -> pd.DataFrame:
+    """Payer's TiC allowed amounts per line: provider NPI match first, then the code.
+
+    TiC rows are tied to a claim payer by their reporting entity (:func:`match_tic_payers`, or
+    a ``payer`` column you add); rows of an entity that matches no payer are used for every
+    payer's lines and say so in ``tic_match``.
+    """
     n = len(lines)
     res = pd.DataFrame(
         {
@@ -233,27 +268,31 @@ def _tic_rung(lines: pd.DataFrame, tic: pd.DataFrame) -> pd.DataFrame:
         return res
     t = tic.copy()
     t["billing_code"] = t["billing_code"].astype("str").str.upper()
-    has_payer = "payer" in t.columns
+    if "payer" not in t.columns:
+        t["payer"] = match_tic_payers(t, lines["payer"].astype("str").unique().tolist())
     t["_mod"] = _pricing_mod(t["modifiers"]) if "modifiers" in t.columns else ""
-    # NPI-level rows: explode the ":"-joined list once
-    t_npi = t.assign(npi=t["npis"].astype("str").str.split(":")).explode("npi")
-    t_npi = t_npi[t_npi["npi"].astype("str") != ""]
     lmod = _pricing_mod(lines["modifiers"])
+    code_keys = [lines["cpt"].astype("str"), lmod]
+    payer_key = [lines["payer"].astype("str")]
+    npi_key = [lines["provider_npi"].astype("str")] if "provider_npi" in lines.columns else None
+    mapped, unmapped = t[t["payer"] != ""], t[t["payer"] == ""]
     stages = []
-    base_keys = ["billing_code", "_mod"] + (["payer"] if has_payer else [])
-    line_keys = [lines["cpt"].astype("str"), lmod] + (
-        [lines["payer"].astype("str")] if has_payer else []
-    )
-    if "provider_npi" in lines.columns:
-        stages.append(
-            (
-                "code+npi" + ("+payer" if has_payer else ""),
-                t_npi,
-                base_keys + ["npi"],
-                line_keys + [lines["provider_npi"].astype("str")],
+    for table, with_payer, label in (
+        (mapped, True, ""),
+        (unmapped, False, " (TiC entity matched to no payer)"),
+    ):
+        if table.empty:
+            continue
+        tk = ["billing_code", "_mod"] + (["payer"] if with_payer else [])
+        lk = code_keys + (payer_key if with_payer else [])
+        name = "code" + ("+payer" if with_payer else "")
+        if npi_key is not None:
+            t_npi = table.assign(npi=table["npis"].astype("str").str.split(":")).explode("npi")
+            t_npi = t_npi[t_npi["npi"].astype("str") != ""]
+            stages.append(
+                (name.replace("code", "code+npi") + label, t_npi, tk + ["npi"], lk + npi_key)
             )
-        )
-    stages.append(("code" + ("+payer" if has_payer else ""), t, base_keys, line_keys))
+        stages.append((name + label, table, tk, lk))
     todo = np.ones(n, dtype=bool)
     for name, table, tkeys, lkeys in stages:
         agg = table.groupby(tkeys, sort=True, observed=True).agg(
