@@ -158,7 +158,7 @@ def contrast_table(
         zval = np.where(se > 0, est / se, np.nan)
     pval = 2 * (stats.t.sf(np.abs(zval), df) if df else stats.norm.sf(np.abs(zval)))
     lo, hi = est - crit * se, est + crit * se
-    f = np.exp if transform == "exp" else (lambda v: v)
+    f = (lambda v: np.exp(np.clip(v, -700, 700))) if transform == "exp" else (lambda v: v)
     return pd.DataFrame(
         {
             "term": terms,

@@ -66,6 +66,26 @@ def prepare_appeals(appeals: pd.DataFrame, claims: pd.DataFrame | None = None) -
     return a.reset_index(drop=True)
 
 
+def _pool_sparse(values: pd.Series, success: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Merge nuisance levels with < MIN_EACH of either outcome into 'pooled' (then, if that is
+    still one-sided, into the most frequent level) so the logit has no separated cells."""
+    tab = pd.crosstab(values, success)
+    for c in (False, True):
+        if c not in tab.columns:
+            tab[c] = 0
+    sparse = sorted(tab.index[(tab[True] < MIN_EACH) | (tab[False] < MIN_EACH)].astype(str))
+    if not sparse:
+        return values, []
+    out = values.where(~values.isin(sparse), "pooled")
+    t2 = pd.crosstab(out, success)
+    if "pooled" in t2.index and (t2.loc["pooled"] < MIN_EACH).any():
+        big = values[~values.isin(sparse)].value_counts()
+        target = str(big.index[0]) if len(big) else "pooled"
+        out = out.replace("pooled", target)
+        sparse = [f"{v} (into {target})" for v in sparse]
+    return out.astype("str"), sparse
+
+
 def fit_appeals(
     a: pd.DataFrame, min_appeals: int = MIN_APPEALS, min_payer: int = MIN_PAYER_APPEALS
 ) -> AppealResult:
@@ -123,9 +143,15 @@ def fit_appeals(
     names += nm
     keep = 1 + x.shape[1]
     for col, pre in (("reason_group", "reason"), ("appeal_level", "level")):
-        lv = levels_of(d[col].astype("str"))
+        vals, pooled = _pool_sparse(d[col].astype("str"), d["overturned"])
+        if pooled:
+            msgs.append(
+                f"{pre} levels with fewer than {MIN_EACH} overturned or upheld appeals pooled "
+                f"(a level with one outcome only has no finite odds ratio): {', '.join(pooled)}"
+            )
+        lv = levels_of(vals)
         if len(lv) > 1:
-            xx, nn = sum_code(d[col].astype("str"), lv, pre)
+            xx, nn = sum_code(vals, lv, pre)
             blocks.append(xx)
             names += nn
     X, names, dropped = drop_aliased(np.hstack(blocks), names, keep)
