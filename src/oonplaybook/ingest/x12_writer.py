@@ -137,9 +137,19 @@ def write_835_files(  # noqa: C901 - one pass, many segments
     raw_code = (
         cl["claim_status_code"].astype("str") if "claim_status_code" in cl else ids.where(False, "")
     )
-    code = raw_code.where(
-        raw_code.isin(_CLP02_CODES), cl["claim_status"].astype("str").map(STATUS_TO_CLP02)
-    ).fillna("1")
+    status = cl["claim_status"].astype("str")
+    # CLP02 per claim instance: the line's raw CLP02 when it is one; else reversal lines form
+    # their own instance (22); else the claim is 4 when every line is denied, 19 when forwarded,
+    # else 1 (a claim with paid and denied lines is one CLP02=1 claim, as payers send it)
+    part = np.where(
+        raw_code.isin(_CLP02_CODES), raw_code, np.where(status.eq("reversal"), "22", "")
+    )
+    part_s = pd.Series(part, dtype="str")
+    g = ids + "\x1f" + part_s
+    all_denied = status.eq("denied").groupby(g).transform("all")
+    any_fwd = status.eq("forwarded").groupby(g).transform("any")
+    derived = np.where(all_denied, "4", np.where(any_fwd, "19", "1"))
+    code = pd.Series(np.where(part_s.ne(""), part_s, derived), dtype="str")
     remit = cl["remit_date"].where(cl["remit_date"].notna(), cl["service_date"])
     remit_s = _ymd(remit)
     if remit_s.eq("").any():
@@ -309,8 +319,11 @@ def write_835_files(  # noqa: C901 - one pass, many segments
     firsts = np.r_[0, np.flatnonzero(inst[1:] != inst[:-1]) + 1]
     n_inst = len(firsts)
     c_billed = np.add.reduceat(billed, firsts)
-    c_paid = np.add.reduceat(paid, firsts) - cl_adj
-    c_presp = np.add.reduceat(presp, firsts) + cl_pr
+    # claim-level CAS reduce CLP04 (and PR adds to CLP05) only when the claim has service
+    # lines; a claim without SVC carries its paid/patient amounts on the claim-level line itself
+    has_svc = np.add.reduceat(is_line.astype("int64"), firsts) > 0
+    c_paid = np.add.reduceat(paid, firsts) - np.where(has_svc, cl_adj, 0)
+    c_presp = np.add.reduceat(presp, firsts) + np.where(has_svc, cl_pr, 0)
     head = cl.iloc[firsts].reset_index(drop=True)
     fh = f.iloc[firsts].reset_index(drop=True)
     plan = head["plan_type"].astype("str") if "plan_type" in head else pd.Series([""] * n_inst)
