@@ -148,15 +148,22 @@ def test_codes_are_real_and_consistent(port: demo.DemoPortfolio) -> None:
 
 def test_billed_multiples_by_specialty(port: demo.DemoPortfolio) -> None:
     cl = port.claim_lines
-    ratio = np.log(cl["billed"] / cl["medicare_allowed"])
-    gm = np.exp(ratio.groupby(cl["specialty"]).mean())
+    # charges ignore the payment reductions of 51 (multiple procedure) and QK (medical direction)
+    reduced = cl["modifiers"].str.contains(r"\b(?:51|QK)\b")
+    full = cl[~reduced]
+    ratio = np.log(full["billed"] / full["medicare_allowed"])
+    gm = np.exp(ratio.groupby(full["specialty"]).mean())
     for spec, s in demo.SPECIALTIES.items():
         # charge-master rounding (up to $5) and the per-code deviation move it a little
         assert gm[spec] == pytest.approx(s.billed_multiple, rel=0.12), spec
     assert gm["anesthesiology"] > gm["emergency_medicine"] > gm["behavioral_health"]
+    qk = cl[cl["modifiers"] == "QK"]
+    assert np.exp(np.log(qk["billed"] / qk["medicare_allowed"]).mean()) > 1.8 * gm["anesthesiology"]
     # charge master: one price per code/modifier/locality/units for unit-priced lines
-    un = cl[cl["unit_type"] == "UN"]
-    per = un.groupby(["cpt", "modifiers", "locality", "units"])["billed"].nunique()
+    un = cl[cl["unit_type"] == "UN"].assign(
+        base_mods=lambda d: d["modifiers"].str.replace(r"^51$|^51:|:51\b", "", regex=True)
+    )
+    per = un.groupby(["cpt", "base_mods", "locality", "units"])["billed"].nunique()
     assert (per == 1).all()
     assert ((un["billed"] / un["units"]) % 1 == 0).all()
 

@@ -227,7 +227,8 @@ REASON_GROUPS: tuple[str, ...] = tuple(DENIAL_REASONS)
 
 #: P(reason group | denied, specialty) before exclusions. Exclusions: no CO-197 on emergency
 #: claims except the planted payer; no CO-242 (network) on NSA-protected claims; timely filing
-#: only where the claim could have been filed late (service >= 200 days before the cut-off).
+#: only where the late-filed claim is still adjudicated before the cut-off (service at least
+#: TIMELY_FILING_WINDOW_DAYS before it), so censoring never depends on the denial reason.
 REASON_WEIGHTS: dict[str, tuple[float, ...]] = {
     "emergency_medicine": (0.20, 0.10, 0.20, 0.05, 0.20, 0.15, 0.05, 0.05),
     "anesthesiology": (0.20, 0.15, 0.25, 0.05, 0.15, 0.10, 0.05, 0.05),
@@ -239,6 +240,7 @@ REASON_WEIGHTS: dict[str, tuple[float, ...]] = {
 
 # --- time to pay ----------------------------------------------------------------------------------
 
+TIMELY_FILING_WINDOW_DAYS = 400  # 180-day late filing + ~220 days to pay (P(later) < 2%)
 PAY_MEAN_DAYS = 24.0  # 1/lambda0: mean days submitted -> remit for the average payer
 CUTOFF_LAG_DAYS = 31  # cut-off = last service date + this (export pulled a month later)
 
@@ -750,20 +752,35 @@ def generate(
     }
     medicare = np.round(_price_lines(parts, units, price_fn), 2)
 
-    # ---- charges: practice charge master (per code+modifiers+locality) --------------------------
+    # ---- charges: practice charge master ---------------------------------------------------------
+    # A practice charges the same for a service whatever the payer later reduces: the charge
+    # basis is the Medicare fee without the payment-reduction modifiers 51 (multiple procedure,
+    # 50% on the 2nd+ procedure) and QK (medical direction, 50%), i.e. as if billed plain / AA.
+    cmod_uniq = np.array(
+        [":".join("AA" if m == "QK" else m for m in u.split(":") if m != "51") for u in mod_uniq],
+        dtype=object,
+    )
+    cmod_code_u, cmod_uniq2 = pd.factorize(cmod_uniq, sort=True)
+    cmod_code = cmod_code_u[mod_code]
+    if len(cmod_uniq2) == len(mod_uniq) and (np.asarray(cmod_uniq2) == mod_uniq).all():
+        charge_basis = medicare
+    else:
+        charge_parts = dict(parts, modifiers=(np.asarray(cmod_uniq2, dtype=object), cmod_code))
+        charge_basis = np.round(_price_lines(charge_parts, units, price_fn), 2)
     spec_mult = np.array([SPECIALTIES[s].billed_multiple for s in SPECIALTY_NAMES])[spec[c_of_l]]
-    cm_inv = np.unique(cpt_code * len(mod_uniq) + mod_code, return_inverse=True)[1]
+    cm_inv = np.unique(cpt_code * len(cmod_uniq2) + cmod_code, return_inverse=True)[1]
     cm_factor = np.exp(rng.normal(0.0, CHARGE_CODE_SIGMA, int(cm_inv.max()) + 1))[cm_inv]
-    unit_price = np.where(mj, medicare, medicare / units)
-    # one list price per code+modifiers+locality: the highest Medicare unit price seen for it
-    # (non-facility), times the specialty multiple and the code's charge-master deviation
+    unit_price = np.where(mj, charge_basis, charge_basis / units)
+    # one list price per code+modifiers+locality: the highest Medicare unit fee seen for it
+    # (non-facility), times the specialty multiple and the code's charge-master deviation,
+    # rounded up to $1 (under $100) or $5
     loc_key = cm_inv * len(LOCALITY_MIX) + loc_code
     ref_unit = pd.Series(unit_price).groupby(loc_key).transform("max").to_numpy()
     raw_charge = ref_unit * spec_mult * cm_factor
     step = np.where(raw_charge >= 100.0, 5.0, 1.0)
     unit_charge = np.ceil(raw_charge / step) * step
-    # anesthesia is charged per case from its (base + time) units: Medicare x multiple, whole $
-    anes_charge = np.ceil(medicare * spec_mult * cm_factor)
+    # anesthesia is charged per case from its (base + time) units: fee x multiple, whole $
+    anes_charge = np.ceil(charge_basis * spec_mult * cm_factor)
     billed_c = np.where(mj, anes_charge * 100, unit_charge * units * 100).astype(np.int64)
     claim_billed = np.bincount(c_of_l, weights=billed_c, minlength=n_claims) / 100.0
 
@@ -789,7 +806,7 @@ def generate(
 
     # submission and remit dates
     normal_lag = 1 + rng.poisson(4.0, n_claims)
-    late_ok = service_off <= (n_days - 1 + CUTOFF_LAG_DAYS - 200)
+    late_ok = service_off <= (n_days - 1 + CUTOFF_LAG_DAYS - TIMELY_FILING_WINDOW_DAYS)
     reason_w = np.array([REASON_WEIGHTS[s] for s in SPECIALTY_NAMES])[spec].copy()
     g_idx = {g: i for i, g in enumerate(REASON_GROUPS)}
     reason_w[emergency, g_idx["authorization"]] = 0.0
