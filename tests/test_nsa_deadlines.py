@@ -144,3 +144,39 @@ def test_idr_timeline_after_initiation() -> None:
     # [16 Washington's Birthday], 17-20 (28), 23 (29), Tue Feb 24 (30)
     assert t.idre_fee_refund_by == D(2026, 2, 24)
     assert nsa.idr_timeline(D(2025, 11, 24)).offers_due_by is None
+
+
+def test_cooling_off_blocks_and_retimes() -> None:
+    import pandas as pd
+
+    disputes = pd.DataFrame(
+        {
+            "provider_tin": ["111111111"] * 5,
+            "payer": ["P", "P", "Q", "P", "P"],
+            "cpt": ["99285", "99284", "99285", "99285", "70450"],
+            "open_negotiation_period_end": pd.to_datetime(
+                ["2025-11-14", "2026-01-05", "2025-11-14", "2025-10-01", "2025-11-14"]
+            ),
+            "idr_initiate_by": pd.to_datetime(
+                ["2025-11-20", "2026-01-09", "2025-11-20", "2025-10-07", "2025-11-20"]
+            ),
+        }
+    )
+    dets = pd.DataFrame(
+        {
+            "provider_tin": ["111111111"],
+            "payer": ["P"],
+            "cpt": ["99283"],  # same ED E/M code group as 99284/99285
+            "determination_date": pd.to_datetime(["2025-10-01"]),
+        }
+    )
+    out = nsa.apply_cooling_off(disputes, dets)
+    # row 0: period ends Nov 14, inside Oct 1 + 90 CD (-> Dec 30): blocked; may initiate in the
+    # 30 BD beginning Dec 31: ..., Thu 2026-02-12 (see test_cooling_off_and_erisa)
+    assert out["blocked_by_cooling_off"].tolist() == [True, False, False, False, False]
+    assert out.loc[0, "cooling_off_end"] == pd.Timestamp("2025-12-30")
+    assert out.loc[0, "idr_initiate_by_effective"] == pd.Timestamp("2026-02-12")
+    # row 1 ends after the suspension; row 2 other payer; row 3 ends on the determination day;
+    # row 4 another code group (radiology): all keep their own deadline
+    assert out.loc[1, "idr_initiate_by_effective"] == pd.Timestamp("2026-01-09")
+    assert pd.isna(out.loc[2, "cooling_off_end"])

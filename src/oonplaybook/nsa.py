@@ -1016,3 +1016,101 @@ def assess_claims(
         out[col] = out[col].astype(bool)
     out["n_lines"] = out["n_lines"].astype("int64")
     return out.reset_index(drop=True)
+
+
+# --- cooling-off (DOMAIN.md §1.9) -------------------------------------------------------------
+
+
+def _party_key(df: pd.DataFrame) -> pd.Series:
+    """Provider | payer(/plan) | IDR code group key used for cooling-off matching."""
+    n = len(df)
+
+    def col(name: str) -> pd.Series:
+        if name in df.columns:
+            return df[name].astype("str").fillna("")
+        return pd.Series([""] * n, index=df.index, dtype="str")
+
+    tin, npi = col("provider_tin"), col("provider_npi")
+    prov = tin.where(tin.ne(""), npi)
+    pid, pname = col("payer_id"), col("payer")
+    payer = pid.where(pid.ne(""), pname)
+    plan = col("plan_id")
+    payer = payer + ("/" + plan).where(plan.ne(""), "")
+    if "idr_code_group" in df.columns:
+        grp = col("idr_code_group")
+    elif "cpt" in df.columns:
+        grp = idr_code_groups(df["cpt"])
+    else:
+        raise KeyError("give idr_code_group or cpt to match same or similar items")
+    return (prov + "|" + payer + "|" + grp).astype("str")
+
+
+def apply_cooling_off(
+    disputes: pd.DataFrame,
+    determinations: pd.DataFrame,
+    *,
+    period_end_col: str = "open_negotiation_period_end",
+) -> pd.DataFrame:
+    """Flag disputes whose open negotiation ends inside a 90-day cooling-off and re-time them.
+
+    After a payment determination, the initiating party may not start a new IDR against the
+    same other party for the same or similar items for 90 calendar days; claims whose open
+    negotiation period ends in that suspension may be submitted during the 30 business days
+    beginning the day after it ends (45 CFR 149.510(c)(4)(vii)(B)-(C); 42 U.S.C.
+    300gg-111(c)(5)(E)). Same party and similar item = same provider (TIN, else NPI), payer
+    (and ``plan_id`` when given) and :func:`idr_code_group`. ``determinations`` needs those
+    columns (or ``cpt``) and ``determination_date``. Adds cooling_off_determination_date,
+    cooling_off_end, cooling_off_idr_initiate_by, blocked_by_cooling_off and
+    idr_initiate_by_effective (the cooling-off window's last day when blocked, else
+    ``idr_initiate_by`` when present). Rows are never dropped; order is preserved.
+    """
+    if period_end_col not in disputes.columns:
+        raise KeyError(
+            f"apply_cooling_off needs {period_end_col!r} (e.g. from assess_claims) on disputes"
+        )
+    if "determination_date" not in determinations.columns:
+        raise KeyError("determinations need a 'determination_date' column")
+    out = disputes.copy()
+    left = pd.DataFrame(
+        {
+            "_row": np.arange(len(out)),
+            "_key": _party_key(out).to_numpy(),
+            "_end": pd.to_datetime(out[period_end_col]).astype("datetime64[us]").to_numpy(),
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "_key": _party_key(determinations).to_numpy(),
+            "_det": pd.to_datetime(determinations["determination_date"])
+            .astype("datetime64[us]")
+            .to_numpy(),
+        }
+    ).dropna(subset=["_det"])
+    has_end = left["_end"].notna()
+    m = pd.merge_asof(
+        left[has_end].sort_values("_end"),
+        right.sort_values("_det"),
+        left_on="_end",
+        right_on="_det",
+        by="_key",
+        direction="backward",
+        allow_exact_matches=False,  # the suspension is the 90 days *following* the determination
+    ).set_index("_row")
+    det = pd.Series(pd.NaT, index=range(len(out)), dtype="datetime64[us]")
+    det.loc[m.index] = m["_det"].to_numpy()
+    cool_end = det + pd.Timedelta(days=COOLING_OFF_CD)
+    ends = pd.Series(left["_end"].to_numpy())
+    blocked = det.notna() & (ends <= cool_end)
+    det = det.where(blocked)
+    cool_end = cool_end.where(blocked)
+    submit_by = bd.period_end_series(cool_end + pd.Timedelta(days=1), COOLING_OFF_SUBMIT_BD)
+    out["cooling_off_determination_date"] = det.to_numpy()
+    out["cooling_off_end"] = cool_end.astype("datetime64[us]").to_numpy()
+    out["cooling_off_idr_initiate_by"] = submit_by.to_numpy()
+    out["blocked_by_cooling_off"] = blocked.to_numpy()
+    if "idr_initiate_by" in out.columns:
+        base = pd.to_datetime(out["idr_initiate_by"]).astype("datetime64[us]").to_numpy()
+        out["idr_initiate_by_effective"] = np.where(blocked.to_numpy(), submit_by.to_numpy(), base)
+    else:
+        out["idr_initiate_by_effective"] = submit_by.to_numpy()
+    return out
