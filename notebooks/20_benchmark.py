@@ -113,6 +113,9 @@ paid_multiples = bm.multiples_by_payer(
 report.save_table(run_dir, "20_paid_x_medicare", paid_multiples, title="Paid as a multiple of Medicare")
 bm.payment_dispersion(paid_multiples)
 
+# %%
+bm.plot_multiples(bench, value="paid_x_medicare", mult=paid_multiples);
+
 # %% [markdown]
 # ## Billed charges against the specialty's published range
 #
