@@ -331,6 +331,9 @@ def route_claims(
     lost = ~chosen
     route[lost] = first_route[lost]
     deadline[lost] = first_deadline[lost]
+    # every rung used up (highest appeal level upheld): lost as of that last decision
+    exhausted = lost & rungs.map(len).eq(0)
+    deadline[exhausted] = pd.to_datetime(decided[exhausted]).astype("datetime64[us]")
     status = pd.Series(np.where(lost, "lost", "open"), index=lines.index, dtype="str")
     pending = outcome.eq("pending")
     status[pending] = "in_progress"
@@ -344,7 +347,7 @@ def route_claims(
     for r, rs in zip(route, rungs, strict=True):
         i = rs.index(r) if r in rs else -1
         after = rs[i + 1] if 0 <= i < len(rs) - 1 else ""
-        nxt.append("idr" if r == "open_negotiation" else after)
+        nxt.append("idr" if r == "open_negotiation" else (after if rs else "exhausted"))
     return pd.DataFrame(
         {
             "route": route,
