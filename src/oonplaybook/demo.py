@@ -37,6 +37,10 @@ DGP (the contract with ``payers.py``; every coefficient lands in ``truth.json``)
   is ``pending``. Overturned appeals recover the amount the claim would have been paid
   (``appeals.recovered``); the claim lines keep their initial adjudication (the 835 that
   denied them).
+* **Charges**: one charge-master price per code, modifiers and locality: the Medicare fee
+  (without the 51/QK payment reductions, which a practice does not bill) times the specialty's
+  billed multiple (DOMAIN.md section 3.2) times a per-code lognormal deviation, rounded up to
+  $1/$5; anesthesia per case from its (base + time) units.
 * **Self-pay**: a few behavioural-health and elective orthopaedic claims are self-pay
   (payer ``Self Pay``, plan_type ``self_pay``) with a line-level good-faith estimate
   (``gfe_amount``, 45 CFR 149.610); some bill more than GFE + $400 (the patient-provider
@@ -188,7 +192,9 @@ SELF_PAY_ID = "SELFPAY"
 
 # --- denial model (claim level) -------------------------------------------------------------------
 
-DENIAL_A0 = -2.2  # base log-odds: ~10% of claims denied, cf. KFF 2023 (DOMAIN.md section 6)
+DENIAL_A0 = (
+    -1.9
+)  # base log-odds: ~10% of claims denied (KFF 2023, Premier 2022: 14-37%; DOMAIN.md s.6)
 DENIAL_B_SPECIALTY: dict[str, float] = {
     "emergency_medicine": 0.0,
     "anesthesiology": -0.3,
@@ -271,7 +277,7 @@ APPEAL_FILE_RATE: dict[str, float] = {
     "non_covered": 0.30,
 }
 APPEAL_L2_RATE = 0.45  # share of upheld level-1 appeals taken to level 2
-APPEAL_EXTERNAL_RATE = 0.35  # share of upheld level-2 medical-necessity appeals sent to IRO
+APPEAL_EXTERNAL_RATE = 0.50  # share of upheld level-2 medical-necessity appeals sent to IRO
 
 # --- specialties, codes and charges ---------------------------------------------------------------
 
@@ -379,8 +385,8 @@ GFE_DISPUTE_THRESHOLD = 400.0  # 45 CFR 149.620(b)(1)(iii): at least $400 above 
 # Patient cost sharing (PR-1 deductible, PR-2 coinsurance, PR-3 copay), DOMAIN.md section 4.1.
 _COINS_IN = (np.array([0.0, 0.1, 0.2, 0.3]), np.array([0.15, 0.30, 0.40, 0.15]))
 _COINS_OON = (np.array([0.3, 0.4, 0.5]), np.array([0.4, 0.4, 0.2]))
-_ED_COPAY = (np.array([0, 10000, 15000, 25000]), np.array([0.45, 0.2, 0.2, 0.15]))  # cents
-DEDUCTIBLE_P = 0.25  # share of claims with some deductible remaining
+_ED_COPAY = (np.array([0, 5000, 10000, 15000]), np.array([0.70, 0.15, 0.10, 0.05]))  # cents
+DEDUCTIBLE_P = 0.20  # share of claims with some deductible remaining
 DEDUCTIBLE_RANGE = (50, 1000)  # whole dollars of deductible remaining, uniform
 
 _FIRST = (
@@ -604,7 +610,6 @@ def generate(
     spec_name = spec_names[spec]
 
     service_off = np.sort(rng.integers(0, n_days, n_claims))  # claim ids follow service order
-    # shuffle specialty/line counts independently of date order (draws were iid anyway)
     service = start_ts.to_datetime64() + service_off.astype("timedelta64[D]")
 
     # POS and emergency
@@ -1276,7 +1281,7 @@ def _truth(**k: Any) -> dict[str, Any]:
         "payers": payers,
         "specialties": {
             s: {
-                "billed_multiple_of_medicare": v.billed_multiple,
+                "billed_multiple_of_medicare": v.billed_multiple,  # of the unreduced fee
                 "charge_code_sigma": CHARGE_CODE_SIGMA,
                 "claim_share": v.share,
                 "lines_per_claim_p": list(v.lines_p),
