@@ -282,10 +282,15 @@ def parse_money(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     t = s.astype("str").str.strip()
     neg_paren = t.str.match(r"^\(.*\)$")
     neg_trail = t.str.match(r"^[^-].*-$")
-    core = t.str.replace(r"[\$,\s()]", "", regex=True)
+    bare = t.str.replace(r"[\$\s()]", "", regex=True)
+    # a comma must be a thousands separator ("1,234.50"); "12,00" (decimal comma) is refused
+    comma_ok = ~bare.str.contains(",", regex=False) | bare.str.fullmatch(
+        r"-?\d{1,3}(?:,\d{3})+(?:\.\d*)?-?"
+    )
+    core = bare.str.replace(",", "", regex=False)
     core = core.where(~neg_trail, core.str[:-1])
     empty = core.eq("")
-    ok = empty | core.str.fullmatch(_AMOUNT.pattern.strip("^$"))
+    ok = (empty | core.str.fullmatch(_AMOUNT.pattern.strip("^$"))) & comma_ok
     vals = pd.to_numeric(core.where(ok & ~empty), errors="coerce").astype("float64")
     vals = vals.where(~(neg_paren | neg_trail), -vals)
     return vals, ~ok
@@ -498,7 +503,7 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         )
         if status_raw is not None:
             up = status_raw.str.upper()
-            mapped = up.map(m.status_values)
+            mapped = pd.Series([m.status_values.get(x) for x in up], index=up.index, dtype="str")
             canon = status_raw.str.lower().where(status_raw.str.lower().isin(schema.CLAIM_STATUSES))
             st = mapped.fillna(canon)
             unknown = st.isna() & up.ne("")
