@@ -417,29 +417,40 @@ def merge_billed_and_remits(
     m1 = cand.merge(k1, on=["claim_id", "line_control"], how="inner")
     R.loc[m1["_ri"].to_numpy(), "_bi"] = m1["_bi"].to_numpy()
     stats["matched_by_control_number"] = len(m1)
-    # pass 2: billed code + rank within the remitted claim instance
+
+    # passes 2 and 3 only use the billed lines this remit instance has not matched yet
+    def free_lines(rest: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+        r = R.loc[rest, ["_ri", "claim_id", "cpt", "billed_cpt", "line_no", "_clp"]].copy()
+        inst = r[["_clp", "claim_id"]].drop_duplicates()
+        cand = inst.merge(ctx[["claim_id", "_bi", "cpt", "line_no"]], on="claim_id")
+        used = R.loc[R["_bi"].ge(0) & R["_clp"].isin(inst["_clp"]), ["_clp", "_bi"]]
+        cand = cand.merge(used.assign(_used=True), on=["_clp", "_bi"], how="left")
+        cand = cand.loc[cand["_used"].isna()].drop(columns="_used")
+        return r, cand.sort_values(["_clp", "line_no"], kind="stable")
+
+    # pass 2: billed code (SVC06 if the payer changed it, else SVC01) + rank in the instance
     rest = known & R["_bi"].lt(0)
+    stats["matched_by_code"] = 0
     if rest.any():
-        r2 = R.loc[rest, ["_ri", "claim_id", "cpt", "billed_cpt", "_file", "_clp"]].copy()
+        r2, c2 = free_lines(rest)
         r2["code"] = r2["billed_cpt"].where(r2["billed_cpt"].ne(""), r2["cpt"])
-        r2["k"] = r2.groupby(["_file", "_clp", "code"]).cumcount()
-        c2 = ctx[["claim_id", "cpt", "_bi"]].rename(columns={"cpt": "code"})
-        c2["k"] = c2.groupby(["claim_id", "code"]).cumcount()
-        m2 = r2.merge(c2, on=["claim_id", "code", "k"], how="inner")
+        r2["k"] = r2.groupby(["_clp", "code"]).cumcount()
+        c2 = c2.rename(columns={"cpt": "code"})
+        c2["k"] = c2.groupby(["_clp", "code"]).cumcount()
+        m2 = r2.merge(c2[["_clp", "code", "k", "_bi"]], on=["_clp", "code", "k"], how="inner")
         R.loc[m2["_ri"].to_numpy(), "_bi"] = m2["_bi"].to_numpy()
         stats["matched_by_code"] = len(m2)
-    else:
-        stats["matched_by_code"] = 0
-    # pass 3: position in the claim
+    # pass 3: position among the lines still free on both sides
     rest = known & R["_bi"].lt(0)
+    stats["matched_by_position"] = 0
     if rest.any():
-        r3 = R.loc[rest, ["_ri", "claim_id", "line_no"]]
-        c3 = ctx[["claim_id", "line_no", "_bi"]]
-        m3 = r3.merge(c3, on=["claim_id", "line_no"], how="inner")
+        r3, c3 = free_lines(rest)
+        r3 = r3.sort_values(["_clp", "line_no"], kind="stable")
+        r3["k"] = r3.groupby("_clp").cumcount()
+        c3["k"] = c3.groupby("_clp").cumcount()
+        m3 = r3.merge(c3[["_clp", "k", "_bi"]], on=["_clp", "k"], how="inner")
         R.loc[m3["_ri"].to_numpy(), "_bi"] = m3["_bi"].to_numpy()
         stats["matched_by_position"] = len(m3)
-    else:
-        stats["matched_by_position"] = 0
     matched = R["_bi"].ge(0)
     # claim-level remits (no SVC) cover every billed line of their claim
     claim_level = R.loc[R["line_no"].eq(0), "claim_id"]
@@ -501,9 +512,9 @@ def merge_billed_and_remits(
     covered = set(R.loc[R["_bi"].ge(0), "_bi"].tolist())
     cl_claims = set(claim_level)
     rem_claims = set(R["claim_id"])
+    stats["billed_lines_covered_by_claim_level_remit"] = int(ctx["claim_id"].isin(cl_claims).sum())
     left = ctx.loc[~ctx["_bi"].isin(covered)]
     by_cl = left["claim_id"].isin(cl_claims)
-    stats["billed_lines_covered_by_claim_level_remit"] = int(by_cl.sum())
     left = left.loc[~by_cl]
     has_outcome = left["claim_status"].ne("pending")
     superseded = has_outcome & left["claim_id"].isin(rem_claims)
