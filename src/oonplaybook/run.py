@@ -166,6 +166,9 @@ def run_client(
             raise ParamsError(f"--only {only!r}: unknown stage; choose from {', '.join(STAGES)}")
         stages = tuple(match)
     nb_dir = notebooks_dir()
+    absent = [s for s in stages if not (nb_dir / f"{s}.ipynb").exists()]
+    if absent:
+        raise FileNotFoundError(f"{nb_dir}: stage notebooks missing: {absent}")
     inputs = input_manifest(cfg, base)
     rid = run_id or _run_id(cfg, inputs)
     if out is not None:
@@ -257,12 +260,17 @@ def run_client(
             write_summary_workbook(work)
         manifest["status"] = "prepared" if prepare_only else "ok"
         result.status = manifest["status"]
-    except RunFailed:
+    except Exception as e:
         manifest["status"] = "failed"
         result.status = "failed"
         final = final.with_name(final.name + ".failed")
         result.run_dir = final
-        raise
+        if isinstance(e, RunFailed):
+            raise
+        manifest.setdefault("error", {"ename": type(e).__name__, "evalue": str(e)})
+        raise RunFailed(
+            f"{cfg.client}: run failed outside a notebook: {type(e).__name__}: {e}"
+        ) from e
     finally:
         manifest["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         (work / "manifest.json").write_text(
