@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
         from oonplaybook.payers.io import (
             PayerInputError,
             attach_medicare,
+            check_columns,
             read_table,
             write_outputs,
         )
@@ -63,17 +64,23 @@ def register(app: typer.Typer) -> None:
                 fail(f"--cutoff {cutoff!r} is not a date; use YYYY-MM-DD")
         try:
             lines = read_table(claim_lines)
+            check_columns(lines, str(claim_lines))
             bpath = benchmarks or claim_lines.with_name("benchmarks.parquet")
             bench = read_table(bpath) if (benchmarks or bpath.is_file()) else None
             apath = appeals or claim_lines.with_name("appeals.parquet")
             app = read_table(apath) if (appeals or apath.is_file()) else None
+        except PayerInputError as e:
+            fail(str(e))
+        try:
             lines, source = attach_medicare(lines, bench, year=year, locality=locality)
         except PayerInputError as e:
             fail(str(e))
-        except Exception as e:  # noqa: BLE001 - pricing failures: say which stage to run
-            fail(
-                f"{claim_lines}: could not attach a Medicare benchmark ({e}); run the benchmark stage or pass --locality"
+        except Exception as e:  # noqa: BLE001 - pricing failed: the other models still run
+            source = (
+                f"no Medicare benchmark ({type(e).__name__}: {e}); payment models skipped: "
+                "run the benchmark stage or pass --locality/--year"
             )
+            typer.echo(f"warning: {source}", err=True)
         try:
             pm = fit_all(lines, app, cutoff_date=cutoff, seed=seed)
         except ValueError as e:

@@ -34,6 +34,20 @@ def read_table(path: Path) -> pd.DataFrame:
         ) from None
 
 
+#: Columns the payer stage cannot do without (the rest are completed by schema.conform).
+REQUIRED_COLUMNS = ("claim_id", "line_no", "payer", "claim_status", "service_date", "billed")
+
+
+def check_columns(lines: pd.DataFrame, source: str) -> None:
+    """Raise naming the file and the missing canonical columns (and the fix)."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in lines.columns]
+    if missing:
+        raise PayerInputError(
+            f"{source}: missing claim-line columns {missing}; pass the canonical claim_lines "
+            "table written by `oonplaybook ingest` (schema.CLAIM_LINE_COLUMNS)"
+        )
+
+
 def attach_medicare(
     lines: pd.DataFrame,
     benchmarks: pd.DataFrame | None = None,
