@@ -1104,44 +1104,39 @@ def _adjustments(
     denied_line: np.ndarray,
 ) -> pd.DataFrame:
     """The CAS table: CO-45 / PR-1/2/3 on paid lines, the denial CARC for the full charge."""
-    parts = []
-    cid = cl["claim_id"].to_numpy()
-    lno = cl["line_no"].to_numpy()
-    for grp, reason, amt, mask in (
-        ("CO", "45", co45_c, paid_line & (co45_c > 0)),
-        ("PR", "1", pr1_c, paid_line & (pr1_c > 0)),
-        ("PR", "2", pr2_c, paid_line & (pr2_c > 0)),
-        ("PR", "3", pr3_c, paid_line & (pr3_c > 0)),
-    ):
-        parts.append(
-            pd.DataFrame(
-                {
-                    "claim_id": cid[mask],
-                    "line_no": lno[mask],
-                    "group": grp,
-                    "reason": reason,
-                    "amount": amt[mask] / 100.0,
-                }
-            )
-        )
-    carc = cl["carc"].to_numpy(dtype=str)
-    grp_reason = np.char.partition(carc[denied_line], "-")
-    parts.append(
-        pd.DataFrame(
-            {
-                "claim_id": cid[denied_line],
-                "line_no": lno[denied_line],
-                "group": grp_reason[:, 0],
-                "reason": grp_reason[:, 2],
-                "amount": billed_c[denied_line] / 100.0,
-            }
-        )
+    rows: list[np.ndarray] = []
+    kinds: list[np.ndarray] = []
+    amounts: list[np.ndarray] = []
+    labels: list[tuple[str, str]] = [("CO", "45"), ("PR", "1"), ("PR", "2"), ("PR", "3")]
+    for k, amt in enumerate((co45_c, pr1_c, pr2_c, pr3_c)):
+        r = np.flatnonzero(paid_line & (amt > 0))
+        rows.append(r)
+        kinds.append(np.full(len(r), k))
+        amounts.append(amt[r])
+    r = np.flatnonzero(denied_line)
+    d_code, d_uniq = pd.factorize(cl["carc"].to_numpy()[r])
+    labels += [tuple(str(u).split("-", 1)) for u in d_uniq]  # type: ignore[misc]
+    rows.append(r)
+    kinds.append(d_code + 4)
+    amounts.append(billed_c[r])
+    row = np.concatenate(rows)
+    kind = np.concatenate(kinds)
+    order = np.lexsort((kind, row))  # claim lines are already in claim/line order
+    row, kind = row[order], kind[order]
+    amount = np.concatenate(amounts)[order] / 100.0
+    n = len(row)
+    adj = pd.DataFrame(
+        {
+            "claim_id": cl["claim_id"].array.take(row),
+            "line_no": cl["line_no"].to_numpy()[row],
+            "group": _str_take(np.array([g for g, _ in labels], dtype=object), kind),
+            "reason": _str_take(np.array([c for _, c in labels], dtype=object), kind),
+            "amount": amount,
+            "quantity": np.full(n, np.nan),
+            "source": _str_take(np.array(["demo"], dtype=object), np.zeros(n, dtype=np.int64)),
+        }
     )
-    adj = pd.concat(parts, ignore_index=True)
-    adj["quantity"] = np.nan
-    adj["source"] = "demo"
-    adj = adj.sort_values(["claim_id", "line_no", "group", "reason"], kind="stable")
-    return schema.conform(adj.reset_index(drop=True), schema.ADJUSTMENT_COLUMNS)
+    return schema.conform(adj, schema.ADJUSTMENT_COLUMNS)
 
 
 def _appeals(
