@@ -146,7 +146,7 @@ def fit_appeals(
         vals, pooled = _pool_sparse(d[col].astype("str"), d["overturned"])
         if pooled:
             msgs.append(
-                f"{pre} levels with fewer than {MIN_EACH} overturned or upheld appeals pooled "
+                f"{'denial reason' if pre == 'reason' else 'appeal level'} values with fewer than {MIN_EACH} overturned or upheld appeals pooled "
                 f"(a level with one outcome only has no finite odds ratio): {', '.join(pooled)}"
             )
         lv = levels_of(vals)

@@ -54,8 +54,20 @@ def attach_medicare(
     *,
     year: int = 2025,
     locality: str | None = None,
+    strict: bool = True,
 ) -> tuple[pd.DataFrame, str]:
-    """Return lines with ``medicare_allowed`` and a sentence saying where it came from."""
+    """Return lines with ``medicare_allowed`` and a sentence saying where it came from.
+
+    With ``strict=False`` a pricing failure returns the lines unchanged and the sentence says
+    why (the payment models then record that they could not run; the others still do)."""
+    if not strict:
+        try:
+            return attach_medicare(lines, benchmarks, year=year, locality=locality)
+        except Exception as e:  # noqa: BLE001 - reported, not hidden
+            return lines, (
+                f"no Medicare benchmark ({type(e).__name__}: {e}); payment models skipped: run "
+                "the benchmark stage or set the locality/fee_schedule_year"
+            )
     if "medicare_allowed" in lines.columns and lines["medicare_allowed"].notna().any():
         return lines, "Medicare benchmark: the medicare_allowed column of the claim lines"
     if benchmarks is not None:

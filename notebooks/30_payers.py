@@ -1,0 +1,175 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 3 · How each payer behaves: denials, payment level, speed, appeals, drift and repricing
+#
+# This chapter fits statistical models of each payer's behaviour on the practice's own claims and
+# reports every number with its 95% confidence interval, so each statement can be defended in an
+# appeal, an open negotiation or an IDR submission. Payer effects are measured **against the
+# average payer of this portfolio** (sum coding): an odds ratio of 2 means twice the odds of
+# denial of the average payer *for the same kind of claim* (specialty, code family, place of
+# service, emergency status and billed amount held equal). Payment levels are multiples of
+# Medicare on this practice's own code mix.
+
+# %% tags=["parameters"]
+client: str = "demo"  # client slug; names the output folder
+client_name: str = ""  # display name on reports and letters
+inputs: list = []  # 835/837 files or folders, CSV/XLSX exports (relative to params_base)
+mapping: str = "auto"  # tabular mapping profile name or YAML path
+appeals_file: str = ""  # appeal history CSV (optional)
+specialties: list = ["generic"]  # specialty profiles, e.g. ["emergency_medicine"]
+state: str = "NY"  # 2-letter state of the practice
+locality: str = "13202-01"  # default Medicare MAC-locality (quoted)
+fee_schedule_year: int = 2025  # Medicare PFS year
+benchmark: dict = {}  # benchmark settings (see config.BenchmarkSettings)
+playbook: dict = {}  # playbook settings (see config.PlaybookSettings)
+output_root: str = "outputs"  # where run folders go
+seed: int = 0  # RNG seed for bootstraps and simulations
+phi_salt_env: str = "OONPLAYBOOK_PHI_SALT"  # env var holding the PHI salt
+run_dir: str = "."  # the run folder (the kernel's working directory)
+params_base: str = "."  # folder relative input paths resolve from
+
+# %%
+from IPython.display import Markdown, display
+
+from oonplaybook import context, plots, report
+from oonplaybook.payers import fit_all, paid_lines
+from oonplaybook.payers import figures as pf
+from oonplaybook.payers.io import attach_medicare, write_outputs
+
+# %%
+ctx = context.stage_context(
+    run_dir=run_dir, params_base=params_base, client=client, client_name=client_name,
+    inputs=inputs, mapping=mapping, appeals_file=appeals_file or None, specialties=specialties,
+    state=state, locality=locality, fee_schedule_year=fee_schedule_year, benchmark=benchmark,
+    playbook=playbook, output_root=output_root, seed=seed, phi_salt_env=phi_salt_env,
+)
+rng = plots.setup_notebook(seed)
+
+# %%
+claim_lines = ctx.read_table("claim_lines")
+benchmarks = ctx.read_table("benchmarks") if ctx.artifact("benchmarks").exists() else None
+appeals = ctx.read_table("appeals") if ctx.artifact("appeals").exists() else None
+lines, benchmark_source = attach_medicare(
+    claim_lines, benchmarks, year=fee_schedule_year, locality=locality, strict=False
+)
+models = fit_all(lines, appeals, seed=seed)
+written = write_outputs(models, ctx.artifacts_dir)
+display(Markdown(pf.data_sentence(models, benchmark_source)))
+
+# %% [markdown]
+# ## The payer scorecard
+#
+# One row per payer, ranked: **1 is the payer to work first** (most red flags: a payment cut, a
+# repricer, improper emergency denials, denying or paying significantly worse or slower than the
+# average payer; then the worst mix of denial rate, payment level and speed; then dollars at
+# stake). *Dollars at stake* is what was billed on adjudicated claims and neither paid nor owed by
+# the patient.
+
+# %%
+scorecard = models.scorecard()
+report.save_table(run_dir, "30_scorecard", pf.scorecard_view(scorecard), title="Payer scorecard")
+pf.scorecard_view(scorecard)
+
+# %% [markdown]
+# ## What the models say, in plain English
+#
+# Each sentence below is written from the fitted results (nothing here is typed by hand).
+
+# %%
+display(Markdown("\n".join(f"- {s}" for s in pf.readings(models))))
+
+# %% [markdown]
+# ## Payer effects with their 95% confidence intervals
+#
+# Points are estimates, bars 95% CIs. For the ratios the dashed line is the average payer: a bar
+# entirely right of it means *significantly more* (denials, speed, appeal success), entirely left
+# *significantly less*. The payment panel shows each payer's multiple of Medicare.
+
+# %%
+effects = models.payer_effects()
+report.save_table(run_dir, "30_payer_effects", effects, title="Payer effects (95% CI)")
+pf.forest_plot(effects);
+
+# %%
+effects
+
+# %% [markdown]
+# ## Denials
+#
+# A logistic model of claim denial (binomial GLM, robust standard errors). The adjusted denial rate
+# is the share of *this practice's* claims the payer would deny if it handled all of them. Denials
+# of emergency claims for missing prior authorization or network status are improper under the No
+# Surprises Act (45 CFR 149.110(b)); they are counted separately below and modelled by their own
+# term, so they do not distort the comparison of ordinary denials.
+
+# %%
+display(Markdown(pf.messages_md(models.denial, models.improper_er)))
+models.denial.payer_table if models.denial is not None else models.errors.get("denial")
+
+# %%
+models.improper_er.tidy() if models.improper_er is not None else models.errors.get("improper_er")
+
+# %% [markdown]
+# ## Payment level and repricing
+#
+# Allowed amounts as a multiple of Medicare (geometric mean on the practice's code mix, with
+# cluster-robust CIs). A payer whose allowed amounts form a narrow spike at one multiple, and
+# whose remittances name a repricing vendor, is paying by a repricer's formula rather than a fair
+# evaluation of the claim.
+
+# %%
+display(Markdown(pf.messages_md(models.payment, models.repricer)))
+models.payment.payer_table if models.payment is not None else models.errors.get("payment")
+
+# %%
+pf.payment_spread_plot(paid_lines(lines)) if models.payment is not None else None;
+
+# %%
+models.repricer.tidy() if models.repricer is not None else models.errors.get("payment")
+
+# %% [markdown]
+# ## Drift: did a payer quietly change what it pays?
+#
+# Each payer's monthly payment index (allowed over Medicare, adjusted for the month's code mix)
+# with its 95% band. A break is tested at every month (sup-F scan with a simulated null
+# distribution, Holm-corrected across payers) and reported only when significant and at least a
+# 3% change; the dashed line marks it.
+
+# %%
+pf.drift_plot(models.drift_index(), scorecard) if models.drift is not None else None;
+
+# %%
+display(Markdown(pf.messages_md(models.drift)))
+models.drift.tidy() if models.drift is not None else models.errors.get("payment")
+
+# %% [markdown]
+# ## Time to payment
+#
+# Share of claims remitted (paid or denied) by days since the payer received them, per payer
+# (Kaplan-Meier; claims with no remittance by the data cut-off count as still open, not as
+# late payments). The hazard ratio compares each payer's speed with the average payer's.
+
+# %%
+pf.km_plot(models.km_curves()) if models.time_to_pay is not None else None;
+
+# %%
+display(Markdown(pf.messages_md(models.time_to_pay)))
+models.time_to_pay.payer_table if models.time_to_pay is not None else models.errors.get("time_to_pay")
+
+# %% [markdown]
+# ## Appeals
+#
+# How often appeals to each payer succeed (overturned or partly overturned), with exact 95% CIs;
+# where enough appeals have been decided, a logistic model also adjusts for the denial reason and
+# the appeal level.
+
+# %%
+display(Markdown(pf.messages_md(models.appeals) or models.errors.get("appeals", "")))
+models.appeals.payer_table if models.appeals is not None else models.errors.get("appeals")
