@@ -105,7 +105,7 @@ def summary_sheet(
         (
             "Lost (deadline passed)",
             round(float(worklist["lost_revenue"].sum()), 2),
-            "at-stake dollars whose every route has closed",
+            "expected value forgone (probability x amount) where every route has closed",
         ),
         (
             "IDR batches worth filing",
