@@ -218,7 +218,8 @@ DENIAL_LOGBILLED_CENTRE = math.log(1000.0)  # claims centred at $1,000 billed
 #: typical groups: DOMAIN.md section 4.2 (WPC list). RARCs: M62 missing/invalid treatment
 #: authorization code; M15 separately billed services bundled; MA04 secondary payment needs the
 #: primary payer's information; N290 invalid rendering provider identifier (CO-16 needs a RARC);
-#: N130 consult plan benefit documents (CO-96 needs a RARC).
+#: N130 consult plan benefit documents (CO-96 needs a RARC). RARC texts checked against the WPC
+#: list as vendored in openemr (interface/billing/remark_codes.php).
 DENIAL_REASONS: dict[str, tuple[tuple[str, str, str, float], ...]] = {
     "medical_necessity": (("CO", "50", "", 1.0),),
     "authorization": (("CO", "197", "M62", 1.0),),
@@ -287,7 +288,11 @@ class SpecialtySpec:
     """One specialty of the demo practice: claim share, charge multiple, lines per claim."""
 
     share: float
-    billed_multiple: float  # charges / Medicare, DOMAIN.md section 3.2 (Bai & Anderson 2017)
+    # charges / Medicare, DOMAIN.md section 3.2 (Bai & Anderson, JAMA 2017): anesthesiology 5.8,
+    # emergency medicine 4.0, pathology 4.0, diagnostic radiology 3.8. Orthopaedics (3.0) and
+    # behavioural health (2.8) have no specialty figure there: set just above the all-specialty
+    # median of 2.5 (a demo choice, not a sourced number).
+    billed_multiple: float
     lines_p: tuple[float, float, float, float]  # P(1..4 lines per claim)
     tin: str
     npi_base: int
