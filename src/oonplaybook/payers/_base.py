@@ -174,18 +174,20 @@ def contrast_table(
 
 
 def ols_cluster(
-    x: np.ndarray, y: np.ndarray, groups: np.ndarray
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, bread_weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """OLS by the normal equations with cluster-robust covariance (statsmodels' ``cluster``
     estimator incl. its G/(G-1)*(N-1)/(N-K) correction); returns params, cov, residuals.
 
     Why not ``sm.OLS``: its QR/pinv of the full design costs ~10x more on a million lines; the
-    result is identical (checked in tests/test_payers_models.py)."""
+    result is identical (checked in tests/test_payers_models.py). ``bread_weights`` (h_i) make
+    the bread sum(h_i x_i x_i') for estimating equations whose derivative is not X'X (censored
+    lines)."""
     n, k = x.shape
     xtx = x.T @ x
     params = np.linalg.solve(xtx, x.T @ y)
     e = y - x @ params
-    inv = np.linalg.inv(xtx)
+    inv = np.linalg.inv(xtx if bread_weights is None else (x * bread_weights[:, None]).T @ x)
     g = int(groups.max()) + 1
     sg = np.column_stack([np.bincount(groups, weights=x[:, j] * e, minlength=g) for j in range(k)])
     meat = sg.T @ sg
