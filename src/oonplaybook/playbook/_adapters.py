@@ -16,10 +16,51 @@ from oonplaybook.reference.code_families import code_families
 
 KEY = ["claim_id", "line_no"]
 
+#: The benchmark rungs the playbook reads (benchmarks.parquet carries many more, e.g. sources).
+BENCHMARK_COLUMNS = frozenset(
+    {
+        "medicare_allowed",
+        "qpa",
+        "ucr_p50",
+        "ucr_p75",
+        "ucr_p80",
+        "ucr_p90",
+        "code_family",
+        "tic_allowed_median",
+    }
+)
+
+
+#: The NSA assessment columns the playbook reads (nsa.assess_claims returns more).
+ASSESSMENT_COLUMNS = frozenset(
+    {
+        "nsa_applies",
+        "idr_eligible",
+        "state_law_governs",
+        "state_law",
+        "open_negotiation_initiate_by",
+        "open_negotiation_notice_date",
+        "idr_initiate_by",
+        "balance_bill_allowed",
+        "deadline_passed",
+        "patient_cost_share_cap",
+        "patient_resp_exceeds_cap",
+    }
+)
+
+#: Claim-line columns the playbook reads; others are not carried through its joins.
+LINE_COLUMNS = (
+    "claim_id", "line_no", "payer_claim_id", "payer", "payer_id", "plan_type", "provider_npi",
+    "provider_tin", "specialty", "patient_key", "service_date", "submitted_date", "remit_date",
+    "paid_date", "cpt", "units", "state", "billed", "allowed", "paid", "patient_resp",
+    "claim_status", "carc", "qpa", "emergency", "facility_in_network", "air_ambulance",
+    "notice_consent", "gfe_amount", "medicare_allowed", "code_family",
+)  # fmt: skip
+
 
 def line_frame(claim_lines: pd.DataFrame, benchmarks: pd.DataFrame | None) -> pd.DataFrame:
     """Claim lines with their benchmark columns joined on (claim_id, line_no), plus code_family."""
-    lines = claim_lines.copy()
+    lines = claim_lines[[c for c in LINE_COLUMNS if c in claim_lines.columns]].copy()
     if benchmarks is not None and len(benchmarks.columns):
         missing = [k for k in KEY if k not in benchmarks.columns]
         if missing:
@@ -27,7 +68,9 @@ def line_frame(claim_lines: pd.DataFrame, benchmarks: pd.DataFrame | None) -> pd
                 f"benchmarks table lacks key columns {missing}; it must be keyed (claim_id, line_no) "
                 "as written by oonplaybook.benchmark.build_benchmarks (artifacts/benchmarks.parquet)"
             )
-        extra = [c for c in benchmarks.columns if c not in lines.columns or c in KEY]
+        extra = [
+            c for c in benchmarks.columns if c in BENCHMARK_COLUMNS and c not in lines.columns
+        ] + KEY
         shared = [
             c for c in ("qpa", "medicare_allowed") if c in benchmarks.columns and c in lines.columns
         ]
@@ -62,7 +105,7 @@ def join_assessment(lines: pd.DataFrame, nsa_assessment: pd.DataFrame | None) ->
             if alt in a.columns:
                 a = a.rename(columns={alt: "nsa_applies"})
                 break
-    cols = keys + [c for c in a.columns if c not in lines.columns and c not in keys]
+    cols = keys + [c for c in a.columns if c in ASSESSMENT_COLUMNS and c not in lines.columns]
     out = lines.merge(a[cols].drop_duplicates(keys), on=keys, how="left")
     for flag in ("nsa_applies", "idr_eligible", "balance_bill_allowed", "deadline_passed"):
         if flag in out.columns:

@@ -128,7 +128,7 @@ def _appeal_state(appeals: pd.DataFrame | None, claim_ids: pd.Series) -> pd.Data
     cols = ["claim_id", "last_level", "last_outcome", "last_decided"]
     if appeals is None or appeals.empty:
         return pd.DataFrame(columns=cols).astype({"claim_id": "str"})
-    a = appeals[appeals["claim_id"].isin(set(claim_ids))].copy()
+    a = appeals[appeals["claim_id"].isin(pd.unique(claim_ids))].copy()
     if a.empty:
         return pd.DataFrame(columns=cols).astype({"claim_id": "str"})
     a = a.sort_values(["claim_id", "appeal_level", "filed_date"], kind="stable")
