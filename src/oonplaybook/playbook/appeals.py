@@ -283,9 +283,9 @@ def rung_deadlines(
 ) -> pd.Series:
     """Deadline of each line's route (NaT when the route has no clock).
 
-    - appeal L1 / payer negotiation: ERISA self-funded plans get 180 days from the adverse
-      determination (29 CFR 2560.503-1(h)(3)(i)); other plans the contract window
-      (``contract_appeal_days``), never less than the ERISA floor for ERISA plans.
+    - appeal L1 / payer negotiation: ERISA/ACA plans allow 180 days from the adverse
+      determination (29 CFR 2560.503-1(h)(3)(i); 45 CFR 147.136(b)), other plans the plan/contract
+      window; the earlier of that and ``contract_appeal_days`` binds (as ``nsa.appeal_deadlines``).
     - appeal L2: the same window, counted from the level-1 decision on record; without one the
       claim must go through level 1 first, so level 1's deadline applies.
     - external review: 4 months from the final internal decision on record, rolled past
@@ -295,9 +295,13 @@ def rung_deadlines(
     """
     remit = pd.to_datetime(lines["remit_date"])
     service = pd.to_datetime(lines["service_date"])
-    erisa = lines["plan_type"].astype("str").eq("self_funded_erisa")
+    from oonplaybook.nsa import ERISA_ACA_PLAN_TYPES
+
+    # ERISA/ACA plans: 180 days (29 CFR 2560.503-1(h)(3)(i); 45 CFR 147.136(b)); others the plan/
+    # contract window; the earlier of that and the contract window binds (nsa.appeal_deadlines)
+    erisa = lines["plan_type"].astype("str").isin(list(ERISA_ACA_PLAN_TYPES))
     window = pd.Series(
-        np.where(erisa, max(ERISA_APPEAL_DAYS, contract_appeal_days), contract_appeal_days),
+        np.where(erisa, min(ERISA_APPEAL_DAYS, contract_appeal_days), contract_appeal_days),
         index=lines.index,
     )
     window_td = pd.to_timedelta(window, unit="D")
@@ -323,47 +327,32 @@ def rung_deadlines(
 
 # --- state prompt pay ---------------------------------------------------------------------------
 
-#: State prompt-pay clocks for clean claims of fully insured plans (ERISA self-funded plans are
-#: outside state law): state -> (electronic days, paper days, annual interest rate). Source:
-#: healthcarepromptpay.com table as summarised in DOMAIN.md §4.3 [partly verified: a third-party
-#: table]. AL 1.5%/month and DC 1.5%/month (lower bound of 1.5-2.5%) are annualised x12. NY
-#: (Ins. Law §3224-a) and TX (Ins. Code ch. 1301/843) are marked [unverified] there, and a 2002
-#: NY DFS opinion quotes a flat 45 days, so they are left out: pass ``table=`` to add them.
-PROMPT_PAY: dict[str, tuple[int, int, float]] = {
-    "AL": (30, 45, 0.18),
-    "AK": (30, 30, 0.15),
-    "AZ": (30, 30, 0.10),
-    "AR": (30, 45, 0.12),
-    "CA": (30, 30, 0.10),  # Ins. Code §10123.13; H&S §1371.35
-    "CO": (30, 45, 0.10),
-    "CT": (45, 45, 0.15),
-    "DC": (30, 30, 0.18),
-    "FL": (20, 40, 0.12),  # in-state
-    "GA": (15, 30, 0.12),
-    "HI": (15, 30, 0.15),
-    "IL": (30, 30, 0.09),
-    "ID": (30, 45, 0.0),  # no interest rate in the source table
-    "IN": (30, 45, 0.0),
-}
-
 
 def prompt_pay_interest(
     lines: pd.DataFrame,
-    table: dict[str, tuple[int, int, float]] | None = None,
+    table: dict[str, dict] | None = None,
     *,
     electronic: bool = True,
 ) -> pd.DataFrame:
     """Days late and simple interest owed per paid line of a fully insured plan under state prompt pay.
 
+    ``table``: state -> {electronic_days, paper_days, annual_interest_rate}; default the
+    ``prompt_pay`` table of ``nsa.load_state_table()`` (DOMAIN §4.3, partly verified).
+
     Late = paid more than the state's clean-claim days after receipt (``submitted_date``);
     interest = paid x annual rate x days late / 365. Lines of other plan types, states without
     an entry, or without dates get 0 days late and 0 interest (and ``prompt_pay_state`` False).
     """
-    table = PROMPT_PAY if table is None else table
+    if table is None:
+        from oonplaybook.nsa import load_state_table
+
+        table = load_state_table()["prompt_pay"]
     st = lines["state"].astype("str")
     known = st.isin(list(table)) & lines["plan_type"].astype("str").eq("fully_insured")
-    days_allowed = st.map({k: v[0 if electronic else 1] for k, v in table.items()})
-    rate = st.map({k: v[2] for k, v in table.items()})
+    days_allowed = st.map(
+        {k: v["electronic_days" if electronic else "paper_days"] for k, v in table.items()}
+    )
+    rate = st.map({k: v.get("annual_interest_rate") or 0.0 for k, v in table.items()})
     sub = pd.to_datetime(lines["submitted_date"])
     paid_on = pd.to_datetime(lines["paid_date"])
     elapsed = (paid_on - sub).dt.days

@@ -92,6 +92,7 @@ WORKLIST_COLUMNS = [
     "probability",
     "expected_recovery",
     "lost_revenue",
+    "prompt_pay_interest",
     "deadline",
     "days_left",
     "urgency",
@@ -237,8 +238,8 @@ _DONE_THROUGH: dict[int, tuple[str, ...]] = {
 
 
 def _ladder(key: str) -> tuple[str, ...]:
-    """The rungs for one ladder key ``base#upheld_level#notice`` (see :func:`route_claims`)."""
-    base, upheld, notice = key.split("#")
+    """The rungs for one ladder key ``base#upheld_level#notice#external_review`` (see :func:`route_claims`)."""
+    base, upheld, notice, ext = key.split("#")
     if base == "self_pay":
         rungs: tuple[str, ...] = ("patient_bill",)
     elif base.startswith(("nsa|", "state|")):
@@ -254,6 +255,8 @@ def _ladder(key: str) -> tuple[str, ...]:
     else:
         g, c = base.split("|", 1)
         rungs = tuple(ap.appeal_ladder({"denial_group": g, "carc": f"CO-{c}"}))
+    if ext != "x":
+        rungs = tuple(r for r in rungs if r != "external_review")
     level = int(upheld or 0)
     if level:
         rungs = tuple(r for r in rungs if r not in _DONE_THROUGH[min(level, 3)])
@@ -299,11 +302,17 @@ def route_claims(
     )
     sent = (nsa & notice.notna()).to_numpy()
     base = np.where(self_pay, "self_pay", np.where(nsa, prefix + group, group + "|" + code))
+    from oonplaybook.nsa import ERISA_ACA_PLAN_TYPES
+
+    # federal external review exists for ERISA/ACA group and individual plans only
+    # (29 CFR 2590.715-2719; 45 CFR 147.136)
+    ext_ok = lines["plan_type"].astype("str").isin(list(ERISA_ACA_PLAN_TYPES)).to_numpy()
     full = (
         pd.Series(base, index=lines.index, dtype="str")
         + "#"
         + pd.Series(upheld_lvl, index=lines.index).astype("str")
         + np.where(sent, "#n", "#")
+        + np.where(ext_ok, "#x", "#")
     )
     ids, uniq = pd.factorize(full, sort=True)
     tables = [_ladder(k) for k in uniq]
@@ -444,6 +453,8 @@ def build_worklist(
     lines["denied_amount"] = usual.where(is_denied, 0.0)
     lines.loc[lines["plan_type"].astype("str").eq("self_pay"), "denied_amount"] = 0.0
 
+    # state prompt-pay interest owed on late payments (fully insured plans, DOMAIN §4.3)
+    lines["prompt_pay_interest"] = ap.prompt_pay_interest(lines)["prompt_pay_interest"]
     routed = route_claims(lines, as_of=as_of, settings=settings, appeals=appeals)
     lines = pd.concat([lines, routed], axis=1)
     r = lines["route"]
