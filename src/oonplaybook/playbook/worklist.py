@@ -610,6 +610,7 @@ _SUM = (
     "at_stake",
     "gross_ev",
     "probability",
+    "prompt_pay_interest",
 )
 _MIN_DATE = ("service_date", "remit_date", "deadline")
 
