@@ -99,6 +99,7 @@ NAN = float("nan")
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default "str" dtype
 _FILE_STRIDE = 1_000_000_000  # adjustment source = file index * stride + segment number
 _GROUPS = frozenset(schema.ADJUSTMENT_GROUPS)
+_PAD = [""] * 40
 _NUM = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)").fullmatch
 _COMPOSITE_QUALIFIERS = frozenset({"HC", "AD", "ER", "IV", "N4", "NU", "WK", "ZZ", "XX", "HP"})
 _ALT_COMPONENT = "><:^|\\!"
@@ -229,26 +230,37 @@ def tokenize(data: bytes, name: str = "<bytes>") -> Tokenized:
 def _cents(s: str) -> int | None:
     """Exact integer cents of an X12 decimal ("-86.76", "1175.4", ".5"), None when invalid.
 
-    At most 2 decimals (a third non-zero decimal is refused, not rounded) and 16 characters
-    (10^13 dollars, far beyond any claim). String arithmetic only: no float rounding anywhere.
+    At most 2 decimals (a third non-zero decimal is refused, not rounded) and 13 integer digits
+    (far beyond any claim). Integer arithmetic on the digits: no float anywhere.
     """
-    if len(s) > 16 or not s:
-        return None
-    if s[0] == " " or s[-1] == " ":
-        s = s.strip()
-    neg = s[0] == "-" if s else False
-    body = s[1:] if neg or s[:1] == "+" else s
-    w, _, f = body.partition(".")
-    if not (w or f):
-        return None
-    if (w and not (w.isascii() and w.isdigit())) or (f and not (f.isascii() and f.isdigit())):
-        return None
-    if len(f) > 2:
-        if f[2:].strip("0"):
+    neg = s[:1] == "-"
+    t = s[1:] if neg else s
+    dot = t.find(".")
+    if dot < 0:
+        if t.isdigit() and t.isascii() and len(t) <= 13:
+            return -int(t) * 100 if neg else int(t) * 100
+        return _cents_slow(s)
+    w, f = t[:dot], t[dot + 1 :]
+    if (w.isdigit() or not w) and (f.isdigit() or not f) and (w or f) and t.isascii():
+        if len(f) > 2:
+            if f[2:].strip("0"):
+                return None
+            f = f[:2]
+        if len(w) > 13:
             return None
-        f = f[:2]
-    c = int(w or "0") * 100 + (int(f) * (10 if len(f) == 1 else 1) if f else 0)
-    return -c if neg else c
+        c = (int(w) * 100 if w else 0) + (int(f) * (10 if len(f) == 1 else 1) if f else 0)
+        return -c if neg else c
+    return _cents_slow(s)
+
+
+def _cents_slow(s: str) -> int | None:
+    """The rare forms: surrounding spaces, a leading "+"; anything else is invalid."""
+    t = s.strip()
+    if t != s:
+        return _cents(t) if t else None
+    if t[:1] == "+" and t[1:2] != "-":
+        return _cents(t[1:])
+    return None
 
 
 def _composite(s: str, comp: str) -> tuple[list[str], bool]:
@@ -740,11 +752,17 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                     stats["lines_rejected"] += 1
                     skipping = "line"
                     continue
-                parts, alt = _composite(e[1] if len(e) > 1 else "", comp)
-                if alt:
-                    stats["component_separator_mismatch"] += 1
-                billed_s = e[2].strip() if len(e) > 2 else ""
-                paid_s = e[3].strip() if len(e) > 3 else ""
+                if len(e) < 7:
+                    e += _PAD[: 7 - len(e)]
+                c1 = e[1]
+                if comp in c1:
+                    parts = c1.split(comp)
+                else:
+                    parts, alt = _composite(c1, comp)
+                    if alt:
+                        stats["component_separator_mismatch"] += 1
+                billed_s = e[2]
+                paid_s = e[3]
                 billed = _cents(billed_s) if billed_s else None
                 paid = _cents(paid_s) if paid_s else None
                 claim["nlines"] += 1
@@ -763,17 +781,18 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                         f"{name}: segment {segno}: SVC02/SVC03 empty for claim "
                         f"{claim['id']} line {claim['nlines']} (kept with unknown amounts)"
                     )
-                u = e[5].strip() if len(e) > 5 else ""
-                units = float(u) if u and _NUM(u) else 1.0  # SVC05 absent = 1 unit (X221A1)
+                u = e[5]
+                # SVC05 absent = 1 unit (X221A1)
+                units = float(u) if u.isdigit() else (float(u) if u and _NUM(u.strip()) else 1.0)
                 orig = ""
-                if len(e) > 6 and e[6].strip():
+                if e[6]:
                     op, _ = _composite(e[6], comp)
                     orig = op[1].strip().upper() if len(op) > 1 else ""
-                cpt = parts[1].strip().upper() if len(parts) > 1 else parts[0].strip().upper()
+                cpt = (parts[1] if len(parts) > 1 else parts[0]).strip().upper()
                 line = {
                     "no": claim["nlines"],
                     "cpt": cpt,
-                    "mods": ":".join(m.strip() for m in parts[2:6] if m.strip()),
+                    "mods": ":".join(filter(None, map(str.strip, parts[2:6]))),
                     "orig": orig if orig != cpt else "",
                     "billed": billed,
                     "paid": paid,
@@ -1118,15 +1137,20 @@ def _sources(names: list[str], packed: list[int]) -> pd.Series:
 
 
 def _dates(values: list[str], sources: list[str], warnings: list[str]) -> pd.Series:
-    """CCYYMMDD strings to datetime64[us]; a non-empty value that does not parse is reported."""
-    s = _str(values)
-    d = pd.to_datetime(s, format="%Y%m%d", errors="coerce")
-    bad = s.ne("") & d.isna()
-    if bad.any():
-        for i in np.flatnonzero(bad.to_numpy())[:20]:
+    """CCYYMMDD strings to datetime64[us]; a non-empty value that does not parse is reported.
+
+    Dates repeat heavily (one per service day), so only the distinct values are parsed."""
+    codes, uniq = pd.factorize(pd.Series(values, dtype=object), sort=False)
+    u = pd.to_datetime(pd.Series(uniq, dtype="str"), format="%Y%m%d", errors="coerce")
+    bad_u = pd.Series(uniq, dtype="str").ne("").to_numpy() & u.isna().to_numpy()
+    ud = u.astype("datetime64[us]").to_numpy()
+    d = pd.Series(ud[codes] if len(codes) else np.array([], dtype="datetime64[us]"))
+    if bad_u.any():
+        bad = np.flatnonzero(bad_u[codes])
+        for i in bad[:20]:
             warnings.append(f"{sources[i]}: date {values[i]!r} is not CCYYMMDD (left empty)")
-        if bad.sum() > 20:
-            warnings.append(f"... {int(bad.sum()) - 20} more invalid dates")
+        if len(bad) > 20:
+            warnings.append(f"... {len(bad) - 20} more invalid dates")
     return d.astype("datetime64[us]")
 
 
@@ -1134,9 +1158,9 @@ def _money(values: list[int | None]) -> np.ndarray:
     """Integer cents (None = unknown) to float dollars with NaN."""
     if not values:
         return np.zeros(0, dtype="float64")
-    if any(v is None for v in values):
+    if None in values:
         return np.array([np.nan if v is None else v / 100 for v in values], dtype="float64")
-    return np.asarray(values, dtype="int64") / 100
+    return np.fromiter(values, dtype="int64", count=len(values)) / 100
 
 
 def _str(values: list[str] | np.ndarray) -> pd.Series:
