@@ -385,7 +385,7 @@ NOTICE_CONSENT_P = 0.25  # share of consent-eligible claims with a signed notice
 ASSISTANT_CLAIM_P = 0.08  # share of surgical ortho claims billed by the assistant surgeon
 SELF_PAY_P = {"behavioral_health": 0.06, "orthopedic_surgery": 0.03}
 GFE_OVER_P = 0.30  # share of self-pay claims (billed >= $1,500) whose bill exceeds GFE + $400
-GFE_DISPUTE_THRESHOLD = 400.0  # 45 CFR 149.620(b)(1)(iii): at least $400 above the GFE
+GFE_DISPUTE_THRESHOLD = 400.0  # 45 CFR 149.620(a)(2)(ii) "substantially in excess": >= $400
 
 # Patient cost sharing (PR-1 deductible, PR-2 coinsurance, PR-3 copay), DOMAIN.md section 4.1.
 _COINS_IN = (np.array([0.0, 0.1, 0.2, 0.3]), np.array([0.15, 0.30, 0.40, 0.15]))
