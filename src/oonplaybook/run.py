@@ -27,6 +27,15 @@ from oonplaybook.config import ParamsError, RunConfig, load_config, resolve_inpu
 STAGES: tuple[str, ...] = ("10_ingest", "20_benchmark", "30_payers", "40_playbook")
 
 
+def _kernel_config() -> object:
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport_encryption": "auto"}})
+
+
+_KERNEL_CONFIG = _kernel_config()
+
+
 class RunFailed(RuntimeError):
     """A stage notebook failed; the message names the notebook and the cell."""
 
@@ -229,6 +238,9 @@ def run_client(
                         log_output=False,
                         prepare_only=prepare_only,
                         execution_timeout=execution_timeout,
+                        # ipykernel >= 7.3 warns on every start unless the transport is encrypted
+                        # (NOTEBOOKS.md 2.1); pyzmq has CURVE, so ask for it.
+                        config=_KERNEL_CONFIG,
                     )
                 except PapermillExecutionError as e:
                     secs = round(time.perf_counter() - t0, 2)
