@@ -183,3 +183,15 @@ def test_ragged_rows_are_rejected_with_row_numbers() -> None:
 def test_shipped_profiles_parse() -> None:
     names = set(builtin_mappings())
     assert {"generic", "practice_charges", "encounter_ledger"} <= names
+
+
+def test_identity_key_matches_phi_patient_key() -> None:
+    from oonplaybook import phi
+    from oonplaybook.ingest.identity import identity_key
+
+    assert identity_key("s", " m12 ", "", "") == phi.patient_key("s", "MID", "M12")
+    assert identity_key("s", "", "Smith,  Jane", "1980-01-02") == phi.patient_key(
+        "s", "NAME", "JANE SMITH", "1980-01-02"
+    )
+    assert identity_key("s", "", "", "") == ""
+    assert identity_key("s", "M1", "", "") != identity_key("t", "M1", "", "")

@@ -318,7 +318,8 @@ def ingest_paths(  # noqa: C901 - orchestration
         "files": per_file,
         "claims": n_claims,
         "claims_in_x12_files": totals["claims_in_file"],
-        "lines": lines_read,
+        "lines": len(merged) + len(rej),  # accepted lines + rejected records
+        "source_records_read": lines_read,  # export rows + 837 lines + 835 lines, before joining
         "accepted_lines": len(merged),
         "remitted_lines": int(remitted.sum()),
         "pending_lines": int(merged["claim_status"].eq("pending").sum()),

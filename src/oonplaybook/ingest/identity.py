@@ -8,7 +8,10 @@ dependant billed under the subscriber's member id shares the subscriber's key.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+from functools import lru_cache
 
 from oonplaybook import phi
 
@@ -27,9 +30,22 @@ def identity_key(salt: str, member_id: str, name: str, birth_date: str) -> str:
     """The patient_key: member id if present, else name + birth date; "" when nothing is known."""
     mid = str(member_id or "").strip().upper()
     if mid:
-        return phi.patient_key(salt, "MID", mid)
+        return _hmac16(salt, "MID|" + phi._norm(mid))
     nm = normalise_name(name)
     dob = str(birth_date or "").strip()
     if not nm and not dob:
         return ""
-    return phi.patient_key(salt, "NAME", nm, dob)
+    return _hmac16(salt, "|".join(("NAME", phi._norm(nm), phi._norm(dob))))
+
+
+@lru_cache(maxsize=8)
+def _keyed(salt: str) -> hmac.HMAC:
+    """The salted HMAC-SHA256 state, built once per salt (copying it skips the key schedule)."""
+    return hmac.new(salt.encode(), digestmod=hashlib.sha256)
+
+
+def _hmac16(salt: str, message: str) -> str:
+    """Same value as ``phi.patient_key(salt, *parts)`` for the "|"-joined normalised parts."""
+    h = _keyed(salt).copy()
+    h.update(message.encode())
+    return h.hexdigest()[:16]
