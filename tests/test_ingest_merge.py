@@ -175,3 +175,25 @@ def test_write_is_deterministic(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "o1" / "claim_lines.parquet"), res.claim_lines
     )
+
+
+def test_repricer_marks_header_and_claim_level() -> None:
+    from oonplaybook.ingest import read_835
+    from oonplaybook.ingest.x12 import detect_repricer
+
+    head_per = HEAD.replace(
+        "N1*PE*", "PER*CX*FOR DISCOUNT QUESTIONS CALL ZELIS*TE*8005551212~N1*PE*"
+    )
+    claims = (
+        "CLP*R1*1*10*10*0*12*I~SVC*HC:99213*10*10**1~"
+        "CLP*R2*1*10*10*0*12*I~PER*CX*MULTIPLAN DATA ISIGHT*TE*8005550000~SVC*HC:99213*10*10**1~"
+    )
+    body = head_per.format(bpr="20") + claims
+    text = ISA + body + TAIL.format(n=body.count("~") + 1)
+    r = read_835(text.encode(), "rp.835", salt="s")
+    got = dict(zip(r.claim_lines["claim_id"], r.claim_lines["repricer"], strict=True))
+    assert got == {"R1": "Zelis", "R2": "Data iSight"}
+    assert detect_repricer("Claritev pricing") == "MultiPlan"
+    assert detect_repricer("PHCS NETWORK") == "MultiPlan"
+    assert detect_repricer("NAVIGUARD INC") == "Naviguard"
+    assert detect_repricer("ACME HEALTH") == ""

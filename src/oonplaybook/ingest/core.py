@@ -345,6 +345,11 @@ def ingest_paths(  # noqa: C901 - orchestration
         "mappings_used": dict(sorted(mappings_used.items())),
         "ignored_columns": dict(sorted(ignored.items())),
         "unknown_segments": dict(sorted(unknown.items())),
+        "payer_contacts": {k: sorted(v) for k, v in sorted(remit_reader.contacts.items())},
+        "repricers": merged.loc[merged["repricer"].ne(""), "repricer"]
+        .value_counts()
+        .sort_index()
+        .to_dict(),
         "warnings": warnings,
         **stats,
         **rev,

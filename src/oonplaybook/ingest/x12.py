@@ -404,6 +404,7 @@ class Remit835Reader:
         self.warnings: list[str] = []
         self.names: list[str] = []
         self.keys: dict[tuple[str, str], str] = {}  # patient identity -> key (hash once)
+        self.contacts: dict[str, set[str]] = {}  # payer -> PER texts (payer/repricer contacts)
 
     def add(self, data: bytes, name: str) -> dict[str, Any]:
         """Walk one file into the buffers; return its stats (raises NotX12Error if not X12)."""
@@ -929,7 +930,9 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                     if len(e) > k and e[k].strip() and e[k].strip() not in claim["rarc"]:
                         claim["rarc"].append(e[k].strip())
             elif tag == "PER":
-                text = " ".join(e[1:])
+                text = " ".join(x for x in e[1:] if x)
+                if hdr:  # kept so repricer wording can be reviewed and new marks added
+                    acc.contacts.setdefault(hdr["payer"], set()).add(text)
                 if claim is not None and not skipping:
                     claim["repricer"] = claim["repricer"] or detect_repricer(text)
                 elif claim is None and hdr:
