@@ -15,7 +15,6 @@ SALT_FILE := .oonplaybook-demo-salt
 export OONPLAYBOOK_PHI_SALT ?= $(shell test -s $(SALT_FILE) || $(PYTHON) -c 'import secrets; print(secrets.token_hex(16))' > $(SALT_FILE); cat $(SALT_FILE))
 export SM_FORMULA_ENGINE := patsy
 export IPYKERNEL_CELL_NAME := <IPY-INPUT>
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: demo test lab golden notebooks lint bench install clean

@@ -85,19 +85,19 @@ missing.style.format({"missing_share": "{:.1%}"}).hide(axis="index")
 rejected = quality.rejects_by_reason(rejects)
 report.save_table(run_dir, "10_rejects_by_reason", rejected)
 display(Markdown(f"**{len(rejects):,} records rejected** (each in `artifacts/rejects.csv` with file and place)."))
-rejected.head(15)
+report.show(rejected, "No record was rejected.")
 
 # %%
 balance = quality.balance_failures(claim_lines, result.adjustments)
 report.save_table(run_dir, "10_unbalanced_claims", balance)
 display(Markdown(quality.balance_sentence(balance, claim_lines)))
-balance.head(15)
+report.show(balance, "No claim is out of balance.")
 
 # %%
 recoded = quality.recodes(claim_lines)
 report.save_table(run_dir, "10_recodes", recoded)
 display(Markdown(quality.recode_sentence(claim_lines)))
-recoded.head(15)
+report.show(recoded, "No recoded lines.")
 
 # %%
 quality.status_counts(claim_lines)

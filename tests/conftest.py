@@ -18,7 +18,6 @@ DEMO_SEED = 20251
 os.environ.setdefault("OONPLAYBOOK_PHI_SALT", "pytest-salt")
 os.environ.setdefault("SM_FORMULA_ENGINE", "patsy")
 os.environ.setdefault("IPYKERNEL_CELL_NAME", "<IPY-INPUT>")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @pytest.fixture(scope="session")

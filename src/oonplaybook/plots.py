@@ -8,10 +8,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-matplotlib.use("Agg", force=False)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import seaborn as sns
 
 #: Consistent colours for claim outcomes across every figure.
 OUTCOME_COLOURS = {"paid": "#2b8cbe", "denied": "#e34a33", "pending": "#fdbb84", "other": "#bdbdbd"}
@@ -36,6 +34,7 @@ def setup_notebook(seed: int = 0) -> np.random.Generator:
 
         ip = get_ipython()
         if ip is not None:
+            ip.run_line_magic("matplotlib", "inline")
             ip.run_line_magic(
                 "config",
                 "InlineBackend.print_figure_kwargs = {'bbox_inches': 'tight', 'metadata': {'Software': None}}",

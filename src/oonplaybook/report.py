@@ -203,6 +203,16 @@ def build_report_html(notebooks: list[Path], out: Path, *, title: str) -> Path:
     body, _ = exporter.from_notebook_node(combined, resources={"metadata": {"name": title}})
     # nbconvert's lab template pulls require.js/MathJax from a CDN; a client report must open
     # offline, and it has no widgets or math, so drop those script tags.
-    body = re.sub(r'<script[^>]+src="https://cdn[^"]*"[^>]*></script>\s*', "", body)
+    body = re.sub(r'<script[^>]+src="https://cdn[^"]*"[^>]*>\s*</script>\s*', "", body)
+    body = re.sub(r'<script type="module">(?:(?!</script>).)*?mermaid.*?</script>\s*', "", body, flags=re.S)
     out.write_text(body, encoding="utf-8")
     return out
+
+
+def show(table: pd.DataFrame, empty: str, limit: int = 15) -> object:
+    """A table for a notebook cell: its first ``limit`` rows, or a sentence when it is empty."""
+    if table.empty:
+        from IPython.display import Markdown
+
+        return Markdown(f"*{empty}*")
+    return table.head(limit)
