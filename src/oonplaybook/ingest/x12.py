@@ -75,7 +75,6 @@ REPRICER_MARKS: tuple[tuple[str, str], ...] = (
     ("HEALTHSMART", "HealthSmart"),
 )
 _REPRICER_RE = re.compile("|".join(re.escape(p) for p, _ in REPRICER_MARKS))
-_REPRICER_NAME = dict(REPRICER_MARKS)
 
 #: CLP02 claim status -> normalised status (DOMAIN.md §5.1 table; schema.CLAIM_STATUSES).
 #: 4 denied, 22 reversal, 19/20/21 processed and forwarded (crossovers, not denials), 23 not our
@@ -274,8 +273,13 @@ def _composite(s: str, comp: str) -> tuple[list[str], bool]:
 
 def detect_repricer(text: str) -> str:
     """The canonical repricer named in ``text`` (see REPRICER_MARKS), or ""."""
-    m = _REPRICER_RE.search(text.upper())
-    return _REPRICER_NAME[m.group(0)] if m else ""
+    up = text.upper()
+    if not _REPRICER_RE.search(up):
+        return ""
+    for pattern, name in REPRICER_MARKS:  # priority order: the most specific mark wins
+        if pattern in up:
+            return name
+    return ""
 
 
 @dataclass
