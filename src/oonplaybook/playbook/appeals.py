@@ -290,6 +290,7 @@ def rung_deadlines(
       claim must go through level 1 first, so level 1's deadline applies.
     - external review: 4 months from the final internal decision on record, rolled past
       weekends/holidays (29 CFR 2590.715-2719(d)(2)(i)); without one, level 1's deadline.
+    - state IDR: ``contract_appeal_days`` from the remit (the state's own clock is not encoded).
     - corrected claim: the payer's timely-filing window from the date of service
       (``corrected_claim_days``; contract limits are commonly 90-365 days, DOMAIN §4.3).
     """
@@ -312,6 +313,10 @@ def rung_deadlines(
     r = route.astype("str")
     m = r.isin(["appeal_l1", "payer_negotiation"])
     out[m] = l1_by[m]
+    # state surprise-billing processes: their own clocks are not encoded (DOMAIN §1.11 gives none
+    # verified), so the plan/contract dispute window from the remit is used as the outer bound
+    m = r.eq("state_idr")
+    out[m] = (remit + pd.Timedelta(days=contract_appeal_days))[m]
     # a later level opens only after the earlier one is decided; with no decision on record the
     # claim must first go through level 1, so the later rung shares level 1's deadline
     m = r.eq("appeal_l2")

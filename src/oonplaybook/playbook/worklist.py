@@ -14,7 +14,8 @@ Routing, per line:
    notice is on record (``open_negotiation_notice_date`` in the assessment) the route is IDR itself.
    Where a specified state law governs (``state_law_governs`` in the assessment, e.g. New York
    for fully insured plans) the route is ``state_idr``: the state's process replaces the federal
-   one (DOMAIN §1.1, §1.11); its clocks are not encoded, so it carries no deadline.
+   one (DOMAIN §1.1, §1.11); its clocks are not encoded, so the plan/contract dispute window
+   (``contract_appeal_days`` from the remit) bounds it.
 2. Everything else follows the appeal ladder of its denial-reason group (``appeals.LADDERS``);
    history in ``appeals`` moves a claim up the ladder (level-1 upheld -> level 2 -> external
    review) or marks it in progress / resolved.
