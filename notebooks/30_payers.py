@@ -171,5 +171,5 @@ models.time_to_pay.payer_table if models.time_to_pay is not None else models.err
 # the appeal level.
 
 # %%
-display(Markdown(pf.messages_md(models.appeals) or models.errors.get("appeals", "")))
+display(Markdown(pf.messages_md(models.appeals, none=models.errors.get("appeals", "No data caveats."))))
 models.appeals.payer_table if models.appeals is not None else models.errors.get("appeals")

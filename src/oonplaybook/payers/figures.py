@@ -260,7 +260,7 @@ def data_sentence(pm: PayerModels, benchmark_source: str) -> str:
     return "\n".join(parts)
 
 
-def messages_md(*results: object) -> str:
-    """The messages of the given results as a Markdown bullet list ('' when none)."""
+def messages_md(*results: object, none: str = "No data caveats for this model.") -> str:
+    """The messages of the given results as a Markdown bullet list (``none`` when there are none)."""
     msgs = [m for r in results if r is not None for m in getattr(r, "messages", [])]
-    return "\n".join(f"- {m}" for m in msgs)
+    return "\n".join(f"- {m}" for m in msgs) if msgs else f"*{none}*"

@@ -203,6 +203,9 @@ class PayerModels:
         """One row per payer: volume, money, denial, payment level, speed, appeals, drift,
         repricer, improper emergency denials, notes, and a rank (1 = needs attention first).
 
+        Drift columns: ``drift_month`` is "" and ``drift_size`` 1.0 (no change) unless the break
+        scan flagged the payer; the size and its CI come from the regime-split payment model.
+
         Rank: payers are ordered by the number of red flags (drift cut, repricer, improper
         emergency denials, denial OR significantly > 1, paying significantly below the average
         payer, significantly slow), then by a mix score (mean percentile of adjusted denial rate,
@@ -408,6 +411,8 @@ def _lines_summary(lines: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     out["pending_claims"] = cg["pending"].sum().reindex(out.index).fillna(0).astype("int64")
     den = claims[claims["adjudicated"]].groupby("payer", sort=True)["denied"].mean()
     out["raw_denial_rate"] = den.reindex(out.index)
+    money = ["billed", "allowed", "paid", "patient_resp", "denied_billed", "dollars_at_stake"]
+    out[money] = out[money].round(2)  # dollars to the cent (no float noise in the CSV)
     out.index.name = "payer"
     out = out.reset_index()
     out["payer"] = out["payer"].astype("str")
