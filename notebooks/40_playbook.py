@@ -215,7 +215,7 @@ letter_paths = letters.render_letters(
     worklist, claim_lines=lines, targets=targets, out_dir=ctx.artifact("letters"),
     limit=settings.letter_limit, client_name=ctx.config.client_name or ctx.config.client, as_of=as_of,
     profiles=profiles, disputes=disputes, batches=batches, protections=protections,
-    contact=settings.contact, practice_size=settings.practice_size,
+    contact=settings.contact, practice_size=settings.practice_size, benchmarks=benchmarks,
 )
 letter_paths += letters.render_patient_letters(
     protections, out_dir=ctx.artifact("letters"), limit=settings.letter_limit,

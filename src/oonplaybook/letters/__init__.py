@@ -66,8 +66,7 @@ GROUP_ARGUMENTS: dict[str, tuple[str, ...]] = {
         "A denial for medical necessity must identify the clinical criteria applied and is subject to external review by an independent review organization (29 CFR 2590.715-2719(d)).",
     ),
     "authorization": (
-        "Where the service was an emergency service, the plan must cover it without any prior authorization determination and regardless of network status (45 CFR 149.110(b)(1)); the emergency is judged by the presenting symptoms, not the final diagnosis (45 CFR 149.110(b)(2)(i)).",
-        "Otherwise, the enclosed authorization record (or retro-authorization request) shows the service was authorized or could not have been delayed to obtain authorization.",
+        "The enclosed authorization record (or retro-authorization request) shows the service was authorized or could not have been delayed to obtain authorization.",
     ),
     "network": (
         "Emergency services and ancillary services at an in-network facility may not be denied because the provider is out of network (45 CFR 149.110(b)(1); 42 U.S.C. 300gg-132(b)).",
@@ -96,6 +95,15 @@ GROUP_ARGUMENTS: dict[str, tuple[str, ...]] = {
         "The determination is not supported by the claim record; please reprocess or explain the specific basis for the denial.",
     ),
 }
+
+#: Emergency claims: prior authorization and network status may not be required (45 CFR
+#: 149.110(b)(1)); the emergency is judged by presenting symptoms (45 CFR 149.110(b)(2)(i)).
+EMERGENCY_ARGUMENT = (
+    "This was an emergency service: the plan must cover it without any prior authorization determination "
+    "and regardless of network status (45 CFR 149.110(b)(1)), judging the emergency by the presenting "
+    "symptoms, not the final diagnosis (45 CFR 149.110(b)(2)(i)). The denial is improper under the No "
+    "Surprises Act; a complaint may also go to the No Surprises Help Desk (1-800-985-3059)."
+)
 
 #: Human titles of the IDR factors in specialty profiles (45 CFR 149.510(c)(4)(iii)(B)(1)-(5), (C)).
 FACTOR_TITLES = {
@@ -303,6 +311,9 @@ def _appeal_context(w: Mapping[str, Any], li: LetterInputs, lines: pd.DataFrame)
     level = {"appeal_l1": 1, "appeal_l2": 2, "external_review": 3}.get(str(w["route"]), 1)
     prof = _profile_for(str(w["specialty"]), _profiles_by_name(li.profiles))
     args = list(GROUP_ARGUMENTS.get(str(w["denial_group"]), GROUP_ARGUMENTS["other"]))
+    emergency = bool(lines["emergency"].any()) if len(lines) and "emergency" in lines else False
+    if emergency and str(w["denial_group"]) in ("authorization", "network"):
+        args = [EMERGENCY_ARGUMENT]
     for t in getattr(prof, "payer_tactics", []):
         if str(w["carc"]) in t.carcs:
             args.append(f"{prof.display_name}: {t.counter}")
@@ -516,6 +527,7 @@ def render_letters(
     contact: str = "",
     practice_size: str = "",
     docx: bool = True,
+    benchmarks: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Render the letters of the top open worklist items (by rank) and the top IDR batches.
 
@@ -525,7 +537,6 @@ def render_letters(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    li = LetterInputs(claim_lines, targets, client_name, as_of, contact, practice_size, profiles)
     written: list[Path] = []
     w = (
         worklist[worklist["status"].eq("open") & worklist["letter"].astype("str").ne("")]
@@ -535,11 +546,15 @@ def render_letters(
     prot = (
         protections.set_index("claim_id") if protections is not None and len(protections) else None
     )
-    by_claim = claim_lines[claim_lines["claim_id"].isin(set(w["claim_id"]))]
+    from oonplaybook.playbook._adapters import line_frame
+
+    # only the claims that get a letter, with their benchmark rungs (Medicare, QPA, UCR) joined
+    by_claim = line_frame(
+        claim_lines[claim_lines["claim_id"].isin(pd.unique(w["claim_id"]))], benchmarks
+    )
+    li = LetterInputs(by_claim, targets, client_name, as_of, contact, practice_size, profiles)
     for row in w.to_dict("records"):
-        lines = _claim_lines(
-            LetterInputs(by_claim, targets, client_name, as_of), row["claim_id"], row["lines"]
-        )
+        lines = _claim_lines(li, row["claim_id"], row["lines"])
         kind = row["letter"]
         if kind == "appeal":
             md = render_markdown("appeal", **_appeal_context(row, li, lines))

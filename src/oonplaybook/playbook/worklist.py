@@ -80,6 +80,7 @@ WORKLIST_COLUMNS = [
     "denial_group",
     "carc",
     "nsa_applies",
+    "state_law",
     "idr_eligible",
     "idr_candidate",
     "batch_id",
@@ -420,6 +421,9 @@ def build_worklist(
     lines = line_frame(claim_lines, benchmarks)
     lines = join_assessment(lines, nsa_assessment)
     lines = lines.reset_index(drop=True)
+    if "state_law" not in lines.columns:
+        lines["state_law"] = ""
+    lines["state_law"] = lines["state_law"].fillna("").astype("str")
     lt = line_targets(lines, targets)
     lines = pd.concat([lines, lt], axis=1)
     lines["denial_group"] = ap.denial_groups(lines["carc"])
@@ -591,6 +595,7 @@ def link_idr_batches(
 
 
 _FIRST = (
+    "state_law",
     "status",
     "payer",
     "specialty",
