@@ -746,7 +746,9 @@ def plot_multiples(
     ax.tick_params(axis="x", which="minor", labelsize=8)
     ax.set_xlabel(f"{value.split('_x_')[0]} / Medicare allowed (log scale)")
     ax.set_ylabel("")
-    what = {"allowed_x_medicare": "allows", "paid_x_medicare": "pays (plan share)"}.get(value, value)
+    what = {"allowed_x_medicare": "allows", "paid_x_medicare": "pays (plan share)"}.get(
+        value, value
+    )
     ax.set_title(f"What each payer {what}, as a multiple of Medicare (paid lines)")
     fig.tight_layout()
     return fig
