@@ -6,6 +6,7 @@ times, each in its own process so peak memory (``resource.getrusage``) is its ow
 
 * **oonplaybook**: ``read_835`` (tokenize, walk, build the canonical pandas tables), and the full
   ``ingest_paths`` (the same plus merge and report);
+* optionally (``--oxedi``) **oxedi** 0.6 (Rust core), in its own venv, for reference;
 * **edi-835-parser** (the baseline named in X12.md): ``parse(path).to_dataframe()``. It pins
   ``pandas<3``, so it is installed on demand into a separate venv (``--baseline-venv``, default
   /tmp/edi835-venv) with ``pip install edi-835-parser`` and run there by subprocess.
@@ -133,22 +134,38 @@ BASELINE = textwrap.dedent(
 )
 
 
-def ensure_baseline(venv_dir: Path) -> Path | None:
-    """The baseline venv's python with edi-835-parser installed (created on demand), or None."""
+OXEDI = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    import oxedi
+    t = time.perf_counter()
+    res = oxedi.parse_file(sys.argv[1])
+    tabs = res.tables.to_pandas()
+    dt = time.perf_counter() - t
+    adj = tabs["adjustments"]
+    print(json.dumps({"seconds": dt, "rows": len(tabs["services"]), "cas_pairs": len(adj),
+                      "cas_cents": int(round(adj["amount"].astype(float).sum() * 100)),
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    """
+)
+
+
+def ensure_venv(venv_dir: Path, module: str, packages: list[str]) -> Path | None:
+    """A separate venv's python with ``packages`` installed (created on demand), or None."""
     py = venv_dir / "bin" / "python"
     try:
         if not py.exists():
             venv.EnvBuilder(with_pip=True).create(venv_dir)
-        ok = subprocess.run([str(py), "-c", "import edi_835_parser"], capture_output=True)
+        ok = subprocess.run([str(py), "-c", f"import {module}"], capture_output=True)
         if ok.returncode != 0:
             subprocess.run(
-                [str(py), "-m", "pip", "install", "-q", "edi-835-parser"],
+                [str(py), "-m", "pip", "install", "-q", *packages],
                 check=True,
                 capture_output=True,
             )
         return py
     except (subprocess.CalledProcessError, OSError) as e:
-        print(f"edi-835-parser could not be installed into {venv_dir}: {e}", file=sys.stderr)
+        print(f"{packages} could not be installed into {venv_dir}: {e}", file=sys.stderr)
         return None
 
 
@@ -168,6 +185,8 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="write the 835 here and keep it")
     ap.add_argument("--baseline-venv", type=Path, default=Path("/tmp/edi835-venv"))
     ap.add_argument("--no-baseline", action="store_true", help="time oonplaybook only")
+    ap.add_argument("--oxedi", action="store_true", help="also time oxedi (Rust) for reference")
+    ap.add_argument("--oxedi-venv", type=Path, default=Path("/tmp/oxedi-venv"))
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = a.keep or Path(tmp) / "bench.835"
@@ -184,10 +203,16 @@ def main() -> None:
         rows.append(("oonplaybook ingest_paths (+merge, report)", full))
         base = None
         if not a.no_baseline:
-            py = ensure_baseline(a.baseline_venv)
+            py = ensure_venv(a.baseline_venv, "edi_835_parser", ["edi-835-parser"])
             if py is not None:
                 base = run(str(py), BASELINE, str(path))
                 rows.append(("edi-835-parser 1.8 to_dataframe", base))
+        if a.oxedi:
+            py = ensure_venv(a.oxedi_venv, "oxedi", ["oxedi", "pyarrow", "pandas"])
+            if py is not None:
+                rows.append(
+                    ("oxedi 0.6 (Rust) to_pandas, for reference", run(str(py), OXEDI, str(path)))
+                )
         print(
             f"{'reader':44s} {'s':>7s} {'MB/s':>7s} {'peak MB':>8s} {'rows':>9s} "
             f"{'CAS pairs':>10s} {'CAS $ lost':>14s}"
