@@ -347,7 +347,8 @@ def _fh_rung(
     todo = np.ones(n, dtype=bool)
     for name, area in (("locality", lines["_loc"]), ("state", lines["state"].astype("str"))):
         got = _lookup(tab, [lines["cpt"].astype("str"), lmod, area])
-        ok = todo & got[f"p{have[0]}"].notna().to_numpy()
+        # lines without a unit count (anesthesia without base units) get no FH amount
+        ok = todo & got[f"p{have[0]}"].notna().to_numpy() & units.notna().to_numpy()
         for p in have:
             res.loc[ok, f"fh_p{p}"] = np.round(
                 got[f"p{p}"].to_numpy()[ok] * units.to_numpy()[ok], 2
@@ -445,7 +446,7 @@ def build_benchmarks(
     out["ucr_source"] = pd.Series("client's billed charges", index=out.index, dtype="str")
     out["ucr_vintage"] = pd.Series(window, index=out.index, dtype="str")
     if fair_health is not None and not fair_health.empty:
-        out = pd.concat([out, _fh_rung(lines, fair_health, charge_units.fillna(1.0), pcts)], axis=1)
+        out = pd.concat([out, _fh_rung(lines, fair_health, charge_units, pcts)], axis=1)
     else:
         for p in pcts:
             out[f"fh_p{p}"] = np.nan
