@@ -241,3 +241,62 @@ def fallback_nsa_assessment(claim_lines: pd.DataFrame, *, as_of: Any) -> pd.Data
             "patient_cost_share_cap",
         ]
     ]
+
+
+def run_reduce(
+    df: pd.DataFrame,
+    keys: list[str],
+    *,
+    first: tuple[str, ...] = (),
+    sum: tuple[str, ...] = (),  # noqa: A002 - reads like the aggregation it is
+    any: tuple[str, ...] = (),  # noqa: A002
+    all: tuple[str, ...] = (),  # noqa: A002
+    min: tuple[str, ...] = (),  # noqa: A002
+    max: tuple[str, ...] = (),  # noqa: A002
+) -> pd.DataFrame:
+    """Group ``df`` by ``keys`` with one vectorised pass per column (sorted runs + ``reduceat``).
+
+    A pandas groupby on string keys with ``first`` is ~10x slower on a million lines; here the
+    frame is sorted by the keys so each group is a contiguous run. NaN-aware: sums skip NaN (a
+    group of only NaN sums to 0 unless ``min``/``max``, which give NaN); dates work in min/max.
+    """
+    import numpy as np
+
+    d = df.sort_values(keys, kind="stable").reset_index(drop=True)
+    n = len(d)
+    brk = np.ones(n, dtype=bool)
+    if n > 1:
+        change = np.zeros(n - 1, dtype=bool)
+        for k in keys:
+            v = d[k].to_numpy()
+            change |= v[1:] != v[:-1]
+        brk[1:] = change
+    start = np.flatnonzero(brk) if n else np.array([], dtype=np.int64)
+    out = pd.DataFrame({k: d[k].to_numpy()[start] for k in keys})
+    for c in first:
+        out[c] = d[c].to_numpy()[start]
+    if n == 0:
+        for c in (*sum, *any, *all, *min, *max):
+            out[c] = pd.Series(dtype="float64")
+        return out
+    for c in sum:
+        out[c] = np.add.reduceat(np.nan_to_num(d[c].astype("float64").to_numpy(), nan=0.0), start)
+    for c in any:
+        out[c] = np.maximum.reduceat(
+            d[c].fillna(False).astype(bool).to_numpy().astype(np.uint8), start
+        ).astype(bool)
+    for c in all:
+        out[c] = np.minimum.reduceat(
+            d[c].fillna(False).astype(bool).to_numpy().astype(np.uint8), start
+        ).astype(bool)
+    for cols, fn in ((min, np.fmin), (max, np.fmax)):
+        for c in cols:
+            s = d[c]
+            if pd.api.types.is_datetime64_any_dtype(s):
+                v = s.to_numpy().astype("datetime64[us]").astype("float64")
+                v[s.isna().to_numpy()] = np.nan
+                r = fn.reduceat(v, start)
+                out[c] = pd.to_datetime(pd.Series(r), unit="us").astype("datetime64[us]").to_numpy()
+            else:
+                out[c] = fn.reduceat(s.astype("float64").to_numpy(), start)
+    return out

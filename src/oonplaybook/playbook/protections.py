@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from oonplaybook.playbook._adapters import join_assessment
+from oonplaybook.playbook._adapters import join_assessment, run_reduce
 
 #: "Substantially in excess": billed at least $400 above the good-faith estimate
 #: (45 CFR 149.620(a)(2)(ii)).
@@ -78,30 +78,20 @@ def patient_protections(
         lines["nsa_applies"] = protected & ~lines["plan_type"].astype("str").isin(
             ["self_pay", "medicare_advantage", "medicaid_managed_care"]
         )
-    g = lines.sort_values(["claim_id", "line_no"], kind="stable").groupby("claim_id", sort=True)
-    agg = g.agg(
-        payer=("payer", "first"),
-        specialty=("specialty", "first"),
-        plan_type=("plan_type", "first"),
-        patient_key=("patient_key", "first"),
-        service_date=("service_date", "min"),
-        remit_date=("remit_date", "min"),
-        nsa_applies=("nsa_applies", "any"),
-        emergency=("emergency", "any"),
-        notice_consent=("notice_consent", "all"),
-        billed=("billed", "sum"),
-        paid=("paid", "sum"),
-        patient_resp=("patient_resp", "sum"),
-        gfe_amount=("gfe_amount", "max"),
+    extra_any = tuple(c for c in ("patient_resp_exceeds_cap",) if c in lines.columns)
+    extra_all = tuple(c for c in ("balance_bill_allowed",) if c in lines.columns)
+    extra_max = tuple(c for c in ("patient_cost_share_cap",) if c in lines.columns)
+    agg = run_reduce(
+        lines.sort_values(["claim_id", "line_no"], kind="stable"),
+        ["claim_id"],
+        first=("payer", "specialty", "plan_type", "patient_key"),
+        sum=("billed", "paid", "patient_resp"),
+        any=("nsa_applies", "emergency", *extra_any),
+        all=("notice_consent", *extra_all),
+        min=("service_date", "remit_date"),
+        max=("gfe_amount", *extra_max),
     )
-    for col, how in (
-        ("patient_cost_share_cap", "max"),
-        ("balance_bill_allowed", "all"),
-        ("patient_resp_exceeds_cap", "any"),
-    ):
-        if col in lines.columns:
-            agg[col] = g[col].agg(how)
-    agg = agg.reset_index()
+    # nsa.assess_claims is claim-level: its cap repeats on every line, so max() keeps it once
     ancillary = agg["specialty"].astype("str").isin(ANCILLARY_SPECIALTIES)
     agg["consent_valid"] = agg["notice_consent"] & ~agg["emergency"] & ~ancillary
     if "balance_bill_allowed" not in agg.columns:
