@@ -809,6 +809,17 @@ def _price_combos(
     zero = priced & (fee_cents == 0)
     reason[zero] = "CMS publishes no RVUs for this code/modifier (all RVUs are zero)"
     fee_cents[zero] = -1
+    # --- NA indicators (RVU README): priced as the file lists, but said ----------------------
+    f_na = c["f_na"].fillna("").astype("str").to_numpy() == "NA"
+    nf_na = c["nf_na"].fillna("").astype("str").to_numpy() == "NA"
+    for sel, text in (
+        (
+            priced & fac & f_na,
+            "facility NA indicator: CMS does not expect this service in a facility",
+        ),
+        (priced & ~fac & nf_na, "non-facility NA indicator: rarely/never done in an office"),
+    ):
+        note[sel] = [_join(x, text) for x in note[sel]]
     # --- family multiple-procedure reductions on modifier 51 (indicators 4-7) ----------------
     fam = m51 & priced & (fee_cents > 0)
     therapy = fam & (mp == "5")  # PE of the subsequent unit reduced 50%
