@@ -42,7 +42,14 @@ Z95 = float(stats.norm.ppf(0.975))
 
 
 class InsufficientDataError(ValueError):
-    """Too little data for a model; the message says what is missing and what would fix it."""
+    """Too little data for a model; the message says what is missing and what would fix it.
+
+    ``per_payer`` carries each payer's own shortfall so tables can say why *this* payer has no
+    estimate."""
+
+    def __init__(self, message: str, per_payer: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.per_payer = dict(per_payer or {})
 
 
 @dataclass

@@ -189,8 +189,8 @@ def fit_denial(
     if len(payers) < 2:
         raise InsufficientDataError(
             f"denial model: need at least 2 payers with >= {min_claims} claims and >= "
-            f"{min_events} denials and paid claims each; have {len(payers)} "
-            f"(excluded: {excluded})"
+            f"{min_events} denials and paid claims each; have {len(payers)}",
+            excluded,
         )
     d = d[d["payer"].isin(payers)]
     er = [p for p in (er_flagged or []) if p in payers]

@@ -101,31 +101,37 @@ def _censored_em(
     cnt = np.bincount(grp, minlength=ng).astype(float)
     r = y - x @ beta
     sig = np.sqrt(np.bincount(grp, weights=r * r, minlength=ng) / cnt)
+    ci = np.flatnonzero(cens)
+    xc, yc, gc = x[ci], y[ci], grp[ci]
+    xty_obs = x[~cens].T @ y[~cens]  # the uncensored part of X'y never changes
     y_imp = y.copy()
+
+    def e_step(beta: np.ndarray, sig: np.ndarray) -> tuple[np.ndarray, ...]:
+        mu = xc @ beta
+        sc = np.maximum(sig[gc], 1e-6)
+        a = (yc - mu) / sc
+        lam = np.exp(stats.norm.logpdf(a) - stats.norm.logsf(a))
+        return mu, sc, a, lam
+
     n_iter = 0
     for _ in range(max_iter):
         n_iter += 1
-        mu = x @ beta
-        s = np.maximum(sig[grp], 1e-6)
-        a = (y - mu) / s
-        lam = np.exp(stats.norm.logpdf(a) - stats.norm.logsf(a))
-        y_imp = np.where(cens, mu + s * lam, y)
-        v = np.where(cens, s * s * (1 + a * lam - lam * lam), 0.0)
-        new = np.linalg.solve(xtx, x.T @ y_imp)
+        mu, sc, a, lam = e_step(beta, sig)
+        y_imp[ci] = mu + sc * lam
+        new = np.linalg.solve(xtx, xty_obs + xc.T @ y_imp[ci])
         r = y_imp - x @ new
-        sig = np.sqrt(np.bincount(grp, weights=r * r + v, minlength=ng) / cnt)
+        extra = np.bincount(gc, weights=sc * sc * (1 + a * lam - lam * lam), minlength=ng)
+        sig = np.sqrt((np.bincount(grp, weights=r * r, minlength=ng) + extra) / cnt)
         done = np.max(np.abs(new - beta)) < tol
         beta = new
         if done:
             break
     # bread weights of the estimating equation X'(E[y | data] - X beta) = 0: d E[y|y>c]/d mu
     # = 1 - lambda(lambda - a), so a censored line carries h = lambda(lambda - a) in (0, 1)
-    mu = x @ beta
-    s = np.maximum(sig[grp], 1e-6)
-    a = (y - mu) / s
-    lam = np.exp(stats.norm.logpdf(a) - stats.norm.logsf(a))
-    h = np.where(cens, lam * (lam - a), 1.0)
-    y_imp = np.where(cens, mu + s * lam, y)
+    mu, sc, a, lam = e_step(beta, sig)
+    y_imp[ci] = mu + sc * lam
+    h = np.ones(len(y))
+    h[ci] = lam * (lam - a)
     return y_imp, n_iter, h
 
 
@@ -175,7 +181,8 @@ def fit_payment(
     d = d[~d["payer"].isin(list(excluded))]
     if d["payer"].nunique() < 1 or len(d) < min_lines:
         raise InsufficientDataError(
-            f"payment model: fewer than {min_lines} usable paid lines ({excluded})"
+            f"payment model: no payer has {min_lines} or more paid lines with a Medicare benchmark",
+            excluded,
         )
     regimes = levels_of(d["regime"])
     xr, nr = indicator_code(d["regime"], regimes, "regime")

@@ -74,6 +74,8 @@ class PayerModels:
     appeals: AppealResult | None = None
     errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: model -> payer -> that payer's own shortfall when the whole model could not be fit
+    shortfalls: dict[str, dict[str, str]] = field(default_factory=dict)
     seed: int = 0
     #: wall-clock seconds per step (for benchmarks; never written to the JSON artifact)
     timings: dict[str, float] = field(default_factory=dict)
@@ -111,7 +113,12 @@ class PayerModels:
         rows = []
 
         def add(
-            model: str, src: pd.DataFrame | None, est: str, excluded: dict[str, str], err: str
+            model: str,
+            src: pd.DataFrame | None,
+            est: str,
+            excluded: dict[str, str],
+            err: str,
+            key: str = "",
         ) -> None:
             by = src.set_index("payer") if src is not None and len(src) else None
             for p in self.payers:
@@ -130,7 +137,9 @@ class PayerModels:
                         )
                     )
                 else:
-                    why = excluded.get(p) or err or "no data for this payer"
+                    short = self.shortfalls.get(key, {}).get(p, "")
+                    why = excluded.get(p) or "; ".join(x for x in (short, err) if x)
+                    why = why or "no data for this payer"
                     rows.append((model, p, np.nan, np.nan, np.nan, np.nan, 0, why))
 
         d = self.denial
@@ -140,6 +149,7 @@ class PayerModels:
             "est",
             d.excluded if d else {},
             self.errors.get("denial", ""),
+            "denial",
         )
         pm = self.payment
         add(
@@ -148,6 +158,7 @@ class PayerModels:
             "est",
             pm.excluded if pm else {},
             self.errors.get("payment", ""),
+            "payment",
         )
         t = self.time_to_pay
         tt = None
@@ -161,6 +172,7 @@ class PayerModels:
             "est",
             t.excluded if t else {},
             self.errors.get("time_to_pay", ""),
+            "time_to_pay",
         )
         a = self.appeals
         at, aexcl = None, {}
@@ -463,10 +475,12 @@ def fit_all(
         pm.improper_er = improper_er_denials(claims, alpha=alpha)
     except InsufficientDataError as e:
         pm.errors["improper_er"] = str(e)
+        pm.shortfalls["improper_er"] = e.per_payer
     try:
         pm.denial = fit_denial(claims, pm.improper_er.flagged if pm.improper_er else [])
     except InsufficientDataError as e:
         pm.errors["denial"] = str(e)
+        pm.shortfalls["denial"] = e.per_payer
     lap("denial")
     try:
         paid = paid_lines(lines)
@@ -483,12 +497,14 @@ def fit_all(
         lap("repricer")
     except InsufficientDataError as e:
         pm.errors["payment"] = str(e)
+        pm.shortfalls["payment"] = e.per_payer
     try:
         surv, msgs = survival_table(claims, cutoff)
         pm.time_to_pay = fit_time_to_pay(surv)
         pm.time_to_pay.messages = msgs + pm.time_to_pay.messages
     except InsufficientDataError as e:
         pm.errors["time_to_pay"] = str(e)
+        pm.shortfalls["time_to_pay"] = e.per_payer
     lap("time_to_pay")
     if appeals is None or len(appeals) == 0:
         pm.errors["appeals"] = (
@@ -499,5 +515,6 @@ def fit_all(
             pm.appeals = fit_appeals(prepare_appeals(appeals, claims))
         except InsufficientDataError as e:
             pm.errors["appeals"] = str(e)
+            pm.shortfalls["appeals"] = e.per_payer
     lap("appeals")
     return pm
