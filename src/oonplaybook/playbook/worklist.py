@@ -453,7 +453,9 @@ def build_worklist(
     usual = (usual_x * lines["medicare_allowed"]).where(
         lines["medicare_allowed"] > 0, lines["line_walk_away"]
     )
-    usual = usual.fillna(lines["billed"] * 0.0)
+    # no Medicare price: the family's target share of billed (line_target's fallback); with no
+    # basis at all the line stays on the list valued at 0 (it shows, it is not dropped)
+    usual = usual.fillna(lines["line_target"]).fillna(0.0)
     is_denied = lines["claim_status"].astype("str").eq("denied")
     lines["denied_amount"] = usual.where(is_denied, 0.0)
     lines.loc[lines["plan_type"].astype("str").eq("self_pay"), "denied_amount"] = 0.0
@@ -474,7 +476,6 @@ def build_worklist(
         ~r.eq("patient_bill"),
         (lines["billed"].fillna(0.0) - lines["paid"].fillna(0.0)).clip(lower=0.0),
     )
-    amount = amount.where(~r.eq("write_off"), amount)
     lines["at_stake"] = amount.fillna(0.0)
 
     # probability of recovery on the route
