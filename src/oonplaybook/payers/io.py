@@ -91,7 +91,7 @@ def attach_medicare(
     out = lines.copy()
     out["medicare_allowed"] = priced["medicare_allowed"].to_numpy()
     share = out["medicare_allowed"].notna().mean() if len(out) else 0.0
-    where = f"default locality {locality}" if locality else "each line's locality"
+    where = "each line's locality" + (f" (lines without one: {locality})" if locality else "")
     return out, f"Medicare benchmark: {year} PFS at {where} ({share:.1%} of lines priced)"
 
 
