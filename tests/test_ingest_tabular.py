@@ -195,3 +195,22 @@ def test_identity_key_matches_phi_patient_key() -> None:
     )
     assert identity_key("s", "", "", "") == ""
     assert identity_key("s", "M1", "", "") != identity_key("t", "M1", "", "")
+
+
+def test_c_parser_path_equals_row_by_row_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from oonplaybook.ingest import tabular
+
+    fast_l, fast_c = read(LEDGER, "ledger.csv"), read(PM_CHARGES, "charges.csv")
+    monkeypatch.setattr(tabular, "_csv_fast", lambda *a, **k: None)
+    slow_l, slow_c = read(LEDGER, "ledger.csv"), read(PM_CHARGES, "charges.csv")
+    for fast, slow in ((fast_l, slow_l), (fast_c, slow_c)):
+        pd.testing.assert_frame_equal(fast.claim_lines, slow.claim_lines)
+        assert fast.rejects == slow.rejects
+        assert fast.stats == slow.stats
+
+
+def test_quoted_newline_falls_back_and_keeps_record_numbers() -> None:
+    text = 'claim_id,cpt,service_date,billed,note\nA,99213,2025-01-01,10,"two\nlines"\nB,99214,2025-13-01,10,x\n'
+    t = read(text)
+    assert t.claim_lines["claim_id"].tolist() == ["A"]
+    assert [r["location"] for r in t.rejects] == ["row 3"]
