@@ -115,3 +115,26 @@ def test_many_files_one_reader_equals_file_by_file() -> None:
     together = reader.build().claim_lines.drop(columns="_clp")
     alone = pd.concat(singles, ignore_index=True).drop(columns="_clp")
     pd.testing.assert_frame_equal(together, alone)
+
+
+@SETTINGS
+@given(
+    frac=st.floats(0, 1),
+    flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=4),
+)
+def test_837p_damage_is_accounted(frac: float, flips: list[tuple[float, int]]) -> None:
+    from oonplaybook.ingest import read_837p
+    from tests.test_ingest_merge import BILLED_837
+
+    b = bytearray(BILLED_837.encode()[: max(1, int(len(BILLED_837) * frac))])
+    for pos, val in flips:
+        b[min(int(pos * len(b)), len(b) - 1)] = val
+    try:
+        c = read_837p(bytes(b), "m.837", salt="s")
+    except IngestError:
+        return
+    tok = tokenize(bytes(b), "m")
+    n_clm = sum(
+        1 for ch in tok.chunks for s in ch.segments if s.split(ch.delimiters.element)[0] == "CLM"
+    )
+    assert c.stats["claims"] + c.stats["claims_rejected"] == n_clm == c.stats["claims_in_file"]
