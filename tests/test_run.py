@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -56,36 +57,50 @@ def test_codes_stay_strings_in_artifacts(demo_run: Path) -> None:
     assert lines["cpt"].str.startswith("0").any(), "anesthesia codes 00xxx/01xxx kept their zeros"
 
 
-def _phi_values(demo_dir: Path) -> set[str]:
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*")
+
+
+def _phi_needles(demo_dir: Path) -> set[str]:
+    """Raw identity values from the demo export: member ids, birth dates, name parts."""
     export = pd.read_csv(demo_dir / "claims_export.csv", dtype="str", keep_default_na=False)
-    values: set[str] = set()
-    for col in ("patient_name", "member_id", "birth_date"):
-        values |= {v for v in export[col].unique() if len(v) >= 6}
-    return values
+    needles = set(export["member_id"].unique())
+    # Birth dates before the first service date cannot be any other date in the outputs.
+    first_service = export["service_date"].min()
+    needles |= {d for d in export["birth_date"].unique() if d and d < first_service}
+    # Names may be split into parts inside X12 (NM1*QC*1*LAST*FIRST): check each long part.
+    for name in export["patient_name"].unique():
+        needles |= {p for p in re.split(r"[ ,]+", name) if len(p) >= 6}
+    return {n for n in needles if n}
+
+
+def _file_text(f: Path) -> str:
+    if f.suffix == ".parquet":
+        return pd.read_parquet(f).astype("str").to_csv()
+    if f.suffix in (".xlsx", ".docx"):
+        import zipfile
+
+        with zipfile.ZipFile(f) as z:
+            return b" ".join(z.read(n) for n in z.namelist()).decode("utf-8", "ignore")
+    return f.read_bytes().decode("utf-8", "ignore")
 
 
 def test_no_raw_phi_anywhere_in_the_run_folder(demo_run: Path, demo_data: Path) -> None:
-    phi = _phi_values(demo_data)
-    assert len(phi) > 100
-    # Names may be split into parts inside X12 (NM1*QC*1*LAST*FIRST): check parts too.
-    parts = {p for v in phi for p in v.replace(",", " ").split() if len(p) >= 6}
-    needles = sorted(phi | parts)
+    needles = _phi_needles(demo_data)
+    assert len(needles) > 1000
     hits = []
-    for f in sorted(demo_run.rglob("*")):
-        if not f.is_file():
-            continue
-        data = f.read_bytes()
-        if f.suffix == ".parquet":
-            t = pd.read_parquet(f)
-            data = t.astype("str").to_csv().encode()
-        elif f.suffix in (".xlsx", ".docx"):
-            import zipfile
+    for f in sorted(p for p in demo_run.rglob("*") if p.is_file()):
+        tokens = set(_TOKEN.findall(_file_text(f)))
+        hits += [(str(f.relative_to(demo_run)), n) for n in sorted(tokens & needles)]
+    assert not hits, f"raw PHI found in outputs: {hits[:10]}"
 
-            with zipfile.ZipFile(f) as z:
-                data = b"".join(z.read(n) for n in z.namelist())
-        text = data.decode("utf-8", "ignore")
-        hits += [(f.name, n) for n in needles if n in text]
-    assert not hits, f"raw PHI found in outputs: {hits[:5]}"
+
+def test_phi_scan_would_catch_a_leak(demo_data: Path, tmp_path: Path) -> None:
+    # The scan above must be able to fail: plant one member id and one name part.
+    export = pd.read_csv(demo_data / "claims_export.csv", dtype="str", keep_default_na=False)
+    leak = f"note for {export['member_id'].iloc[0]} ({export['patient_name'].iloc[0]})"
+    (tmp_path / "leak.md").write_text(leak)
+    tokens = set(_TOKEN.findall(_file_text(tmp_path / "leak.md")))
+    assert tokens & _phi_needles(demo_data)
 
 
 def _digest(run: Path) -> dict[str, str]:
