@@ -62,6 +62,8 @@ BILLED_THEN_REMIT = ("patient_key", "provider_npi")
 
 
 class _Kind:
+    """The formats :func:`classify` tells apart."""
+
     X835 = "835"
     X837P = "837P"
     CSV = "csv"
@@ -137,6 +139,7 @@ class IngestResult:
 
 
 def _display_name(p: Path, base: Path | None) -> str:
+    """The file name shown in sources and rejects: relative to base when possible."""
     if base is not None:
         try:
             return str(p.resolve().relative_to(Path(base).resolve()))
@@ -146,6 +149,7 @@ def _display_name(p: Path, base: Path | None) -> str:
 
 
 def _expand(paths: Sequence[str | Path], base: Path | None) -> list[Path]:
+    """Files from files/folders/globs relative to base; a pattern matching nothing is an error."""
     root = Path(base) if base is not None else Path.cwd()
     out: list[Path] = []
     for p in paths:
@@ -160,6 +164,7 @@ def _expand(paths: Sequence[str | Path], base: Path | None) -> list[Path]:
 
 
 def _cents_sum(s: pd.Series) -> int:
+    """Exact sum of a dollar column in integer cents (NaN skipped)."""
     v = s.to_numpy(dtype="float64", na_value=np.nan)
     v = v[~np.isnan(v)]
     return int(np.round(v * 100).astype("int64").sum())
@@ -358,6 +363,7 @@ def ingest_paths(  # noqa: C901 - orchestration
 
 
 def _cat(frames: list[pd.DataFrame], columns: dict[str, str]) -> pd.DataFrame:
+    """Concatenate non-empty frames, or an empty canonical table."""
     frames = [f for f in frames if len(f)]
     if not frames:
         return schema.conform(schema._typed_empty(columns), columns)

@@ -105,6 +105,7 @@ class Mapping:
 
 
 def _parse_mapping(data: Any, origin: str) -> Mapping:
+    """Validate a mapping YAML document into a :class:`Mapping`."""
     if not isinstance(data, dict) or "columns" not in data:
         raise MappingError(f"{origin}: a mapping YAML needs a 'columns:' section")
     cols = data["columns"]
@@ -174,6 +175,7 @@ def load_mapping(name_or_path: str, base: Path | None = None) -> Mapping:
 
 
 def _decode(data: bytes, name: str) -> str:
+    """Text of a CSV export: UTF-8 (BOM tolerated), else Windows-1252."""
     if b"\x00" in data[:4096]:
         raise IngestError(
             f"{name}: binary content (NUL bytes); not a CSV export. Export as CSV or XLSX"
@@ -187,6 +189,7 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _csv_rows(text: str) -> list[list[str]]:
+    """All rows of a CSV text with a sniffed delimiter (, ; tab |)."""
     sample = text[:20000]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
@@ -230,6 +233,7 @@ class HeaderMatch:
 
 
 def _match(m: Mapping, header: list[str], row: int) -> HeaderMatch:
+    """How profile ``m`` matches the header row ``header``."""
     lk = m.lookup()
     matched: dict[int, tuple[str, str]] = {}
     for i, h in enumerate(header):

@@ -149,6 +149,7 @@ class Tokenized:
 
 
 def _isa_delimiters(text: str, pos: int, name: str) -> Delimiters:
+    """Element, component and segment delimiters from the ISA at ``pos`` (not fixed-width)."""
     sep = text[pos + 3] if len(text) > pos + 3 else ""
     if not sep or sep.isalnum() or sep.isspace():
         raise NotX12Error(
@@ -177,6 +178,7 @@ def _isa_delimiters(text: str, pos: int, name: str) -> Delimiters:
 
 
 def _split(chunk: str, d: Delimiters) -> list[str]:
+    """Segments of one interchange, trimmed of CR/LF and indentation, empties dropped."""
     if d.segment == "\n":
         chunk = chunk.replace("\r", "\n")
     parts = chunk.split(d.segment)
@@ -333,6 +335,7 @@ def _primary_carc(cas: list[tuple[str, str, int]]) -> str:
 
 
 def _allowed(billed: int | None, cas: list[tuple[str, str, int]]) -> int | None:
+    """Allowed = charge minus reducing adjustments (DOMAIN.md §5.2), None when charge unknown."""
     if billed is None:
         return None
     red = sum(a for g, r, a in cas if g in REDUCING_GROUPS and not (g == "OA" and r == "23"))

@@ -61,6 +61,7 @@ def _clean(s: pd.Series) -> pd.Series:
 
 
 def _cents(values: pd.Series, what: str, ids: pd.Series) -> np.ndarray:
+    """Integer cents of a money column; an unknown amount cannot be written, so it raises."""
     v = values.to_numpy(dtype="float64", na_value=np.nan)
     bad = np.isnan(v)
     if bad.any():
@@ -102,10 +103,12 @@ def _join_runs(keys: np.ndarray, strings: list[str], sep: str) -> tuple[np.ndarr
 
 
 def _slug(s: str) -> str:
+    """File-name-safe payer name."""
     return re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").lower() or "payer"
 
 
 def _ymd(s: pd.Series) -> pd.Series:
+    """CCYYMMDD strings ("" for NaT)."""
     return pd.to_datetime(s).dt.strftime("%Y%m%d").fillna("").astype("str")
 
 
