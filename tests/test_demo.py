@@ -163,7 +163,9 @@ def test_billed_multiples_by_specialty(port: demo.DemoPortfolio) -> None:
     un = cl[cl["unit_type"] == "UN"].assign(
         base_mods=lambda d: d["modifiers"].str.replace(r"^51$|^51:|:51\b", "", regex=True)
     )
-    per = un.groupby(["cpt", "base_mods", "locality", "units"])["billed"].nunique()
+    # the charge belongs to the billed code (a downcoded line keeps its 99285 charge)
+    un = un.assign(code=un["billed_cpt"].where(un["billed_cpt"].ne(""), un["cpt"]))
+    per = un.groupby(["code", "base_mods", "locality", "units"])["billed"].nunique()
     assert (per == 1).all()
     assert ((un["billed"] / un["units"]) % 1 == 0).all()
 
@@ -433,9 +435,18 @@ def test_write_demo_same_bytes_and_export(tmp_path: Path) -> None:
     demo.write_demo(p2, tmp_path / "b", remits=False)
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
     assert demo.load_truth(tmp_path / "a") == json.loads(json.dumps(p1.truth))
-    exp = pd.read_csv(a["claims_export"], dtype=str, keep_default_na=False)
-    assert tuple(exp.columns) == demo.EXPORT_COLUMNS
-    assert len(exp) == 3000
+    exp_all = pd.read_csv(a["claims_export"], dtype=str, keep_default_na=False)
+    assert tuple(exp_all.columns) == demo.EXPORT_COLUMNS
+    planted = p1.truth["defects"]["export_rejects"]
+    assert len(exp_all) == 3000 + len(planted)
+    # the planted defect rows come last, one defect each (tests/test_demo_defects.py)
+    tail = exp_all.iloc[3000:]
+    assert tail["claim_id"].tolist() == [d["claim_id"] for d in planted]
+    exp = exp_all.iloc[:3000]
+    # the export keeps the billed code of a downcoded line
+    rec = p1.claim_lines["recoded"].to_numpy()
+    assert (exp.loc[rec, "cpt"].to_numpy() == demo.DOWNCODE_FROM).all()
+    assert (exp.loc[~rec, "cpt"].to_numpy() == p1.claim_lines.loc[~rec, "cpt"].to_numpy()).all()
     # codes keep their leading zeros; flags are Y/N; billed is a formatted currency
     assert exp["cpt"].str.fullmatch(r"\d{5}").all()
     assert exp["cpt"].str.startswith("0").any()

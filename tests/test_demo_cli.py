@@ -26,7 +26,9 @@ def test_demo_data_writes_the_folder(tmp_path: Path) -> None:
     truth = json.loads((out / "truth.json").read_text())
     assert truth["seed"] == 5 and truth["lines"] == 1500
     exp = pd.read_csv(out / "claims_export.csv", dtype=str, keep_default_na=False)
-    assert len(exp) == 1500
+    # every claim line plus the planted defect rows (rejected by ingest, not dropped)
+    assert len(exp) == 1500 + len(truth["defects"]["export_rejects"])
+    assert (out / "remits" / truth["defects"]["remit_file"]).is_file()
 
 
 @pytest.mark.parametrize(

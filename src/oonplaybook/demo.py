@@ -420,6 +420,9 @@ class DemoPortfolio:
     appeals: pd.DataFrame
     phi: pd.DataFrame
     truth: dict[str, Any] = field(default_factory=dict)
+    #: planted data-quality defects write_demo appends (export rows, damaged 835); see
+    #: truth["defects"]. Empty = a clean demo folder.
+    defects: dict[str, Any] = field(default_factory=dict)
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -550,6 +553,284 @@ def _price_lines(
             "(check reference/pfs.py and its anesthesia base-unit table)"
         )
     return prices[np.asarray(line_gid).reshape(-1)]
+
+
+# --- planted downcoding ----------------------------------------------------------------------------
+
+#: Seed-stream tag of the downcoding draws: ``default_rng([seed, DOWNCODE_STREAM])`` is
+#: independent of the main stream, so every draw of the base portfolio keeps its value.
+DOWNCODE_STREAM = 7001
+#: Emergency E/M downcoding, a classic OON payer tactic: a level-5 ED visit (99285) paid as
+#: level 4 (99284), the remittance naming the billed code in SVC06 (X12 835 005010X221A1
+#: 2110 SVC06, "original submitted procedure code"; X12.md). ED E/M levels: CPT 99281-99285.
+DOWNCODE_FROM = "99285"
+DOWNCODE_TO = "99284"
+#: Payers that downcode and the share of their eligible paid 99285 lines they downcode (a demo
+#: choice). Two "fair"/"slow" payers: their planted truth (denial, hazard, appeal, multiple of
+#: Medicare) does not involve E/M levels, and allowed/medicare_allowed keeps its exact value
+#: because a downcoded line is priced on the paid code with the same eps draw.
+DOWNCODE_PAYERS: dict[str, float] = {
+    "Heartland Care Insurance": 0.10,
+    "Great Lakes Health Alliance": 0.10,
+}
+
+
+def _downcode(rng: np.random.Generator, **k: Any) -> dict[str, Any]:
+    """Pick the planted downcoded lines and reprice them on the paid code (99284).
+
+    Eligible: paid, insured, line 1 ``99285`` of a downcoding payer, allowed not capped at
+    billed, and a deductible that the line absorbs whether priced as 99285 or 99284 (so no
+    other line's cost sharing moves). Allowed = Medicare(99284) x M x cut x exp(eps) with the
+    line's own eps: allowed / medicare_allowed is unchanged. The QPA is the payer's QPA for the
+    paid code at the same locality (45 CFR 149.140(d)(1)(ii), 87 FR 52618 (2022): a QPA based
+    on a downcoded code is disclosed as such [unverified: not in DOMAIN.md]); cost sharing is
+    recomputed on the new amounts with the claim's draws (deductible, coinsurance, copay).
+    """
+    cpt = k["cpt"]
+    names = [p.name for p in PAYERS]
+    rate = np.zeros(len(PAYERS))
+    for name, r in DOWNCODE_PAYERS.items():
+        rate[names.index(name)] = r
+    l_pi = k["l_pi"]
+    cand = (
+        k["paid_line"]
+        & ~k["self_pay_l"]
+        & (cpt == DOWNCODE_FROM)
+        & (k["line_no"] == 1)
+        & ~k["capped"]
+        & (rate[l_pi] > 0)
+    )
+    idx = np.flatnonzero(cand)
+    empty = np.zeros(0, dtype=np.int64)
+    out: dict[str, Any] = {"mask": np.zeros(len(cpt), dtype=bool), "eligible": cand}
+    if not len(idx):
+        return out | {"medicare": np.zeros(0), "qpa_c": empty, "allowed_c": empty,
+                      "pr1_c": empty, "pr2_c": empty, "pr3_c": empty, "paid_c": empty}  # fmt: skip
+    parts = {n: (u, np.asarray(c)[idx]) for n, (u, c) in k["parts"].items()}
+    parts = {"cpt": (np.array([DOWNCODE_TO], dtype=object), np.zeros(len(idx), np.int64)), **parts}
+    med = np.round(_price_lines(parts, k["units"][idx], k["price_fn"]), 2)
+    allowed = np.round(med * k["mult_l"][idx] * 100).astype(np.int64)
+    billed = k["billed_c"][idx]
+    # QPA of the paid code: the q-factor of the payer's 99284 lines at this locality/modifier
+    cmod, loc = k["q_key"]
+    key_all = pd.DataFrame({"m": cmod, "l": loc, "p": l_pi})
+    ref = key_all[cpt == DOWNCODE_TO].assign(q=k["q_factor"][cpt == DOWNCODE_TO])
+    ref = ref.drop_duplicates(["m", "l", "p"])
+    qf = key_all.iloc[idx].merge(ref, on=["m", "l", "p"], how="left")["q"].to_numpy()
+    qf = np.where(np.isnan(qf), k["q_factor"][idx], qf)
+    qpa = np.round(med * k["qpa_mult"][idx] * qf * 100).astype(np.int64)
+    prot = k["l_prot"][idx]
+    base = np.where(prot, np.minimum(qpa, billed), allowed)
+    ded = k["ded_c"][idx]
+    # no ripple: the deductible is used up by this line at both prices (or there is none)
+    keep = (allowed < billed) & (ded <= np.minimum(base, k["old_base_c"][idx]))
+    keep &= ded <= allowed
+    idx, med, allowed, qpa, base, ded = (x[keep] for x in (idx, med, allowed, qpa, base, ded))
+    pick = rng.random(len(idx)) < rate[l_pi[idx]]
+    idx, med, allowed, qpa, base, ded = (x[pick] for x in (idx, med, allowed, qpa, base, ded))
+    pr1 = np.minimum(ded, allowed)
+    pr3 = np.minimum(k["copay_c"][idx], allowed - pr1)
+    pr2 = np.where(
+        k["copay_c"][idx] > 0, 0, np.round((base - pr1) * k["coins"][idx]).astype(np.int64)
+    )
+    pr2 = np.minimum(pr2, allowed - pr1 - pr3)
+    out["mask"][idx] = True
+    return out | {
+        "medicare": med,
+        "qpa_c": qpa,
+        "allowed_c": allowed,
+        "pr1_c": pr1,
+        "pr2_c": pr2,
+        "pr3_c": pr3,
+        "paid_c": allowed - pr1 - pr2 - pr3,
+    }
+
+
+# --- planted data-quality defects ------------------------------------------------------------------
+
+#: Seed-stream tag of the defect draws (templates, amounts): independent of the main stream.
+DEFECT_STREAM = 7002
+#: The damaged 835 resend written beside the payers' remittances (one valid ISA/GS/ST envelope).
+DAMAGED_835_NAME = "zz_payer_resend_damaged.835"
+#: Payer of the damaged resend (its 3 accepted claims are 835-only lines of this payer).
+DAMAGED_835_PAYER = "Keystone Mutual Health"
+
+#: Export rows with one real PM-export defect each: (defect, export column, bad value, the
+#: fragment of the reader's reject reason). Claim ids DZ0000nn are new (not in the portfolio),
+#: so the planted truth is untouched. The anesthesia code 01967 saved through a spreadsheet as a
+#: number loses its leading zero (DOMAIN.md: codes are always 5-character strings).
+EXPORT_DEFECTS: tuple[tuple[str, str, str, str], ...] = (
+    ("code_lost_leading_zero", "cpt", "1967", "code '1967' has lost its leading zeros"),
+    ("impossible_date", "service_date", "2025-02-30", "service_date '2025-02-30' matches none"),
+    ("money_letter_o", "billed", "$1,2O4.00", "billed '$1,2O4.00' is not an amount"),
+    ("missing_claim_id", "claim_id", "", "claim id is empty"),
+    ("negative_units", "units", "-2", "units '-2' is not a number"),
+)
+#: Defects deliberately NOT planted because the reader does not reject them (reported upstream).
+DEFECTS_LEFT_OUT: dict[str, str] = {
+    "unknown_unit_type": (
+        "ingest/tabular.py read_table maps any unit_type other than MJ/MIN/MINS/MINUTES to UN "
+        "without a reject or warning (e.g. 'XX'), so an unknown unit type is silently accepted"
+    ),
+}
+
+
+def _isa(date8: str, control: str) -> str:
+    """A fixed-width ISA segment (106 characters with its terminator, X12 005010 ISA)."""
+    return (
+        f"ISA*00*{'':10}*00*{'':10}*ZZ*{'OONPAYER':15}*ZZ*{'OONPROVIDER':15}*{date8[2:]}*1200*^*"
+        f"00501*{control}*0*P*:"
+    )
+
+
+def _plan_defects(seed: int, cl: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The planted export/835 defects: (what write_demo writes, truth.json "defects")."""
+    rng = np.random.default_rng([seed, DEFECT_STREAM])
+    n = len(cl)
+    ins = np.flatnonzero(cl["plan_type"].ne("self_pay").to_numpy())
+    pool = ins if len(ins) else np.arange(n)
+    templates = np.sort(rng.choice(pool, size=len(EXPORT_DEFECTS), replace=len(pool) < 5))
+    export_rows: list[dict[str, Any]] = []
+    expected: list[dict[str, str]] = []
+    for k, ((defect, col, value, reason), t) in enumerate(
+        zip(EXPORT_DEFECTS, templates, strict=True), start=1
+    ):
+        cid = "" if col == "claim_id" else f"DZ{k:06d}"
+        values = {"claim_id": cid, "line_no": "1", col: value}
+        if defect == "code_lost_leading_zero":
+            values |= {"unit_type": "MJ", "units": "240", "modifiers": "AA"}
+        export_rows.append({"template_row": int(t), "values": values})
+        row = n + 1 + k  # header is row 1, data row i is row i + 1
+        expected.append(
+            {
+                "file": "claims_export.csv",
+                "location": f"row {row}",
+                "claim_id": cid,
+                "defect": defect,
+                "reason_contains": reason,
+            }  # fmt: skip
+        )
+
+    # the damaged 835 resend: three claims the reader must reject, three it must accept
+    end = pd.Timestamp(cl["remit_date"].max()) if cl["remit_date"].notna().any() else None
+    day = (end or pd.Timestamp(cl["service_date"].max())).strftime("%Y%m%d")
+    icn = rng.integers(10**10, 10**11, 6)
+    payer = next(p for p in PAYERS if p.name == DAMAGED_835_PAYER)
+    billed, paid, co45, pr2 = 400.0, 180.0, 150.0, 70.0  # a 99283 ED visit, balanced
+    segs: list[str] = []
+    rejects: list[dict[str, str]] = []
+    balance: list[dict[str, Any]] = []
+
+    def claim(cid: str, *, clp: str | None = None, svc: str | None = None,
+              cas_co: str | None = None, cas_pr: str | None = None,
+              reject: tuple[str, str] | None = None, reject_at: str = "CLP") -> None:  # fmt: skip
+        start = len(segs) + 1
+        segs.append(
+            clp
+            or f"CLP*{cid}*1*{billed:.2f}*{paid:.2f}*{pr2:.2f}*12*{payer.payer_id[:3]}"
+            f"{icn[len(rejects) % 6]}*23*1"
+        )
+        segs.append(f"NM1*QC*1*RESEND*PATIENT****MI*{payer.payer_id[:3]}RS{cid[-3:] or '000'}")
+        segs.append(f"DTM*232*{day}")
+        segs.append(svc or f"SVC*HC:99283*{billed:.2f}*{paid:.2f}**1")
+        segs.append(f"DTM*472*{day}")
+        segs.append(cas_co or f"CAS*CO*45*{co45:.2f}")
+        cas_at = len(segs) + 1
+        segs.append(cas_pr or f"CAS*PR*2*{pr2:.2f}")
+        segs.append(f"AMT*B6*{billed - co45:.2f}")
+        if reject:
+            at = start if reject_at == "CLP" else cas_at
+            rejects.append(
+                {
+                    "file": DAMAGED_835_NAME,
+                    "location": f"segment {at}",
+                    "record": reject[0],
+                    "claim_id": cid,
+                    "reason_contains": reject[1],
+                }  # fmt: skip
+            )
+
+    head = [
+        _isa(day, "000009999"),
+        f"GS*HP*OONPAYER*OONPROVIDER*{day}*1200*9999*X*005010X221A1",
+        "ST*835*9999",
+    ]
+    segs.extend(head)
+    bpr_at = len(segs)
+    segs.append("BPR")  # filled in below
+    segs += [
+        f"TRN*1*RESEND{day}*1{SPECIALTIES['emergency_medicine'].tin}",
+        f"DTM*405*{day}",
+        f"N1*PR*{payer.name}",
+        "N3*PO BOX 1000",
+        "N4*NEW YORK*NY*10001",
+        f"REF*2U*{payer.payer_id}",
+        "PER*BL*PROVIDER SERVICES*TE*8005550100",
+        f"N1*PE*PROVIDER GROUP {SPECIALTIES['emergency_medicine'].tin}*XX*"
+        f"{demo_npis('emergency_medicine')[0]}",
+        f"REF*TJ*{SPECIALTIES['emergency_medicine'].tin}",
+        "LX*1",
+    ]
+    claim(
+        "DZ000101",
+        clp=f"CLP*DZ000101*1*4OO.00*{paid:.2f}*{pr2:.2f}*12*KMH{icn[0]}*23*1",
+        reject=("claim DZ000101", "CLP03 '4OO.00' is missing or not a number; claim not read"),
+    )
+    claim(
+        "DZ000102",
+        clp=f"CLP*DZ000102*1*{billed:.2f}",
+        reject=("claim DZ000102", "CLP04 '' is missing or not a number (truncated CLP)"),
+    )
+    claim(
+        "",
+        clp=f"CLP**1*{billed:.2f}*{paid:.2f}*{pr2:.2f}*12*KMH{icn[2]}*23*1",
+        reject=("claim ?", "CLP01 (patient control number) is empty; claim not read"),
+    )
+    claim(
+        "DZ000104",
+        cas_pr="CAS*PR*2",
+        reject=("claim DZ000104 CAS PR-2", "CAS03 amount '' is missing or not a number"),
+        reject_at="CAS",
+    )
+    claim("DZ000105", svc=f"SVC*HC>99283*{billed:.2f}*{paid:.2f}**1")
+    claim("DZ000106", cas_co=f"CAS*CO*45*{co45 - 10:.2f}")
+    accepted = ["DZ000104", "DZ000105", "DZ000106"]
+    segs[bpr_at] = (
+        f"BPR*I*{paid * len(accepted):.2f}*C*ACH*CCP*01*999999999*DA*123456789*1512345678**01*"
+        f"999999999*DA*987654321*{day}"
+    )
+    n_tx = len(segs) - 2 + 1  # ST .. SE inclusive
+    segs += [f"SE*{n_tx}*9999", "GE*1*9999", "IEA*1*000009999"]
+    balance = [
+        {"claim_id": "DZ000104", "difference": pr2,
+         "cause": "CAS PR-2 amount missing (rejected), so the line and claim no longer balance"},
+        {"claim_id": "DZ000106", "difference": 10.0,
+         "cause": "CAS CO-45 10.00 short of billed - paid: accepted and reported, never dropped"},
+    ]  # fmt: skip
+    text = "~\n".join(segs) + "~\n"
+    writes = {"export_rows": export_rows, "remit_835": text}
+    truth = {
+        "notes": (
+            "Planted data-quality defects on NEW claim ids (DZ...), outside every payer's "
+            "truth: export rows the reader must reject, a damaged 835 resend whose damaged "
+            "claims are rejected per claim, and claims it must accept although they do not "
+            "balance. Locations are 1-based export rows (header = row 1) and 835 segment "
+            "numbers (ISA = segment 1)."
+        ),
+        "export_rejects": expected,
+        "remit_file": DAMAGED_835_NAME,
+        "remit_rejects": rejects,
+        "remit_accepted_claims": {
+            "claim_ids": accepted,
+            "payer": payer.name,
+            "lines_per_claim": 1,
+            "paid_each": paid,
+            "component_separator_mismatch": ["DZ000105"],
+        },
+        "unbalanced_claims": balance,
+        "left_out": DEFECTS_LEFT_OUT,
+    }
+    return writes, truth
 
 
 # --- generation -------------------------------------------------------------------------------------
@@ -900,6 +1181,53 @@ def generate(
     paid_c = np.where(paid_line, shadow_paid_c, 0)
     co45_c = np.where(paid_line, billed_c - allowed_c, 0)
 
+    # ---- planted E/M downcoding (own RNG stream: every draw above keeps its value) -----------------
+    dc = _downcode(
+        np.random.default_rng([seed, DOWNCODE_STREAM]),
+        cpt=cpt,
+        line_no=line_no,
+        l_pi=l_pi,
+        paid_line=paid_line,
+        self_pay_l=self_pay[c_of_l],
+        capped=capped,
+        parts={
+            "modifiers": (mod_uniq, mod_code),
+            "unit_type": (np.array(["UN", "MJ"], dtype=object), mj.astype(np.int64)),
+            "pos": (pos_uniq, pos_code[c_of_l]),
+            "locality": (loc_codes, loc_code),
+        },
+        units=units,
+        price_fn=price_fn,
+        mult_l=mult * cut_factor_l * np.exp(eps),
+        billed_c=billed_c,
+        l_prot=l_prot,
+        qpa_mult=qpa_mult,
+        q_key=(cmod_code, loc_code),
+        q_factor=q_factor,
+        ded_c=ded_c[c_of_l],
+        copay_c=np.where(is_em_visit, copay_c[c_of_l], 0),
+        coins=coins,
+        old_base_c=base_c,
+    )
+    m_dc = dc["mask"]
+    dc_before = {"allowed": allowed_c[m_dc].copy(), "paid": paid_c[m_dc].copy()}
+    if m_dc.any():
+        medicare = medicare.copy()
+        medicare[m_dc] = dc["medicare"]
+        qpa_c = qpa_c.copy()
+        qpa_c[m_dc] = dc["qpa_c"]
+        allowed_c, pr1_c, pr2_c, pr3_c, paid_c = (
+            x.copy() for x in (allowed_c, pr1_c, pr2_c, pr3_c, paid_c)
+        )
+        allowed_c[m_dc] = dc["allowed_c"]
+        pr1_c[m_dc], pr2_c[m_dc], pr3_c[m_dc] = dc["pr1_c"], dc["pr2_c"], dc["pr3_c"]
+        paid_c[m_dc] = dc["paid_c"]
+        co45_c = np.where(paid_line, billed_c - allowed_c, 0)
+        cpt_uniq = np.asarray(cpt_uniq, dtype=object)
+        if DOWNCODE_TO not in set(cpt_uniq):
+            cpt_uniq = np.append(cpt_uniq, DOWNCODE_TO)
+        cpt_code = np.where(m_dc, int(np.flatnonzero(cpt_uniq == DOWNCODE_TO)[0]), cpt_code)
+
     # ---- claim-lines table -------------------------------------------------------------------------------
     claim_ids = _claim_ids(n_claims)
     payer_name = np.where(self_pay, SELF_PAY_NAME, np.array(payer_names, dtype=object)[pi])
@@ -966,7 +1294,9 @@ def generate(
             "remit_date": remit_l,
             "paid_date": paid_date,
             "cpt": _str_take(cpt_uniq, cpt_code),
-            "billed_cpt": _str_take(np.array([""], dtype=object), np.zeros(lines, dtype=np.int64)),
+            "billed_cpt": _str_take(
+                np.array(["", DOWNCODE_FROM], dtype=object), m_dc.astype(np.int64)
+            ),
             "modifiers": _str_take(mod_uniq, mod_code),
             "units": units,
             "unit_type": _str_take(np.array(["UN", "MJ"], dtype=object), mj.astype(np.int64)),
@@ -990,7 +1320,7 @@ def generate(
             "notice_consent": notice_consent[c_of_l],
             "gfe_amount": gfe,
             "repricer": _str(repricer.astype(object)),
-            "recoded": False,
+            "recoded": m_dc,
             "source": _str_take(np.array(["demo"], dtype=object), np.zeros(lines, dtype=np.int64)),
             "medicare_allowed": medicare,
         }
@@ -1047,9 +1377,40 @@ def generate(
         adjudicated=adjudicated,
         payer_i=payer_i,
     )
+    truth["downcoding"] = _downcode_truth(cl, m_dc, dc["eligible"], dc_before)
+    defect_writes, truth["defects"] = _plan_defects(seed, cl)
     return DemoPortfolio(
-        claim_lines=cl, adjustments=adjustments, appeals=appeals, phi=claim_phi, truth=truth
+        claim_lines=cl,
+        adjustments=adjustments,
+        appeals=appeals,
+        phi=claim_phi,
+        truth=truth,
+        defects=defect_writes,
     )
+
+
+def _downcode_truth(
+    cl: pd.DataFrame, mask: np.ndarray, eligible: np.ndarray, before: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """truth.json "downcoding": per payer, the planted 99285 -> 99284 lines and their dollars."""
+    payer = cl["payer"].to_numpy()
+    out: dict[str, Any] = {}
+    for name, rate in sorted(DOWNCODE_PAYERS.items()):
+        m = mask & (payer == name)
+        mb = payer[mask] == name
+        out[name] = {
+            "from": DOWNCODE_FROM,
+            "to": DOWNCODE_TO,
+            "rate": rate,
+            "eligible_lines": int((eligible & (payer == name)).sum()),
+            "lines": int(m.sum()),
+            "claim_ids": sorted(cl.loc[m, "claim_id"].astype("str").tolist()),
+            "allowed": round(float(cl.loc[m, "allowed"].sum()), 2),
+            "paid": round(float(cl.loc[m, "paid"].sum()), 2),
+            "allowed_as_billed": round(int(before["allowed"][mb].sum()) / 100, 2),
+            "paid_as_billed": round(int(before["paid"][mb].sum()) / 100, 2),
+        }
+    return out
 
 
 def _fake_patients(
@@ -1376,6 +1737,9 @@ def export_frame(portfolio: DemoPortfolio) -> pd.DataFrame:
             out[col] = ph[col].array.take(take)
         elif col in ("service_date", "submitted_date"):
             out[col] = cl[col].dt.strftime("%Y-%m-%d").fillna("")
+        elif col == "cpt":
+            # the practice exports what it billed: a downcoded line keeps its billed code
+            out[col] = cl["cpt"].where(cl["billed_cpt"].eq(""), cl["billed_cpt"])
         elif col == "billed":
             out[col] = _money_fmt(cl[col])
         elif col in ("qpa", "gfe_amount"):
@@ -1399,6 +1763,18 @@ def export_frame(portfolio: DemoPortfolio) -> pd.DataFrame:
         }
     )
     return frame
+
+
+def _with_defect_rows(frame: pd.DataFrame, defects: dict[str, Any]) -> pd.DataFrame:
+    """The export with the planted defect rows appended (each a copy of a template row)."""
+    rows = defects.get("export_rows") or []
+    if not rows:
+        return frame
+    extra = frame.iloc[[r["template_row"] for r in rows]].reset_index(drop=True)
+    for i, r in enumerate(rows):
+        for col, value in r["values"].items():
+            extra.loc[i, col] = value
+    return pd.concat([frame, extra], ignore_index=True)
 
 
 def write_csv_text(frame: pd.DataFrame, path: Path) -> None:
@@ -1434,7 +1810,9 @@ def write_demo(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     paths["claims_export"] = out_dir / "claims_export.csv"
-    write_csv_text(export_frame(portfolio), paths["claims_export"])
+    write_csv_text(
+        _with_defect_rows(export_frame(portfolio), portfolio.defects), paths["claims_export"]
+    )
 
     ap = portfolio.appeals.copy()
     for c in ("filed_date", "decided_date"):
@@ -1469,6 +1847,8 @@ def write_demo(
             remit_dir,
             claims_per_file=claims_per_file,
         )
+        if portfolio.defects.get("remit_835"):
+            (remit_dir / DAMAGED_835_NAME).write_text(portfolio.defects["remit_835"])
         paths["remits"] = remit_dir
     return paths
 
