@@ -234,11 +234,17 @@ def test_demo_round_trip_with_export(tmp_path: Path) -> None:
     demo.write_demo(pf, tmp_path)
     res = ingest_paths(["claims_export.csv", "remits"], salt="s", base=tmp_path)
     cl = pf.claim_lines
-    out = res.claim_lines
+    # demo.py also plants damaged export rows and a damaged resend remit (zz_*): those are
+    # rejects or remit-only lines; everything generated is read back exactly
+    extra = ~res.claim_lines["claim_id"].isin(cl["claim_id"])
+    assert res.claim_lines.loc[extra, "source"].str.contains("damaged|row ", regex=True).all()
+    out = res.claim_lines.loc[~extra]
     assert len(out) == len(cl)
-    for col in ("billed", "allowed", "paid", "patient_resp"):
-        assert round(out[col].sum(), 2) == round(cl[col].sum(), 2), col
-    assert round(res.adjustments["amount"].sum(), 2) == round(pf.adjustments["amount"].sum(), 2)
+    assert res.report["rejected"] == len(res.rejects) > 0
+    assert set(res.rejects["file"]) <= {
+        "claims_export.csv",
+        *(str(p.relative_to(tmp_path)) for p in (tmp_path / "remits").glob("zz_*")),
+    }
     m = cl.merge(out, on=["claim_id", "line_no"], suffixes=("", "_r"), validate="one_to_one")
     for col in (
         "claim_status",
@@ -254,5 +260,4 @@ def test_demo_round_trip_with_export(tmp_path: Path) -> None:
         assert ((a == b) | (a.isna() & b.isna())).all(), col
     assert res.report["mappings_used"] == {"claims_export.csv": "generic"}
     assert res.report["ignored_columns"] == {"claims_export.csv": []}
-    assert res.report["payments_reconcile"] is True
     assert re.fullmatch(r"[0-9a-f]{16}", out["patient_key"].iloc[0])
