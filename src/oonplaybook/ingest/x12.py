@@ -13,12 +13,14 @@ but refuses envelope-less fragments (a real BCBS file here) and its handling of 
 cases is unverified. Tokenizing X12 is ~40 lines; the tolerance the project needs is the
 valuable part, so we own it.
 
-Measured on this project's 2-core machine, under load from other jobs, on the benchmark's 10 MB
-file (20k claims, 254k CAS pairs): oonplaybook ``read_835`` 1.8 MB/s, edi-835-parser 0.9 MB/s
-(2.0-2.5x over several runs; at 100k claims / 50 MB 2.2x), oxedi 8 MB/s. The 5x target over
-edi-835-parser is **not** met by pure Python with full semantics (X12.md's own prototype was
-2x). The way there, left open: use oxedi as an optional fast path for enveloped files, with
-this walker as the fallback and as the oracle in differential tests.
+Measured with ``benchmarks/ingest_835.py`` on this project's 2-core machine (50 MB file: 100k
+claims, 250k lines, 1.27M CAS pairs), lightly loaded: oonplaybook ``read_835`` 8.4 s (6.0 MB/s,
+1.0 GB peak), edi-835-parser 23.1 s (2.2 MB/s, 1.8 GB, and it loses 61% of the CAS pairs and
+$7.1M of $165.8M CAS dollars), oxedi 2.8 s (17.8 MB/s). So 2.7x edi-835-parser (2.0-2.5x when
+the machine is busy): the 5x target is **not** met by pure Python with full semantics (X12.md's
+own prototype was 2x). The way there, left open: oxedi as an optional fast path for enveloped
+files, with this walker as the fallback and as the oracle in differential tests (oxedi's tables
+lack modifiers, SVC06, LQ/MOA remarks and DTM*050, so they would be read from its segments).
 
 * **Tokenizer** (:func:`tokenize`): bytes in, a UTF-8 BOM and leading whitespace stripped. The
   element separator is ``ISA[3]``; the component separator and segment terminator are the two
