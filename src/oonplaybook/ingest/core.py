@@ -71,7 +71,6 @@ class _Kind:
 
 
 _ST = re.compile(rb"(?:^|[~\n\r])\s*ST(.)(\d{3})")
-_GS8 = re.compile(rb"GS(.)(?:[^~\n]*?\1){7}([^~\n\1]*)")
 
 
 def classify(data: bytes, name: str) -> str:
