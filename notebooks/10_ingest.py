@@ -63,6 +63,7 @@ appeals.to_parquet(ctx.artifact("appeals"), index=False)
 rejects = pd.concat([result.rejects, appeal_rejects], ignore_index=True)
 rejects.to_csv(ctx.artifact("rejects"), index=False)
 display(Markdown(quality.ingest_summary(result.report, appeals, appeal_rejects)))
+report.show(quality.sources(result.report), "No files read.")
 
 # %% [markdown]
 # ## Data quality
@@ -88,10 +89,10 @@ display(Markdown(f"**{len(rejects):,} records rejected** (each in `artifacts/rej
 report.show(rejected, "No record was rejected.")
 
 # %%
-balance = quality.balance_failures(claim_lines, result.adjustments)
-report.save_table(run_dir, "10_unbalanced_claims", balance)
+balance = result.balance_failures
+report.save_table(run_dir, "10_balance_failures", balance.drop(columns=["claim_location"], errors="ignore"))
 display(Markdown(quality.balance_sentence(balance, claim_lines)))
-report.show(balance, "No claim is out of balance.")
+report.show(quality.balance_summary(balance), "No claim is out of balance.")
 
 # %%
 recoded = quality.recodes(claim_lines)

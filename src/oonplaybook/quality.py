@@ -90,51 +90,73 @@ def recodes(claim_lines: pd.DataFrame) -> pd.DataFrame:
 
 def ingest_summary(report: dict, appeals: pd.DataFrame, appeal_rejects: pd.DataFrame) -> str:
     """Markdown paragraph accounting for every record read (from the ingest report)."""
-    files = report.get("files", 0)
-    nfiles = len(files) if isinstance(files, (list, dict)) else int(files)
+    files = report.get("files", [])
+    nfiles = len(files) if isinstance(files, list) else int(files)
     return (
-        f"Read **{nfiles} files**: {report.get('claims', 0):,} claims and "
-        f"{report.get('lines', 0):,} service lines; **{report.get('accepted_lines', 0):,} lines "
-        f"accepted**, {report.get('rejected', 0):,} records rejected. "
-        f"Billed ${report.get('billed', 0):,.2f}, allowed ${report.get('allowed', 0):,.2f}, "
-        f"paid ${report.get('paid', 0):,.2f} (cash on claims), patient responsibility "
-        f"${report.get('patient_resp', 0):,.2f}. Appeal history: {len(appeals):,} appeals read, "
-        f"{len(appeal_rejects):,} rejected."
+        f"Read **{nfiles:,} files** holding {report.get('source_records_read', 0):,} service-line "
+        f"records (export rows, 837P and 835 lines). Joined billed to remitted lines: "
+        f"**{report.get('accepted_lines', 0):,} canonical lines accepted** "
+        f"({report.get('remitted_lines', 0):,} with a remittance, {report.get('pending_lines', 0):,} "
+        f"still pending), **{report.get('rejected', 0):,} records rejected** with their reason and "
+        f"place. Billed ${report.get('billed', 0):,.2f}, allowed ${report.get('allowed', 0):,.2f}, "
+        f"paid ${report.get('paid', 0):,.2f} (cash on claims, which reconciles with the payments "
+        f"of ${report.get('bpr_total', 0):,.2f} once ${report.get('plb', 0):,.2f} of provider-level "
+        f"adjustments are added back), patient responsibility ${report.get('patient_resp', 0):,.2f}. "
+        f"Appeal history: {len(appeals):,} appeals read, {len(appeal_rejects):,} rejected."
     )
 
 
-def balance_failures(
-    claim_lines: pd.DataFrame, adjustments: pd.DataFrame, tolerance: float = 0.005
-) -> pd.DataFrame:
-    """Remitted claims whose adjustments do not explain billed minus paid (X12: ΣCAS = CLP03 − CLP04).
+def sources(report: dict) -> pd.DataFrame:
+    """Files read, by kind (835, 837P, CSV, XLSX): how many, claims, lines, claims rejected."""
+    files = pd.DataFrame(report.get("files", []))
+    if files.empty:
+        return pd.DataFrame(columns=["kind", "files", "claims", "lines", "claims_rejected"])
+    for col in ("claims", "lines", "claims_rejected"):
+        if col not in files:
+            files[col] = 0
+    files[["claims", "lines", "claims_rejected"]] = (
+        files[["claims", "lines", "claims_rejected"]].fillna(0).astype("int64")
+    )
+    g = files.groupby("kind").agg(
+        files=("file", "size"),
+        claims=("claims", "sum"),
+        lines=("lines", "sum"),
+        claims_rejected=("claims_rejected", "sum"),
+    )
+    return g.reset_index()
 
-    Reported, never used to drop data: the claim's lines stay in the tables.
+
+def balance_summary(failures: pd.DataFrame) -> pd.DataFrame:
+    """Balance failures the reader found, counted by check (line, claim, transaction vs BPR).
+
+    The checks are the X12 ones: SVC02 - ΣCAS = SVC03 per line, CLP03 - ΣCAS = CLP04 per claim,
+    BPR02 = ΣCLP04 - ΣPLB per payment. They are reported, never used to drop data.
     """
-    remitted = claim_lines[~claim_lines["claim_status"].isin(["pending"])]
-    per_claim = remitted.groupby("claim_id").agg(
-        payer=("payer", "first"),
-        billed=("billed", "sum"),
-        paid=("paid", "sum"),
-        source=("source", "first"),
-    )
-    adj = adjustments.groupby("claim_id")["amount"].sum().rename("adjustments")
-    t = per_claim.join(adj, how="left").fillna({"adjustments": 0.0})
-    t["difference"] = (t["billed"] - t["paid"] - t["adjustments"]).round(2)
-    bad = t[t["difference"].abs() > tolerance].reset_index()
-    return bad.sort_values(["payer", "claim_id"], ignore_index=True)
+    if failures.empty:
+        return pd.DataFrame(
+            {
+                "check": pd.Series(dtype="str"),
+                "failures": pd.Series(dtype="int64"),
+                "abs_difference": pd.Series(dtype="float64"),
+            }
+        )
+    g = failures.assign(abs_difference=failures["difference"].abs()).groupby("check")
+    out = g.agg(failures=("difference", "size"), abs_difference=("abs_difference", "sum"))
+    return out.sort_values("failures", ascending=False).reset_index()
 
 
-def balance_sentence(unbalanced: pd.DataFrame, claim_lines: pd.DataFrame) -> str:
+def balance_sentence(failures: pd.DataFrame, claim_lines: pd.DataFrame) -> str:
     """One sentence on remittance balancing."""
     n = claim_lines.loc[claim_lines["claim_status"] != "pending", "claim_id"].nunique()
-    if unbalanced.empty:
+    if failures.empty:
         return (
             f"All {n:,} remitted claims balance: adjustments explain billed minus paid to the cent."
         )
+    claims = failures.loc[failures["claim_id"] != "", "claim_id"].nunique()
     return (
-        f"**{len(unbalanced):,} of {n:,} remitted claims do not balance** (adjustments differ from "
-        f"billed minus paid by ${unbalanced['difference'].abs().sum():,.2f} in all); they are kept "
-        "and listed below for the payer's remittance team."
+        f"**{claims:,} of {n:,} remitted claims do not balance** (by "
+        f"${failures['difference'].abs().sum():,.2f} in all); they are kept in the tables and listed "
+        "in `summary.xlsx` with the file and segment, for the payer's remittance team."
     )
 
 
