@@ -82,7 +82,7 @@ coverage
 # %%
 unpriced = bm.unpriced_table(bench)
 report.save_table(run_dir, "20_unpriced_lines", unpriced, title="Lines without a Medicare price")
-unpriced
+report.show(unpriced, "Every line has a Medicare price.")
 
 # %% [markdown]
 # ## What each payer allows, as a multiple of Medicare

@@ -66,7 +66,7 @@ display(Markdown(
     f"Deadlines are counted to **{as_of}**. Specialties: "
     f"{', '.join(p.display_name for p in profiles)}; {len(lines):,} of {len(claim_lines):,} lines are in scope."
 ))
-left_out
+report.show(left_out, "Every line belongs to a chosen specialty.")
 
 # %% [markdown]
 # ## No Surprises Act status of every claim
