@@ -46,6 +46,15 @@ DGP (the contract with ``payers.py``; every coefficient lands in ``truth.json``)
   (``gfe_amount``, 45 CFR 149.610); some bill more than GFE + $400 (the patient-provider
   dispute threshold, 45 CFR 149.620). They have no remittance (status ``pending``) and are
   not part of any payer's truth: payer models must exclude ``plan_type == "self_pay"``.
+* **Downcoding** (``truth.downcoding``, RNG stream ``[seed, 7001]``): the payers of
+  ``DOWNCODE_PAYERS`` pay ~10% of their eligible paid 99285 lines as 99284 (``cpt`` = paid
+  code, ``billed_cpt`` = 99285, ``recoded``; the 835 carries SVC06 = 99285, the export the
+  billed 99285). Allowed is Medicare(99284) x M x cut x exp(eps) with the line's own eps, so
+  allowed / medicare_allowed and every payment-model number are unchanged.
+* **Defects** (``truth.defects``, RNG stream ``[seed, 7002]``): export rows and a damaged 835
+  resend (``remits/zz_payer_resend_damaged.835``) on NEW claim ids (``DZ...``), each with one
+  real defect ingest must reject (row / segment named in the truth), plus resend claims it
+  must accept although they do not balance. No payer truth involves them.
 """
 
 from __future__ import annotations
