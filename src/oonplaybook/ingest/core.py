@@ -205,6 +205,7 @@ def ingest_paths(  # noqa: C901 - orchestration
     rejects: list[dict[str, str]] = []
     balance: list[dict[str, Any]] = []
     per_file: list[dict[str, Any]] = []
+    remit_stats: list[tuple[dict[str, Any], dict[str, Any]]] = []
     warnings: list[str] = []
     unknown: dict[str, int] = {}
     mappings_used: dict[str, str] = {}
@@ -236,13 +237,14 @@ def ingest_paths(  # noqa: C901 - orchestration
                 claims=st["claims"],
                 claims_rejected=st["claims_rejected"],
                 lines=st["lines"],
-                adjustments=st["adjustments"],
+                adjustments=0,  # known after build() expands the CAS (remit_stats below)
                 plb=st["plb"],
                 transactions=st["transactions"],
                 versions=st["versions"],
-                balance_failures=st["balance_failures"],
+                balance_failures=0,
                 warnings=len(st["warnings"]),
             )
+            remit_stats.append((info, st))
         elif kind == _Kind.X837P:
             c = read_837p(data, name, salt=salt)
             c.claim_lines["_file"] = order
@@ -281,6 +283,8 @@ def ingest_paths(  # noqa: C901 - orchestration
         per_file.append(info)
 
     remits = remit_reader.build()
+    for info, st in remit_stats:
+        info.update(adjustments=st["adjustments"], balance_failures=st["balance_failures"])
     rejects = remits.rejects + rejects
     balance = remits.balance_failures
     warnings = remits.stats["warnings"] + warnings
