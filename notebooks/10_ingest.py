@@ -104,7 +104,7 @@ report.show(recoded, "No recoded lines.")
 quality.status_counts(claim_lines)
 
 # %%
-plots.monthly_volume(claim_lines);
+fig = plots.monthly_volume(claim_lines)
 
 # %% [markdown]
 # ## Revenue at stake
@@ -120,7 +120,7 @@ display(Markdown(revenue.headline(claim_lines)))
 by_payer
 
 # %%
-plots.revenue_bars(by_payer, "payer", "Billed dollars by payer: paid, denied, other unpaid");
+fig = plots.revenue_bars(by_payer, "payer", "Billed dollars by payer: paid, denied, other unpaid")
 
 # %%
 by_specialty = revenue.revenue_at_stake(claim_lines, "specialty")
@@ -128,4 +128,4 @@ report.save_table(run_dir, "10_revenue_by_specialty", by_specialty, title="Reven
 by_specialty
 
 # %%
-plots.revenue_bars(by_specialty, "specialty", "Billed dollars by specialty");
+fig = plots.revenue_bars(by_specialty, "specialty", "Billed dollars by specialty")

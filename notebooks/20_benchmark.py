@@ -98,10 +98,10 @@ report.save_table(run_dir, "20_allowed_x_medicare", multiples, title="Allowed as
 bm.payment_dispersion(multiples)
 
 # %%
-bm.plot_multiples(bench, value="allowed_x_medicare", mult=multiples);
+fig = bm.plot_multiples(bench, value="allowed_x_medicare", mult=multiples)
 
 # %%
-bm.plot_family_heatmap(multiples);
+fig = bm.plot_family_heatmap(multiples)
 
 # %% [markdown]
 # The plan's payment alone (excluding the patient's cost share) as a multiple of Medicare:
@@ -114,7 +114,7 @@ report.save_table(run_dir, "20_paid_x_medicare", paid_multiples, title="Paid as 
 bm.payment_dispersion(paid_multiples)
 
 # %%
-bm.plot_multiples(bench, value="paid_x_medicare", mult=paid_multiples);
+fig = bm.plot_multiples(bench, value="paid_x_medicare", mult=paid_multiples)
 
 # %% [markdown]
 # ## Billed charges against the specialty's published range
@@ -128,7 +128,7 @@ report.save_table(run_dir, "20_billed_vs_published", published, title="Billed mu
 published
 
 # %%
-bm.plot_billed_vs_published(published);
+fig = bm.plot_billed_vs_published(published)
 
 # %% [markdown]
 # ## The gap between what was paid and each benchmark
@@ -141,7 +141,7 @@ report.save_table(run_dir, "20_gaps_by_payer", gaps, title="Paid below each benc
 gaps
 
 # %%
-bm.plot_gaps(gaps, by="payer");
+fig = bm.plot_gaps(gaps, by="payer")
 
 # %% [markdown]
 # ## Findings

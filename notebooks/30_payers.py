@@ -95,7 +95,7 @@ display(Markdown("\n".join(f"- {s}" for s in pf.readings(models))))
 # %%
 effects = models.payer_effects()
 report.save_table(run_dir, "30_payer_effects", effects, title="Payer effects (95% CI)")
-pf.forest_plot(effects);
+fig = pf.forest_plot(effects)
 
 # %%
 effects
@@ -129,7 +129,7 @@ display(Markdown(pf.messages_md(models.payment, models.repricer)))
 models.payment.payer_table if models.payment is not None else models.errors.get("payment")
 
 # %%
-pf.payment_spread_plot(paid_lines(lines)) if models.payment is not None else None;
+fig = pf.payment_spread_plot(paid_lines(lines)) if models.payment is not None else None
 
 # %%
 models.repricer.tidy() if models.repricer is not None else models.errors.get("payment")
@@ -143,7 +143,7 @@ models.repricer.tidy() if models.repricer is not None else models.errors.get("pa
 # 3% change; the dashed line marks it.
 
 # %%
-pf.drift_plot(models.drift_index(), scorecard) if models.drift is not None else None;
+fig = pf.drift_plot(models.drift_index(), scorecard) if models.drift is not None else None
 
 # %%
 display(Markdown(pf.messages_md(models.drift)))
@@ -157,7 +157,7 @@ models.drift.tidy() if models.drift is not None else models.errors.get("payment"
 # late payments). The hazard ratio compares each payer's speed with the average payer's.
 
 # %%
-pf.km_plot(models.km_curves()) if models.time_to_pay is not None else None;
+fig = pf.km_plot(models.km_curves()) if models.time_to_pay is not None else None
 
 # %%
 display(Markdown(pf.messages_md(models.time_to_pay)))

@@ -145,7 +145,7 @@ report.save_table(run_dir, "40_stake_by_route", by_route, title="Revenue at stak
 by_payer
 
 # %%
-pb.stake_figure(by_payer, "payer", "At stake by payer: expected recoverable, lost, rest");
+fig = pb.stake_figure(by_payer, "payer", "At stake by payer: expected recoverable, lost, rest")
 
 # %%
 by_specialty
@@ -154,7 +154,7 @@ by_specialty
 by_route
 
 # %%
-pb.stake_figure(by_route, "route", "At stake by route");
+fig = pb.stake_figure(by_route, "route", "At stake by route")
 
 # %% [markdown]
 # ## IDR batches
