@@ -1123,21 +1123,19 @@ def _expand_cas(acc: Remit835Reader) -> dict[str, Any]:
     src = np.asarray(b["x_src"], dtype="int64")
     grp = b["x_grp"]
     rej: list[tuple[int, dict[str, str]]] = []
-    bad_amt = np.flatnonzero(~no_reason & ~valid)
-    if no_reason.any():
-        amt_set = pc.not_equal(pc.utf8_trim_whitespace(amt), "").to_numpy(zero_copy_only=False)
-        for i in np.flatnonzero(no_reason & amt_set).tolist():
-            s = int(src[seg[i]])
-            rej.append((s, _rej(acc, s, f"CAS {grp[seg[i]]}", "CAS amount without a reason code")))
-    if len(bad_amt):
+    amt_set = pc.not_equal(pc.utf8_trim_whitespace(amt), "").to_numpy(zero_copy_only=False)
+    bad = (no_reason & amt_set) | (~no_reason & ~valid)
+    if bad.any():  # rare: built in Python, in segment and slot order
         claim_ids = b["c_id"]
         x_claim = b["x_claim"]
-        for i in bad_amt.tolist():
+        for i in np.flatnonzero(bad).tolist():
             j = int(seg[i])
             s = int(src[j])
-            a_s = amt[i].as_py()
+            if no_reason[i]:
+                rej.append((s, _rej(acc, s, f"CAS {grp[j]}", "CAS amount without a reason code")))
+                continue
             rec = f"claim {claim_ids[x_claim[j]]} CAS {grp[j]}-{reason[i].as_py()}"
-            why = f"CAS{int(kk[i]) + 1:02d} amount {a_s!r} is missing or not a number"
+            why = f"CAS{int(kk[i]) + 1:02d} amount {amt[i].as_py()!r} is missing or not a number"
             rej.append((s, _rej(acc, s, rec, why)))
     keep = np.flatnonzero(~no_reason & valid)
     q_all = qty.take(pa.array(keep))
