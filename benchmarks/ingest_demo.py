@@ -1,0 +1,87 @@
+"""Benchmark: ``ingest_paths`` on a demo client folder (export CSV + 835 folder), the
+pipeline's hot path (stage 10 of ``oonplaybook run``).
+
+Generates ``oonplaybook demo-data`` with ``--lines`` lines (default 1,000,000; seed 7, as
+benchmarks/pipeline.py), then times ``ingest_paths([claims_export.csv, remits/])`` in a child
+process (so peak RSS is its own), ``--repeat`` times, and prints the median seconds, lines/s,
+MB/s of input and peak memory. Baseline: the pipeline budget (4 stages of 1M lines in 3 minutes
+on 2 cores), so ingest should stay well under 60 s.
+
+    .venv/bin/python benchmarks/ingest_demo.py [--lines 1000000] [--repeat 3] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+CHILD = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    from pathlib import Path
+    from oonplaybook.ingest import ingest_paths
+    d = Path(sys.argv[1])
+    t = time.perf_counter()
+    r = ingest_paths([d / "claims_export.csv", d / "remits"], salt="bench", base=d)
+    dt = time.perf_counter() - t
+    print(json.dumps({"seconds": dt, "lines": len(r.claim_lines), "adjustments": len(r.adjustments),
+                      "rejected": len(r.rejects),
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    """
+)
+
+
+def main() -> int:
+    """Generate (or reuse) a demo folder, time ingest_paths, print the figures."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--keep", type=Path, default=None, help="demo folder to (re)use and keep")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        d = a.keep or Path(tmp) / "demo"
+        if not (d / "claims_export.csv").exists():
+            from oonplaybook import demo
+
+            t0 = time.perf_counter()
+            demo.write_demo(demo.generate(lines=a.lines, seed=a.seed), d)
+            print(f"generated {a.lines:,} demo lines in {time.perf_counter() - t0:.1f} s")
+        files = [d / "claims_export.csv", *sorted((d / "remits").glob("*"))]
+        mb = sum(f.stat().st_size for f in files) / 1e6
+        runs = []
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        for _ in range(a.repeat):
+            res = subprocess.run(
+                [sys.executable, "-c", CHILD, str(d)], capture_output=True, text=True, env=env
+            )
+            if res.returncode != 0:
+                print(res.stderr[-2000:], file=sys.stderr)
+                return 1
+            runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+        secs = [r["seconds"] for r in runs]
+        med = statistics.median(secs)
+        r = runs[0]
+        print(
+            f"ingest_paths on {d.name}: {len(files) - 1:,} remit files + export, {mb:.0f} MB; "
+            f"{r['lines']:,} lines, {r['adjustments']:,} adjustments, {r['rejected']:,} rejects"
+        )
+        print(
+            f"median {med:.1f} s of {len(secs)} runs ({', '.join(f'{s:.1f}' for s in secs)}) | "
+            f"{r['lines'] / med:,.0f} lines/s | {mb / med:.1f} MB/s | "
+            f"peak RSS {max(x['peak_mb'] for x in runs):,.0f} MB | "
+            f"budget: well under 60 s (pipeline: 4 stages, 1M lines, 3 min, 2 cores)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
