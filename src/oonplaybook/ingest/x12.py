@@ -587,9 +587,9 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
             l_cpt.append("")
             l_mods.append("")
             l_orig.append("")
-            l_billed.append(cl["billed"])
-            l_paid.append(cl["paid"])
-            l_b6.append(None)
+            l_billed.append(cl["b_s"])
+            l_paid.append(cl["p_s"])
+            l_b6.append("")
             l_units.append(1.0)
             l_d472.append("")
             l_d150.append("")
@@ -717,11 +717,13 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                         stats["component_separator_mismatch"] += 1
                 billed_s = e[2]
                 paid_s = e[3]
-                billed = _cents(billed_s) if billed_s else None
-                paid = _cents(paid_s) if paid_s else None
+                # amounts are parsed after the walk (_cents_array); here only checked: the
+                # regular form by one regex, anything else by the full rule
+                b_bad = billed_s and not _MONEY(billed_s) and _cents(billed_s) is None
+                p_bad = paid_s and not _MONEY(paid_s) and _cents(paid_s) is None
                 claim["nlines"] += 1
-                if (billed_s and billed is None) or (paid_s and paid is None):
-                    bad = billed_s if billed_s and billed is None else paid_s
+                if b_bad or p_bad:
+                    bad = billed_s if b_bad else paid_s
                     reject(
                         segno,
                         f"claim {claim['id']} line {claim['nlines']}",
@@ -730,7 +732,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                     stats["lines_rejected"] += 1
                     skipping = "line"
                     continue
-                if billed is None or paid is None:
+                if not billed_s or not paid_s:
                     warnings.append(
                         f"{name}: segment {segno}: SVC02/SVC03 empty for claim "
                         f"{claim['id']} line {claim['nlines']} (kept with unknown amounts)"
@@ -751,9 +753,9 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                 l_cpt.append(cpt)
                 l_mods.append(":".join(filter(None, map(str.strip, parts[2:6]))))
                 l_orig.append(orig if orig != cpt else "")
-                l_billed.append(billed)
-                l_paid.append(paid)
-                l_b6.append(None)
+                l_billed.append(billed_s)
+                l_paid.append(paid_s)
+                l_b6.append("")
                 l_units.append(units)
                 l_d472.append("")
                 l_d150.append("")
@@ -780,12 +782,13 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                         hdr["repricer"] = detect_repricer(v)
             elif tag == "AMT":
                 if line >= 0 and not skipping and len(e) > 2 and e[1] == "B6":
-                    b6 = _cents(e[2].strip())
-                    if b6 is None:
+                    b6 = e[2].strip()
+                    if not _MONEY(b6) and _cents(b6) is None:
                         warnings.append(
                             f"{name}: segment {segno}: AMT*B6 {e[2]!r} is not a number; "
                             "allowed computed from the adjustments instead"
                         )
+                        b6 = ""
                     l_b6[line] = b6
             elif tag == "LQ":
                 if line >= 0 and not skipping and len(e) > 2 and e[1] == "HE":
@@ -848,8 +851,8 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                 claim = {
                     "idx": idx,
                     "id": cid,
-                    "billed": billed,
-                    "paid": paid,
+                    "b_s": b_s,
+                    "p_s": p_s,
                     "nlines": 0,
                     "d232": "",
                     "d050": "",
@@ -1008,30 +1011,35 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
 #: allowed): the regular form :func:`_cents` accepts, matched in pyarrow (RE2, ASCII digits).
 _CENTS_RE = r"^(?P<neg>-?)(?P<w>\d{0,13})(?:\.(?P<f>\d{0,2})0*)?$"
 _LSTR = pa.large_string()
+#: The regular X12 money form (ASCII digits, at most 2 decimals), checked in the walk with one
+#: regex call; a value it does not match is checked by the full rule (:func:`_cents`).
+_MONEY = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?").fullmatch
 
 
 def _cents_array(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Exact integer cents of X12 decimal strings, vectorised: (cents, valid).
 
-    Same rules as :func:`_cents`: the regular forms are parsed with integer arithmetic in
-    pyarrow; the rare others (spaces, a leading "+") go through :func:`_cents` itself.
+    Same rules as :func:`_cents`, integer arithmetic only: a regular value (``_CENTS_RE``) has
+    its "." removed and is cast to int64, then scaled by its number of decimals; the rare
+    others (spaces, a leading "+", more than two trailing zeros) go through :func:`_cents`.
     """
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype="int64"), np.zeros(0, dtype=bool)
-    m = pc.extract_regex(values, pattern=_CENTS_RE)
-    matched = m.is_valid().to_numpy(zero_copy_only=False)
-    w = pc.fill_null(pc.struct_field(m, "w"), "")
-    f = pc.fill_null(pc.struct_field(m, "f"), "")
-    neg = pc.equal(pc.fill_null(pc.struct_field(m, "neg"), ""), "-").to_numpy(zero_copy_only=False)
-    w_len = pc.utf8_length(w).to_numpy(zero_copy_only=False)
-    f_len = pc.utf8_length(f).to_numpy(zero_copy_only=False)
-    valid = matched & ((w_len > 0) | (f_len > 0))
-    wi = pc.cast(pc.if_else(pc.equal(w, ""), "0", w), pa.int64()).to_numpy(zero_copy_only=False)
-    fi = pc.cast(pc.utf8_rpad(f, width=2, padding="0"), pa.int64()).to_numpy(zero_copy_only=False)
-    cents = wi * 100 + fi
-    cents = np.where(neg, -cents, cents)
-    odd = np.flatnonzero(~matched & pc.not_equal(values, "").to_numpy(zero_copy_only=False))
+    regular = pc.match_substring_regex(values, pattern=_CENTS_RE).to_numpy(zero_copy_only=False)
+    length = pc.utf8_length(values).to_numpy(zero_copy_only=False).astype("int64")
+    dot = pc.find_substring(values, ".").to_numpy(zero_copy_only=False).astype("int64")
+    neg = pc.starts_with(values, "-").to_numpy(zero_copy_only=False)
+    decimals = np.where(dot >= 0, length - dot - 1, 0)
+    digits = length - neg - (dot >= 0)
+    valid = regular & (digits > 0) & (decimals <= 2)
+    idx = np.flatnonzero(valid)
+    cents = np.zeros(n, dtype="int64")
+    if len(idx):
+        packed = pc.replace_substring(values.take(pa.array(idx)), ".", "")
+        v = pc.cast(packed, pa.int64()).to_numpy(zero_copy_only=False)
+        cents[idx] = v * np.where(decimals[idx] == 0, 100, np.where(decimals[idx] == 1, 10, 1))
+    odd = np.flatnonzero(~valid & (length > 0))
     if len(odd):
         raw = values.take(pa.array(odd)).to_pylist()
         for i, s in zip(odd.tolist(), raw, strict=True):
@@ -1039,7 +1047,7 @@ def _cents_array(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
             if c is not None:
                 cents[i] = c
                 valid[i] = True
-    return np.where(valid, cents, 0).astype("int64"), valid
+    return cents, valid
 
 
 def _take_opt(values: pa.Array, idx: np.ndarray, present: np.ndarray) -> pa.Array:
@@ -1189,9 +1197,9 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any]) -> dict[str, Any]:  # noqa
     l_claim = np.asarray(b["l_claim"], dtype="int64")
     l_no = np.asarray(b["l_no"], dtype="int64")
     is_line = l_no > 0
-    billed, billed_ok = _opt_cents(b["l_billed"])
-    paid, paid_ok = _opt_cents(b["l_paid"])
-    b6, b6_ok = _opt_cents(b["l_b6"])
+    billed, billed_ok = _cents_array(pa.array(b["l_billed"], type=_LSTR))
+    paid, paid_ok = _cents_array(pa.array(b["l_paid"], type=_LSTR))
+    b6, b6_ok = _cents_array(pa.array(b["l_b6"], type=_LSTR))
     seg = adj["seg"]
     a_claim = np.asarray(b["x_claim"], dtype="int64")[seg]
     a_lidx = np.asarray(b["x_line"], dtype="int64")[seg]
