@@ -17,30 +17,6 @@ import pandas as pd
 
 TABLES_DIR = "tables"  # under artifacts/
 
-_MONEY_HINTS = (
-    "billed",
-    "allowed",
-    "paid",
-    "resp",
-    "amount",
-    "qpa",
-    "medicare",
-    "recover",
-    "underpaid",
-    "denied_billed",
-    "unpaid",
-    "target",
-    "ask",
-    "walk",
-    "value",
-    "fee",
-    "offer",
-    "at_stake",
-    "gap",
-    "ucr",
-)
-_SHARE_HINTS = ("share", "rate")
-
 
 def save_table(run_dir: str | Path, name: str, table: pd.DataFrame, *, title: str = "") -> Path:
     """Keep ``table`` for the run's ``summary.xlsx`` (sheet ``name``) and return its path."""
@@ -66,88 +42,165 @@ def collect_tables(run_dir: str | Path) -> dict[str, pd.DataFrame]:
     return {p.stem: pd.read_parquet(p) for p in sorted(d.glob("*.parquet"))}
 
 
-def _fmt_for(col: str) -> str | None:
-    c = col.lower()
-    if any(h in c for h in _SHARE_HINTS):
-        return "0.0%"
-    if "multiple" in c or c.endswith("_ratio") or c in ("estimate", "ci_low", "ci_high"):
-        return "0.00"
-    if any(h in c for h in _MONEY_HINTS):
-        return '"$"#,##0.00'
-    return None
+WORKBOOK_MAX_ROWS = 20_000
+
+_WRAP_HINTS = (
+    "rationale",
+    "documents",
+    "explanation",
+    "evidence",
+    "what it counts",
+    "disputes",
+    "notes",
+)
+
+
+def _col_kind(name: str, s: pd.Series) -> str:
+    """money / share / multiple / int / date / text, from the column name and dtype."""
+    c = name.lower()
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "date"
+    if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+        return "text"
+    if (
+        c.endswith("_x")
+        or "multiple" in c
+        or c.startswith("idr_award")
+        or c in ("current_x", "market_x")
+    ):
+        return "multiple"
+    if any(
+        h in c
+        for h in ("share", "rate", "probability", "p_win", "urgency", "pct_billed", "p_provider")
+    ):
+        return "share"
+    if pd.api.types.is_integer_dtype(s):
+        return "int"
+    if c == "value":
+        return "text"
+    money = (
+        "billed",
+        "allowed",
+        "paid",
+        "resp",
+        "amount",
+        "qpa",
+        "medicare",
+        "recover",
+        "underpaid",
+        "target",
+        "ask",
+        "walk",
+        "fee",
+        "offer",
+        "stake",
+        "ev_",
+        "ev",
+        "gap",
+        "ucr",
+        "lost",
+        "interest",
+        "excess",
+        "gfe",
+        "cap",
+        "priority",
+        "total",
+        "value",
+    )
+    if any(h in c for h in money):
+        return "money"
+    return "number"
 
 
 def write_workbook(path: str | Path, sheets: Mapping[str, pd.DataFrame]) -> Path:
-    """Write DataFrames to a formatted .xlsx (bold frozen header, widths, money/percent formats).
+    """Write the playbook workbook a consultant can hand over: bold banded header, frozen header
+    row, autofilter, column widths, money/percent/multiple/date formats, wrapped long text.
 
-    Datetimes are written as dates; codes stay text so ``00100`` keeps its zeros.
+    Uses xlsxwriter (column-level formats, so 20k-row sheets write in seconds). Deterministic:
+    fixed document properties. Sheets over :data:`WORKBOOK_MAX_ROWS` rows are cut with a final
+    row saying so (the CSV artifacts hold every row).
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = Workbook()
-    wb.remove(wb.active)
-    head_fill = PatternFill("solid", fgColor="1F4E78")
-    for name, df in sheets.items():
-        ws = wb.create_sheet(title=name[:31])
-        frame = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
-        cols = [str(c) for c in frame.columns]
-        ws.append(cols)
-        for cell in ws[1]:
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = head_fill
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for row in frame.itertuples(index=False, name=None):
-            ws.append([_cell(v) for v in row])
-        for j, col in enumerate(cols, start=1):
-            letter = get_column_letter(j)
-            fmt = _fmt_for(col)
-            series = frame.iloc[:, j - 1]
-            if (
-                fmt
-                and pd.api.types.is_numeric_dtype(series)
-                and not pd.api.types.is_bool_dtype(series)
-            ):
-                for cell in ws[letter][1:]:
-                    cell.number_format = fmt
-            if pd.api.types.is_datetime64_any_dtype(series):
-                for cell in ws[letter][1:]:
-                    cell.number_format = "yyyy-mm-dd"
-            width = max([len(col)] + [len(str(v)) for v in series.head(200).tolist()]) + 2
-            ws.column_dimensions[letter].width = min(max(width, 8), 60)
-        ws.freeze_panes = "A2"
-        if len(frame):
-            ws.auto_filter.ref = ws.dimensions
-    # Fixed workbook metadata so two runs give the same bytes where openpyxl allows it.
     from datetime import datetime
 
-    wb.properties.creator = "oonplaybook"
-    wb.properties.created = datetime(2000, 1, 1)
-    wb.properties.modified = datetime(2000, 1, 1)
-    wb.save(path)
+    wb = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True, "remove_timezone": True})
+    wb.set_properties({"author": "oonplaybook", "created": datetime(2000, 1, 1)})
+    head = wb.add_format(
+        {
+            "bold": True,
+            "font_color": "#FFFFFF",
+            "bg_color": "#1F4E78",
+            "text_wrap": True,
+            "valign": "top",
+            "border": 1,
+        }
+    )
+    fmts = {
+        "money": wb.add_format({"num_format": '"$"#,##0.00'}),
+        "share": wb.add_format({"num_format": "0.0%"}),
+        "multiple": wb.add_format({"num_format": '0.00"x"'}),
+        "int": wb.add_format({"num_format": "#,##0"}),
+        "number": wb.add_format({"num_format": "#,##0.00"}),
+        "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+        "text": wb.add_format({}),
+        "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
+    }
+    note_fmt = wb.add_format({"italic": True, "font_color": "#7F7F7F"})
+    for name, df in sheets.items():
+        frame = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
+        total = len(frame)
+        frame = frame.head(WORKBOOK_MAX_ROWS)
+        ws = wb.add_worksheet(name[:31])
+        cols = [str(c) for c in frame.columns]
+        ws.write_row(0, 0, cols, head)
+        for j, col in enumerate(cols):
+            s = frame.iloc[:, j]
+            kind = "wrap" if any(h in col for h in _WRAP_HINTS) else _col_kind(col, s)
+            sample = [str(v) for v in s.head(200).tolist()]
+            width = (
+                60 if kind == "wrap" else min(max([len(col)] + [len(v) for v in sample]) + 2, 45)
+            )
+            ws.set_column(j, j, max(width, 9), fmts[kind])
+            if kind == "date":
+                vals = (
+                    pd.to_datetime(s).dt.tz_localize(None)
+                    if getattr(s.dt, "tz", None)
+                    else pd.to_datetime(s)
+                )
+                for i, v in enumerate(vals.tolist(), start=1):
+                    if v is not pd.NaT and v == v:
+                        ws.write_datetime(i, j, v.to_pydatetime(), fmts["date"])
+                continue
+            if pd.api.types.is_bool_dtype(s):
+                vals = s.map({True: "yes", False: "no"}).tolist()
+            elif pd.api.types.is_numeric_dtype(s):
+                vals = s.astype("float64").tolist()
+            else:
+                vals = s.astype("str").where(s.notna(), "").tolist()
+            for i, v in enumerate(vals, start=1):
+                if isinstance(v, float):
+                    if v == v:
+                        ws.write_number(i, j, v)
+                elif v != "":
+                    ws.write_string(i, j, v)
+        ws.freeze_panes(1, 0)
+        if len(frame):
+            ws.autofilter(0, 0, len(frame), max(len(cols) - 1, 0))
+        if total > len(frame):
+            ws.write_string(
+                len(frame) + 1,
+                0,
+                f"{total - len(frame):,} more rows (sorted lower) are in the CSV artifact",
+                note_fmt,
+            )
+    wb.close()
     return path
 
 
-def _cell(v: object) -> object:
-    if v is None:
-        return None
-    if isinstance(v, float) and v != v:
-        return None
-    if v is pd.NaT:
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.to_pydatetime().date()
-    if isinstance(v, (list, tuple, dict)):
-        return json.dumps(v, default=str)
-    if hasattr(v, "item"):
-        try:
-            return v.item()
-        except (ValueError, AttributeError):
-            return str(v)
-    return v
+# --- scope and narrative ---------------------------------------------------------------------
 
 
 def write_summary_workbook(run_dir: str | Path) -> Path | None:
@@ -204,7 +257,9 @@ def build_report_html(notebooks: list[Path], out: Path, *, title: str) -> Path:
     # nbconvert's lab template pulls require.js/MathJax from a CDN; a client report must open
     # offline, and it has no widgets or math, so drop those script tags.
     body = re.sub(r'<script[^>]+src="https://cdn[^"]*"[^>]*>\s*</script>\s*', "", body)
-    body = re.sub(r'<script type="module">(?:(?!</script>).)*?mermaid.*?</script>\s*', "", body, flags=re.S)
+    body = re.sub(
+        r'<script type="module">(?:(?!</script>).)*?mermaid.*?</script>\s*', "", body, flags=re.S
+    )
     out.write_text(body, encoding="utf-8")
     return out
 
