@@ -153,3 +153,37 @@ def test_missing_salt_fails_before_running(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(ParamsError, match="NO_SUCH_SALT_VAR"):
         run_client(p, out=tmp_path / "r", progress=False)
     assert not (tmp_path / "r").exists()
+
+
+def test_prepare_only_writes_parameterized_notebooks(tmp_path: Path) -> None:
+    result = run_client(DEMO_PARAMS, out=tmp_path / "prep", prepare_only=True, progress=False)
+    assert result.status == "prepared"
+    import nbformat
+
+    for stage in STAGES:
+        nb = nbformat.read(result.run_dir / f"{stage}.ipynb", as_version=4)
+        injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert len(injected) == 1 and 'client = "demo"' in injected[0].source
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert not (result.run_dir / "report.html").exists()
+
+
+def test_folder_of_params_goes_on_past_a_failing_client(tmp_path: Path) -> None:
+    from oonplaybook.run import run_many
+
+    folder = tmp_path / "params"
+    folder.mkdir()
+    good = yaml.safe_load(DEMO_PARAMS.read_text())
+    good["inputs"] = [
+        str(REPO / "data" / "demo" / "claims_export.csv"),
+        str(REPO / "data" / "demo" / "remits"),
+    ]
+    good["appeals_file"] = str(REPO / "data" / "demo" / "appeals.csv")
+    good["output_root"] = str(tmp_path / "outputs")
+    (folder / "a_good.yaml").write_text(yaml.safe_dump(good))
+    (folder / "b_bad.yaml").write_text(
+        yaml.safe_dump({**good, "client": "bad", "state": "Nowhere"})
+    )
+    results = run_many(folder, prepare_only=True, progress=False)
+    assert [r.status for r in results] == ["prepared", "failed"]
+    assert "state" in results[1].error
