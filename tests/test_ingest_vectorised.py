@@ -92,3 +92,26 @@ def test_every_cas_triplet_is_an_adjustment_or_a_reject() -> None:
         ("PR", "3", 5.0),
     ]
     assert np.isnan(a.loc[a["reason"] == "23", "quantity"]).all()  # "abc" is not a quantity
+
+
+def test_group_reductions_match_the_scatter_fallback() -> None:
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(1, 6, size=300)
+    g = np.repeat(rng.permutation(400)[:300], sizes)  # contiguous runs, unsorted keys
+    amt = rng.integers(-5_000, 5_000, size=len(g)) * rng.integers(0, 2, size=len(g))
+    is_pr = rng.random(len(g)) < 0.3
+    red = ~is_pr & (rng.random(len(g)) < 0.8)
+    deny = ~is_pr & (amt > 0)
+    fast = x12._group_cas(g, 400, amt, is_pr, red, deny)
+    # the same rows with one run split in two: not contiguous, so the scatter/sort path runs
+    i = int(np.flatnonzero(sizes >= 2)[0])
+    cut = int(sizes[:i].sum())
+    perm = np.r_[cut, np.arange(cut), np.arange(cut + 1, len(g))]
+    slow = x12._group_cas(g[perm], 400, amt[perm], is_pr[perm], red[perm], deny[perm])
+    for f, s in zip(fast[:5], slow[:5], strict=True):
+        assert np.array_equal(f, s)
+    has = fast[5] >= 0
+    assert np.array_equal(has, slow[5] >= 0)
+    # the primary row: same group, same amount class (the fallback's row index is permuted)
+    assert np.array_equal(amt[fast[5][has]], amt[perm][slow[5][has]])
+    assert np.array_equal(g[fast[5][has]], np.flatnonzero(has))

@@ -1058,32 +1058,26 @@ def _take_opt(values: pa.Array, idx: np.ndarray, present: np.ndarray) -> pa.Arra
     return pc.fill_null(got, "")
 
 
-def _split_cas(segs: list[str], sep: str) -> list[tuple[np.ndarray, int, pa.Array, ...]]:
-    """Triplet slots of raw CAS segments: (segment index, element position, reason, amount,
-    quantity) per slot position 2, 5, ... 17 (CAS02-CAS19), vectorised with pyarrow."""
+def _split_cas(segs: list[str], sep: str) -> tuple[np.ndarray, np.ndarray, pa.Array, ...]:
+    """Triplets of raw CAS segments, in segment and slot order: (segment index, element position
+    of the reason, reason, amount, quantity) for CAS02-CAS19, vectorised with pyarrow."""
     lst = pc.split_pattern(pa.array(segs, type=_LSTR), pattern=sep)
     offs = np.asarray(lst.offsets, dtype="int64")
     vals = lst.flatten()
     cnt = np.diff(offs)
-    start = offs[:-1]
-    out = []
-    for k in range(2, 20, 3):
-        has = cnt > k
-        if not has.any():
-            break
-        si = np.flatnonzero(has)
-        base = start[si]
-        c = cnt[si]
-        out.append(
-            (
-                si,
-                k,
-                vals.take(pa.array(base + k)),
-                _take_opt(vals, base + k + 1, c > k + 1),
-                _take_opt(vals, base + k + 2, c > k + 2),
-            )
-        )
-    return out
+    seg_of = np.repeat(np.arange(len(segs), dtype="int64"), cnt)
+    pos = np.arange(len(vals), dtype="int64") - offs[:-1][seg_of]
+    r = np.flatnonzero((pos >= 2) & (pos < 20) & ((pos - 2) % 3 == 0))  # reason elements
+    seg = seg_of[r]
+    k = pos[r]
+    c = cnt[seg]
+    return (
+        seg,
+        k,
+        vals.take(pa.array(r)),
+        _take_opt(vals, r + 1, c > k + 1),
+        _take_opt(vals, r + 2, c > k + 2),
+    )
 
 
 def _expand_cas(acc: Remit835Reader) -> dict[str, Any]:
@@ -1106,23 +1100,21 @@ def _expand_cas(acc: Remit835Reader) -> dict[str, Any]:
             "rejects": [],
         }
     first = seps[0]
-    slots = []
     if seps.count(first) == n:
-        slots = _split_cas(segs, first)
+        seg, kk, reason, amt, qty = _split_cas(segs, first)
     else:  # files with other element separators (|, ^ ...): split each group with its own
         sep_arr = np.asarray(seps, dtype=object)
+        parts = []
         for sep in sorted(set(seps)):
             ids = np.flatnonzero(sep_arr == sep)
-            for si, k, r, a, q in _split_cas([segs[i] for i in ids], sep):
-                slots.append((ids[si], k, r, a, q))
-    seg = np.concatenate([s[0] for s in slots])
-    kk = np.concatenate([np.full(len(s[0]), s[1], dtype="int64") for s in slots])
-    order = np.lexsort((kk, seg))
-    seg, kk = seg[order], kk[order]
-    take = pa.array(order)
-    reason = pa.concat_arrays([s[2] for s in slots]).take(take)
-    amt = pa.concat_arrays([s[3] for s in slots]).take(take)
-    qty = pa.concat_arrays([s[4] for s in slots]).take(take)
+            si, k, r, a, q = _split_cas([segs[i] for i in ids], sep)
+            parts.append((ids[si], k, r, a, q))
+        seg = np.concatenate([p[0] for p in parts])
+        kk = np.concatenate([p[1] for p in parts])
+        order = np.lexsort((kk, seg))
+        seg, kk = seg[order], kk[order]
+        take = pa.array(order)
+        reason, amt, qty = (pa.concat_arrays([p[j] for p in parts]).take(take) for j in (2, 3, 4))
     # a reason ending in a space (or empty) is trimmed, as the scalar reader did
     trim = pc.or_(pc.ends_with(reason, " "), pc.equal(reason, ""))
     reason = pc.if_else(trim, pc.utf8_trim_whitespace(reason), reason)
@@ -1213,23 +1205,9 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any]) -> dict[str, Any]:  # noqa
     red = pc.is_in(group, value_set=pa.array(sorted(REDUCING_GROUPS), type=_LSTR))
     red = red.to_numpy(zero_copy_only=False) & ~oa23
     pos = amt > 0
-    tot = np.zeros(n_g, dtype="int64")
-    np.add.at(tot, g, amt)
-    pr = np.zeros(n_g, dtype="int64")
-    np.add.at(pr, g[is_pr], amt[is_pr])
-    rd = np.zeros(n_g, dtype="int64")
-    np.add.at(rd, g[red], amt[red])
-    pr_pos = np.zeros(n_g, dtype=bool)
-    pr_pos[g[is_pr & pos]] = True
-    deny = np.zeros(n_g, dtype=bool)
-    deny[g[~is_pr & pos & ~oa23]] = True
-    order = np.lexsort((np.arange(len(amt)), -np.abs(amt), is_pr, g))
-    gs = g[order]
-    first = np.ones(len(gs), dtype=bool)
-    first[1:] = gs[1:] != gs[:-1]
-    prim = np.full(n_g, -1, dtype="int64")
-    prim[gs[first]] = order[first]
-
+    # The walk keeps each line's (and each claim's claim-level) CAS contiguous, so per-group
+    # sums are run reductions; the scatter/sort path stays as the fallback.
+    tot, pr, rd, pr_pos, deny, prim = _group_cas(g, n_g, amt, is_pr, red, pos & ~is_pr & ~oa23)
     gi = np.where(is_line, np.arange(n_l), n_l + l_claim)
     row = prim[gi]
     row = np.where(row < 0, prim[n_l + l_claim], row)  # line without CAS: the claim's reason
@@ -1320,6 +1298,58 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any]) -> dict[str, Any]:  # noqa
         "a_line": np.asarray(b["x_lno"], dtype="int64")[seg],
         "a_group": group,
     }
+
+
+def _group_cas(
+    g: np.ndarray,
+    n_g: int,
+    amt: np.ndarray,
+    is_pr: np.ndarray,
+    red: np.ndarray,
+    denies: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Per group (line, or claim-level CAS of a claim): Σ amount, Σ PR, Σ reducing, any PR > 0,
+    any denying amount, and the row of the primary CARC (largest non-PR |amount|, first on
+    ties, else largest PR; -1 without CAS). Exact int64 sums."""
+    n = len(g)
+    tot = np.zeros(n_g, dtype="int64")
+    pr = np.zeros(n_g, dtype="int64")
+    rd = np.zeros(n_g, dtype="int64")
+    pr_pos = np.zeros(n_g, dtype=bool)
+    deny = np.zeros(n_g, dtype=bool)
+    prim = np.full(n_g, -1, dtype="int64")
+    if n == 0:
+        return tot, pr, rd, pr_pos, deny, prim
+    change = np.ones(n, dtype=bool)
+    change[1:] = g[1:] != g[:-1]
+    starts = np.flatnonzero(change)
+    keys = g[starts]
+    # non-PR first, then by |amount| descending: score (smaller wins) < 2**51 in magnitude
+    score = is_pr.astype("int64") * (1 << 51) - np.abs(amt)
+    if len(np.unique(keys)) == len(keys):  # contiguous groups (always, from the walk)
+        tot[keys] = np.add.reduceat(amt, starts)
+        pr[keys] = np.add.reduceat(np.where(is_pr, amt, 0), starts)
+        rd[keys] = np.add.reduceat(np.where(red, amt, 0), starts)
+        pr_pos[keys] = np.logical_or.reduceat(is_pr & (amt > 0), starts)
+        deny[keys] = np.logical_or.reduceat(denies, starts)
+        run = np.cumsum(change) - 1
+        best = np.minimum.reduceat(score, starts)
+        cand = np.flatnonzero(score == best[run])
+        first = np.ones(len(cand), dtype=bool)
+        first[1:] = run[cand][1:] != run[cand][:-1]
+        prim[keys] = cand[first]
+        return tot, pr, rd, pr_pos, deny, prim
+    np.add.at(tot, g, amt)
+    np.add.at(pr, g[is_pr], amt[is_pr])
+    np.add.at(rd, g[red], amt[red])
+    pr_pos[g[is_pr & (amt > 0)]] = True
+    deny[g[denies]] = True
+    order = np.lexsort((np.arange(n), score, g))
+    gs = g[order]
+    head = np.ones(n, dtype=bool)
+    head[1:] = gs[1:] != gs[:-1]
+    prim[gs[head]] = order[head]
+    return tot, pr, rd, pr_pos, deny, prim
 
 
 def _sum_by(keys: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
