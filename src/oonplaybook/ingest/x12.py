@@ -382,11 +382,7 @@ _BUFFERS = (
     "l_rarc",
     "l_src",
     "x_seg",
-    "x_sep",
-    "x_claim",
-    "x_line",
-    "x_lno",
-    "x_grp",
+    "x_owner",
     "x_src",
     "p_prov",
     "p_date",
@@ -426,6 +422,8 @@ class Remit835Reader:
         self.rejects: list[dict[str, str]] = []
         self.reject_keys: list[int] = []  # file index * stride + segment number, for ordering
         self.balance: list[dict[str, Any]] = []
+        self.x_runs: list[tuple[int, str]] = []  # (first CAS index, element separator)
+        self.odd_grp: dict[int, str] = {}  # CAS index -> group, when CAS01 needed strip/upper
         self.tx_balance: list[tuple[int, int, dict[str, Any]]] = []  # (last claim, file, rec)
         self.warnings: list[str] = []
         self.names: list[str] = []
@@ -500,11 +498,9 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
     l_rarc = buf["l_rarc"]
     l_src = buf["l_src"]
     x_seg = buf["x_seg"]
-    x_sep = buf["x_sep"]
-    x_claim = buf["x_claim"]
-    x_line = buf["x_line"]
-    x_lno = buf["x_lno"]
-    x_grp = buf["x_grp"]
+    x_owner = buf["x_owner"]  # the line's buffer index, or ~claim index for claim-level CAS
+    x_runs = acc.x_runs
+    odd_grp = acc.odd_grp
     x_src = buf["x_src"]
     p_prov = buf["p_prov"]
     p_date = buf["p_date"]
@@ -647,9 +643,25 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
     saw_iea = False
     for chunk in tok.chunks:
         sep, comp = chunk.delimiters.element, chunk.delimiters.component
+        if not x_runs or x_runs[-1][1] != sep:
+            x_runs.append((len(x_seg), sep))
+        cas_p = "CAS" + sep
         segno = chunk.first_no - 1
         for seg in chunk.segments:
             segno += 1
+            if seg[:4] == cas_p and not in_other_tx and not skipping and claim is not None:
+                # the most frequent segment: stored raw, split after the walk (_split_cas)
+                j = seg.find(sep, 4)
+                grp = seg[4:j] if j >= 0 else seg[4:]
+                if grp not in _GROUPS:
+                    grp = grp.strip().upper()
+                    odd_grp[len(x_seg)] = grp
+                    if grp not in _GROUPS:
+                        warnings.append(f"{name}: segment {segno}: unknown CAS group {grp!r}")
+                x_seg.append(seg)
+                x_owner.append(line if line >= 0 else ~claim["idx"])
+                x_src.append(file_base + segno)
+                continue
             e = seg.split(sep)
             tag = e[0]
             if in_other_tx and tag not in ("SE", "ISA", "GS", "GE", "IEA", "ST"):
@@ -668,14 +680,11 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                 grp = e[1] if len(e) > 1 else ""
                 if grp not in _GROUPS:
                     grp = grp.strip().upper()
+                    odd_grp[len(x_seg)] = grp
                     if grp not in _GROUPS:
                         warnings.append(f"{name}: segment {segno}: unknown CAS group {grp!r}")
                 x_seg.append(seg)
-                x_sep.append(sep)
-                x_claim.append(claim["idx"])
-                x_line.append(line)
-                x_lno.append(line_no if line >= 0 else 0)
-                x_grp.append(grp)
+                x_owner.append(line if line >= 0 else ~claim["idx"])
                 x_src.append(file_base + segno)
             elif tag == "DTM":
                 if skipping == "claim" or skipping == "line":
@@ -1058,9 +1067,9 @@ def _take_opt(values: pa.Array, idx: np.ndarray, present: np.ndarray) -> pa.Arra
     return pc.fill_null(got, "")
 
 
-def _split_cas(segs: list[str], sep: str) -> tuple[np.ndarray, np.ndarray, pa.Array, ...]:
+def _split_cas(segs: list[str], sep: str) -> tuple[Any, ...]:
     """Triplets of raw CAS segments, in segment and slot order: (segment index, element position
-    of the reason, reason, amount, quantity) for CAS02-CAS19, vectorised with pyarrow."""
+    of the reason, reason, amount, quantity) for CAS02-CAS19, plus each segment's CAS01."""
     lst = pc.split_pattern(pa.array(segs, type=_LSTR), pattern=sep)
     offs = np.asarray(lst.offsets, dtype="int64")
     vals = lst.flatten()
@@ -1077,6 +1086,7 @@ def _split_cas(segs: list[str], sep: str) -> tuple[np.ndarray, np.ndarray, pa.Ar
         vals.take(pa.array(r)),
         _take_opt(vals, r + 1, c > k + 1),
         _take_opt(vals, r + 2, c > k + 2),
+        _take_opt(vals, offs[:-1] + 1, cnt > 1),
     )
 
 
@@ -1087,7 +1097,7 @@ def _expand_cas(acc: Remit835Reader) -> dict[str, Any]:
     missing or not a number); an empty triplet is skipped, as in X12 (CAS05-19 are optional).
     """
     b = acc.buf
-    segs, seps = b["x_seg"], b["x_sep"]
+    segs = b["x_seg"]
     n = len(segs)
     empty = np.zeros(0, dtype="int64")
     if n == 0:
@@ -1098,43 +1108,47 @@ def _expand_cas(acc: Remit835Reader) -> dict[str, Any]:
             "amount": empty,
             "qty": np.zeros(0),
             "rejects": [],
+            "groups": pa.array([], type=_LSTR),
         }
-    first = seps[0]
-    if seps.count(first) == n:
-        seg, kk, reason, amt, qty = _split_cas(segs, first)
-    else:  # files with other element separators (|, ^ ...): split each group with its own
-        sep_arr = np.asarray(seps, dtype=object)
-        parts = []
-        for sep in sorted(set(seps)):
-            ids = np.flatnonzero(sep_arr == sep)
-            si, k, r, a, q = _split_cas([segs[i] for i in ids], sep)
-            parts.append((ids[si], k, r, a, q))
-        seg = np.concatenate([p[0] for p in parts])
-        kk = np.concatenate([p[1] for p in parts])
-        order = np.lexsort((kk, seg))
-        seg, kk = seg[order], kk[order]
-        take = pa.array(order)
-        reason, amt, qty = (pa.concat_arrays([p[j] for p in parts]).take(take) for j in (2, 3, 4))
+    runs = [*acc.x_runs, (n, "")]
+    parts = []
+    for (lo, sep), (hi, _) in zip(runs[:-1], runs[1:], strict=True):
+        if hi > lo:  # each run of CAS read with one element separator, in walk order
+            si, k, r, a, q, g1 = _split_cas(segs[lo:hi] if (lo, hi) != (0, n) else segs, sep)
+            parts.append((si + lo, k, r, a, q, g1))
+    seg = np.concatenate([p[0] for p in parts])
+    kk = np.concatenate([p[1] for p in parts])
+    reason, amt, qty, groups = (
+        pa.concat_arrays([p[j] for p in parts]) if len(parts) > 1 else parts[0][j]
+        for j in (2, 3, 4, 5)
+    )
+    if acc.odd_grp:  # CAS01 that needed trimming/upper-casing: the walk's value
+        gl = groups.to_pylist()
+        for i, v in acc.odd_grp.items():
+            gl[i] = v
+        groups = pa.array(gl, type=_LSTR)
     # a reason ending in a space (or empty) is trimmed, as the scalar reader did
     trim = pc.or_(pc.ends_with(reason, " "), pc.equal(reason, ""))
     reason = pc.if_else(trim, pc.utf8_trim_whitespace(reason), reason)
     no_reason = pc.equal(reason, "").to_numpy(zero_copy_only=False)
     cents, valid = _cents_array(amt)
     src = np.asarray(b["x_src"], dtype="int64")
-    grp = b["x_grp"]
     rej: list[tuple[int, dict[str, str]]] = []
     amt_set = pc.not_equal(pc.utf8_trim_whitespace(amt), "").to_numpy(zero_copy_only=False)
     bad = (no_reason & amt_set) | (~no_reason & ~valid)
     if bad.any():  # rare: built in Python, in segment and slot order
         claim_ids = b["c_id"]
-        x_claim = b["x_claim"]
+        owner, l_claim = b["x_owner"], b["l_claim"]
         for i in np.flatnonzero(bad).tolist():
             j = int(seg[i])
             s = int(src[j])
+            grp = groups[j].as_py()
             if no_reason[i]:
-                rej.append((s, _rej(acc, s, f"CAS {grp[j]}", "CAS amount without a reason code")))
+                rej.append((s, _rej(acc, s, f"CAS {grp}", "CAS amount without a reason code")))
                 continue
-            rec = f"claim {claim_ids[x_claim[j]]} CAS {grp[j]}-{reason[i].as_py()}"
+            o = owner[j]
+            cid = claim_ids[l_claim[o] if o >= 0 else ~o]
+            rec = f"claim {cid} CAS {grp}-{reason[i].as_py()}"
             why = f"CAS{int(kk[i]) + 1:02d} amount {amt[i].as_py()!r} is missing or not a number"
             rej.append((s, _rej(acc, s, rec, why)))
     keep = np.flatnonzero(~no_reason & valid)
@@ -1151,6 +1165,7 @@ def _expand_cas(acc: Remit835Reader) -> dict[str, Any]:
         "amount": cents[keep],
         "qty": qv,
         "rejects": rej,
+        "groups": groups,
     }
 
 
@@ -1193,10 +1208,12 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any]) -> dict[str, Any]:  # noqa
     paid, paid_ok = _cents_array(pa.array(b["l_paid"], type=_LSTR))
     b6, b6_ok = _cents_array(pa.array(b["l_b6"], type=_LSTR))
     seg = adj["seg"]
-    a_claim = np.asarray(b["x_claim"], dtype="int64")[seg]
-    a_lidx = np.asarray(b["x_line"], dtype="int64")[seg]
+    owner = np.asarray(b["x_owner"], dtype="int64")[seg]
+    a_lidx = np.where(owner >= 0, owner, -1)
+    a_claim = np.where(owner >= 0, l_claim[np.maximum(owner, 0)] if n_l else 0, ~owner)
+    a_line = np.where(owner >= 0, l_no[np.maximum(owner, 0)] if n_l else 0, 0)
     amt = adj["amount"]
-    group = pa.array(b["x_grp"], type=_LSTR).take(pa.array(seg))
+    group = adj["groups"].take(pa.array(seg))
     reason = adj["reason"]
     g = np.where(a_lidx >= 0, a_lidx, n_l + a_claim)  # line index, or n_l + claim (claim level)
     n_g = n_l + n_c
@@ -1295,7 +1312,7 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any]) -> dict[str, Any]:  # noqa
         "claim_status": status,
         "carc": carc,
         "a_claim": a_claim,
-        "a_line": np.asarray(b["x_lno"], dtype="int64")[seg],
+        "a_line": a_line,
         "a_group": group,
     }
 
