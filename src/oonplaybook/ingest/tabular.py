@@ -508,7 +508,8 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
     s = col("units")
     if s is not None:
         u = pd.to_numeric(s.where(s.ne(""), "1"), errors="coerce")
-        flag(u.isna() | (u < 0), "units '" + s + "' is not a number")
+        flag(u.isna(), "units '" + s + "' is not a number")
+        flag(u < 0, "units '" + s + "' is negative (a reversal belongs on the remittance)")
         out["units"] = u.fillna(0.0).astype("float64")
     s = col("line_no")
     if s is not None:
@@ -520,9 +521,10 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
     s = col("unit_type")
     if s is not None:
         u = s.str.upper()
-        out["unit_type"] = u.where(~u.isin(["MIN", "MINS", "MINUTES", "MJ"]), "MJ").where(
-            lambda x: x == "MJ", "UN"
-        )
+        minutes = u.isin(["MIN", "MINS", "MINUTES", "MJ"])
+        units = u.isin(["", "UN", "UNIT", "UNITS"])
+        flag(~minutes & ~units, "unit type '" + s + "' is not UN (units) or MJ (minutes)")
+        out["unit_type"] = u.where(~minutes, "MJ").where(lambda x: x == "MJ", "UN")
     s = col("plan_type")
     unmapped_plan: list[str] = []
     if s is not None:
