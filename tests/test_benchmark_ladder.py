@@ -243,3 +243,19 @@ def test_claim_level_lines_kept_with_reason():
     assert len(out) == 2
     row = out[out["line_no"] == 0].iloc[0]
     assert np.isnan(row["medicare_allowed"]) and row["medicare_reason"] != ""
+
+
+def test_exact_bootstrap_ci_matches_monte_carlo_for_large_groups(monkeypatch):
+    # the exact bootstrap distribution of the median (used from EXACT_BOOTSTRAP_MIN_N on) must
+    # agree with many Monte Carlo resamples to within Monte Carlo error, odd and even n
+    rng = np.random.default_rng(5)
+    for n in (3001, 3000):
+        x = np.exp(rng.normal(np.log(1.6), 0.3, n))
+        exact = benchmark.bootstrap_median_ci(x, seed=1)
+        monkeypatch.setattr(benchmark, "EXACT_BOOTSTRAP_MIN_N", 10**9)
+        mc = benchmark.bootstrap_median_ci(x, reps=4000, seed=1)
+        monkeypatch.setattr(benchmark, "EXACT_BOOTSTRAP_MIN_N", 1_000)
+        assert exact[0] == mc[0]
+        width = mc[2] - mc[1]
+        assert abs(exact[1] - mc[1]) < 0.05 * width and abs(exact[2] - mc[2]) < 0.05 * width
+        assert exact[1] < exact[0] < exact[2]
