@@ -410,6 +410,20 @@ def _reversal_pairs(R: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def _set_rows(df: pd.DataFrame, rows: pd.Index, col: str, values: Any) -> None:
+    """``df.loc[rows, col] = values``; a ``str`` column is rebuilt in one pass instead (pandas 3
+    validates arrow setitem values one by one: ~0.1 s per 100k cells). Same result: only string
+    values take the fast path, anything else goes through ``.loc`` (and its errors)."""
+    s = df[col]
+    vals = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if s.dtype == "str" and pd.api.types.infer_dtype(vals, skipna=True) in ("string", "empty"):
+        arr = s.to_numpy(dtype=object, na_value=np.nan, copy=True)
+        arr[df.index.get_indexer(rows)] = vals
+        df[col] = pd.Series(arr, index=df.index, dtype=s.dtype)
+    else:
+        df.loc[rows, col] = values
+
+
 def merge_billed_and_remits(
     B: pd.DataFrame, X: pd.DataFrame, R: pd.DataFrame, A: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
@@ -505,25 +519,30 @@ def merge_billed_and_remits(
                 if c == "plan_type":
                     cur = R.loc[idx, c].to_numpy()
                     v = np.where(v == "unknown", cur, v)
-                R.loc[idx, c] = v
+                _set_rows(R, idx, c, v)
         for c in REMIT_THEN_BILLED:
             cur = R.loc[idx, c]
             empty = cur.isna() | (cur.astype("str").eq("") if cur.dtype == "str" else False)
-            R.loc[idx, c] = cur.where(~empty, src[c].to_numpy())
+            _set_rows(R, idx, c, cur.where(~empty, src[c].to_numpy()))
         for c in BILLED_THEN_REMIT:
             b = pd.Series(src[c].to_numpy(), index=idx, dtype="str")
-            R.loc[idx, c] = b.where(b.ne(""), R.loc[idx, c])
+            _set_rows(R, idx, c, b.where(b.ne(""), R.loc[idx, c]))
         line_mask = R.loc[idx, "line_no"].to_numpy() > 0
         bcpt = src["cpt"].to_numpy()
         rcpt = R.loc[idx, "cpt"].to_numpy()
         rec = line_mask & (bcpt != "") & (rcpt != "") & (bcpt != rcpt)
         old_billed_cpt = R.loc[idx, "billed_cpt"].to_numpy()
-        R.loc[idx, "billed_cpt"] = np.where(rec, bcpt, old_billed_cpt)
+        _set_rows(R, idx, "billed_cpt", np.where(rec, bcpt, old_billed_cpt))
         R.loc[idx, "recoded"] = rec | R.loc[idx, "recoded"].to_numpy()
         new_no = np.where(line_mask, src["line_no"].to_numpy(), 0)
         old_no = R.loc[idx, "line_no"].to_numpy()
-        R.loc[idx, "line_control"] = np.where(
-            line_mask, src["line_control"].to_numpy(), R.loc[idx, "line_control"].to_numpy()
+        _set_rows(
+            R,
+            idx,
+            "line_control",
+            np.where(
+                line_mask, src["line_control"].to_numpy(), R.loc[idx, "line_control"].to_numpy()
+            ),
         )
         # renumber the adjustments of matched lines to the billed line number
         ren = pd.DataFrame(
