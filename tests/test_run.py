@@ -48,6 +48,8 @@ def test_report_html_has_no_code_and_no_parameters(demo_run: Path) -> None:
     assert "stage_context(" not in html and "import pandas" not in html
     assert "phi_salt_env" not in html
     assert "Revenue at stake" in html
+    # "$" is a literal dollar, not TeX: bold dollar amounts survive Markdown rendering.
+    assert "<strong>$" in html and "**$" not in html
 
 
 def test_codes_stay_strings_in_artifacts(demo_run: Path) -> None:

@@ -216,19 +216,36 @@ def write_summary_workbook(run_dir: str | Path) -> Path | None:
 _DROP_TAGS = {"parameters", "injected-parameters", "remove-cell"}
 
 
+_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+def _escape_dollars(text: str) -> str:
+    """``$`` as a literal dollar sign: nbconvert's Markdown reads ``$...$`` as TeX, which turned
+    "billed **$1,000**, paid **$500**" into a formula with stray asterisks."""
+    return _DOLLAR.sub(lambda _m: "\\$", text)
+
+
 def _client_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The cells a client reads: no parameter cells, no stderr, literal dollar signs."""
     cells = []
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
         if tags & _DROP_TAGS:
             continue
-        if cell.cell_type == "code":
-            cell = nbformat.from_dict(dict(cell))
-            cell.outputs = [
-                o
-                for o in cell.get("outputs", [])
-                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
-            ]
+        cell = nbformat.from_dict(dict(cell))
+        if cell.cell_type == "markdown":
+            cell.source = _escape_dollars(cell.source)
+        elif cell.cell_type == "code":
+            outputs = []
+            for o in cell.get("outputs", []):
+                if o.get("output_type") == "stream" and o.get("name") == "stderr":
+                    continue
+                data = o.get("data", {})
+                if "text/markdown" in data:
+                    o = nbformat.from_dict(dict(o))
+                    o.data = {**data, "text/markdown": _escape_dollars(data["text/markdown"])}
+                outputs.append(o)
+            cell.outputs = outputs
             if not cell.outputs:
                 continue
         cells.append(cell)
