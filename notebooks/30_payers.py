@@ -41,7 +41,7 @@ from IPython.display import Markdown, display
 from oonplaybook import context, plots, report
 from oonplaybook.payers import fit_all, paid_lines
 from oonplaybook.payers import figures as pf
-from oonplaybook.payers.io import attach_medicare, write_outputs
+from oonplaybook.payers.io import attach_medicare, read_benchmarks, write_outputs
 
 # %%
 ctx = context.stage_context(
@@ -54,7 +54,7 @@ rng = plots.setup_notebook(seed)
 
 # %%
 claim_lines = ctx.read_table("claim_lines")
-benchmarks = ctx.read_table("benchmarks") if ctx.artifact("benchmarks").exists() else None
+benchmarks = read_benchmarks(ctx.artifact("benchmarks")) if ctx.artifact("benchmarks").exists() else None
 appeals = ctx.read_table("appeals") if ctx.artifact("appeals").exists() else None
 lines, benchmark_source = attach_medicare(
     claim_lines, benchmarks, year=fee_schedule_year, locality=locality, strict=False

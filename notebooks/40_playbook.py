@@ -55,7 +55,7 @@ rng = plots.setup_notebook(seed)
 # %%
 claim_lines = ctx.read_table("claim_lines")
 appeals = ctx.read_table("appeals")
-benchmarks = ctx.read_table("benchmarks") if ctx.artifact("benchmarks").exists() else None
+benchmarks = pb.read_benchmarks(ctx.artifact("benchmarks")) if ctx.artifact("benchmarks").exists() else None
 payer_effects = ctx.read_table("payer_effects") if ctx.artifact("payer_effects").exists() else None
 scorecard = ctx.read_table("scorecard") if ctx.artifact("scorecard").exists() else None
 settings = ctx.config.playbook

@@ -112,3 +112,39 @@ def test_patient_protections() -> None:
         pp.loc["S1", "ppdr_window_end"] is pd.NaT
         or pd.isna(pp.loc["S1", "ppdr_window_end"]) is False
     )
+
+
+def test_arrow_isin_equals_pandas_isin_with_missing_values():
+    from oonplaybook.playbook._adapters import isin
+
+    values = pd.Series(["C1", "C2", None, "C3", "C1"], dtype="str", index=[5, 4, 3, 2, 1])
+    probe = pd.Series(["C1", "C3", "C9"], dtype="str")
+    got = isin(values, probe)
+    assert got.tolist() == values.isin(probe).tolist() == [True, False, False, True, True]
+    assert got.index.tolist() == [5, 4, 3, 2, 1] and got.dtype == bool
+    assert not isin(values, []).any()
+
+
+def test_read_benchmarks_reads_only_the_joined_columns(tmp_path):
+    from oonplaybook.payers.io import read_benchmarks as payer_read
+    from oonplaybook.playbook import read_benchmarks
+
+    df = pd.DataFrame(
+        {
+            "claim_id": ["A", "B"],
+            "line_no": [1, 1],
+            "medicare_allowed": [10.0, 20.0],
+            "ucr_p80": [30.0, 40.0],
+            "medicare_source": ["x", "y"],
+        }
+    )
+    df.to_parquet(tmp_path / "benchmarks.parquet", index=False)
+    got = read_benchmarks(tmp_path / "benchmarks.parquet")
+    assert set(got.columns) == {"claim_id", "line_no", "medicare_allowed", "ucr_p80"}
+    assert list(payer_read(tmp_path / "benchmarks.parquet").columns) == [
+        "claim_id",
+        "line_no",
+        "medicare_allowed",
+    ]
+    with pytest.raises(FileNotFoundError, match="20_benchmark"):
+        read_benchmarks(tmp_path / "missing.parquet")

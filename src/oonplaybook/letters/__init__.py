@@ -546,12 +546,10 @@ def render_letters(
     prot = (
         protections.set_index("claim_id") if protections is not None and len(protections) else None
     )
-    from oonplaybook.playbook._adapters import line_frame
+    from oonplaybook.playbook._adapters import isin, line_frame
 
     # only the claims that get a letter, with their benchmark rungs (Medicare, QPA, UCR) joined
-    by_claim = line_frame(
-        claim_lines[claim_lines["claim_id"].isin(pd.unique(w["claim_id"]))], benchmarks
-    )
+    by_claim = line_frame(claim_lines[isin(claim_lines["claim_id"], w["claim_id"])], benchmarks)
     li = LetterInputs(by_claim, targets, client_name, as_of, contact, practice_size, profiles)
     for row in w.to_dict("records"):
         lines = _claim_lines(li, row["claim_id"], row["lines"])

@@ -48,6 +48,14 @@ def check_columns(lines: pd.DataFrame, source: str) -> None:
         )
 
 
+def read_benchmarks(path: str | Path) -> pd.DataFrame:
+    """The three ``benchmarks.parquet`` columns :func:`attach_medicare` joins (claim_id, line_no,
+    medicare_allowed), not all 60 (about 1 GB at 1M lines)."""
+    from oonplaybook.benchmark import read_benchmarks as _read
+
+    return _read(path, ["claim_id", "line_no", "medicare_allowed"])
+
+
 def attach_medicare(
     lines: pd.DataFrame,
     benchmarks: pd.DataFrame | None = None,

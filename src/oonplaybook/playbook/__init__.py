@@ -8,6 +8,7 @@ Public functions (the 40_playbook notebook calls these): :func:`build_targets`,
 from __future__ import annotations
 
 from oonplaybook.playbook._adapters import nsa_assessment as assess_nsa
+from oonplaybook.playbook._adapters import read_benchmarks
 from oonplaybook.playbook.appeals import (
     appeal_ladder,
     denial_group,
@@ -56,4 +57,5 @@ __all__ = [
     "denial_groups",
     "line_targets",
     "prompt_pay_interest",
+    "read_benchmarks",
 ]

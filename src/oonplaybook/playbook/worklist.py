@@ -34,7 +34,7 @@ import pandas as pd
 
 from oonplaybook.config import PlaybookSettings
 from oonplaybook.playbook import appeals as ap
-from oonplaybook.playbook._adapters import join_assessment, line_frame
+from oonplaybook.playbook._adapters import isin, join_assessment, line_frame
 from oonplaybook.playbook.idr_batches import idr_offer
 from oonplaybook.playbook.targets import line_targets
 
@@ -131,7 +131,7 @@ def _appeal_state(appeals: pd.DataFrame | None, claim_ids: pd.Series) -> pd.Data
     cols = ["claim_id", "last_level", "last_outcome", "last_decided"]
     if appeals is None or appeals.empty:
         return pd.DataFrame(columns=cols).astype({"claim_id": "str"})
-    a = appeals[appeals["claim_id"].isin(pd.unique(claim_ids))].copy()
+    a = appeals[isin(appeals["claim_id"], claim_ids)].copy()
     if a.empty:
         return pd.DataFrame(columns=cols).astype({"claim_id": "str"})
     a = a.sort_values(["claim_id", "appeal_level", "filed_date"], kind="stable")
@@ -573,17 +573,23 @@ def link_idr_batches(
     w = worklist.copy()
     if disputes.empty or "batch_id" not in disputes.columns:
         return w
-    per_claim = disputes.groupby("claim_id", sort=True).agg(
-        ev=("ev_in_batch", "sum"), batch_id=("batch_id", lambda s: ":".join(sorted(set(s))))
+    worth = batches.loc[batches["worth_filing"].astype("bool"), "batch_id"]
+    d = disputes[["claim_id", "batch_id", "ev_in_batch"]].assign(
+        _worth=isin(disputes["batch_id"], worth)
     )
-    worth = set(batches.loc[batches["worth_filing"].astype("bool"), "batch_id"])
+    per_claim = d.groupby("claim_id", sort=True).agg(
+        ev=("ev_in_batch", "sum"),
+        batch_id=("batch_id", lambda s: ":".join(sorted(set(s)))),
+        worth=("_worth", "any"),  # any of the claim's batches is worth filing
+    )
     nsa_open = w["route"].isin(["open_negotiation", "idr"]) & w["status"].eq("open")
-    m = nsa_open & w["claim_id"].isin(per_claim.index)
-    w.loc[m, "expected_recovery"] = w.loc[m, "claim_id"].map(per_claim["ev"]).round(2)
-    w.loc[m, "batch_id"] = w.loc[m, "claim_id"].map(per_claim["batch_id"])
-    in_worth = (
-        w["batch_id"].astype("str").str.split(":").map(lambda ids: any(i in worth for i in ids))
-    )
+    m = nsa_open & isin(w["claim_id"], per_claim.index)
+    claims_m = w.loc[m, "claim_id"]
+    w.loc[m, "expected_recovery"] = claims_m.map(per_claim["ev"]).round(2)
+    w.loc[m, "batch_id"] = claims_m.map(per_claim["batch_id"])
+    # rows outside m are never dropped below, so their in_worth value does not matter
+    in_worth = pd.Series(False, index=w.index)
+    in_worth[m] = claims_m.map(per_claim["worth"]).astype("bool").to_numpy()
     # only rows that were priced as disputes can be written off here; NSA rows outside IDR (an
     # improper denial to contest first) keep their route and single-dispute value
     drop = m & (~in_worth | (w["expected_recovery"] <= 0))
