@@ -115,3 +115,15 @@ def test_group_reductions_match_the_scatter_fallback() -> None:
     # the primary row: same group, same amount class (the fallback's row index is permuted)
     assert np.array_equal(amt[fast[5][has]], amt[perm][slow[5][has]])
     assert np.array_equal(g[fast[5][has]], np.flatnonzero(has))
+
+
+def test_build_twice_gives_the_same_tables_and_stats() -> None:
+    text = make_835(2).replace("CAS*CO*45*25.00", "CAS*CO*45*25.00**A2*x")
+    reader = x12.Remit835Reader("s")
+    st = reader.add(text.encode(), "a.835")
+    one = reader.build()
+    st1 = dict(st)
+    two = reader.build()
+    assert one.rejects == two.rejects and len(one.rejects) == 2
+    assert st == st1 and st["adjustments_rejected"] == 2 and st["adjustments"] == 12
+    assert one.balance_failures == two.balance_failures

@@ -14,13 +14,29 @@ cases is unverified. Tokenizing X12 is ~40 lines; the tolerance the project need
 valuable part, so we own it.
 
 Measured with ``benchmarks/ingest_835.py`` on this project's 2-core machine (50 MB file: 100k
-claims, 250k lines, 1.27M CAS pairs), lightly loaded: oonplaybook ``read_835`` 8.4 s (6.0 MB/s,
-1.0 GB peak), edi-835-parser 23.1 s (2.2 MB/s, 1.8 GB, and it loses 61% of the CAS pairs and
-$7.1M of $165.8M CAS dollars), oxedi 2.8 s (17.8 MB/s). So 2.7x edi-835-parser (2.0-2.5x when
-the machine is busy): the 5x target is **not** met by pure Python with full semantics (X12.md's
-own prototype was 2x). The way there, left open: oxedi as an optional fast path for enveloped
-files, with this walker as the fallback and as the oracle in differential tests (oxedi's tables
-lack modifiers, SVC06, LQ/MOA remarks and DTM*050, so they would be read from its segments).
+claims, 250k lines, 1.27M CAS pairs). Before the rework below: ``read_835`` 8.4 s (6.0 MB/s,
+1.0 GB peak) against edi-835-parser 23.1 s (2.2 MB/s, 1.8 GB; it loses 61% of the CAS pairs
+and $7.1M of $165.8M CAS dollars), i.e. 2.7x. After it: on the same machine, busy with
+other test runs (load 1.9-2.5), 3 interleaved runs each: ``read_835`` median 7.3 s (6.9 MB/s;
+runs 10.9/7.3/6.1 s; 1.1 GB peak), ``ingest_paths`` 7.1 s, edi-835-parser 25.3 s: **3.5x** of
+the medians (per run 2.5/3.5/4.1x). Warm, in-process, the reader takes ~5.0 s of CPU (10 MB/s,
+~4.6x edi-835-parser's unloaded 23 s). So the 5x target is still **not** met reliably by pure
+Python with full semantics; what is left is the per-segment loop itself (~1.2 us a segment,
+2.2M segments). ``ingest_paths`` on the 1M-line demo folder (582 remits + export, 470 MB;
+``benchmarks/ingest_demo.py``): median 57.5 s (17k lines/s, 4.4 GB peak), from 2-3 minutes.
+oxedi 0.6 (Rust) did 2.8 s (17.8 MB/s) but refuses envelope-less fragments and lacks modifiers, SVC06, LQ/MOA remarks
+and DTM*050 in its tables; it is not used.
+
+How the walk got cheaper (each step verified output-identical, tables, rejects, balance report
+and stats, on the demo, the benchmark file, the real remits and 60 randomly damaged files):
+the walk does only what needs its state (which claim, which line, what is skipped); CAS
+segments, 24% of all, are recognised by prefix and stored unsplit with their owner; their
+triplets, money and rejects are produced after the walk by pyarrow (:func:`_expand_cas`,
+:func:`_cents_array`: integer arithmetic, no float); allowed, patient share, status, primary
+CARC and the line/claim balance checks are run reductions over the adjustments
+(:func:`_derive`, :func:`_group_cas`); SVC/AMT amounts are only checked in the walk (one regex)
+and parsed with the CAS. The scalar rules (:func:`_cents`, :func:`_line_status`,
+:func:`_primary_carc`, :func:`_allowed`) stay as the reference the tests compare against.
 
 * **Tokenizer** (:func:`tokenize`): bytes in, a UTF-8 BOM and leading whitespace stripped. The
   element separator is ``ISA[3]``; the component separator and segment terminator are the two
@@ -29,11 +45,13 @@ lack modifiers, SVC06, LQ/MOA remarks and DTM*050, so they would be read from it
   IEA) is tokenized with its own delimiters, so several ISA/GS/ST per file work. Data that
   starts at ``ST`` (no envelope) falls back to ``* : ~`` with a warning. Anything else
   (empty, CSV, binary) raises :class:`NotX12Error` naming the file.
-* **Walker** (:func:`read_835`): one pass over segment strings, ``str.split`` per segment,
-  a tag ``if`` chain ordered by frequency, plain Python lists as column buffers. No per-segment
-  objects. Money is **integer cents** parsed with string arithmetic (no float on the way; a
-  third non-zero decimal is refused, not rounded), so every balance check is exact; floats
-  appear only when the canonical table is built.
+* **Walker** (:func:`read_835`): one pass over segment strings (``str.split`` per segment,
+  except CAS), a tag ``if`` chain ordered by frequency, plain Python lists as column buffers,
+  no per-segment objects; :meth:`Remit835Reader.build` then expands the CAS and derives the
+  line values for every file at once. Money is **integer cents** (string arithmetic in the
+  walk, int64 casts of the digit strings after it; no float on the way; a third non-zero
+  decimal is refused, not rounded), so every balance check is exact; floats appear only when
+  the canonical table is built.
 * **Nothing silently dropped**: every CLP becomes a claim or a reject; every CAS triplet (all
   six, claim and line level, negative amounts, group CR) becomes an adjustment row or a reject;
   a claim without SVC becomes one claim-level line (``line_no`` 0); PLB goes to its own table.
@@ -428,6 +446,7 @@ class Remit835Reader:
         self.warnings: list[str] = []
         self.names: list[str] = []
         self.file_stats: list[dict[str, Any]] = []
+        self.walk_adj_rejected: list[int] = []  # per file, CAS rejected in the walk itself
         self.keys: dict[tuple[str, str], str] = {}  # patient identity -> key (hash once)
         self.contacts: dict[str, set[str]] = {}  # payer -> PER texts (payer/repricer contacts)
 
@@ -1012,6 +1031,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
     stats["plb"] = len(p_src) - p0
     stats["warnings"] = warnings
     acc.file_stats.append(stats)
+    acc.walk_adj_rejected.append(stats["adjustments_rejected"])
     acc.warnings.extend(warnings)
     return stats
 
@@ -1300,10 +1320,7 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any]) -> dict[str, Any]:  # noqa
     }
     for f, st in enumerate(acc.file_stats):
         for k, v in counts.items():
-            if k == "adjustments_rejected":
-                st[k] += int(v[f])
-            else:
-                st[k] = int(v[f])
+            st[k] = int(v[f]) + (acc.walk_adj_rejected[f] if k == "adjustments_rejected" else 0)
     return {
         "billed": _dollars(billed, billed_ok),
         "paid": _dollars(paid, paid_ok),
@@ -1382,12 +1399,12 @@ def _build_remit(acc: Remit835Reader) -> RemitRead:
     warnings = acc.warnings
     adj = _expand_cas(acc)
     d = _derive(acc, adj)
+    rejects = acc.rejects
     if adj.get("rejects"):  # CAS rejects join the walk's, in file and segment order
         keys = acc.reject_keys + [k for k, _ in adj["rejects"]]
         rows = acc.rejects + [r for _, r in adj["rejects"]]
         order = np.argsort(np.asarray(keys, dtype="int64"), kind="stable")
-        acc.rejects = [rows[i] for i in order.tolist()]
-        acc.reject_keys = [keys[i] for i in order.tolist()]
+        rejects = [rows[i] for i in order.tolist()]
     c_id = b["c_id"]
     p_src = b["p_src"]
     d232 = b["c_d232"]
@@ -1458,7 +1475,7 @@ def _build_remit(acc: Remit835Reader) -> RemitRead:
         claim_lines=lines,
         adjustments=schema.conform(adjt, schema.ADJUSTMENT_COLUMNS),
         provider_adjustments=schema.conform(plb, schema.PROVIDER_ADJUSTMENT_COLUMNS),
-        rejects=acc.rejects,
+        rejects=rejects,
         balance_failures=acc.balance,
         stats={"warnings": warnings},
     )
