@@ -62,9 +62,11 @@ settings = ctx.config.playbook
 as_of = ctx.as_of_date(claim_lines)
 profiles = load_profiles(ctx.config.specialties)
 lines, left_out = pb.specialty_scope(claim_lines, ctx.config.specialties)
+n_claim_lines = len(claim_lines)
+del claim_lines  # later cells use the in-scope copy `lines` (one 1M-line frame in memory, not two)
 display(Markdown(
     f"Deadlines are counted to **{as_of}**. Specialties: "
-    f"{', '.join(p.display_name for p in profiles)}; {len(lines):,} of {len(claim_lines):,} lines are in scope."
+    f"{', '.join(p.display_name for p in profiles)}; {len(lines):,} of {n_claim_lines:,} lines are in scope."
 ))
 report.show(left_out, "Every line belongs to a chosen specialty.")
 
