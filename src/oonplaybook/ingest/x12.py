@@ -449,6 +449,10 @@ class Remit835Reader:
         self.walk_adj_rejected: list[int] = []  # per file, CAS rejected in the walk itself
         self.keys: dict[tuple[str, str], str] = {}  # patient identity -> key (hash once)
         self.contacts: dict[str, set[str]] = {}  # payer -> PER texts (payer/repricer contacts)
+        # one shared object per distinct value of the repetitive buffer strings (codes, dates,
+        # charges, raw CAS): a str costs ~50 bytes + its text, and at 1M lines these columns
+        # held ~10M copies of a few hundred thousand values (~0.5 GB; see _walk_835)
+        self.shared: dict[str, str] = {}
 
     def add(self, data: bytes, name: str) -> dict[str, Any]:
         """Walk one file into the buffers; return its stats (raises NotX12Error if not X12)."""
@@ -532,6 +536,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
     file_idx = len(acc.names)
     file_base = file_idx * _FILE_STRIDE  # sources packed as ints (fast)
     keys = acc.keys
+    iv = acc.shared.setdefault  # iv(s, s): the shared copy of an equal string
     acc.names.append(name)
 
     stats: dict[str, Any] = {
@@ -582,9 +587,11 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
         if line >= 0 and claim is not None:
             crarc = claim["rarc"]
             if crarc:
-                l_rarc[line] = ":".join(line_rarc + [r for r in crarc if r not in line_rarc])
+                r = ":".join(line_rarc + [r for r in crarc if r not in line_rarc])
+                l_rarc[line] = iv(r, r)
             elif line_rarc:
-                l_rarc[line] = ":".join(line_rarc)
+                r = ":".join(line_rarc)
+                l_rarc[line] = iv(r, r)
         line = -1
 
     def close_claim() -> None:
@@ -618,9 +625,10 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
             key = keys[ident] = identity_key(salt, mid, cl["pname"], "") if salt else ""
         c_key.append(key)
         c_repricer.append(cl["repricer"] or hdr.get("repricer", ""))
-        c_npi.append(cl["npi"] or hdr.get("payee_npi", ""))
-        c_recv[idx] = cl["d050"]
-        c_d232[idx] = cl["d232"]
+        npi = cl["npi"] or hdr.get("payee_npi", "")
+        c_npi.append(iv(npi, npi))
+        c_recv[idx] = iv(cl["d050"], cl["d050"])
+        c_d232[idx] = iv(cl["d232"], cl["d232"])
 
     def close_tx(se: list[str] | None, segno: int) -> None:
         close_claim()
@@ -677,7 +685,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                     odd_grp[len(x_seg)] = grp
                     if grp not in _GROUPS:
                         warnings.append(f"{name}: segment {segno}: unknown CAS group {grp!r}")
-                x_seg.append(seg)
+                x_seg.append(iv(seg, seg))
                 x_owner.append(line if line >= 0 else ~claim["idx"])
                 x_src.append(file_base + segno)
                 continue
@@ -702,7 +710,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                     odd_grp[len(x_seg)] = grp
                     if grp not in _GROUPS:
                         warnings.append(f"{name}: segment {segno}: unknown CAS group {grp!r}")
-                x_seg.append(seg)
+                x_seg.append(iv(seg, seg))
                 x_owner.append(line if line >= 0 else ~claim["idx"])
                 x_src.append(file_base + segno)
             elif tag == "DTM":
@@ -712,9 +720,9 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                 v = e[2].strip() if len(e) > 2 else ""
                 if line >= 0:
                     if q == "472":
-                        l_d472[line] = v
+                        l_d472[line] = iv(v, v)
                     elif q == "150":
-                        l_d150[line] = v
+                        l_d150[line] = iv(v, v)
                 elif claim is not None:
                     if q == "232":
                         claim["d232"] = v
@@ -778,11 +786,12 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                 line_rarc = []
                 l_claim.append(claim["idx"])
                 l_no.append(line_no)
-                l_cpt.append(cpt)
-                l_mods.append(":".join(filter(None, map(str.strip, parts[2:6]))))
-                l_orig.append(orig if orig != cpt else "")
-                l_billed.append(billed_s)
-                l_paid.append(paid_s)
+                mods = ":".join(filter(None, map(str.strip, parts[2:6])))
+                l_cpt.append(iv(cpt, cpt))
+                l_mods.append(iv(mods, mods))
+                l_orig.append(iv(orig, orig) if orig != cpt else "")
+                l_billed.append(iv(billed_s, billed_s))
+                l_paid.append(iv(paid_s, paid_s))
                 l_b6.append("")
                 l_units.append(units)
                 l_d472.append("")
@@ -817,7 +826,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                             "allowed computed from the adjustments instead"
                         )
                         b6 = ""
-                    l_b6[line] = b6
+                    l_b6[line] = iv(b6, b6)
             elif tag == "LQ":
                 if line >= 0 and not skipping and len(e) > 2 and e[1] == "HE":
                     code = e[2].strip()
@@ -869,7 +878,8 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                 c_paid.append(paid)
                 c_presp.append(presp)
                 c_pcn.append(e[7].strip() if len(e) > 7 else "")
-                c_pos.append(e[8].strip() if len(e) > 8 else "")
+                pos = e[8].strip() if len(e) > 8 else ""
+                c_pos.append(iv(pos, pos))
                 c_payer.append(hdr["payer"])
                 c_payer_id.append(hdr["payer_id"])
                 c_tin.append(hdr["payee_tin"])
