@@ -118,3 +118,17 @@ def test_patient_explanation_for_self_pay_over_gfe(tmp_path: Path) -> None:
     )
     text = next(p for p in paths if "S1" in p.name).read_text()
     assert "$500.00 more than that estimate" in text and "120 days" in text
+
+
+def test_docx_is_byte_identical_across_saves(tmp_path: Path) -> None:
+    import time
+
+    from docx import Document
+
+    md = "# Notice\n\nThe plan paid **$10.00**.\n\n- item\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    first = letters.markdown_to_docx(md, tmp_path / "a.docx").read_bytes()
+    time.sleep(2.1)  # zip entry times have a 2-second resolution
+    second = letters.markdown_to_docx(md, tmp_path / "b.docx").read_bytes()
+    assert first == second
+    text = [p.text for p in Document(str(tmp_path / "b.docx")).paragraphs]
+    assert "Notice" in text and "The plan paid $10.00." in text

@@ -240,8 +240,28 @@ def markdown_to_docx(markdown: str, path: Path) -> Path:
             _add_runs(doc.add_paragraph(), line)
         i += 1
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(path))
+    _save_deterministic(doc, path)
     return path
+
+
+def _save_deterministic(doc: Any, path: Path) -> None:
+    """Save a python-docx document with fixed zip-entry times (python-docx stamps the wall
+    clock on every entry), so the same letter is byte-identical across runs."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    doc.save(buf)
+    buf.seek(0)
+    with (
+        zipfile.ZipFile(buf) as zin,
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zout,
+    ):
+        for item in zin.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = item.external_attr
+            zout.writestr(info, zin.read(item.filename))
 
 
 # --- contexts ----------------------------------------------------------------------------------
