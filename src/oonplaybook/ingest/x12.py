@@ -798,7 +798,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                 l_d150.append("")
                 l_ctl.append("")
                 l_rarc.append("")
-                l_src.append(f"{name}:segment {segno}")
+                l_src.append(file_base + segno)  # packed; "file:segment N" built once
             elif tag == "REF":
                 if skipping == "claim" or skipping == "line":
                     continue
@@ -884,7 +884,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                 c_payer_id.append(hdr["payer_id"])
                 c_tin.append(hdr["payee_tin"])
                 c_remit.append(hdr["remit_date"] or hdr["dtm405"])
-                c_src.append(f"{name}:segment {segno}")
+                c_src.append(file_base + segno)
                 c_file.append(file_idx)
                 claim = {
                     "idx": idx,
@@ -1283,6 +1283,10 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any]) -> dict[str, Any]:  # noqa
     cdiff = c_billed - csum - line_cas - c_paid
     bad_c = np.flatnonzero(cdiff != 0)
     names, ids, c_src, l_src = acc.names, b["c_id"], b["c_src"], b["l_src"]
+
+    def loc(packed: int) -> str:
+        return f"{names[packed // _FILE_STRIDE]}:segment {packed % _FILE_STRIDE}"
+
     recs: list[tuple[int, int, int, int, dict[str, Any]]] = []
     for i in bad_l.tolist():
         c = int(l_claim[i])
@@ -1290,8 +1294,8 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any]) -> dict[str, Any]:  # noqa
             "file": names[c_file[c]],
             "claim_id": ids[c],
             "line_no": int(l_no[i]),
-            "location": l_src[i],
-            "claim_location": c_src[c],
+            "location": loc(l_src[i]),
+            "claim_location": loc(c_src[c]),
             "check": "line: SVC02 - sum(CAS) = SVC03",
             "difference": int(ldiff[i]) / 100,
         }
@@ -1301,8 +1305,8 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any]) -> dict[str, Any]:  # noqa
             "file": names[c_file[c]],
             "claim_id": ids[c],
             "line_no": 0,
-            "location": c_src[c],
-            "claim_location": c_src[c],
+            "location": loc(c_src[c]),
+            "claim_location": loc(c_src[c]),
             "check": "claim: CLP03 - sum(claim CAS) - sum(line CAS) = CLP04",
             "difference": int(cdiff[c]) / 100,
         }
@@ -1452,7 +1456,7 @@ def _build_remit(acc: Remit835Reader) -> RemitRead:
             "claim_status": d["claim_status"],
             "carc": d["carc"],
             "rarc": b["l_rarc"],
-            "source": b["l_src"],
+            "source": _sources(acc.names, b["l_src"]),
         },
         warnings=warnings,
     )
@@ -1550,12 +1554,12 @@ def _build_lines(
             out[col] = _dates(vals, labels, warnings).take(ci).reset_index(drop=True)
         else:
             out[col] = _str(vals).take(ci).reset_index(drop=True)
-    src = lines["source"]
+    src = lines["source"]  # "file:segment N" strings (a Series, read by position)
     out["service_date"] = _dates(lines["service_date"], src, warnings)
     out["line_no"] = np.asarray(lines["line_no"], dtype="int64")
     for col in ("cpt", "modifiers", "billed_cpt", "line_control", "claim_status", "carc", "rarc"):
         out[col] = _str(lines[col])
-    out["source"] = _str(src)
+    out["source"] = src.reset_index(drop=True) if isinstance(src, pd.Series) else _str(src)
     out["_clp"] = ci  # claim index in the reader's buffers (internal: joins lines to adjustments)
     out["billed"] = _money(lines["billed"])
     out["paid"] = _money(lines["paid"])
