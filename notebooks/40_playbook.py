@@ -124,8 +124,8 @@ worklist = pb.build_worklist(
 disputes = pb.idr_disputes(lines, benchmarks, nsa, worklist, targets, as_of=as_of)
 batches = pb.build_idr_batches(disputes, as_of=as_of, settings=settings)
 worklist = pb.link_idr_batches(worklist, disputes, batches)
-worklist.to_csv(ctx.artifact("worklist"), index=False)
-batches.to_csv(ctx.artifact("idr_batches"), index=False)
+pb.write_csv(worklist, ctx.artifact("worklist"))  # = to_csv(index=False), byte for byte, faster
+pb.write_csv(batches, ctx.artifact("idr_batches"))
 display(Markdown(pb.headline_markdown(worklist, batches, str(as_of))))
 worklist.head(20)[
     ["rank", "claim_id", "payer", "route", "deadline", "days_left", "at_stake", "probability", "expected_recovery", "priority", "letter"]

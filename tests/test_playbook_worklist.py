@@ -148,3 +148,30 @@ def test_read_benchmarks_reads_only_the_joined_columns(tmp_path):
     ]
     with pytest.raises(FileNotFoundError, match="20_benchmark"):
         read_benchmarks(tmp_path / "missing.parquet")
+
+
+def test_write_csv_is_byte_identical_to_pandas(tmp_path):
+    import io
+
+    import numpy as np
+
+    from oonplaybook.playbook import write_csv
+
+    stamps = ["2025-01-01", None, "2025-02-03", "2025-01-01", None, "2024-12-31"]
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(["a", "b,c", 'q"x', "line\nbreak", "", None], dtype="str"),
+            "money": [1.0, 0.1 + 0.2, np.nan, 1e16, -0.0, 0.0],
+            "n": np.arange(6, dtype="int64"),
+            "flag": [True, False, True, False, True, False],
+            "day": pd.to_datetime(stamps).astype("datetime64[us]"),
+            "stamp": pd.to_datetime([s and f"{s} 10:30" for s in stamps]).astype("datetime64[us]"),
+            "count": pd.array([1, None, 3, 4, 5, 6], dtype="Int64"),
+            "cat": pd.Categorical(["x", "y,z", None, "x", "x", "y,z"]),
+        }
+    )
+    for df in (frame, frame.head(0), frame[["text"]]):
+        want = io.StringIO()
+        df.to_csv(want, index=False)
+        got = write_csv(df, tmp_path / "out.csv").read_bytes().decode("utf-8")
+        assert got == want.getvalue()

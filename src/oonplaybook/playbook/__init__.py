@@ -8,7 +8,7 @@ Public functions (the 40_playbook notebook calls these): :func:`build_targets`,
 from __future__ import annotations
 
 from oonplaybook.playbook._adapters import nsa_assessment as assess_nsa
-from oonplaybook.playbook._adapters import read_benchmarks
+from oonplaybook.playbook._adapters import read_benchmarks, write_csv
 from oonplaybook.playbook.appeals import (
     appeal_ladder,
     denial_group,
@@ -58,4 +58,5 @@ __all__ = [
     "line_targets",
     "prompt_pay_interest",
     "read_benchmarks",
+    "write_csv",
 ]

@@ -321,3 +321,62 @@ def run_reduce(
             else:
                 out[c] = fn.reduceat(s.astype("float64").to_numpy(), start)
     return out
+
+
+def _csv_field(value: str) -> str:
+    """One string field as pandas.to_csv quotes it (QUOTE_MINIMAL: delimiter, quote, "\\n")."""
+    if any(ch in value for ch in ',"\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """``frame.to_csv(path, index=False)``, byte for byte, formatting each distinct value once.
+
+    pandas formats and quotes every cell in Python (16 s for the 600k-row, 440 MB worklist at
+    1M lines); here each column is factorised, its distinct values are formatted by pandas
+    itself (numbers, booleans, dates) or quoted like csv.QUOTE_MINIMAL (strings), and rows are
+    assembled with pyarrow. Tested equal to ``to_csv`` on every dtype the playbook writes.
+    """
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    path = Path(path)
+    # pandas itself for mixed objects (1 and True factorise together) and one-column frames
+    # (the csv module quotes an empty lone field as "")
+    if frame.shape[1] < 2 or any(pd.api.types.is_object_dtype(t) for t in frame.dtypes):
+        frame.to_csv(path, index=False)
+        return path
+    cols = []
+    for j in range(frame.shape[1]):
+        s = frame.iloc[:, j]
+        if pd.api.types.is_float_dtype(s.dtype):  # by bit pattern: -0.0 is not 0.0 in a CSV
+            v = s.to_numpy(dtype="float64", na_value=np.nan)
+            codes, bits = pd.factorize(v.view("int64"))
+            uniq = bits.view("float64")
+            codes = np.where(np.isnan(v), -1, codes)
+        else:
+            codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        if isinstance(s.dtype, pd.StringDtype):
+            text = [_csv_field(str(u)) for u in uniq]
+        else:  # numbers, booleans, dates: pandas' own formatting of the distinct values
+            buf = io.StringIO()
+            pd.DataFrame({"v": pd.Series(uniq, dtype=s.dtype)}).to_csv(
+                buf, index=False, header=False, lineterminator="\n"
+            )
+            text = buf.getvalue().split("\n")[: len(uniq)]
+        table = pa.array([*text, ""], type=pa.string())  # the last entry is NA's empty field
+        cols.append(pc.take(table, pa.array(np.where(codes < 0, len(uniq), codes))))
+    header = ",".join(_csv_field(str(c)) for c in frame.columns)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(header + "\n")
+        if len(frame) and cols:
+            rows = pc.binary_join_element_wise(*cols, ",") if len(cols) > 1 else cols[0]
+            step = 100_000
+            for start in range(0, len(rows), step):
+                chunk = rows.slice(start, step).to_pylist()
+                fh.write("\n".join(chunk) + "\n")
+    return path
