@@ -287,6 +287,7 @@ def ingest_paths(  # noqa: C901 - orchestration
                 versions=c.stats["versions"],
                 warnings=len(c.stats["warnings"]),
             )
+            del c
         else:
             t = read_table(data, name, kind, salt=salt, mapping=mapping, base=base)
             del data
@@ -308,6 +309,7 @@ def ingest_paths(  # noqa: C901 - orchestration
                 unmapped_plan_types=t.stats["unmapped_plan_types"],
                 invalid_localities_blanked=t.stats["invalid_localities_blanked"],
             )
+            del t  # its table lives on in billed/outcome_rows only (freed after the merge)
         per_file.append(info)
 
     _release()
