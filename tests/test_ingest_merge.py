@@ -197,3 +197,37 @@ def test_repricer_marks_header_and_claim_level() -> None:
     assert detect_repricer("PHCS NETWORK") == "MultiPlan"
     assert detect_repricer("NAVIGUARD INC") == "Naviguard"
     assert detect_repricer("ACME HEALTH") == ""
+
+
+def test_merge_leaves_its_inputs_untouched_and_ingest_hands_frames_over(tmp_path: Path) -> None:
+    """merge_billed_and_remits works on shallow (copy-on-write) copies: the caller's frames
+    keep their values; ingest_paths (which hands its frames over) gives the same tables."""
+    from oonplaybook import schema
+    from oonplaybook.ingest.core import merge_billed_and_remits
+    from oonplaybook.ingest.tabular import read_table
+    from oonplaybook.ingest.x12 import read_835
+
+    export = (
+        "claim_id,line_no,cpt,service_date,billed,member_id,plan_type\n"
+        "K1,1,99285,2025-01-01,500,M1,fully_insured\nK1,2,93010,2025-01-01,50,M1,fully_insured\n"
+    )
+    claims = "CLP*K1*1*550*300*0*12*ICN~SVC*HC:99284*500*260**1~CAS*CO*45*240~SVC*HC:93010*50*40**1~CAS*CO*45*10~"
+    e = write(tmp_path, "e.csv", export)
+    r = write(tmp_path, "r.835", remit(claims, "300"))
+    B = read_table(e.read_bytes(), "e.csv", "csv", salt="s").claim_lines
+    B["_file"], B["_origin"] = 0, "export"
+    rr = read_835(r.read_bytes(), "r.835", salt="s")
+    R, A = rr.claim_lines, rr.adjustments
+    R["_file"], R["_origin"], A["_file"] = 0, "835", 0
+    X = B.iloc[0:0]
+    before = [f.copy(deep=True) for f in (B, R, A)]
+    merged, adj, stats = merge_billed_and_remits(B, X, R, A)
+    for old, now in zip(before, (B, R, A), strict=True):
+        pd.testing.assert_frame_equal(old, now)
+    assert stats["matched_by_code"] == 1 and stats["matched_by_position"] == 1
+    assert merged.loc[merged["cpt"].eq("99284"), "billed_cpt"].tolist() == ["99285"]
+    assert merged.loc[merged["cpt"].eq("99284"), "plan_type"].tolist() == ["fully_insured"]
+    res = ingest_paths([e, r], salt="s")
+    got = schema.conform(merged.drop(columns=["_file", "_clp", "_origin"]))
+    got = got.sort_values(["claim_id", "line_no"], ignore_index=True)
+    pd.testing.assert_frame_equal(got, res.claim_lines)
