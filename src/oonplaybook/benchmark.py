@@ -54,7 +54,7 @@ PUBLISHED_CHARGE_MULTIPLES: dict[str, tuple[float, str]] = {
     "radiology": (3.8, "Diagnostic radiology 3.8x (interventional 4.5x)"),
 }
 ALL_SPECIALTIES_CHARGE_MULTIPLE = (2.5, "All specialties (median) 2.5x")
-PUBLISHED_SOURCE = "Bai & Anderson, JAMA 2017 (DOMAIN.md §3.2)"
+PUBLISHED_SOURCE = "Bai & Anderson, JAMA 2017"  # DOMAIN.md §3.2
 
 UCR_LEVELS = ("code+mod+locality", "code+mod+state", "code+mod", "family+locality", "family")
 

@@ -287,7 +287,7 @@ class IdrPriors:
                     ay = 2023
                     mult, asrc = _AWARD_BY_SPECIALTY_YEAR[("generic", 2023)]
                     if spec != "generic":
-                        asrc = f"no published {spec} median (DOMAIN.md §8 item 2): all-specialty {asrc}"
+                        asrc = f"no published {spec} median: all-specialty {asrc}"  # DOMAIN.md §8 item 2
                 if ay != year:
                     asrc += f" [carried from {ay}]"
                 rows.append((spec, year, p, mult, 0, f"win: {psrc}; award: {asrc}"))

@@ -511,7 +511,7 @@ def appeal_deadlines(
             pp_rule = (
                 f"{state}: {days} days for a clean {'electronic' if electronic else 'paper'} "
                 f"claim; interest {row.get('interest') or 'not captured'}"
-                + ("" if row.get("verified") else " [partly verified: DOMAIN.md §4.3]")
+                + ("" if row.get("verified") else " [partly verified: check the state statute]")
             )
     return AppealDeadlines(
         denial_date=den,
