@@ -6,7 +6,9 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -127,3 +129,22 @@ def test_build_twice_gives_the_same_tables_and_stats() -> None:
     assert one.rejects == two.rejects and len(one.rejects) == 2
     assert st == st1 and st["adjustments_rejected"] == 2 and st["adjustments"] == 12
     assert one.balance_failures == two.balance_failures
+
+
+def test_consuming_build_gives_the_same_tables_then_refuses_reuse() -> None:
+    text = make_835(3).replace("CAS*CO*45*25.00", "CAS*CO*45*25.00**A2*x").encode()
+    keep = x12.Remit835Reader("s")
+    keep.add(text, "a.835")
+    ref = keep.build()
+    spent = x12.Remit835Reader("s")
+    spent.add(text, "a.835")
+    got = spent.build(consume=True)
+    pd.testing.assert_frame_equal(ref.claim_lines, got.claim_lines)
+    pd.testing.assert_frame_equal(ref.adjustments, got.adjustments)
+    pd.testing.assert_frame_equal(ref.provider_adjustments, got.provider_adjustments)
+    assert ref.rejects == got.rejects and ref.balance_failures == got.balance_failures
+    assert spent.buf["l_cpt"] == [] and spent.buf["x_seg"] == []
+    with pytest.raises(RuntimeError, match="use a new one"):
+        spent.build()
+    with pytest.raises(RuntimeError, match="use a new one"):
+        spent.add(text, "b.835")

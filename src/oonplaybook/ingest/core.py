@@ -313,7 +313,7 @@ def ingest_paths(  # noqa: C901 - orchestration
         per_file.append(info)
 
     _release()
-    remits = remit_reader.build()
+    remits = remit_reader.build(consume=True)
     contacts = remit_reader.contacts
     del remit_reader  # its column buffers (Python lists, ~1 GB at 1M lines) are spent
     _release()

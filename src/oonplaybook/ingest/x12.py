@@ -453,16 +453,23 @@ class Remit835Reader:
         # charges, raw CAS): a str costs ~50 bytes + its text, and at 1M lines these columns
         # held ~10M copies of a few hundred thousand values (~0.5 GB; see _walk_835)
         self.shared: dict[str, str] = {}
+        self.spent = False  # set by build(consume=True)
 
     def add(self, data: bytes, name: str) -> dict[str, Any]:
         """Walk one file into the buffers; return its stats (raises NotX12Error if not X12)."""
+        if self.spent:
+            raise RuntimeError("Remit835Reader: build(consume=True) emptied it; use a new one")
         with _no_gc():
             return _walk_835(self, data, name)
 
-    def build(self) -> RemitRead:
-        """The canonical tables of every file added so far."""
+    def build(self, *, consume: bool = False) -> RemitRead:
+        """The canonical tables of every file added so far; ``consume=True`` empties the line,
+        claim and CAS buffers as soon as the lines are built (the reader is then spent), so the
+        adjustment table is built without them (~0.5 GB less at 1M lines)."""
+        if self.spent:
+            raise RuntimeError("Remit835Reader: build(consume=True) emptied it; use a new one")
         with _no_gc():
-            return _build_remit(self)
+            return _build_remit(self, consume=consume)
 
 
 def read_835(data: bytes, name: str, *, salt: str) -> RemitRead:
@@ -1414,7 +1421,7 @@ def _release_arrow() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def _build_remit(acc: Remit835Reader) -> RemitRead:
+def _build_remit(acc: Remit835Reader, *, consume: bool = False) -> RemitRead:
     """Canonical tables from the walker's buffers (CAS expanded and lines derived, vectorised)."""
     b = acc.buf
     warnings = acc.warnings
@@ -1471,6 +1478,14 @@ def _build_remit(acc: Remit835Reader) -> RemitRead:
     )
     a_claim = d["a_claim"]
     src = np.asarray(b["x_src"], dtype="int64")[adj["seg"]]
+    if consume:  # what is left needs only c_id and the PLB buffers
+        acc.spent = True
+        acc.shared = {}
+        del dates, d232
+        for k in b:
+            if k.startswith(("l_", "x_")) or (k.startswith("c_") and k != "c_id"):
+                b[k] = []
+        _release_arrow()
     adjt = pd.DataFrame(
         {
             "claim_id": _str(pa.array(c_id, type=_LSTR).take(pa.array(a_claim))),
