@@ -23,7 +23,11 @@ the medians (per run 2.5/3.5/4.1x). Warm, in-process, the reader takes ~5.0 s of
 ~4.6x edi-835-parser's unloaded 23 s). So the 5x target is still **not** met reliably by pure
 Python with full semantics; what is left is the per-segment loop itself (~1.2 us a segment,
 2.2M segments). ``ingest_paths`` on the 1M-line demo folder (582 remits + export, 470 MB;
-``benchmarks/ingest_demo.py``): median 57.5 s (17k lines/s, 4.4 GB peak), from 2-3 minutes.
+``benchmarks/ingest_demo.py``): median 57.5 s (17k lines/s, 4.4 GB peak), from 2-3 minutes;
+after the memory work (shared strings for repetitive buffer values, packed sources, pyarrow/glibc
+pages released between phases, spent buffers and frames dropped, copy-on-write merge inputs):
+median 50.2 s of 3 runs (20k lines/s), **2.6 GB peak** (2.64 GB; 2.59 GB with
+``build(consume=True)``), the old code measuring 4.41 GB in the same session.
 oxedi 0.6 (Rust) did 2.8 s (17.8 MB/s) but refuses envelope-less fragments and lacks modifiers, SVC06, LQ/MOA remarks
 and DTM*050 in its tables; it is not used.
 
