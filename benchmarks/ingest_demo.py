@@ -11,7 +11,8 @@ on 2 cores), so ingest should stay well under 60 s, and its peak well under the 
 Measured at 1M lines (seed 7, 582 remits + export, 470 MB) on the 2-core machine: before the
 memory work (commit 37d7228) median 57.5 s, 4.4 GB peak (4,412 MB re-measured); after it
 median 50.2 s of 3 runs (52.8/50.2/48.1 s, ~20k lines/s), peak 2,642 MB, then 2,590 MB with the
-consuming 835 build. Still ~90 MB over the 2.5 GB target: the peak is now the 835 build
+consuming 835 build, 2,542 MB with the tables built without a second copy (copy=False). Still
+~40 MB over the 2.5 GB target: the peak is now the 835 build
 (walk buffers + the export table + the adjustment table being assembled).
 
     .venv/bin/python benchmarks/ingest_demo.py [--lines 1000000] [--repeat 3] [--keep DIR]
