@@ -11,8 +11,9 @@ on 2 cores), so ingest should stay well under 60 s, and its peak well under the 
 Measured at 1M lines (seed 7, 582 remits + export, 470 MB) on the 2-core machine: before the
 memory work (commit 37d7228) median 57.5 s, 4.4 GB peak (4,412 MB re-measured); after it
 median 50.2 s of 3 runs (52.8/50.2/48.1 s, ~20k lines/s), peak 2,642 MB, then 2,590 MB with the
-consuming 835 build, 2,542 MB with the tables built without a second copy (copy=False). Still
-~40 MB over the 2.5 GB target: the peak is now the 835 build
+consuming 835 build, 2,542 MB with the tables built without a second copy (copy=False).
+Final 3 runs (HEAD f2931fe): median 52.6 s (52.5/57.9/52.6; ~19k lines/s), peak 2,542-2,573 MB.
+Still 40-70 MB over the 2.5 GB target: the peak is now the 835 build
 (walk buffers + the export table + the adjustment table being assembled).
 
     .venv/bin/python benchmarks/ingest_demo.py [--lines 1000000] [--repeat 3] [--keep DIR]
