@@ -11,26 +11,7 @@ import hashlib
 import hmac
 import os
 
-import pandas as pd
-
 SALT_ENV = "OONPLAYBOOK_PHI_SALT"
-
-#: Column names (lower-case, normalised) that carry PHI and must never reach an output.
-PHI_COLUMNS = frozenset(
-    {
-        "patient_name",
-        "patient_first_name",
-        "patient_last_name",
-        "member_id",
-        "subscriber_id",
-        "birth_date",
-        "date_of_birth",
-        "dob",
-        "patient_dob",
-        "insured_name",
-        "subscriber_name",
-    }
-)
 
 
 class MissingSaltError(RuntimeError):
@@ -62,15 +43,3 @@ def patient_key(salt: str, *parts: object) -> str:
     """
     msg = "|".join(_norm(p) for p in parts).encode()
     return hmac.new(salt.encode(), msg, hashlib.sha256).hexdigest()[:16]
-
-
-def patient_keys(salt: str, *columns: pd.Series) -> pd.Series:
-    """Vectorised :func:`patient_key` over aligned Series."""
-    if not columns:
-        raise ValueError("patient_keys needs at least one identity column")
-    frame = pd.concat([c.astype("str").fillna("") for c in columns], axis=1)
-    joined = frame.apply(lambda r: "|".join(_norm(v) for v in r), axis=1)
-    key = salt.encode()
-    return joined.map(lambda m: hmac.new(key, m.encode(), hashlib.sha256).hexdigest()[:16]).astype(
-        "str"
-    )
