@@ -82,3 +82,19 @@ def test_unknown_profile_and_fallback() -> None:
         "radiology",
         "generic",
     ]
+
+
+def test_unquoted_key_code_in_a_profile_is_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from oonplaybook.specialties import SpecialtyProfile, load_profile
+
+    data = load_profile("anesthesiology").model_dump()
+    data["key_codes"] = [64]  # what YAML makes of an unquoted 00100
+    with pytest.raises(ValidationError, match="Quote it"):
+        SpecialtyProfile.model_validate(data)
+    data["key_codes"] = ["00100"]
+    data["code_families"] = ["no_such_family"]
+    with pytest.raises(ValidationError, match="unknown code families"):
+        SpecialtyProfile.model_validate(data)

@@ -41,7 +41,8 @@ class ParamsError(ValueError):
     """A params file is invalid; the message names the file, the key, the value and the fix."""
 
 
-def _code_str(value: Any, key: str) -> str:
+def code_string(value: Any, key: str) -> str:
+    """A CPT/HCPCS code from YAML, refused (with the fix) when YAML made it a number."""
     if not isinstance(value, str):
         raise ValueError(
             f"{key}: code {value!r} is a {type(value).__name__}, not a string; YAML reads "
@@ -90,25 +91,32 @@ class PlaybookSettings(_Strict):
     contract_appeal_days: int = Field(180, ge=1, description="plan/contract appeal window")
     letter_limit: int = Field(50, ge=0, description="max letters rendered per run")
     timely_filing_days: int = Field(
-        365, ge=1, description="payer timely-filing window for corrected claims (contracts: 90-365, DOMAIN §4.3)"
+        365,
+        ge=1,
+        description="payer timely-filing window for corrected claims (contracts: 90-365, DOMAIN §4.3)",
     )
     work_cost_per_claim: float = Field(
         57.23, ge=0, description="cost to work one appeal (Premier 2023: $57.23/claim, DOMAIN §6)"
     )
     patient_collection_rate: float = Field(
-        0.5, ge=0, le=1, description="share of patient balances collected (client's own rate; no published default)"
+        0.5,
+        ge=0,
+        le=1,
+        description="share of patient balances collected (client's own rate; no published default)",
     )
     contact: str = Field(
-        "", description="billing-office contact printed on letters (name, email, phone); notices must carry it"
+        "",
+        description="billing-office contact printed on letters (name, email, phone); notices must carry it",
     )
     practice_size: str = Field(
-        "", description="practice size stated in IDR submissions (45 CFR 149.510(c)(4)(i)), e.g. '51-100 employees'"
+        "",
+        description="practice size stated in IDR submissions (45 CFR 149.510(c)(4)(i)), e.g. '51-100 employees'",
     )
 
     @field_validator("codes_of_interest", mode="before")
     @classmethod
     def _codes(cls, v: Any) -> list[str]:
-        return [_code_str(c, "playbook.codes_of_interest") for c in (v or [])]
+        return [code_string(c, "playbook.codes_of_interest") for c in (v or [])]
 
     @field_validator("as_of_date")
     @classmethod

@@ -24,7 +24,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from oonplaybook.config import KNOWN_SPECIALTIES
+from oonplaybook.config import KNOWN_SPECIALTIES, code_string
 from oonplaybook.reference.code_families import FAMILIES
 
 #: The IDR "additional circumstances" (45 CFR 149.510(c)(4)(iii)(B)(1)-(5)) plus other
@@ -129,40 +129,34 @@ class SpecialtyProfile(_Strict):
     @field_validator("code_families")
     @classmethod
     def _families(cls, v: list[str]) -> list[str]:
-        bad = [f for f in v if f not in FAMILIES]
-        if bad:
-            raise ValueError(f"unknown code families {bad}; use code_families.FAMILIES")
-        return v
+        return _in_vocabulary(v, FAMILIES, "code families", "code_families.FAMILIES")
 
     @field_validator("idr_batching_groups")
     @classmethod
     def _groups(cls, v: list[str]) -> list[str]:
         from oonplaybook.nsa import IDR_CODE_GROUPS
 
-        bad = [g for g in v if g not in IDR_CODE_GROUPS]
-        if bad:
-            raise ValueError(f"unknown IDR batching groups {bad}; use nsa.IDR_CODE_GROUPS")
-        return v
+        return _in_vocabulary(v, IDR_CODE_GROUPS, "IDR batching groups", "nsa.IDR_CODE_GROUPS")
 
     @field_validator("key_codes", mode="before")
     @classmethod
     def _codes(cls, v: list[object]) -> list[str]:
-        out = []
-        for c in v or []:
-            if not isinstance(c, str):
-                raise ValueError(f"code {c!r} must be quoted in YAML (00100 reads as 64)")
-            out.append(c)
-        return out
+        return [code_string(c, "key_codes") for c in v or []]
 
     @field_validator("typical_denial_groups")
     @classmethod
     def _denials(cls, v: list[str]) -> list[str]:
         from oonplaybook.reference.codes import DENIAL_GROUPS
 
-        bad = [g for g in v if g not in DENIAL_GROUPS]
-        if bad:
-            raise ValueError(f"unknown denial groups {bad}; use codes.DENIAL_GROUPS")
-        return v
+        return _in_vocabulary(v, DENIAL_GROUPS, "denial groups", "codes.DENIAL_GROUPS")
+
+
+def _in_vocabulary(values: list[str], allowed: object, what: str, where: str) -> list[str]:
+    """``values`` unchanged when each is in ``allowed``; else name the strangers and the list."""
+    bad = [x for x in values if x not in allowed]  # type: ignore[operator]
+    if bad:
+        raise ValueError(f"unknown {what} {bad}; use {where}")
+    return values
 
 
 class ProfileError(ValueError):
