@@ -83,6 +83,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from oonplaybook import schema
+from oonplaybook.ingest import x12_columnar
 from oonplaybook.ingest.errors import NotX12Error
 from oonplaybook.ingest.identity import identity_key
 
@@ -417,6 +418,10 @@ _BUFFERS = (
 )
 
 
+#: The line and CAS buffers (sealed into chunks of arrays, see Remit835Reader.seal).
+_LX_KEYS = tuple(k for k in _BUFFERS if k.startswith(("l_", "x_")))
+
+
 @contextmanager
 def _no_gc() -> Iterator[None]:
     """Pause the cyclic GC while filling buffers: the walker creates millions of small objects
@@ -459,13 +464,84 @@ class Remit835Reader:
         # held ~10M copies of a few hundred thousand values (~0.5 GB; see _walk_835)
         self.shared: dict[str, str] = {}
         self.spent = False  # set by build(consume=True)
+        # line and CAS columns move from the Python buffers into "sealed" chunks of arrays
+        # before a file read by the columnar fast path and at build(); l_off/x_off count the
+        # lines and CAS already sealed, so buffer indices stay global (x_owner, odd_grp, x_runs)
+        self.sealed: list[dict[str, Any]] = []
+        self.l_off = 0
+        self.x_off = 0
+        self.fast_files = 0  # files read by the columnar fast path (x12_columnar)
 
     def add(self, data: bytes, name: str) -> dict[str, Any]:
-        """Walk one file into the buffers; return its stats (raises NotX12Error if not X12)."""
+        """Walk one file into the buffers; return its stats (raises NotX12Error if not X12).
+
+        A large regular file is read by the columnar fast path (:mod:`.x12_columnar`), anything
+        else (or a regular-looking file that turns out to need rejects) by the scalar walk.
+        """
         if self.spent:
             raise RuntimeError("Remit835Reader: build(consume=True) emptied it; use a new one")
         with _no_gc():
+            if len(data) >= x12_columnar.FAST_MIN_BYTES:
+                plan = x12_columnar.plan(data, name)
+                if plan is not None:
+                    self.seal()
+                    snap = self._snapshot()
+                    try:
+                        stats = _walk_835(self, data, name, fast=plan)
+                    except x12_columnar.FastPathFallback:
+                        self._rollback(snap)
+                    else:
+                        self.fast_files += 1
+                        return stats
             return _walk_835(self, data, name)
+
+    def seal(self) -> None:
+        """Move the Python line/CAS buffers into a chunk of arrays (indices stay global)."""
+        b = self.buf
+        n_l, n_x = len(b["l_claim"]), len(b["x_seg"])
+        if n_l == 0 and n_x == 0:
+            return
+        self.sealed.append(x12_columnar.chunk_from_lists(b, _LX_KEYS))
+        for k in _LX_KEYS:
+            b[k] = []
+        self.l_off += n_l
+        self.x_off += n_x
+
+    def columns(self) -> dict[str, Any]:
+        """All line and CAS columns as one chunk of arrays (numpy ints/floats, pyarrow strings)."""
+        self.seal()
+        if not self.sealed:
+            self.sealed.append(x12_columnar.chunk_from_lists(self.buf, _LX_KEYS))
+        if len(self.sealed) > 1:
+            self.sealed = [x12_columnar.concat_chunks(self.sealed, _LX_KEYS)]
+        return self.sealed[0]
+
+    def _snapshot(self) -> dict[str, Any]:
+        """Lengths of everything a walk appends to, for :meth:`_rollback`."""
+        return {
+            "buf": {k: len(v) for k, v in self.buf.items()},
+            "rejects": len(self.rejects),
+            "x_runs": len(self.x_runs),
+            "tx_balance": len(self.tx_balance),
+            "names": len(self.names),
+            "sealed": len(self.sealed),
+            "l_off": self.l_off,
+            "x_off": self.x_off,
+        }
+
+    def _rollback(self, snap: dict[str, Any]) -> None:
+        """Undo a partial walk (the fast path handing a file back to the scalar walk)."""
+        for k, n in snap["buf"].items():
+            del self.buf[k][n:]
+        del self.rejects[snap["rejects"] :]
+        del self.reject_keys[snap["rejects"] :]
+        del self.x_runs[snap["x_runs"] :]
+        del self.tx_balance[snap["tx_balance"] :]
+        del self.names[snap["names"] :]
+        del self.sealed[snap["sealed"] :]
+        self.l_off, self.x_off = snap["l_off"], snap["x_off"]
+        for i in [i for i in self.odd_grp if i >= self.x_off]:
+            del self.odd_grp[i]
 
     def build(self, *, consume: bool = False) -> RemitRead:
         """The canonical tables of every file added so far; ``consume=True`` empties the line,
@@ -487,15 +563,31 @@ def read_835(data: bytes, name: str, *, salt: str) -> RemitRead:
     return out
 
 
-def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  # noqa: C901
+def _walk_835(  # noqa: C901
+    acc: Remit835Reader, data: bytes, name: str, fast: x12_columnar.Plan | None = None
+) -> dict[str, Any]:
     """The walker: one pass over the segments of one file, appending to ``acc``'s buffers.
 
     Per segment it does the least it can: CAS segments are stored raw (with their claim and
     line) and expanded into triplets, money and rejects by :func:`_expand_cas` after the walk.
+    With ``fast`` (a :class:`x12_columnar.Plan`) it walks only the segments outside service
+    lines and merges the plan's vectorised lines in after the walk; a rejected claim or a
+    non-835 transaction then raises :class:`x12_columnar.FastPathFallback`.
     """
     salt = acc.salt
-    tok = tokenize(data, name)
-    warnings = list(tok.warnings)
+    if fast is None:
+        tok = tokenize(data, name)
+        sources = [(ch.delimiters, enumerate(ch.segments, start=ch.first_no)) for ch in tok.chunks]
+        warnings = list(tok.warnings)
+        enveloped = tok.enveloped
+        fast_counts = None
+        claim_rarc: dict[int, list[str]] | None = None
+    else:
+        sources = [(fast.delimiters, zip(fast.rest_segnos, fast.rest_segs, strict=True))]
+        warnings = []
+        enveloped = True
+        fast_counts = iter(fast.svc_counts)
+        claim_rarc = {}
     rejects = acc.rejects
     reject_keys = acc.reject_keys
     unknown: dict[str, int] = {}
@@ -544,7 +636,8 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
     p_amount = buf["p_amount"]
     p_payer = buf["p_payer"]
     p_src = buf["p_src"]
-    l0, p0 = len(l_claim), len(p_src)
+    l0, p0, c0 = len(l_claim), len(p_src), len(c_id)
+    l_off, x_off = acc.l_off, acc.x_off  # lines and CAS already sealed: indices stay global
     file_idx = len(acc.names)
     file_base = file_idx * _FILE_STRIDE  # sources packed as ints (fast)
     keys = acc.keys
@@ -630,6 +723,8 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
             l_ctl.append("")
             l_rarc.append(":".join(cl["rarc"]))
             l_src.append(c_src[idx])
+        if claim_rarc is not None and cl["rarc"]:
+            claim_rarc[idx] = cl["rarc"]
         mid = cl["member_id"]
         ident = (mid, cl["pname"])
         key = keys.get(ident)
@@ -680,25 +775,25 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
 
     in_other_tx = False
     saw_iea = False
-    for chunk in tok.chunks:
-        sep, comp = chunk.delimiters.element, chunk.delimiters.component
+    for delims, pairs in sources:
+        sep, comp = delims.element, delims.component
         if not x_runs or x_runs[-1][1] != sep:
-            x_runs.append((len(x_seg), sep))
+            x_runs.append((len(x_seg) + x_off, sep))
         cas_p = "CAS" + sep
-        segno = chunk.first_no - 1
-        for seg in chunk.segments:
-            segno += 1
+        for segno, seg in pairs:
             if seg[:4] == cas_p and not in_other_tx and not skipping and claim is not None:
                 # the most frequent segment: stored raw, split after the walk (_split_cas)
                 j = seg.find(sep, 4)
                 grp = seg[4:j] if j >= 0 else seg[4:]
                 if grp not in _GROUPS:
+                    if fast is not None:  # odd_grp is indexed by walk order
+                        raise x12_columnar.FastPathFallback(f"CAS group {grp!r}")
                     grp = grp.strip().upper()
-                    odd_grp[len(x_seg)] = grp
+                    odd_grp[len(x_seg) + x_off] = grp
                     if grp not in _GROUPS:
                         warnings.append(f"{name}: segment {segno}: unknown CAS group {grp!r}")
                 x_seg.append(iv(seg, seg))
-                x_owner.append(line if line >= 0 else ~claim["idx"])
+                x_owner.append(line + l_off if line >= 0 else ~claim["idx"])
                 x_src.append(file_base + segno)
                 continue
             e = seg.split(sep)
@@ -718,12 +813,14 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                     continue
                 grp = e[1] if len(e) > 1 else ""
                 if grp not in _GROUPS:
+                    if fast is not None:  # odd_grp is indexed by walk order
+                        raise x12_columnar.FastPathFallback(f"CAS group {grp!r}")
                     grp = grp.strip().upper()
-                    odd_grp[len(x_seg)] = grp
+                    odd_grp[len(x_seg) + x_off] = grp
                     if grp not in _GROUPS:
                         warnings.append(f"{name}: segment {segno}: unknown CAS group {grp!r}")
                 x_seg.append(iv(seg, seg))
-                x_owner.append(line if line >= 0 else ~claim["idx"])
+                x_owner.append(line + l_off if line >= 0 else ~claim["idx"])
                 x_src.append(file_base + segno)
             elif tag == "DTM":
                 if skipping == "claim" or skipping == "line":
@@ -872,6 +969,8 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                 elif r_s and presp is None:
                     problem = f"CLP05 {r_s!r} is not a number"
                 if problem:
+                    if fast is not None:
+                        raise x12_columnar.FastPathFallback(problem)
                     reject(segno, f"claim {cid or '?'}", f"{problem}; claim not read")
                     stats["claims_rejected"] += 1
                     skipping = "claim"
@@ -903,7 +1002,7 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                     "id": cid,
                     "b_s": b_s,
                     "p_s": p_s,
-                    "nlines": 0,
+                    "nlines": 0 if fast_counts is None else next(fast_counts),
                     "d232": "",
                     "d050": "",
                     "rarc": [],
@@ -1005,6 +1104,8 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
                 hdr.clear()
                 kind = e[1].strip() if len(e) > 1 else ""
                 if kind != "835":
+                    if fast is not None:
+                        raise x12_columnar.FastPathFallback(f"ST*{kind}")
                     in_other_tx = True
                     stats["other_transactions"][kind] = stats["other_transactions"].get(kind, 0) + 1
                     warnings.append(
@@ -1042,13 +1143,26 @@ def _walk_835(acc: Remit835Reader, data: bytes, name: str) -> dict[str, Any]:  #
         hdr.clear()
     else:
         close_claim()
-    if tok.enveloped and not saw_iea:
+    if enveloped and not saw_iea:
         warnings.append(f"{name}: no IEA at the end of the file (truncated?)")
+    if fast is not None:  # merge the vectorised service lines with what the walk produced
+        walked = x12_columnar.chunk_from_lists(buf, _LX_KEYS)
+        chunk = x12_columnar.assemble(
+            fast, walked, file_base=file_base, c0=c0, l_off=l_off, claim_rarc=claim_rarc or {}
+        )
+        acc.sealed.append(chunk)
+        for k in _LX_KEYS:
+            buf[k] = []
+        n_lines = len(chunk["l_src"])
+        acc.l_off += n_lines
+        acc.x_off += len(chunk["x_src"])
+    else:
+        n_lines = len(l_claim) - l0
 
     stats["unknown_segments"] = dict(sorted(unknown.items()))
     stats["claims"] = stats["claims_in_file"] - stats["claims_rejected"]
     stats["balance_failures"] = 0  # completed by build(), which expands the CAS
-    stats["lines"] = len(l_claim) - l0
+    stats["lines"] = n_lines
     stats["adjustments"] = 0  # completed by build()
     stats["plb"] = len(p_src) - p0
     stats["warnings"] = warnings
@@ -1109,10 +1223,11 @@ def _take_opt(values: pa.Array, idx: np.ndarray, present: np.ndarray) -> pa.Arra
     return pc.fill_null(got, "")
 
 
-def _split_cas(segs: list[str], sep: str) -> tuple[Any, ...]:
+def _split_cas(segs: list[str] | pa.Array, sep: str) -> tuple[Any, ...]:
     """Triplets of raw CAS segments, in segment and slot order: (segment index, element position
     of the reason, reason, amount, quantity) for CAS02-CAS19, plus each segment's CAS01."""
-    lst = pc.split_pattern(pa.array(segs, type=_LSTR), pattern=sep)
+    arr = segs if isinstance(segs, pa.Array) else pa.array(segs, type=_LSTR)
+    lst = pc.split_pattern(arr, pattern=sep)
     offs = np.asarray(lst.offsets, dtype="int64")
     vals = lst.flatten()
     cnt = np.diff(offs)
@@ -1132,13 +1247,12 @@ def _split_cas(segs: list[str], sep: str) -> tuple[Any, ...]:
     )
 
 
-def _expand_cas(acc: Remit835Reader) -> dict[str, Any]:
+def _expand_cas(acc: Remit835Reader, b: dict[str, Any]) -> dict[str, Any]:
     """All CAS triplets of the walked files as adjustment columns (segment and slot order).
 
     Every triplet becomes an adjustment or a reject (amount without a reason code, amount
     missing or not a number); an empty triplet is skipped, as in X12 (CAS05-19 are optional).
     """
-    b = acc.buf
     segs = b["x_seg"]
     n = len(segs)
     empty = np.zeros(0, dtype="int64")
@@ -1232,7 +1346,7 @@ def _dollars(v: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return np.where(ok, v / 100, NAN)
 
 
-def _derive(acc: Remit835Reader, adj: dict[str, Any]) -> dict[str, Any]:  # noqa: C901
+def _derive(acc: Remit835Reader, adj: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:  # noqa: C901
     """Everything that depends on the adjustments, vectorised over all lines and claims.
 
     Per line (or claim-level line): allowed = AMT*B6, else charge − CO/OA/PI/CR (not OA-23)
@@ -1241,14 +1355,13 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any]) -> dict[str, Any]:  # noqa
     largest non-PR adjustment (first on ties), else the largest PR, else the claim's. Balance,
     in cents: SVC02 − ΣCAS = SVC03 per line, CLP03 − Σclaim CAS − Σline CAS = CLP04 per claim.
     """
-    b = acc.buf
     n_l, n_c = len(b["l_claim"]), len(b["c_id"])
     l_claim = np.asarray(b["l_claim"], dtype="int64")
     l_no = np.asarray(b["l_no"], dtype="int64")
     is_line = l_no > 0
-    billed, billed_ok = _cents_array(pa.array(b["l_billed"], type=_LSTR))
-    paid, paid_ok = _cents_array(pa.array(b["l_paid"], type=_LSTR))
-    b6, b6_ok = _cents_array(pa.array(b["l_b6"], type=_LSTR))
+    billed, billed_ok = _cents_array(b["l_billed"])
+    paid, paid_ok = _cents_array(b["l_paid"])
+    b6, b6_ok = _cents_array(b["l_b6"])
     seg = adj["seg"]
     owner = np.asarray(b["x_owner"], dtype="int64")[seg]
     a_lidx = np.where(owner >= 0, owner, -1)
@@ -1428,11 +1541,11 @@ def _release_arrow() -> None:
 
 def _build_remit(acc: Remit835Reader, *, consume: bool = False) -> RemitRead:
     """Canonical tables from the walker's buffers (CAS expanded and lines derived, vectorised)."""
-    b = acc.buf
+    b = {**acc.buf, **acc.columns()}  # claim and PLB lists, line and CAS arrays
     warnings = acc.warnings
-    adj = _expand_cas(acc)
+    adj = _expand_cas(acc, b)
     _release_arrow()
-    d = _derive(acc, adj)
+    d = _derive(acc, adj, b)
     _release_arrow()
     rejects = acc.rejects
     if adj.get("rejects"):  # CAS rejects join the walk's, in file and segment order
@@ -1442,10 +1555,9 @@ def _build_remit(acc: Remit835Reader, *, consume: bool = False) -> RemitRead:
         rejects = [rows[i] for i in order.tolist()]
     c_id = b["c_id"]
     p_src = b["p_src"]
-    d232 = b["c_d232"]
-    dates = [
-        a or c or d232[k] for a, c, k in zip(b["l_d472"], b["l_d150"], b["l_claim"], strict=True)
-    ]
+    d232 = pa.array(b["c_d232"], type=_LSTR).take(pa.array(b["l_claim"]))
+    d472, d150 = b["l_d472"], b["l_d150"]  # the line's date, else its end date, else the claim's
+    dates = pc.if_else(pc.not_equal(d472, ""), d472, pc.if_else(pc.not_equal(d150, ""), d150, d232))
     lines = _build_lines(
         "",
         claims={
@@ -1486,10 +1598,12 @@ def _build_remit(acc: Remit835Reader, *, consume: bool = False) -> RemitRead:
     if consume:  # what is left needs only c_id and the PLB buffers
         acc.spent = True
         acc.shared = {}
-        del dates, d232
-        for k in b:
-            if k.startswith(("l_", "x_")) or (k.startswith("c_") and k != "c_id"):
-                b[k] = []
+        del dates, d232, d472, d150
+        acc.sealed = []
+        for bb in (b, acc.buf):
+            for k in bb:
+                if k.startswith(("l_", "x_")) or (k.startswith("c_") and k != "c_id"):
+                    bb[k] = []
         _release_arrow()
     adjt = pd.DataFrame(
         {
@@ -1537,11 +1651,16 @@ def _sources(names: list[str], packed: list[int]) -> pd.Series:
     return pd.Series(joined, dtype=_STR)
 
 
-def _dates(values: list[str], sources: list[str], warnings: list[str]) -> pd.Series:
+def _dates(values: list[str] | pa.Array, sources: Any, warnings: list[str]) -> pd.Series:
     """CCYYMMDD strings to datetime64[us]; a non-empty value that does not parse is reported.
 
     Dates repeat heavily (one per service day), so only the distinct values are parsed."""
-    codes, uniq = pd.factorize(pd.Series(values, dtype=object), sort=False)
+    if isinstance(values, pa.Array):
+        enc = pc.dictionary_encode(values)
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+        uniq = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    else:
+        codes, uniq = pd.factorize(pd.Series(values, dtype=object), sort=False)
     u = pd.to_datetime(pd.Series(uniq, dtype="str"), format="%Y%m%d", errors="coerce")
     bad_u = pd.Series(uniq, dtype="str").ne("").to_numpy() & u.isna().to_numpy()
     ud = u.astype("datetime64[us]").to_numpy()
@@ -1549,7 +1668,7 @@ def _dates(values: list[str], sources: list[str], warnings: list[str]) -> pd.Ser
     if bad_u.any():
         bad = np.flatnonzero(bad_u[codes])
         for i in bad[:20]:
-            warnings.append(f"{sources[i]}: date {values[i]!r} is not CCYYMMDD (left empty)")
+            warnings.append(f"{sources[i]}: date {uniq[codes[i]]!r} is not CCYYMMDD (left empty)")
         if len(bad) > 20:
             warnings.append(f"... {len(bad) - 20} more invalid dates")
     return d.astype("datetime64[us]")

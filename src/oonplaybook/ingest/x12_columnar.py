@@ -1,0 +1,444 @@
+"""Columnar fast path of the 835 reader: a regular file's service lines read with pyarrow.
+
+Why: the scalar walk (:func:`oonplaybook.ingest.x12._walk_835`) spends ~1.9 us per segment in
+Python, and four segments in five of a remittance belong to service lines (SVC and the CAS, DTM,
+REF, AMT and LQ under it). For a file that is *regular* (ASCII; one interchange, ISA..IEA,
+with a non-whitespace terminator; every SVC under a claim, with plain amounts, units and
+composites; every line-level CAS group one of CO/CR/OA/PI/PR; every line-level AMT*B6 plain;
+no MOA/MIA after a claim's first SVC) this module:
+
+1. splits and trims the segments in pyarrow (the scalar tokenizer's rules: ``str.strip``
+   whitespace, empty segments dropped, segments numbered from 1) and classifies each by its tag
+   from its first four bytes (numpy);
+2. finds each segment's context as the scalar walk would (a line is open from its SVC until the
+   next CLP, SVC, N1, PLB, ST, SE or ISA): the line-level segments are read here, vectorised,
+   and **every other segment** (envelope, header, CLP, NM1, claim-level CAS/DTM/REF, PLB...)
+   still goes through the scalar walk, so claim and header rules live in one place;
+3. after the walk, :func:`assemble` merges the walk's claim-level lines and CAS with the
+   vectorised ones in segment order into one chunk of arrays.
+
+Anything irregular returns ``None`` from :func:`plan` (or makes the walk raise
+:class:`FastPathFallback` on a rejected claim or a non-835 transaction); the reader then reads
+the whole file with the scalar walk, which owns every reject and warning. Equality with the
+scalar walk (tables, rejects, balance report, stats, warnings) is tested on the real remits,
+the demo, the X12.md variants and randomly damaged files (``tests/test_ingest_columnar.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from oonplaybook.ingest import x12
+from oonplaybook.ingest.errors import NotX12Error
+
+#: Files smaller than this take the scalar walk: the columnar path has ~5 ms of fixed cost.
+FAST_MIN_BYTES = 65_536
+
+#: What ``str.strip()`` removes from ASCII text (the scalar tokenizer's trim).
+WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+_LSTR = pa.large_string()
+_MONEY_RE = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"  # x12._MONEY, in RE2
+_DIGITS_RE = r"^[0-9]+$"  # str.isdigit() on ASCII
+
+# segment kinds (0 = any other tag)
+SVC, CAS, DTM, REF, AMT, LQ, MOA, MIA, CLP, N1, PLB, ST, SE, ISA = range(1, 15)
+_TAGS = {
+    "SVC": SVC,
+    "CAS": CAS,
+    "DTM": DTM,
+    "REF": REF,
+    "AMT": AMT,
+    "LQ": LQ,
+    "MOA": MOA,
+    "MIA": MIA,
+    "CLP": CLP,
+    "N1": N1,
+    "PLB": PLB,
+    "ST": ST,
+    "SE": SE,
+    "ISA": ISA,
+}
+_LINE_CLOSERS = (SVC, CLP, N1, PLB, ST, SE, ISA)  # close_line / close_claim in the walk
+_CLAIM_CLOSERS = (CLP, N1, PLB, ST, SE, ISA)
+_LINE_LEVEL = (CAS, DTM, REF, AMT, LQ)  # read from the open line in the walk
+_MASK = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF], dtype=np.uint32)
+
+
+class FastPathFallback(Exception):  # noqa: N818 (a control-flow signal, not an error)
+    """Raised by the walk in fast mode when the file needs the scalar path after all."""
+
+
+@dataclass
+class Plan:
+    """A regular file, split: what the scalar walk reads and the vectorised service lines."""
+
+    delimiters: x12.Delimiters
+    rest_segnos: list[int]  # segment numbers the scalar walk reads
+    rest_segs: list[str]
+    svc_counts: list[int]  # SVC lines per CLP, in CLP order (the walk's claim["nlines"])
+    lines: dict[str, Any]  # per SVC line, in segment order
+    lq_owner: np.ndarray  # LQ*HE codes: owning line (SVC ordinal) and code, segment order
+    lq_code: pa.Array
+    cas_seg: pa.Array  # line-level CAS segments, raw
+    cas_segno: np.ndarray
+    cas_line: np.ndarray  # owning line (SVC ordinal)
+
+
+def _code(s: str) -> int:
+    """The little-endian uint32 of up to four ASCII characters (zero padded)."""
+    return int.from_bytes(s.encode("ascii").ljust(4, b"\0"), "little")
+
+
+def _offsets(arr: pa.Array) -> np.ndarray:
+    """The int64 offsets (length + 1) of a large_string array into its data buffer."""
+    o = np.frombuffer(arr.buffers()[1], dtype=np.int64)
+    return o[arr.offset : arr.offset + len(arr) + 1]
+
+
+def _split(arr: pa.Array, sep: str) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """Elements of each string: (list offsets, flat values, element counts)."""
+    lst = pc.split_pattern(arr, pattern=sep)
+    offs = np.asarray(lst.offsets, dtype=np.int64)
+    return offs, lst.flatten(), np.diff(offs)
+
+
+def _el(parts: tuple[np.ndarray, pa.Array, np.ndarray], j: int) -> pa.Array:
+    """Element ``j`` of each split string, "" where the string has fewer elements."""
+    offs, vals, cnt = parts
+    present = cnt > j
+    idx = np.where(present, offs[:-1] + j, 0)
+    if present.all():
+        return vals.take(pa.array(idx))
+    return pc.fill_null(vals.take(pa.array(idx, mask=~present)), "")
+
+
+def _strip(a: pa.Array) -> pa.Array:
+    return pc.utf8_trim(a, characters=WS)
+
+
+def _all(mask: Any) -> bool:
+    return bool(np.all(np.asarray(mask.to_numpy(zero_copy_only=False))))
+
+
+def _last(owner: np.ndarray, values: pa.Array, n: int) -> pa.Array:
+    """Per owner 0..n-1 the value of its last row ("" without rows): the walk's last-wins."""
+    out = np.full(n, -1, dtype=np.int64)
+    if len(owner):
+        rev = owner[::-1]
+        u, first = np.unique(rev, return_index=True)
+        out[u] = len(owner) - 1 - first
+    return pc.fill_null(values.take(pa.array(np.maximum(out, 0), mask=out < 0)), "")
+
+
+def _segments(data: bytes, name: str) -> tuple[x12.Delimiters, pa.Array] | None:
+    """Trimmed non-empty segments of a single-interchange ASCII file, or None if irregular."""
+    if data.startswith(x12.BOM):
+        data = data[3:]
+    if len(data) < FAST_MIN_BYTES or not data.isascii():
+        return None
+    text = data.decode("ascii").lstrip()
+    if not text.startswith("ISA"):
+        return None
+    try:
+        d = x12._isa_delimiters(text, 0, name)
+    except NotX12Error:
+        return None
+    sep, comp, term = d.element, d.component, d.segment
+    if len({sep, comp, term}) < 3 or any(c in WS or c == "\0" for c in (sep, comp, term)):
+        return None  # a newline terminator (CR handling) or odd delimiters: scalar tokenizer
+    n = len(text)
+    end = n
+    iea = re.compile(re.escape(term) + r"\s*IEA" + re.escape(sep)).search(text)
+    if iea:
+        e = text.find(term, iea.end())
+        end = n if e < 0 else e + 1
+    if text[end:].strip():
+        return None  # a second interchange or data after IEA: the tokenizer's chunks
+    whole = pa.array([text if end == n else text[:end]], type=_LSTR)
+    segs = _strip(pc.split_pattern(whole, pattern=term).flatten())
+    length = np.diff(_offsets(segs))
+    keep = np.flatnonzero(length > 0)
+    if len(keep) < len(segs):
+        if len(keep) == 0:
+            return None
+        if keep[-1] - keep[0] + 1 == len(keep):
+            segs = segs.slice(int(keep[0]), len(keep))
+        else:
+            segs = segs.take(pa.array(keep))
+    return d, segs
+
+
+def _kinds(segs: pa.Array, sep: str) -> np.ndarray:
+    """Each segment's kind from its tag: ``T`` + separator, or exactly ``T``."""
+    offs = _offsets(segs)
+    buf = np.frombuffer(segs.buffers()[2], dtype=np.uint8)
+    s = offs[:-1]
+    length = np.diff(offs)
+    pad = np.zeros(len(buf) + 4, dtype=np.uint8)
+    pad[: len(buf)] = buf
+    u = pad[s].astype(np.uint32)
+    for k in (1, 2, 3):
+        u |= pad[s + k].astype(np.uint32) << np.uint32(8 * k)
+    u &= _MASK[np.minimum(length, 4)]
+    kind = np.zeros(len(s), dtype=np.int8)
+    for tag, k in _TAGS.items():
+        with_sep = np.uint32(_code(tag + sep))
+        if len(tag) == 3:
+            m = u == with_sep
+        else:
+            m = (u & np.uint32(0xFFFFFF)) == with_sep
+        m |= (u == np.uint32(_code(tag))) & (length == len(tag))
+        kind[m] = k
+    return kind
+
+
+def _prev(mask: np.ndarray) -> np.ndarray:
+    """For each position, the last position strictly before it where ``mask`` holds (-1: none)."""
+    idx = np.arange(len(mask), dtype=np.int64)
+    last = np.maximum.accumulate(np.where(mask, idx, -1))
+    prev = np.empty_like(last)
+    prev[:1] = -1
+    prev[1:] = last[:-1]
+    return prev
+
+
+def plan(data: bytes, name: str) -> Plan | None:  # noqa: C901
+    """Split a regular 835 into the scalar walk's segments and vectorised service lines.
+
+    None when the file is small or irregular in any way the vectorised rules do not cover (the
+    scalar walk then reads it whole, with its rejects and warnings).
+    """
+    got = _segments(data, name)
+    if got is None:
+        return None
+    d, segs = got
+    sep, comp = d.element, d.component
+    kind = _kinds(segs, sep)
+    prev = _prev(np.isin(kind, _LINE_CLOSERS))
+    prev_kind = np.where(prev >= 0, kind[np.maximum(prev, 0)], 0)
+    line_ctx = prev_kind == SVC
+    is_svc = kind == SVC
+    svc_pos = np.flatnonzero(is_svc)
+    if len(svc_pos) == 0:
+        return None
+    prevc = _prev(np.isin(kind, _CLAIM_CLOSERS))[svc_pos]
+    if (prevc < 0).any() or (kind[np.maximum(prevc, 0)] != CLP).any():
+        return None  # an SVC outside a claim: a reject, the scalar walk's business
+    if (line_ctx & ((kind == MOA) | (kind == MIA))).any():
+        return None  # claim remarks after a line opened: order-dependent in the walk
+    is_clp = kind == CLP
+    clp_ord = np.cumsum(is_clp) - 1
+    svc_ord = np.cumsum(is_svc) - 1
+    n_l = len(svc_pos)
+    svc_claim = clp_ord[prevc]
+    svc_counts = np.bincount(svc_claim, minlength=int(is_clp.sum()))
+
+    # SVC elements: composite (qualifier:code:mod...), charge, payment, -, units, original code
+    svc = segs.take(pa.array(svc_pos))
+    e = _split(svc, sep)
+    e1, e2, e3, e5, e6 = (_el(e, j) for j in (1, 2, 3, 5, 6))
+    if not _all(pc.greater_equal(pc.find_substring(e1, comp), 0)):
+        return None
+    money = pc.and_(
+        pc.match_substring_regex(e2, _MONEY_RE), pc.match_substring_regex(e3, _MONEY_RE)
+    )
+    if not _all(money):
+        return None
+    no_units = pc.equal(e5, "")
+    if not _all(pc.or_(no_units, pc.match_substring_regex(e5, _DIGITS_RE))):
+        return None
+    no_orig = pc.equal(e6, "")
+    if not _all(pc.or_(no_orig, pc.greater_equal(pc.find_substring(e6, comp), 0))):
+        return None
+    units = pc.cast(pc.if_else(no_units, "1", e5), pa.float64()).to_numpy(zero_copy_only=False)
+    parts = _split(e1, comp)
+    cpt = pc.ascii_upper(_strip(_el(parts, 1)))
+    mods = _strip(_el(parts, 2))
+    for j in (3, 4, 5):
+        m = _strip(_el(parts, j))
+        joined = pc.binary_join_element_wise(mods, m, pa.scalar(":", _LSTR))
+        mods = pc.if_else(pc.equal(mods, ""), m, pc.if_else(pc.equal(m, ""), mods, joined))
+    orig = pc.ascii_upper(_strip(_el(_split(e6, comp), 1)))
+    orig = pc.if_else(pc.not_equal(orig, cpt), orig, "")
+    first = np.ones(n_l, dtype=bool)
+    first[1:] = svc_claim[1:] != svc_claim[:-1]
+    starts = np.flatnonzero(first)
+    run = np.cumsum(first) - 1
+    line_no = np.arange(n_l, dtype=np.int64) - starts[run] + 1
+
+    # line-level DTM / REF / AMT / LQ: their qualifier and value, last one wins per line
+    def sub(k: int) -> tuple[np.ndarray, pa.Array, pa.Array, np.ndarray]:
+        pos = np.flatnonzero(line_ctx & (kind == k))
+        p = _split(segs.take(pa.array(pos)), sep)
+        return svc_ord[prev[pos]], _el(p, 1), _strip(_el(p, 2)), p[2]
+
+    o, q, v, _ = sub(DTM)
+    m472 = pc.equal(q, "472").to_numpy(zero_copy_only=False)
+    m150 = pc.equal(q, "150").to_numpy(zero_copy_only=False)
+    d472 = _last(o[m472], v.filter(pa.array(m472)), n_l)
+    d150 = _last(o[m150], v.filter(pa.array(m150)), n_l)
+    o, q, v, _ = sub(REF)
+    m6r = pc.equal(q, "6R").to_numpy(zero_copy_only=False)
+    ctl = _last(o[m6r], v.filter(pa.array(m6r)), n_l)
+    o, q, v, cnt = sub(AMT)
+    mb6 = pc.equal(q, "B6").to_numpy(zero_copy_only=False) & (cnt > 2)
+    b6v = v.filter(pa.array(mb6))
+    if not _all(pc.match_substring_regex(b6v, _MONEY_RE)):
+        return None  # an AMT*B6 that is not a plain number: the walk warns about it
+    b6 = _last(o[mb6], b6v, n_l)
+    o, q, v, cnt = sub(LQ)
+    mhe = pc.equal(q, "HE").to_numpy(zero_copy_only=False) & (cnt > 2)
+    mhe &= pc.not_equal(v, "").to_numpy(zero_copy_only=False)
+
+    # line-level CAS: kept raw (split after the walk with the rest); CAS01 must be a known group
+    cas_pos = np.flatnonzero(line_ctx & (kind == CAS))
+    offs = _offsets(segs)
+    buf = np.frombuffer(segs.buffers()[2], dtype=np.uint8)
+    s = offs[:-1][cas_pos]
+    ln = np.diff(offs)[cas_pos]
+    if (ln < 6).any():
+        return None
+    g = buf[s + 4].astype(np.uint32) | (buf[s + 5].astype(np.uint32) << np.uint32(8))
+    after = np.where(ln > 6, buf[np.minimum(s + 6, len(buf) - 1)], ord(sep))
+    groups = np.array([_code(x) for x in x12._GROUPS], dtype=np.uint32)
+    if not (np.isin(g, groups).all() and (after == ord(sep)).all()):
+        return None
+
+    rest = np.flatnonzero(~(is_svc | (line_ctx & np.isin(kind, _LINE_LEVEL))))
+    return Plan(
+        delimiters=d,
+        rest_segnos=(rest + 1).tolist(),
+        rest_segs=segs.take(pa.array(rest)).to_pylist(),
+        svc_counts=svc_counts.tolist(),
+        lines={
+            "segno": svc_pos + 1,
+            "claim": svc_claim,
+            "l_no": line_no,
+            "l_cpt": cpt,
+            "l_mods": mods,
+            "l_orig": orig,
+            "l_billed": e2,
+            "l_paid": e3,
+            "l_b6": b6,
+            "l_units": units,
+            "l_d472": d472,
+            "l_d150": d150,
+            "l_ctl": ctl,
+        },
+        lq_owner=o[mhe],
+        lq_code=v.filter(pa.array(mhe)),
+        cas_seg=segs.take(pa.array(cas_pos)),
+        cas_segno=cas_pos + 1,
+        cas_line=svc_ord[prev[cas_pos]],
+    )
+
+
+def _line_rarc(p: Plan, n_l: int, claim_rarc: dict[int, list[str]], claim_idx: np.ndarray) -> Any:
+    """Each line's remarks as the walk's close_line joins them: its LQ*HE codes (first
+    occurrence order) then the claim's MOA/MIA codes it does not already have."""
+    owner = p.lq_owner
+    uniq, counts = np.unique(owner, return_counts=True)
+    if not claim_rarc and (counts <= 1).all():
+        return _last(owner, p.lq_code, n_l)  # one code per line: no join needed
+    rarc: list[str] = _last(owner, p.lq_code, n_l).to_pylist()
+    codes: dict[int, list[str]] = {}
+    for o, c in zip(owner.tolist(), p.lq_code.to_pylist(), strict=True):
+        lst = codes.setdefault(o, [])
+        if c not in lst:
+            lst.append(c)
+    for o, lst in codes.items():
+        rarc[o] = ":".join(lst)
+    if claim_rarc:
+        for i in np.flatnonzero(np.isin(claim_idx, list(claim_rarc))).tolist():
+            crarc = claim_rarc[int(claim_idx[i])]
+            own = codes.get(i, [])
+            rarc[i] = ":".join(own + [r for r in crarc if r not in own])
+    return pa.array(rarc, type=_LSTR)
+
+
+#: Line and CAS columns of a sealed chunk and their kind: int, float or string.
+INT_COLUMNS = ("l_claim", "l_no", "l_src", "x_owner", "x_src")
+FLOAT_COLUMNS = ("l_units",)
+
+
+def chunk_from_lists(buf: dict[str, list[Any]], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The walk's Python line/CAS buffers as arrays (numpy for numbers, pyarrow for strings)."""
+    out: dict[str, Any] = {}
+    for k in keys:
+        v = buf[k]
+        if k in INT_COLUMNS:
+            out[k] = np.fromiter(v, dtype=np.int64, count=len(v))
+        elif k in FLOAT_COLUMNS:
+            out[k] = np.fromiter(v, dtype=np.float64, count=len(v))
+        else:
+            out[k] = pa.array(v, type=_LSTR)
+    return out
+
+
+def concat_chunks(chunks: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, Any]:
+    """One chunk from several, in order."""
+    if len(chunks) == 1:
+        return chunks[0]
+    out: dict[str, Any] = {}
+    for k in keys:
+        parts = [c[k] for c in chunks]
+        if k in INT_COLUMNS or k in FLOAT_COLUMNS:
+            out[k] = np.concatenate(parts)
+        else:
+            out[k] = pa.concat_arrays([x.cast(_LSTR) for x in parts])
+    return out
+
+
+def assemble(
+    p: Plan,
+    walked: dict[str, Any],
+    *,
+    file_base: int,
+    c0: int,
+    l_off: int,
+    claim_rarc: dict[int, list[str]],
+) -> dict[str, Any]:
+    """The file's line and CAS columns: the walk's claim-level lines and CAS (``walked``, from
+    :func:`chunk_from_lists`) merged with the vectorised ones in segment order, line indices
+    global (``l_off`` lines precede this file)."""
+    li = p.lines
+    n_l = len(li["segno"])
+    claim_idx = li["claim"] + c0
+    vec = {
+        "l_claim": claim_idx,
+        "l_no": li["l_no"],
+        "l_src": li["segno"] + file_base,
+        "l_units": li["l_units"],
+        "l_rarc": _line_rarc(p, n_l, claim_rarc, claim_idx),
+    }
+    for k in ("l_cpt", "l_mods", "l_orig", "l_billed", "l_paid", "l_b6"):
+        vec[k] = li[k]
+    for k in ("l_d472", "l_d150", "l_ctl"):
+        vec[k] = li[k]
+    n_w = len(walked["l_src"])
+    src = np.concatenate([walked["l_src"], vec["l_src"]])
+    order = np.argsort(src, kind="stable")
+    pos = np.empty_like(order)
+    pos[order] = np.arange(len(order))
+    out: dict[str, Any] = {}
+    take = pa.array(order)
+    for k, v in vec.items():
+        w = walked[k]
+        if isinstance(v, np.ndarray):
+            out[k] = np.concatenate([w, v])[order]
+        else:
+            out[k] = pa.concat_arrays([w, v.cast(_LSTR)]).take(take)
+    line_global = l_off + pos[n_w:]  # SVC ordinal -> global line index
+    xs = np.concatenate([walked["x_src"], p.cas_segno + file_base])
+    xo = np.argsort(xs, kind="stable")
+    out["x_src"] = xs[xo]
+    out["x_owner"] = np.concatenate([walked["x_owner"], line_global[p.cas_line]])[xo]
+    out["x_seg"] = pa.concat_arrays([walked["x_seg"], p.cas_seg]).take(pa.array(xo))
+    return out
