@@ -134,6 +134,9 @@ _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default "str" dt
 _FILE_STRIDE = 1_000_000_000  # adjustment source = file index * stride + segment number
 _GROUPS = frozenset(schema.ADJUSTMENT_GROUPS)
 _PAD = [""] * 40
+#: The regular X12 money form (ASCII digits, at most 2 decimals), checked in the walk with one
+#: regex call; a value it does not match is checked by the full rule (:func:`_cents`).
+_MONEY = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?").fullmatch
 _NUM = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)").fullmatch
 _COMPOSITE_QUALIFIERS = frozenset({"HC", "AD", "ER", "IV", "N4", "NU", "WK", "ZZ", "XX", "HP"})
 _ALT_COMPONENT = "><:^|\\!"
@@ -269,6 +272,12 @@ def _cents(s: str) -> int | None:
     At most 2 decimals (a third non-zero decimal is refused, not rounded) and 13 integer digits
     (far beyond any claim). Integer arithmetic on the digits: no float anywhere.
     """
+    if _MONEY(s):  # the regular form: ASCII digits, optional "-", at most 2 decimals
+        dot = s.find(".")
+        if dot < 0:
+            return int(s) * 100
+        v = int(s[:dot] + s[dot + 1 :])
+        return v if len(s) - dot == 3 else v * 10
     neg = s[:1] == "-"
     t = s[1:] if neg else s
     dot = t.find(".")
@@ -1176,9 +1185,6 @@ def _walk_835(  # noqa: C901
 #: allowed): the regular form :func:`_cents` accepts, matched in pyarrow (RE2, ASCII digits).
 _CENTS_RE = r"^(?P<neg>-?)(?P<w>\d{0,13})(?:\.(?P<f>\d{0,2})0*)?$"
 _LSTR = pa.large_string()
-#: The regular X12 money form (ASCII digits, at most 2 decimals), checked in the walk with one
-#: regex call; a value it does not match is checked by the full rule (:func:`_cents`).
-_MONEY = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?").fullmatch
 
 
 def _cents_array(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:

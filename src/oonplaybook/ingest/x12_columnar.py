@@ -183,10 +183,9 @@ def _kinds(segs: pa.Array, sep: str) -> np.ndarray:
     length = np.diff(offs)
     pad = np.zeros(len(buf) + 4, dtype=np.uint8)
     pad[: len(buf)] = buf
-    u = pad[s].astype(np.uint32)
-    for k in (1, 2, 3):
-        u |= pad[s + k].astype(np.uint32) << np.uint32(8 * k)
-    u &= _MASK[np.minimum(length, 4)]
+    # every position's next four bytes as one little-endian uint32 (an unaligned strided view)
+    u32 = np.ndarray(shape=(len(buf) + 1,), dtype="<u4", buffer=pad, strides=(1,))
+    u = u32[s] & _MASK[np.minimum(length, 4)]
     kind = np.zeros(len(s), dtype=np.int8)
     for tag, k in _TAGS.items():
         with_sep = np.uint32(_code(tag + sep))
