@@ -13,24 +13,34 @@ but refuses envelope-less fragments (a real BCBS file here) and its handling of 
 cases is unverified. Tokenizing X12 is ~40 lines; the tolerance the project needs is the
 valuable part, so we own it.
 
+**Two routes, one set of rules.** The scalar walk below is the reference: every reject,
+warning and order-dependent rule lives in it. A large *regular* file (ASCII, one interchange,
+plain amounts and composites under every SVC; see :mod:`.x12_columnar`) has its service-line
+segments (SVC and the CAS/DTM/REF/AMT/LQ under them, ~80% of a remit) read by pyarrow, while
+every other segment (envelope, header, CLP, NM1, claim-level CAS/DTM/REF, PLB) still goes
+through the same walk; anything irregular, or a claim the walk would reject, sends the whole
+file back to the scalar walk. Both routes give identical tables, rejects, balance report,
+stats and warnings (``tests/test_ingest_columnar.py``: 47 variants, the real and demo remits,
+readers mixing both routes, random damage).
+
 Measured with ``benchmarks/ingest_835.py`` on this project's 2-core machine (50 MB file: 100k
-claims, 250k lines, 1.27M CAS pairs). Before the rework below: ``read_835`` 8.4 s (6.0 MB/s,
-1.0 GB peak) against edi-835-parser 23.1 s (2.2 MB/s, 1.8 GB; it loses 61% of the CAS pairs
-and $7.1M of $165.8M CAS dollars), i.e. 2.7x. After it: on the same machine, busy with
-other test runs (load 1.9-2.5), 3 interleaved runs each: ``read_835`` median 7.3 s (6.9 MB/s;
-runs 10.9/7.3/6.1 s; 1.1 GB peak), ``ingest_paths`` 7.1 s, edi-835-parser 25.3 s: **3.5x** of
-the medians (per run 2.5/3.5/4.1x). Warm, in-process, the reader takes ~5.0 s of CPU (10 MB/s,
-~4.6x edi-835-parser's unloaded 23 s). So the 5x target is still **not** met reliably by pure
-Python with full semantics; what is left is the per-segment loop itself (~1.2 us a segment,
-2.2M segments). ``ingest_paths`` on the 1M-line demo folder (582 remits + export, 470 MB;
-``benchmarks/ingest_demo.py``): median 57.5 s (17k lines/s, 4.4 GB peak), from 2-3 minutes;
-after the memory work (shared strings for repetitive buffer values, packed sources, pyarrow/glibc
-pages released between phases, spent buffers and frames dropped, copy-on-write merge inputs):
-median 50.2 s of 3 runs (20k lines/s), **2.6 GB peak** (2.64 GB; 2.59 GB with
-``build(consume=True)``, 2.54 GB with the tables built without a second copy), the old code
-measuring 4.41 GB in the same session.
-oxedi 0.6 (Rust) did 2.8 s (17.8 MB/s) but refuses envelope-less fragments and lacks modifiers, SVC06, LQ/MOA remarks
-and DTM*050 in its tables; it is not used.
+claims, 250k lines, 1.27M CAS pairs), each reader in its own process, interleaved runs:
+
+* first version: ``read_835`` 8.4 s (6.0 MB/s, 1.0 GB peak) vs edi-835-parser 23.1 s (2.2 MB/s,
+  1.8 GB; it loses 61% of the CAS pairs and $7.1M of $165.8M CAS dollars): 2.7x;
+* scalar walk tuned (below): median 7.3 s (6.9 MB/s, 1.1 GB) vs 25.3 s: 3.5x (per run
+  2.5-4.1x); the per-segment loop itself (~1.9 us a segment, 2.2M segments) was what was left;
+* **columnar route** (:mod:`.x12_columnar`), 5 runs: median **3.87 s** (13.0 MB/s, 787 MB peak)
+  vs edi-835-parser 22.0 s: **5.7x** (per run 5.4-5.8x; ``ingest_paths`` 6.0x), $0.00 of the
+  CAS dollars lost. Warm in-process: split/classify/vectorised lines 0.7-0.8 s, walk of the
+  remaining 20% of the segments and merge 1.0 s, table build 1.2 s.
+
+``ingest_paths`` on the 1M-line demo folder (582 remits + export, 470 MB;
+``benchmarks/ingest_demo.py``): scalar walk median 57.5 s (4.4 GB peak), after the memory work
+(shared strings for repetitive buffer values, packed sources, pyarrow/glibc pages released
+between phases, spent buffers and frames dropped, copy-on-write merge inputs) 52.6 s and 2.54 GB.
+oxedi 0.6 (Rust) did 2.8 s (17.8 MB/s) but refuses envelope-less fragments and lacks
+modifiers, SVC06, LQ/MOA remarks and DTM*050 in its tables; it is not used.
 
 How the walk got cheaper (each step verified output-identical, tables, rejects, balance report
 and stats, on the demo, the benchmark file, the real remits and 60 randomly damaged files):
