@@ -104,6 +104,11 @@ def generate(path: Path, claims: int, seed: int) -> dict[str, float]:
 OURS = textwrap.dedent(
     """
     import json, resource, sys, time
+    def peak_mb():  # VmHWM: this process image's peak RSS (ru_maxrss keeps the parent's)
+        for row in open("/proc/self/status"):
+            if row.startswith("VmHWM:"):
+                return int(row.split()[1]) / 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     from pathlib import Path
     from oonplaybook.ingest import ingest_paths, read_835
     p = Path(sys.argv[1]); mode = sys.argv[2]
@@ -117,13 +122,18 @@ OURS = textwrap.dedent(
     dt = time.perf_counter() - t
     print(json.dumps({"seconds": dt, "rows": len(cl), "cas_pairs": len(adj),
                       "cas_cents": int(round(adj["amount"].sum() * 100)),
-                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak_mb": peak_mb()}))
     """
 )
 
 BASELINE = textwrap.dedent(
     """
     import json, resource, sys, time, warnings
+    def peak_mb():  # VmHWM: this process image's peak RSS (ru_maxrss keeps the parent's)
+        for row in open("/proc/self/status"):
+            if row.startswith("VmHWM:"):
+                return int(row.split()[1]) / 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     warnings.simplefilter("ignore")
     from edi_835_parser import parse
     t = time.perf_counter()
@@ -133,7 +143,7 @@ BASELINE = textwrap.dedent(
     cents = int(round(sum(float(df[c].fillna(0).astype(float).sum()) for c in amt) * 100))
     pairs = int(sum(df[c].notna().sum() for c in amt))
     print(json.dumps({"seconds": dt, "rows": len(df), "cas_pairs": pairs, "cas_cents": cents,
-                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak_mb": peak_mb()}))
     """
 )
 
@@ -141,6 +151,11 @@ BASELINE = textwrap.dedent(
 OXEDI = textwrap.dedent(
     """
     import json, resource, sys, time
+    def peak_mb():  # VmHWM: this process image's peak RSS (ru_maxrss keeps the parent's)
+        for row in open("/proc/self/status"):
+            if row.startswith("VmHWM:"):
+                return int(row.split()[1]) / 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     import oxedi
     t = time.perf_counter()
     res = oxedi.parse_file(sys.argv[1])
@@ -149,7 +164,7 @@ OXEDI = textwrap.dedent(
     adj = tabs["adjustments"]
     print(json.dumps({"seconds": dt, "rows": len(tabs["services"]), "cas_pairs": len(adj),
                       "cas_cents": int(round(adj["amount"].astype(float).sum() * 100)),
-                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak_mb": peak_mb()}))
     """
 )
 

@@ -22,6 +22,14 @@ from tests._ingest_samples import make_835
 
 CLEAN = make_835(8)
 
+
+def _two_transactions() -> str:
+    """One interchange holding two 835 transactions (two payments), the second with D-claims."""
+    a, b = make_835(3), make_835(2, payer=False)
+    second = b[b.index("ST*835") : b.index("GE*")].replace("CLP*C00", "CLP*D00")
+    return a.replace("GE*1*1~", second + "GE*1*1~")
+
+
 #: name -> (file text, whether the fast path can take it)
 VARIANTS: dict[str, tuple[str, bool]] = {
     "clean": (CLEAN, True),
@@ -91,6 +99,7 @@ VARIANTS: dict[str, tuple[str, bool]] = {
         True,
     ),
     "trailing_whitespace": (CLEAN + "\n\n  \n", True),
+    "two_transactions": (_two_transactions(), True),
     # irregular: the scalar walk reads these (rejects, warnings, order-dependent rules)
     "newline_terminator": (make_835(5, term="\n"), False),
     "no_envelope": (make_835(5, envelope=False), False),
