@@ -93,6 +93,16 @@ VARIANTS: dict[str, tuple[str, bool]] = {
         .replace("SVC*HC:99213:25*120.00*70.00**1", "SVC*HC:99213:25*120.00*70.00*", 1),
         True,
     ),
+    "units_forms": (
+        CLEAN.replace("50.00**1~", "50.00**2.5~", 1)
+        .replace("50.00**1~", "50.00** 3 ~", 1)
+        .replace("50.00**1~", "50.00**+1.50~", 1)
+        .replace("50.00**1~", "50.00**.5~", 1)
+        .replace("50.00**1~", "50.00**4.~", 1)
+        .replace("50.00**1~", "50.00**1X~", 1)
+        .replace("50.00**1~", "50.00**-2~", 1),
+        True,
+    ),
     "plb": (CLEAN.replace("SE*", "PLB*1234567893*20251231*L6:ABC*-10.00*WO*5.00~SE*", 1), True),
     "reversal": (
         CLEAN.replace("CLP*C002*1*200.00*120.00", "CLP*C001*22*-200.00*-120.00", 1),
@@ -112,7 +122,6 @@ VARIANTS: dict[str, tuple[str, bool]] = {
     "moa_after_line": (CLEAN.replace("LQ*HE*N130~", "LQ*HE*N130~MOA***MA01~", 2), False),
     "svc_bad_amount": (CLEAN.replace("SVC*HC:99214*80.00", "SVC*HC:99214*8O.00", 1), False),
     "svc_empty_amount": (CLEAN.replace("SVC*HC:99214*80.00", "SVC*HC:99214*", 1), False),
-    "svc_decimal_units": (CLEAN.replace("50.00**1~", "50.00**2.5~", 1), False),
     "svc_no_composite": (CLEAN.replace("SVC*HC:99214*", "SVC*99214*", 1), False),
     "svc_outside_claim": (CLEAN.replace("N1*PE*GOOD", "SVC*HC:99213*1*1~N1*PE*GOOD", 1), False),
     "amt_not_a_number": (CLEAN.replace("AMT*B6*55.00", "AMT*B6*5X.00", 1), False),

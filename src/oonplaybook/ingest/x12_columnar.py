@@ -3,8 +3,7 @@
 Why: the scalar walk (:func:`oonplaybook.ingest.x12._walk_835`) spends ~1.9 us per segment in
 Python, and four segments in five of a remittance belong to service lines (SVC and the CAS, DTM,
 REF, AMT and LQ under it). For a file that is *regular* (ASCII; one interchange, ISA..IEA,
-with a non-whitespace terminator; every SVC under a claim, with plain amounts, units and
-composites; every line-level CAS group one of CO/CR/OA/PI/PR; every line-level AMT*B6 plain;
+with a non-whitespace terminator; every SVC under a claim, with plain amounts and composites; every line-level CAS group one of CO/CR/OA/PI/PR; every line-level AMT*B6 plain;
 no MOA/MIA after a claim's first SVC) this module:
 
 1. splits and trims the segments in pyarrow (the scalar tokenizer's rules: ``str.strip``
@@ -45,7 +44,7 @@ WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 
 _LSTR = pa.large_string()
 _MONEY_RE = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"  # x12._MONEY, in RE2
-_DIGITS_RE = r"^[0-9]+$"  # str.isdigit() on ASCII
+_PLAIN_UNITS_RE = r"^[0-9]+(\.[0-9]+)?$"
 
 # segment kinds (0 = any other tag)
 SVC, CAS, DTM, REF, AMT, LQ, MOA, MIA, CLP, N1, PLB, ST, SE, ISA = range(1, 15)
@@ -135,6 +134,20 @@ def _last(owner: np.ndarray, values: pa.Array, n: int) -> pa.Array:
         u, first = np.unique(rev, return_index=True)
         out[u] = len(owner) - 1 - first
     return pc.fill_null(values.take(pa.array(np.maximum(out, 0), mask=out < 0)), "")
+
+
+def _units(e5: pa.Array) -> np.ndarray:
+    """SVC05 as the walk reads it: empty is 1 unit (X221A1), a number is its float value, and
+    anything else is 1 (plain forms cast by pyarrow, the rare others by the walk's own rule)."""
+    units = np.ones(len(e5), dtype=np.float64)
+    plain = pc.match_substring_regex(e5, _PLAIN_UNITS_RE).to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(plain)
+    if len(idx):
+        units[idx] = pc.cast(e5.take(pa.array(idx)), pa.float64()).to_numpy(zero_copy_only=False)
+    odd = np.flatnonzero(~plain & pc.not_equal(e5, "").to_numpy(zero_copy_only=False))
+    for i, u in zip(odd.tolist(), e5.take(pa.array(odd)).to_pylist(), strict=True):
+        units[i] = float(u) if x12._NUM(u.strip()) else 1.0
+    return units
 
 
 def _segments(data: bytes, name: str) -> tuple[x12.Delimiters, pa.Array] | None:
@@ -250,13 +263,10 @@ def plan(data: bytes, name: str) -> Plan | None:  # noqa: C901
     )
     if not _all(money):
         return None
-    no_units = pc.equal(e5, "")
-    if not _all(pc.or_(no_units, pc.match_substring_regex(e5, _DIGITS_RE))):
-        return None
     no_orig = pc.equal(e6, "")
     if not _all(pc.or_(no_orig, pc.greater_equal(pc.find_substring(e6, comp), 0))):
         return None
-    units = pc.cast(pc.if_else(no_units, "1", e5), pa.float64()).to_numpy(zero_copy_only=False)
+    units = _units(e5)
     parts = _split(e1, comp)
     cpt = pc.ascii_upper(_strip(_el(parts, 1)))
     mods = _strip(_el(parts, 2))
