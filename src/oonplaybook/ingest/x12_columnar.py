@@ -3,8 +3,9 @@
 Why: the scalar walk (:func:`oonplaybook.ingest.x12._walk_835`) spends ~1.9 us per segment in
 Python, and four segments in five of a remittance belong to service lines (SVC and the CAS, DTM,
 REF, AMT and LQ under it). For a file that is *regular* (ASCII; one interchange, ISA..IEA,
-with a non-whitespace terminator; every SVC under a claim, with plain amounts and composites; every line-level CAS group one of CO/CR/OA/PI/PR; every line-level AMT*B6 plain;
-no MOA/MIA after a claim's first SVC) this module:
+with a non-whitespace terminator; every SVC under a claim, with plain amounts and composites;
+every line-level CAS group one of CO/CR/OA/PI/PR; every line-level AMT*B6 plain; no MOA/MIA
+after a claim's first SVC) this module:
 
 1. splits and trims the segments in pyarrow (the scalar tokenizer's rules: ``str.strip``
    whitespace, empty segments dropped, segments numbered from 1) and classifies each by its tag
