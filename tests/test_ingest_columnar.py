@@ -110,11 +110,15 @@ VARIANTS: dict[str, tuple[str, bool]] = {
     ),
     "trailing_whitespace": (CLEAN + "\n\n  \n", True),
     "two_transactions": (_two_transactions(), True),
+    "two_interchanges": (make_835(3) + "\n" + make_835(3), True),
+    "interchanges_with_other_delimiters": (
+        make_835(3) + make_835(3, elem="|", comp="\\", term="^") + make_835(2),
+        True,
+    ),
     # irregular: the scalar walk reads these (rejects, warnings, order-dependent rules)
     "newline_terminator": (make_835(5, term="\n"), False),
     "no_envelope": (make_835(5, envelope=False), False),
     "other_component_separator": (make_835(5, comp=":", data_comp=">"), False),
-    "two_interchanges": (make_835(3) + "\n" + make_835(3), False),
     "not_835_transaction": (CLEAN.replace("ST*835*0001", "ST*999*0001"), False),
     "bad_claim_amount": (make_835(6, clp03={5: "12O.00"}), False),
     "claim_cas_odd_group": (make_835(5, extra_in_claim={3: ["CAS*co *45*1"]}), False),
@@ -130,6 +134,7 @@ VARIANTS: dict[str, tuple[str, bool]] = {
     "control_character_delimiters": (make_835(4, elem="\x1d", comp=":", term="\x1c"), False),
     "non_ascii": (CLEAN.replace("DOE*JANE", "DOË*JANE", 1), False),
     "data_after_iea": (CLEAN + "XYZ*1~", False),
+    "irregular_second_interchange": (CLEAN + make_835(2, term="\n"), False),
 }
 
 
@@ -184,7 +189,8 @@ def test_many_files_mixed_in_one_reader(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_real_remits_same_both_ways(shared_real: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = [(p.name, p.read_bytes()) for p in sorted(shared_real.glob("*.835"))]
-    assert assert_same(files, monkeypatch) >= 3  # EmedNY, UHC legacy, managed care are regular
+    # EmedNY, UHC legacy, managed care and the multi-interchange Nebraska file are regular
+    assert assert_same(files, monkeypatch) >= 4
 
 
 def test_demo_remits_same_both_ways(demo_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,8 +14,8 @@ cases is unverified. Tokenizing X12 is ~40 lines; the tolerance the project need
 valuable part, so we own it.
 
 **Two routes, one set of rules.** The scalar walk below is the reference: every reject,
-warning and order-dependent rule lives in it. A large *regular* file (ASCII, one interchange,
-plain amounts and composites under every SVC; see :mod:`.x12_columnar`) has its service-line
+warning and order-dependent rule lives in it. A large *regular* file (ASCII, ISA..IEA
+interchanges throughout, plain amounts and composites under every SVC; see :mod:`.x12_columnar`) has its service-line
 segments (SVC and the CAS/DTM/REF/AMT/LQ under them, ~80% of a remit) read by pyarrow, while
 every other segment (envelope, header, CLP, NM1, claim-level CAS/DTM/REF, PLB) still goes
 through the same walk; anything irregular, or a claim the walk would reject, sends the whole
@@ -603,7 +603,7 @@ def _walk_835(  # noqa: C901
         fast_counts = None
         claim_rarc: dict[int, list[str]] | None = None
     else:
-        sources = [(fast.delimiters, zip(fast.rest_segnos, fast.rest_segs, strict=True))]
+        sources = [(d, zip(nos, segs, strict=True)) for d, nos, segs in fast.chunks]
         warnings = []
         enveloped = True
         fast_counts = iter(fast.svc_counts)
@@ -797,7 +797,7 @@ def _walk_835(  # noqa: C901
     saw_iea = False
     for delims, pairs in sources:
         sep, comp = delims.element, delims.component
-        if not x_runs or x_runs[-1][1] != sep:
+        if fast is None and (not x_runs or x_runs[-1][1] != sep):  # fast: set after the merge
             x_runs.append((len(x_seg) + x_off, sep))
         cas_p = "CAS" + sep
         for segno, seg in pairs:
@@ -1173,6 +1173,10 @@ def _walk_835(  # noqa: C901
         acc.sealed.append(chunk)
         for k in _LX_KEYS:
             buf[k] = []
+        for (d, _, _), first in zip(fast.chunks, fast.starts, strict=True):
+            i = x_off + int(np.searchsorted(chunk["x_src"], file_base + first))
+            if not x_runs or x_runs[-1][1] != d.element:  # CAS from i on use this separator
+                x_runs.append((i, d.element))
         n_lines = len(chunk["l_src"])
         acc.l_off += n_lines
         acc.x_off += len(chunk["x_src"])

@@ -2,14 +2,15 @@
 
 Why: the scalar walk (:func:`oonplaybook.ingest.x12._walk_835`) spends ~1.9 us per segment in
 Python, and four segments in five of a remittance belong to service lines (SVC and the CAS, DTM,
-REF, AMT and LQ under it). For a file that is *regular* (ASCII; one interchange, ISA..IEA,
-with a non-whitespace terminator; every SVC under a claim, with plain amounts and composites;
-every line-level CAS group one of CO/CR/OA/PI/PR; every line-level AMT*B6 plain; no MOA/MIA
-after a claim's first SVC) this module:
+REF, AMT and LQ under it). For a file that is *regular* (ASCII; ISA..IEA interchanges
+throughout, each with a non-whitespace terminator; every SVC under a claim, with plain amounts
+and composites; every line-level CAS group one of CO/CR/OA/PI/PR; every line-level AMT*B6
+plain; no MOA/MIA after a claim's first SVC) this module:
 
-1. splits and trims the segments in pyarrow (the scalar tokenizer's rules: ``str.strip``
-   whitespace, empty segments dropped, segments numbered from 1) and classifies each by its tag
-   from its first four bytes (numpy);
+1. cuts the interchanges and splits and trims their segments in pyarrow (the scalar
+   tokenizer's rules: each interchange with its own delimiters, ``str.strip`` whitespace, empty
+   segments dropped, segments numbered from 1 across the file) and classifies each segment by
+   its tag from its first four bytes (numpy);
 2. finds each segment's context as the scalar walk would (a line is open from its SVC until the
    next CLP, SVC, N1, PLB, ST, SE or ISA): the line-level segments are read here, vectorised,
    and **every other segment** (envelope, header, CLP, NM1, claim-level CAS/DTM/REF, PLB...)
@@ -79,10 +80,10 @@ class FastPathFallback(Exception):  # noqa: N818 (a control-flow signal, not an 
 class Plan:
     """A regular file, split: what the scalar walk reads and the vectorised service lines."""
 
-    delimiters: x12.Delimiters
-    rest_segnos: list[int]  # segment numbers the scalar walk reads
-    rest_segs: list[str]
-    svc_counts: list[int]  # SVC lines per CLP, in CLP order (the walk's claim["nlines"])
+    chunks: list[tuple[x12.Delimiters, Any, list[str]]]  # per interchange: delimiters, and the
+    # numbers and texts of the segments the scalar walk reads (numbers: file-wide, from 1)
+    starts: list[int]  # the first segment number of each interchange
+    svc_counts: Any  # SVC lines per CLP, in CLP order (the walk's claim["nlines"])
     lines: dict[str, Any]  # per SVC line, in segment order
     lq_owner: np.ndarray  # LQ*HE codes: owning line (SVC ordinal) and code, segment order
     lq_code: pa.Array
@@ -151,42 +152,50 @@ def _units(e5: pa.Array) -> np.ndarray:
     return units
 
 
-def _segments(data: bytes, name: str) -> tuple[x12.Delimiters, pa.Array] | None:
-    """Trimmed non-empty segments of a single-interchange ASCII file, or None if irregular."""
+_NON_SPACE = re.compile(r"\S")
+
+
+def _chunks(data: bytes, name: str) -> list[tuple[x12.Delimiters, pa.Array]] | None:
+    """Per interchange (ISA..IEA), its delimiters and trimmed non-empty segments, cut exactly
+    as :func:`x12.tokenize` cuts them; None if the file is not ASCII interchanges throughout."""
     if data.startswith(x12.BOM):
         data = data[3:]
     if len(data) < FAST_MIN_BYTES or not data.isascii():
         return None
     text = data.decode("ascii").lstrip()
-    if not text.startswith("ISA"):
-        return None
-    try:
-        d = x12._isa_delimiters(text, 0, name)
-    except NotX12Error:
-        return None
-    sep, comp, term = d.element, d.component, d.segment
-    if len({sep, comp, term}) < 3 or any(c in WS or c == "\0" for c in (sep, comp, term)):
-        return None  # a newline terminator (CR handling) or odd delimiters: scalar tokenizer
     n = len(text)
-    end = n
-    iea = re.compile(re.escape(term) + r"\s*IEA" + re.escape(sep)).search(text)
-    if iea:
-        e = text.find(term, iea.end())
-        end = n if e < 0 else e + 1
-    if text[end:].strip():
-        return None  # a second interchange or data after IEA: the tokenizer's chunks
-    whole = pa.array([text if end == n else text[:end]], type=_LSTR)
-    segs = _strip(pc.split_pattern(whole, pattern=term).flatten())
-    length = np.diff(_offsets(segs))
-    keep = np.flatnonzero(length > 0)
-    if len(keep) < len(segs):
+    out: list[tuple[x12.Delimiters, pa.Array]] = []
+    pos = 0
+    while pos < n:
+        if not text.startswith("ISA", pos):
+            return None  # envelope-less, or data after an IEA: the tokenizer's warnings
+        try:
+            d = x12._isa_delimiters(text, pos, name)
+        except NotX12Error:
+            return None
+        sep, comp, term = d.element, d.component, d.segment
+        if len({sep, comp, term}) < 3 or any(c in WS or c == "\0" for c in (sep, comp, term)):
+            return None  # a newline terminator (CR handling) or odd delimiters
+        end = n
+        iea = re.compile(re.escape(term) + r"\s*IEA" + re.escape(sep)).search(text, pos)
+        if iea:
+            e = text.find(term, iea.end())
+            end = n if e < 0 else e + 1
+        whole = pa.array([text if (pos, end) == (0, n) else text[pos:end]], type=_LSTR)
+        segs = _strip(pc.split_pattern(whole, pattern=term).flatten())
+        length = np.diff(_offsets(segs))
+        keep = np.flatnonzero(length > 0)
         if len(keep) == 0:
             return None
-        if keep[-1] - keep[0] + 1 == len(keep):
-            segs = segs.slice(int(keep[0]), len(keep))
-        else:
-            segs = segs.take(pa.array(keep))
-    return d, segs
+        if len(keep) < len(segs):
+            if keep[-1] - keep[0] + 1 == len(keep):
+                segs = segs.slice(int(keep[0]), len(keep))
+            else:
+                segs = segs.take(pa.array(keep))
+        out.append((d, segs))
+        nxt = _NON_SPACE.search(text, end)
+        pos = nxt.start() if nxt else n
+    return out or None
 
 
 def _kinds(segs: pa.Array, sep: str) -> np.ndarray:
@@ -222,16 +231,65 @@ def _prev(mask: np.ndarray) -> np.ndarray:
     return prev
 
 
-def plan(data: bytes, name: str) -> Plan | None:  # noqa: C901
+def plan(data: bytes, name: str) -> Plan | None:
     """Split a regular 835 into the scalar walk's segments and vectorised service lines.
 
     None when the file is small or irregular in any way the vectorised rules do not cover (the
     scalar walk then reads it whole, with its rejects and warnings).
     """
-    got = _segments(data, name)
+    got = _chunks(data, name)
     if got is None:
         return None
-    d, segs = got
+    parts: list[Plan] = []
+    base = 0
+    for d, segs in got:
+        p = _plan_interchange(d, segs)
+        if p is None:
+            return None
+        if base:  # segment numbers are file-wide
+            p.chunks = [(d, p.chunks[0][1] + base, p.chunks[0][2])]
+            p.starts = [base + 1]
+            p.lines["segno"] = p.lines["segno"] + base
+            p.cas_segno = p.cas_segno + base
+        parts.append(p)
+        base += len(segs)
+    if sum(len(p.lines["segno"]) for p in parts) == 0:
+        return None  # no service lines: nothing for the columnar route to gain
+    out = parts[0] if len(parts) == 1 else _combine(parts)
+    out.chunks = [(d, nos.tolist(), segs) for d, nos, segs in out.chunks]
+    out.svc_counts = out.svc_counts.tolist()
+    return out
+
+
+def _combine(parts: list[Plan]) -> Plan:
+    """One plan from the plans of consecutive interchanges (claim and line ordinals shifted)."""
+    clp_base = np.cumsum([0] + [len(p.svc_counts) for p in parts])[:-1]
+    svc_base = np.cumsum([0] + [len(p.lines["segno"]) for p in parts])[:-1]
+    lines: dict[str, Any] = {}
+    for k, v in parts[0].lines.items():
+        if k == "claim":
+            lines[k] = np.concatenate(
+                [p.lines[k] + b for p, b in zip(parts, clp_base, strict=True)]
+            )
+        elif isinstance(v, np.ndarray):
+            lines[k] = np.concatenate([p.lines[k] for p in parts])
+        else:
+            lines[k] = pa.concat_arrays([p.lines[k].cast(_LSTR) for p in parts])
+    return Plan(
+        chunks=[c for p in parts for c in p.chunks],
+        starts=[s for p in parts for s in p.starts],
+        svc_counts=np.concatenate([p.svc_counts for p in parts]),
+        lines=lines,
+        lq_owner=np.concatenate([p.lq_owner + b for p, b in zip(parts, svc_base, strict=True)]),
+        lq_code=pa.concat_arrays([p.lq_code.cast(_LSTR) for p in parts]),
+        cas_seg=pa.concat_arrays([p.cas_seg.cast(_LSTR) for p in parts]),
+        cas_segno=np.concatenate([p.cas_segno for p in parts]),
+        cas_line=np.concatenate([p.cas_line + b for p, b in zip(parts, svc_base, strict=True)]),
+    )
+
+
+def _plan_interchange(d: x12.Delimiters, segs: pa.Array) -> Plan | None:  # noqa: C901
+    """The plan of one interchange (segment numbers from 1), None if it is irregular."""
     sep, comp = d.element, d.component
     kind = _kinds(segs, sep)
     prev = _prev(np.isin(kind, _LINE_CLOSERS))
@@ -239,8 +297,6 @@ def plan(data: bytes, name: str) -> Plan | None:  # noqa: C901
     line_ctx = prev_kind == SVC
     is_svc = kind == SVC
     svc_pos = np.flatnonzero(is_svc)
-    if len(svc_pos) == 0:
-        return None
     prevc = _prev(np.isin(kind, _CLAIM_CLOSERS))[svc_pos]
     if (prevc < 0).any() or (kind[np.maximum(prevc, 0)] != CLP).any():
         return None  # an SVC outside a claim: a reject, the scalar walk's business
@@ -323,10 +379,9 @@ def plan(data: bytes, name: str) -> Plan | None:  # noqa: C901
 
     rest = np.flatnonzero(~(is_svc | (line_ctx & np.isin(kind, _LINE_LEVEL))))
     return Plan(
-        delimiters=d,
-        rest_segnos=(rest + 1).tolist(),
-        rest_segs=segs.take(pa.array(rest)).to_pylist(),
-        svc_counts=svc_counts.tolist(),
+        chunks=[(d, rest + 1, segs.take(pa.array(rest)).to_pylist())],
+        starts=[1],
+        svc_counts=svc_counts,
         lines={
             "segno": svc_pos + 1,
             "claim": svc_claim,
