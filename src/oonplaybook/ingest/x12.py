@@ -20,7 +20,7 @@ segments (SVC and the CAS/DTM/REF/AMT/LQ under them, ~80% of a remit) read by py
 every other segment (envelope, header, CLP, NM1, claim-level CAS/DTM/REF, PLB) still goes
 through the same walk; anything irregular, or a claim the walk would reject, sends the whole
 file back to the scalar walk. Both routes give identical tables, rejects, balance report,
-stats and warnings (``tests/test_ingest_columnar.py``: 47 variants, the real and demo remits,
+stats and warnings (``tests/test_ingest_columnar.py``: 45 named variants, the real and demo remits,
 readers mixing both routes, random damage).
 
 Measured with ``benchmarks/ingest_835.py`` on this project's 2-core machine (50 MB file: 100k
