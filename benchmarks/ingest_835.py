@@ -34,6 +34,7 @@ import venv
 from pathlib import Path
 
 import numpy as np
+from _child import PEAK_MB
 
 CODES = np.array(["99283", "99284", "99285", "93010", "36415", "71046", "00100", "70450"])
 
@@ -101,14 +102,9 @@ def generate(path: Path, claims: int, seed: int) -> dict[str, float]:
     return truth
 
 
-OURS = textwrap.dedent(
+OURS = PEAK_MB + textwrap.dedent(
     """
-    import json, resource, sys, time
-    def peak_mb():  # VmHWM: this process image's peak RSS (ru_maxrss keeps the parent's)
-        for row in open("/proc/self/status"):
-            if row.startswith("VmHWM:"):
-                return int(row.split()[1]) / 1024
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    import json, sys, time
     from pathlib import Path
     from oonplaybook.ingest import ingest_paths, read_835
     p = Path(sys.argv[1]); mode = sys.argv[2]
@@ -126,14 +122,9 @@ OURS = textwrap.dedent(
     """
 )
 
-BASELINE = textwrap.dedent(
+BASELINE = PEAK_MB + textwrap.dedent(
     """
-    import json, resource, sys, time, warnings
-    def peak_mb():  # VmHWM: this process image's peak RSS (ru_maxrss keeps the parent's)
-        for row in open("/proc/self/status"):
-            if row.startswith("VmHWM:"):
-                return int(row.split()[1]) / 1024
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    import json, sys, time, warnings
     warnings.simplefilter("ignore")
     from edi_835_parser import parse
     t = time.perf_counter()
@@ -148,14 +139,9 @@ BASELINE = textwrap.dedent(
 )
 
 
-OXEDI = textwrap.dedent(
+OXEDI = PEAK_MB + textwrap.dedent(
     """
-    import json, resource, sys, time
-    def peak_mb():  # VmHWM: this process image's peak RSS (ru_maxrss keeps the parent's)
-        for row in open("/proc/self/status"):
-            if row.startswith("VmHWM:"):
-                return int(row.split()[1]) / 1024
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    import json, sys, time
     import oxedi
     t = time.perf_counter()
     res = oxedi.parse_file(sys.argv[1])

@@ -39,14 +39,11 @@ import textwrap
 import time
 from pathlib import Path
 
-CHILD = textwrap.dedent(
+from _child import PEAK_MB
+
+CHILD = PEAK_MB + textwrap.dedent(
     """
-    import json, resource, sys, time
-    def peak_mb():  # VmHWM: this process image's peak RSS (ru_maxrss keeps the parent's)
-        for row in open("/proc/self/status"):
-            if row.startswith("VmHWM:"):
-                return int(row.split()[1]) / 1024
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    import json, sys, time
     from pathlib import Path
     from oonplaybook.ingest import ingest_paths
     d = Path(sys.argv[1])

@@ -147,7 +147,8 @@ _GROUPS = frozenset(schema.ADJUSTMENT_GROUPS)
 _PAD = [""] * 40
 #: The regular X12 money form (ASCII digits, at most 2 decimals), checked in the walk with one
 #: regex call; a value it does not match is checked by the full rule (:func:`_cents`).
-_MONEY = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?").fullmatch
+_MONEY_PATTERN = r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?"  # also RE2 syntax (x12_columnar)
+_MONEY = re.compile(_MONEY_PATTERN).fullmatch
 _NUM = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)").fullmatch
 _COMPOSITE_QUALIFIERS = frozenset({"HC", "AD", "ER", "IV", "N4", "NU", "WK", "ZZ", "XX", "HP"})
 _ALT_COMPONENT = "><:^|\\!"
@@ -501,18 +502,17 @@ class Remit835Reader:
         if self.spent:
             raise RuntimeError("Remit835Reader: build(consume=True) emptied it; use a new one")
         with _no_gc():
-            if len(data) >= x12_columnar.FAST_MIN_BYTES:
-                plan = x12_columnar.plan(data, name)
-                if plan is not None:
-                    self.seal()
-                    snap = self._snapshot()
-                    try:
-                        stats = _walk_835(self, data, name, fast=plan)
-                    except x12_columnar.FastPathFallback:
-                        self._rollback(snap)
-                    else:
-                        self.fast_files += 1
-                        return stats
+            plan = x12_columnar.plan(data, name)  # None for small or irregular files
+            if plan is not None:
+                self.seal()
+                snap = self._snapshot()
+                try:
+                    stats = _walk_835(self, data, name, fast=plan)
+                except x12_columnar.FastPathFallback:
+                    self._rollback(snap)
+                else:
+                    self.fast_files += 1
+                    return stats
             return _walk_835(self, data, name)
 
     def seal(self) -> None:
@@ -787,6 +787,15 @@ def _walk_835(  # noqa: C901
                 }
                 acc.tx_balance.append((len(c_id) - 1, file_idx, rec))
 
+    def odd_cas_group(grp: str, segno: int) -> None:
+        """A CAS01 that is not a group as sent: kept trimmed/upper-cased, warned if unknown."""
+        if fast is not None:  # odd_grp is indexed by walk order
+            raise x12_columnar.FastPathFallback(f"CAS group {grp!r}")
+        grp = grp.strip().upper()
+        odd_grp[len(x_seg) + x_off] = grp
+        if grp not in _GROUPS:
+            warnings.append(f"{name}: segment {segno}: unknown CAS group {grp!r}")
+
     def reject(segno: int, record: str, reason: str) -> None:
         rejects.append(
             {"file": name, "location": f"segment {segno}", "record": record, "reason": reason}
@@ -806,12 +815,7 @@ def _walk_835(  # noqa: C901
                 j = seg.find(sep, 4)
                 grp = seg[4:j] if j >= 0 else seg[4:]
                 if grp not in _GROUPS:
-                    if fast is not None:  # odd_grp is indexed by walk order
-                        raise x12_columnar.FastPathFallback(f"CAS group {grp!r}")
-                    grp = grp.strip().upper()
-                    odd_grp[len(x_seg) + x_off] = grp
-                    if grp not in _GROUPS:
-                        warnings.append(f"{name}: segment {segno}: unknown CAS group {grp!r}")
+                    odd_cas_group(grp, segno)
                 x_seg.append(iv(seg, seg))
                 x_owner.append(line + l_off if line >= 0 else ~claim["idx"])
                 x_src.append(file_base + segno)
@@ -833,12 +837,7 @@ def _walk_835(  # noqa: C901
                     continue
                 grp = e[1] if len(e) > 1 else ""
                 if grp not in _GROUPS:
-                    if fast is not None:  # odd_grp is indexed by walk order
-                        raise x12_columnar.FastPathFallback(f"CAS group {grp!r}")
-                    grp = grp.strip().upper()
-                    odd_grp[len(x_seg) + x_off] = grp
-                    if grp not in _GROUPS:
-                        warnings.append(f"{name}: segment {segno}: unknown CAS group {grp!r}")
+                    odd_cas_group(grp, segno)
                 x_seg.append(iv(seg, seg))
                 x_owner.append(line + l_off if line >= 0 else ~claim["idx"])
                 x_src.append(file_base + segno)

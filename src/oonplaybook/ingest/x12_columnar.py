@@ -48,7 +48,6 @@ FAST_MIN_BYTES = 131_072
 WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 
 _LSTR = pa.large_string()
-_MONEY_RE = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"  # x12._MONEY, in RE2
 _PLAIN_UNITS_RE = r"^[0-9]+(\.[0-9]+)?$"
 
 # segment kinds (0 = any other tag)
@@ -294,6 +293,7 @@ def _combine(parts: list[Plan]) -> Plan:
 def _plan_interchange(d: x12.Delimiters, segs: pa.Array) -> Plan | None:  # noqa: C901
     """The plan of one interchange (segment numbers from 1), None if it is irregular."""
     sep, comp = d.element, d.component
+    money_re = f"^{x12._MONEY_PATTERN}$"  # the walk's _MONEY, anchored for RE2
     kind = _kinds(segs, sep)
     prev = _prev(np.isin(kind, _LINE_CLOSERS))
     prev_kind = np.where(prev >= 0, kind[np.maximum(prev, 0)], 0)
@@ -318,9 +318,7 @@ def _plan_interchange(d: x12.Delimiters, segs: pa.Array) -> Plan | None:  # noqa
     e1, e2, e3, e5, e6 = (_el(e, j) for j in (1, 2, 3, 5, 6))
     if not _all(pc.greater_equal(pc.find_substring(e1, comp), 0)):
         return None
-    money = pc.and_(
-        pc.match_substring_regex(e2, _MONEY_RE), pc.match_substring_regex(e3, _MONEY_RE)
-    )
+    money = pc.and_(pc.match_substring_regex(e2, money_re), pc.match_substring_regex(e3, money_re))
     if not _all(money):
         return None
     no_orig = pc.equal(e6, "")
@@ -359,7 +357,7 @@ def _plan_interchange(d: x12.Delimiters, segs: pa.Array) -> Plan | None:  # noqa
     o, q, v, cnt = sub(AMT)
     mb6 = pc.equal(q, "B6").to_numpy(zero_copy_only=False) & (cnt > 2)
     b6v = v.filter(pa.array(mb6))
-    if not _all(pc.match_substring_regex(b6v, _MONEY_RE)):
+    if not _all(pc.match_substring_regex(b6v, money_re)):
         return None  # an AMT*B6 that is not a plain number: the walk warns about it
     b6 = _last(o[mb6], b6v, n_l)
     o, q, v, cnt = sub(LQ)
@@ -412,7 +410,7 @@ def _line_rarc(p: Plan, n_l: int, claim_rarc: dict[int, list[str]], claim_idx: n
     """Each line's remarks as the walk's close_line joins them: its LQ*HE codes (first
     occurrence order) then the claim's MOA/MIA codes it does not already have."""
     owner = p.lq_owner
-    uniq, counts = np.unique(owner, return_counts=True)
+    _, counts = np.unique(owner, return_counts=True)
     if not claim_rarc and (counts <= 1).all():
         return _last(owner, p.lq_code, n_l)  # one code per line: no join needed
     rarc: list[str] = _last(owner, p.lq_code, n_l).to_pylist()
