@@ -1,4 +1,9 @@
-"""CMS locality/county crosswalk (the LOCCO file, ``YYLOCCO.csv`` in the RVU zip).
+"""Medicare localities: the MAC-locality form, the LOCCO county crosswalk, ZIP to locality.
+
+This is the lower module of ``reference``: it holds :class:`ReferenceError` and
+:func:`normalize_locality`, which ``reference.pfs`` imports (never the other way round).
+
+CMS locality/county crosswalk (the LOCCO file, ``YYLOCCO.csv`` in the RVU zip).
 
 CMS ships it as a report, not a table: a title row, blank spacer rows, the state written only on
 the first row of its group, ``*`` footnote marks on names ("REST OF STATE*": locality serviced by
@@ -16,7 +21,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from oonplaybook.reference.pfs import ReferenceError, normalize_locality
+_LOCALITY_RE = re.compile(r"^\s*(\d{3,5})\s*[-/ ]?\s*(\d{1,2})\s*$")
+_LOCALITY_SEP_RE = re.compile(r"^\s*(\d{3,5})\s*[-/ ]\s*(\d{1,2})\s*$")
+
+
+class ReferenceError(ValueError):
+    """A reference file or lookup is invalid; the message names the place and the fix."""
+
+
+def normalize_locality(value: str, strict_separator: bool = False) -> str:
+    """Return the canonical ``"CCCCC-LL"`` form of a MAC-locality (accepts unpadded forms)."""
+    pat = _LOCALITY_SEP_RE if strict_separator else _LOCALITY_RE
+    m = pat.match(str(value))
+    if not m:
+        raise ReferenceError(
+            f"locality {value!r} is not a MAC-locality; write it as MAC-LOC, e.g. 13202-01"
+        )
+    return f"{int(m.group(1)):05d}-{int(m.group(2)):02d}"
+
 
 #: USPS codes for the state names CMS writes in LOCCO (incl. territories CMS prices).
 STATE_CODES: dict[str, str] = {

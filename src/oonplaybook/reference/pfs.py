@@ -49,6 +49,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from oonplaybook.reference.localities import ReferenceError, normalize_locality, read_locco
+
+# ReferenceError and normalize_locality live in the lower module (localities) so imports run one
+# way (pfs -> localities); callers keep using pfs.ReferenceError / pfs.normalize_locality.
+
 # --- domain constants ---------------------------------------------------------------------------
 
 #: PFS conversion factors by (year, qualifying APM participant). DOMAIN.md §3.1 table.
@@ -172,14 +177,6 @@ ANESTHESIA_TIME_UNIT_DECIMALS = 1  # §50.G: time units rounded to one decimal p
 
 CACHE_ENV = "OONPLAYBOOK_CACHE"
 _RVU_SCALE, _GPCI_SCALE, _CF_SCALE = 100, 1000, 10000
-
-_LOCALITY_RE = re.compile(r"^\s*(\d{3,5})\s*[-/ ]?\s*(\d{1,2})\s*$")
-_LOCALITY_SEP_RE = re.compile(r"^\s*(\d{3,5})\s*[-/ ]\s*(\d{1,2})\s*$")
-
-
-class ReferenceError(ValueError):
-    """A reference file or lookup is invalid; the message names the place and the fix."""
-
 
 # --- CMS file readers -------------------------------------------------------------------------
 
@@ -310,17 +307,6 @@ def read_pprrvu(source: str | Path | bytes, name: str | None = None) -> tuple[pd
     }
     df = df.sort_values(["hcpcs", "mod"], kind="stable").reset_index(drop=True)
     return df, meta
-
-
-def normalize_locality(value: str, strict_separator: bool = False) -> str:
-    """Return the canonical ``"CCCCC-LL"`` form of a MAC-locality (accepts unpadded forms)."""
-    pat = _LOCALITY_SEP_RE if strict_separator else _LOCALITY_RE
-    m = pat.match(str(value))
-    if not m:
-        raise ReferenceError(
-            f"locality {value!r} is not a MAC-locality; write it as MAC-LOC, e.g. 13202-01"
-        )
-    return f"{int(m.group(1)):05d}-{int(m.group(2)):02d}"
 
 
 def read_gpci(source: str | Path | bytes, name: str | None = None) -> pd.DataFrame:
@@ -1440,8 +1426,6 @@ def import_release(path: str | Path, dest: Path | None = None) -> ImportReport:
     folder = root / "reference" / str(year)
     locco_n, uncovered = 0, []
     if "locco" in blobs:
-        from oonplaybook.reference.localities import read_locco
-
         locco = read_locco(blobs["locco"], names["locco"])
         locco_n = len(locco)
         uncovered = sorted(set(g["locality"]) - set(locco["locality"]))
