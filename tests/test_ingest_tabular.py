@@ -93,7 +93,7 @@ def test_encounter_ledger_profile() -> None:
     (rej,) = t.rejects
     assert (
         rej["location"] == "row 5"
-        and "duplicate claim_id + line_no (repeats row 4)" in rej["reason"]
+        and "true duplicate of row 4" in rej["reason"]
     )
     # the same member id gives the same patient key across files and formats
     t2 = read(PM_CHARGES, "charges.csv")

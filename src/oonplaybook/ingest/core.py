@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from oonplaybook import schema
 from oonplaybook.config import resolve_inputs
+from oonplaybook.ingest.claim_instances import assign_remits, resolve_billed_instances
 from oonplaybook.ingest.errors import IngestError
 from oonplaybook.ingest.tabular import norm_header, parse_dates, parse_money, read_table
 from oonplaybook.ingest.x12 import BOM, Remit835Reader
@@ -327,9 +328,6 @@ def ingest_paths(  # noqa: C901 - orchestration
     R["_origin"] = "835"
     A = remits.adjustments
     A["_file"] = 0
-    n_rej = pd.Series([j["file"] for j in rejects], dtype="str").value_counts().to_dict()
-    for info in per_file:
-        info["rejects"] = int(n_rej.get(info["file"], 0))
     B = _cat(billed, schema.CLAIM_LINE_COLUMNS)
     X = _cat(outcome_rows, schema.CLAIM_LINE_COLUMNS)
     del billed, outcome_rows
@@ -341,6 +339,10 @@ def ingest_paths(  # noqa: C901 - orchestration
     frames = {"B": B, "X": X, "R": R, "A": A}
     del B, X, R, A  # the merge holds the only references, so replaced columns are freed
     merged, A, stats = _merge(frames)
+    rejects += stats.pop("duplicate_rejects")
+    n_rej = pd.Series([j["file"] for j in rejects], dtype="str").value_counts().to_dict()
+    for info in per_file:
+        info["rejects"] = int(n_rej.get(info["file"], 0))
     _release()
     origin = (
         merged["_origin"].astype("str")
@@ -481,18 +483,14 @@ def _merge(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame,
     sees one owner), ~0.3 GB less at 1M lines."""
     B, X, R, A = (frames.pop(k) for k in ("B", "X", "R", "A"))
     stats: dict[str, Any] = {}
-    # the billed side: one line per (claim, line_no); repeats across files are reported.
-    # Shallow copies: pandas 3 copy-on-write copies a column only when it is written, so the
-    # caller's frames stay untouched without a second full copy (~0.4 GB each at 1M lines).
-    B = B.copy(deep=False)
-    if len(B):
-        dup = B.duplicated(["claim_id", "line_no"], keep="first")
-        stats["duplicate_billed_lines"] = int(dup.sum())
-        B = B.loc[~dup].reset_index(drop=True)
-    else:
-        stats["duplicate_billed_lines"] = 0
-    ctx = pd.concat([B, X], ignore_index=True) if len(X) else B
-    ctx = ctx.drop_duplicates(["claim_id", "line_no"], keep="first").reset_index(drop=True)
+    # the billed side: one claim id per distinct claim, true duplicates removed and reported
+    # (claim_instances). Shallow copies: pandas 3 copy-on-write copies a column only when it
+    # is written, so the caller's frames stay untouched without a second full copy.
+    ctx = pd.concat([B, X], ignore_index=True) if len(X) else B.copy(deep=False)
+    del B
+    ctx, dup_rejects, inst_stats = resolve_billed_instances(ctx)
+    stats.update(inst_stats)
+    stats["duplicate_rejects"] = dup_rejects
     if "line_control" not in ctx:
         ctx["line_control"] = ctx["line_no"].astype("str")
     ctx["line_control"] = (
@@ -504,6 +502,13 @@ def _merge(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame,
     R = R.copy(deep=False)
     if "line_control" not in R:
         R["line_control"] = ""
+    A = A.copy(deep=False)
+    split_ids = (
+        ctx.loc[ctx["_base"].ne(ctx["claim_id"]), "_base"].unique().tolist()
+        if inst_stats["claims_disambiguated"]
+        else []
+    )
+    stats["remit_claims_to_disambiguated"] = assign_remits(ctx, R, A, split_ids)
     R["_ri"] = np.arange(len(R))
     R["_bi"] = -1
     known = _isin(R["claim_id"], ctx["claim_id"]) & R["line_no"].gt(0)
@@ -629,7 +634,13 @@ def _merge(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame,
     left = left.loc[~superseded]
     stats["pending_billed_lines"] = int(left["claim_status"].eq("pending").sum())
     stats["export_outcome_lines"] = int(left["claim_status"].ne("pending").sum())
-    out = pd.concat([R.drop(columns=["_ri", "_bi"]), left.drop(columns=["_bi"])], ignore_index=True)
+    out = pd.concat(
+        [
+            R.drop(columns=["_ri", "_bi"]),
+            left.drop(columns=[c for c in ("_bi", "_inst", "_base", "_claim") if c in left]),
+        ],
+        ignore_index=True,
+    )
     return out, A, stats
 
 

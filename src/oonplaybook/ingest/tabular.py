@@ -337,6 +337,50 @@ def parse_flags(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return t.isin(_TRUE), ~(t.isin(_TRUE) | t.isin(_FALSE))
 
 
+def _repeated_rows(out: dict[str, Any], index: pd.Index) -> pd.Series:
+    """Rows that repeat an earlier row's claim, patient, payer, line and content exactly."""
+    if "line_no" not in out:
+        return pd.Series(False, index=index)
+    cols = ("claim_id", "patient_key", "payer", "line_no", "cpt", "modifiers", "units")
+    cols += ("billed", "service_date")
+    frame = pd.DataFrame({c: out[c] for c in cols if c in out}, index=index)
+    return frame.duplicated(keep="first")
+
+
+def _claim_instances(
+    cid: pd.Series,
+    pk: pd.Series | None,
+    payer: pd.Series | None,
+    line_no: pd.Series | None,
+    skip: pd.Series,
+) -> tuple[pd.Series, pd.Series]:
+    """(line numbers, claim-instance ordinals) of export rows.
+
+    Rows of one claim number are one claim per (patient key, payer); within that, the k-th
+    repeat of a line number starts the k-th claim (an export listing two claims under one
+    number). Without a line-number column the lines are numbered in file order per claim.
+    :mod:`.claim_instances` then keeps distinct claims apart and reports true duplicates.
+    ``skip`` rows (exact repeats, rejected) count in no claim.
+    """
+    empty = pd.Series("", index=cid.index, dtype="str")
+    g = pd.DataFrame(
+        {"c": cid, "k": empty if pk is None else pk, "p": empty if payer is None else payer}
+    )
+    g = g.fillna("")
+    if line_no is None:
+        ln = g.groupby(["c", "k", "p"], sort=False).cumcount().astype("int64") + 1
+        g["r"] = 0
+    else:
+        ln = line_no.astype("int64")
+        keep = ~skip.to_numpy()
+        g["r"] = -1
+        g.loc[keep, "r"] = (
+            g.loc[keep].assign(n=ln[keep]).groupby(["c", "k", "p", "n"], sort=False).cumcount()
+        )
+    inst = g.groupby(["c", "k", "p", "r"], sort=False).ngroup().astype("int64")
+    return ln, inst
+
+
 @dataclass
 class TableRead:
     """What :func:`read_table` returns."""
@@ -531,8 +575,6 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         ln = pd.to_numeric(s, errors="coerce")
         flag(ln.isna() | (ln < 1) | (ln != ln.round()), "line_no '" + s + "' is not 1, 2, ...")
         out["line_no"] = ln.fillna(0).astype("int64")
-    else:
-        out["line_no"] = cid.groupby(cid).cumcount().astype("int64") + 1
     s = col("unit_type")
     if s is not None:
         u = s.str.upper()
@@ -624,12 +666,21 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
             lut.reindex(pd.MultiIndex.from_frame(ident)).to_numpy(), index=raw.index, dtype="str"
         )
     out["source"] = f"{name}:row " + rn.astype("str")
-    df = pd.DataFrame(out, index=raw.index)
-    # duplicates of (claim, line) within the file: keep the first, reject the repeats
-    dup = df.duplicated(["claim_id", "line_no"], keep="first") & problems.eq("")
+    dup = _repeated_rows(out, raw.index) & problems.eq("")
     if dup.any():
-        first_row = rn.groupby([df["claim_id"], df["line_no"]]).transform("first")
-        flag(dup, "duplicate claim_id + line_no (repeats row " + first_row.astype("str") + ")")
+        keys = [out[c] if c in out else "" for c in ("claim_id", "patient_key", "payer")]
+        first_row = rn.groupby([*keys, out["line_no"]]).transform("first")
+        flag(
+            dup,
+            "true duplicate of row "
+            + first_row.astype("str")
+            + " (same claim, patient, payer, line number, code, units, amount and date); "
+            + "that row is kept",
+        )
+    out["line_no"], out["_claim"] = _claim_instances(
+        cid, out.get("patient_key"), out.get("payer"), out.get("line_no"), dup
+    )
+    df = pd.DataFrame(out, index=raw.index)
     bad = problems.ne("")
     for i in np.flatnonzero(bad.to_numpy()):
         rejects.append(

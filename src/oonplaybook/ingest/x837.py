@@ -69,6 +69,7 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
             "emergency",
             "line_control",
             "source",
+            "_claim",
         )
     }
     stats: dict[str, Any] = {
@@ -154,6 +155,7 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
             rows["emergency"].append(ln["emergency"])
             rows["line_control"].append(ln["ctl"] or (str(ln["no"]) if ln["no"] else ""))
             rows["source"].append(ln["src"])
+            rows["_claim"].append(stats["claims"])
 
     saw_iea = False
     for chunk in tok.chunks:
@@ -381,6 +383,9 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
             "emergency": np.asarray(rows["emergency"], dtype="bool"),
             "line_control": pd.Series(rows["line_control"], dtype="str"),
             "source": pd.Series(src, dtype="str"),
+            # the claim's ordinal in the file: CLM01 can repeat (claim_instances keeps the
+            # claims apart or reports true duplicates)
+            "_claim": np.asarray(rows["_claim"], dtype="int64"),
         }
     )
     stats["warnings"] = warnings

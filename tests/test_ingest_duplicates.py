@@ -1,0 +1,179 @@
+"""One claim number on several claims (837P, exports): kept apart or reported, never merged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from oonplaybook.ingest import ingest_paths, read_837p
+
+ISA837 = (
+    "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250115*1023*^*00501"
+    "*000000907*1*T*:~GS*HC*SUBMITTER*RECEIVER*20250115*1023*1*X*005010X222A1~"
+    "ST*837*0021*005010X222A1~BHT*0019*00*244579*20250115*1023*CH~"
+    "HL*1**20*1~NM1*85*2*GOOD DOCTORS PC*****XX*1912301953~N4*MIAMI*FL*33111~REF*EI*587654321~"
+)
+CODES = ("99285", "93010", "36415", "71045")
+
+
+def _claim(i: int, clm01: str = "ACCT77") -> tuple[str, int, float]:
+    """Claim ``i`` of the shared-CLM01 file: its segments, line count and billed total."""
+    n_lines = 1 + i % 3
+    prices = [round(100 + 37.25 * i + 11.5 * k, 2) for k in range(n_lines)]
+    total = round(sum(prices), 2)
+    day = 1 + i
+    segs = [
+        f"HL*{i + 2}*1*22*0~SBR*P*18*******CI~NM1*IL*1*PATIENT{i}*ANN****MI*MEM{i:04d}~"
+        "NM1*PR*2*ACME HEALTH*****PI*999996666~",
+        f"CLM*{clm01}*{total:.2f}***23:B:1*Y*A*Y*I~",
+    ]
+    for k, p in enumerate(prices):
+        segs.append(
+            f"LX*{k + 1}~SV1*HC:{CODES[k]}*{p:.2f}*UN*1***1~DTP*472*D8*202501{day:02d}~"
+            f"REF*6R*L{k + 1}~"
+        )
+    return "".join(segs), n_lines, total
+
+
+def shared_clm01_837(n: int = 18, *, repeat_last: bool = False) -> tuple[str, list[int], list]:
+    """An 837P whose ``n`` claims all carry CLM01 ACCT77 (optionally the last sent twice)."""
+    body, lines, totals = [], [], []
+    for i in range(n):
+        seg, nl, tot = _claim(i)
+        body.append(seg)
+        lines.append(nl)
+        totals.append(tot)
+    if repeat_last:
+        body.append(body[-1].replace(f"HL*{n + 1}*", f"HL*{n + 2}*"))
+    text = ISA837 + "".join(body)
+    text += f"SE*{text.count('~') - 1}*0021~GE*1*1~IEA*1*000000907~"
+    return text, lines, totals
+
+
+def test_18_claims_sharing_clm01_all_survive_with_their_lines(tmp_path: Path) -> None:
+    text, lines, totals = shared_clm01_837(18)
+    p = tmp_path / "claims.837"
+    p.write_text(text)
+    res = ingest_paths([p], salt="s")
+    cl = res.claim_lines
+    assert len(cl) == sum(lines)
+    ids = ["ACCT77"] + [f"ACCT77#{k}" for k in range(2, 19)]
+    assert sorted(cl["claim_id"].unique()) == sorted(ids)
+    per = cl.groupby("claim_id", sort=False).agg(n=("line_no", "size"), billed=("billed", "sum"))
+    for k, cid in enumerate(ids):
+        assert per.loc[cid, "n"] == lines[k]
+        assert round(per.loc[cid, "billed"], 2) == totals[k]
+    assert round(cl["billed"].sum(), 2) == round(sum(totals), 2)
+    # each claim keeps its own patient and date: nothing mixed
+    assert cl.groupby("claim_id")["patient_key"].nunique().eq(1).all()
+    assert cl["patient_key"].nunique() == 18
+    assert cl.groupby("claim_id")["service_date"].nunique().eq(1).all()
+    assert res.report["claims_disambiguated"] == 17
+    assert res.report["duplicate_billed_lines"] == 0
+    listed = {d["key"]: d["source"] for d in res.report["claim_ids_disambiguated"]}
+    assert listed["ACCT77#2"].startswith("claims.837:segment ")
+    assert res.rejects.empty
+
+
+def test_true_duplicate_claim_is_reported_with_both_sources(tmp_path: Path) -> None:
+    text, lines, totals = shared_clm01_837(3, repeat_last=True)
+    p = tmp_path / "claims.837"
+    p.write_text(text)
+    res = ingest_paths([p], salt="s")
+    cl = res.claim_lines
+    assert len(cl) == sum(lines)  # the repeat is not added
+    assert round(cl["billed"].sum(), 2) == round(sum(totals), 2)
+    assert res.report["duplicate_claim_copies"] == 1
+    assert res.report["duplicate_billed_lines"] == lines[-1]
+    (dup,) = res.report["duplicate_claims"]
+    assert dup["kept"] != dup["duplicate"]
+    assert dup["kept"].startswith("claims.837:segment ")
+    assert len(res.rejects) == lines[-1]
+    assert res.rejects["reason"].str.contains("true duplicate of claim ACCT77").all()
+    assert res.rejects["reason"].str.contains(dup["kept"], regex=False).all()
+    # every billed line is accepted or rejected
+    assert res.report["lines"] == sum(lines) + lines[-1]
+
+
+def test_reader_tags_each_clm_as_its_own_claim() -> None:
+    text, lines, _ = shared_clm01_837(5)
+    c = read_837p(text.encode(), "c.837", salt="s")
+    assert c.claim_lines.groupby("_claim").size().tolist() == lines
+
+
+def test_remits_for_a_shared_clm01_pair_with_their_own_claim(tmp_path: Path) -> None:
+    text, lines, totals = shared_clm01_837(4)
+    (tmp_path / "claims.837").write_text(text)
+    # the payer pays claim 3 (patient MEM0002) and claim 1 (MEM0000), CLP01 = ACCT77 each time
+    clps = []
+    for i in (2, 0):
+        _, nl, tot = _claim(i)
+        clps.append(
+            f"CLP*ACCT77*1*{tot:.2f}*{tot / 2:.2f}*0*12*ICN{i}~"
+            f"NM1*QC*1*PATIENT{i}*ANN****MI*MEM{i:04d}~"
+            + "".join(
+                f"SVC*HC:{CODES[k]}*{round(100 + 37.25 * i + 11.5 * k, 2):.2f}*"
+                f"{round(100 + 37.25 * i + 11.5 * k, 2) / 2:.2f}**1~DTM*472*202501{1 + i:02d}~"
+                f"CAS*CO*45*{round(100 + 37.25 * i + 11.5 * k, 2) / 2:.2f}~REF*6R*L{k + 1}~"
+                for k in range(nl)
+            )
+        )
+    bpr = sum(_claim(i)[2] / 2 for i in (2, 0))
+    isa = (
+        "ISA*00*          *00*          *ZZ*PAYER          *ZZ*PROVIDER       *250120*1200*^"
+        "*00501*000000001*0*P*:~GS*HP*PAYER*PROVIDER*20250120*1200*1*X*005010X221A1~"
+    )
+    body = (
+        f"ST*835*0001~BPR*I*{bpr:.2f}*C*ACH*CCP*01*1*DA*1*1**01*1*DA*1*20250120~TRN*1*T1*1~"
+        "N1*PR*ACME HEALTH~N1*PE*GOOD DOCTORS PC*XX*1912301953~LX*1~" + "".join(clps)
+    )
+    n = body.count("~") + 1
+    (tmp_path / "r.835").write_text(isa + body + f"SE*{n}*0001~GE*1*1~IEA*1*000000001~")
+    res = ingest_paths([tmp_path / "claims.837", tmp_path / "r.835"], salt="s")
+    cl = res.claim_lines
+    assert len(cl) == sum(lines)
+    paid = cl.loc[cl["claim_status"].ne("pending")]
+    assert sorted(paid["claim_id"].unique()) == ["ACCT77", "ACCT77#3"]
+    assert res.report["remit_claims_to_disambiguated"] == 1
+    # the remit's lines sit on the billed lines of their own claim (no remit-only lines)
+    assert res.report["remit_only_lines"] == 0
+    assert paid.groupby("claim_id").size().to_dict() == {"ACCT77": lines[0], "ACCT77#3": lines[2]}
+    adj = res.adjustments
+    assert set(adj["claim_id"]) == {"ACCT77", "ACCT77#3"}
+    # the pending ones are the other two claims, untouched
+    pend = cl.loc[cl["claim_status"].eq("pending")].groupby("claim_id")["billed"].sum()
+    assert round(pend["ACCT77#2"], 2) == totals[1] and round(pend["ACCT77#4"], 2) == totals[3]
+
+
+EXPORT_SHARED = """claim_id,line_no,cpt,service_date,billed,member_id,payer
+K9,1,99285,2025-01-01,500,M1,Acme
+K9,2,93010,2025-01-01,50,M1,Acme
+K9,1,99284,2025-02-01,400,M2,Acme
+K9,1,99283,2025-03-01,300,M1,Acme
+K9,1,99285,2025-01-01,500,M1,Acme
+"""
+
+
+def test_export_claim_number_on_several_claims(tmp_path: Path) -> None:
+    p = tmp_path / "e.csv"
+    p.write_text(EXPORT_SHARED)
+    res = ingest_paths([p], salt="s")
+    cl = res.claim_lines.sort_values(["claim_id", "line_no"])
+    # rows 2-3 one claim (M1), row 4 another patient, row 5 the k-th repeat of line 1 for M1
+    got = cl.groupby("claim_id")["billed"].sum().to_dict()
+    assert got == {"K9": 550.0, "K9#2": 400.0, "K9#3": 300.0}
+    # row 6 repeats row 2 exactly: a true duplicate row, rejected naming the row it repeats
+    assert len(res.rejects) == 1
+    (r,) = res.rejects.to_dict("records")
+    assert r["location"] == "row 6" and "true duplicate of row 2" in r["reason"]
+    assert res.report["lines"] == 5
+
+
+def test_no_shared_ids_no_change(tmp_path: Path) -> None:
+    p = tmp_path / "e.csv"
+    p.write_text("claim_id,line_no,cpt,service_date,billed\nA,1,99213,2025-01-01,100\n")
+    res = ingest_paths([p], salt="s")
+    assert res.claim_lines["claim_id"].tolist() == ["A"]
+    assert res.report["claims_disambiguated"] == 0 and res.report["duplicate_claims"] == []
+    assert isinstance(res.claim_lines, pd.DataFrame)
