@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -28,6 +29,7 @@ def register(app: typer.Typer) -> None:
         """Run the stage notebooks (ingest, benchmark, payers, playbook) into a run folder."""
         from oonplaybook.config import ParamsError
         from oonplaybook.run import RunFailed, run_client, run_many
+        from oonplaybook.run_folder import RunFolderError
 
         console = Console(stderr=True)
         if params.is_dir():
@@ -44,7 +46,9 @@ def register(app: typer.Typer) -> None:
                 table.add_column(col)
             for r in results:
                 table.add_row(
-                    r.client, r.status, str(r.run_dir) if r.status != "failed" else r.error
+                    escape(r.client),
+                    r.status,
+                    escape(str(r.run_dir) if r.status != "failed" else r.error),
                 )
             Console().print(table)
             raise typer.Exit(1 if any(r.status == "failed" for r in results) else 0)
@@ -58,10 +62,13 @@ def register(app: typer.Typer) -> None:
                 progress=not no_progress,
             )
         except ParamsError as e:
-            console.print(f"[red]{e}[/red]", highlight=False)
+            console.print(f"[red]{escape(str(e))}[/red]", highlight=False)
             raise typer.Exit(2) from None
+        except RunFolderError as e:
+            console.print(f"[red]{escape(str(e))}[/red]", highlight=False)
+            raise typer.Exit(e.exit_code) from None
         except RunFailed as e:
-            console.print(f"[red]run failed: {e}[/red]", highlight=False)
+            console.print(f"[red]run failed: {escape(str(e))}[/red]", highlight=False)
             raise typer.Exit(1) from None
         for stage, secs in result.stages.items():
             console.print(f"  {stage}: {secs:.1f} s", highlight=False)

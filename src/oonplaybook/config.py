@@ -33,7 +33,9 @@ US_STATES = frozenset(
 )
 
 _LOCALITY = re.compile(r"^\d{5}-\d{1,2}$")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+#: Longest client slug (it names the output folder).
+SLUG_MAX = 64
 _CODE = re.compile(r"^[0-9A-Z]{5}$")
 
 
@@ -104,6 +106,16 @@ class PlaybookSettings(_Strict):
         le=1,
         description="share of patient balances collected (client's own rate; no published default)",
     )
+    patient_billing_days: int = Field(
+        300,
+        ge=1,
+        le=3650,
+        description=(
+            "the practice's own deadline for billing a patient, in days after the date of service; "
+            "a patient bill not sent by then is lost (default 300: inside Texas's limit, the first "
+            "day of the 11th month after service, Tex. Civ. Prac. & Rem. Code 146.002(a))"
+        ),
+    )
     contact: str = Field(
         "",
         description="billing-office contact printed on letters (name, email, phone); notices must carry it",
@@ -153,9 +165,15 @@ class RunConfig(_Strict):
     @field_validator("client")
     @classmethod
     def _slug(cls, v: str) -> str:
-        if not _SLUG.match(v):
+        if len(v) > SLUG_MAX:
             raise ValueError(
-                f"client {v!r} must be a lower-case slug like 'acme_er' (a-z, 0-9, _ -)"
+                f"client is {len(v)} characters long; a slug names a folder, give at most "
+                f"{SLUG_MAX} (a-z, 0-9, _ -), e.g. 'acme_er'"
+            )
+        if not _SLUG.fullmatch(v):
+            raise ValueError(
+                f"client {v!r} must be a lower-case slug like 'acme_er' (a-z, 0-9, _ -; "
+                "no spaces, dots, slashes or line breaks)"
             )
         return v
 

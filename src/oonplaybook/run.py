@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -22,6 +21,20 @@ from typing import Any
 
 from oonplaybook import __version__
 from oonplaybook.config import ParamsError, RunConfig, load_config, resolve_inputs
+from oonplaybook.run_folder import (
+    RunFolderError,
+    check_run_id,
+    claim_new_run,
+    claim_out_folder,
+    finish,
+    io_error,
+    read_manifest,
+    reap_dead_partials,
+    reserve_space,
+    runner_identity,
+    write_final_manifest,
+    write_manifest,
+)
 
 #: Stage notebooks, run in this order. Each reads the previous stages' artifacts.
 STAGES: tuple[str, ...] = ("10_ingest", "20_benchmark", "30_payers", "40_playbook")
@@ -142,6 +155,55 @@ def _failed_cell(nb_path: Path) -> str:
     return "unknown cell"
 
 
+def _stage_list(only: str | None) -> tuple[str, ...]:
+    """The stages to run: all of them, or the one ``--only`` names (``30_payers``, ``payers``, ``30``)."""
+    if not only:
+        return STAGES
+    match = [s for s in STAGES if s == only or s.split("_", 1)[1] == only or s[:2] == only]
+    if not match:
+        raise ParamsError(f"--only {only!r}: unknown stage; choose from {', '.join(STAGES)}")
+    return tuple(match)
+
+
+def output_client_dir(cfg: RunConfig, base: Path) -> Path:
+    """``<output_root>/<client>``: the one folder a run without ``--out`` writes in."""
+    root = Path(cfg.output_root)
+    root = root if root.is_absolute() else base / root
+    client_dir = Path(os.path.abspath(root / cfg.client))
+    if client_dir.parent != Path(os.path.abspath(root)) or client_dir.name != cfg.client:
+        raise ParamsError(f"client {cfg.client!r} does not name one folder under {root}")
+    return client_dir
+
+
+def execute_stage(
+    nb_in: Path,
+    nb_out: Path,
+    *,
+    params: dict[str, Any],
+    cwd: Path,
+    prepare_only: bool,
+    execution_timeout: int,
+) -> None:
+    """Run (or only parameterize) one stage notebook with papermill into ``nb_out``."""
+    import papermill as pm
+
+    pm.execute_notebook(
+        str(nb_in),
+        str(nb_out),
+        parameters=params,
+        kernel_name="python3",
+        language="python",
+        cwd=str(cwd),
+        progress_bar=False,
+        log_output=False,
+        prepare_only=prepare_only,
+        execution_timeout=execution_timeout,
+        # ipykernel >= 7.3 warns on every start unless the transport is encrypted
+        # (NOTEBOOKS.md 2.1); pyzmq has CURVE, so ask for it.
+        config=_KERNEL_CONFIG,
+    )
+
+
 def run_client(
     params_path: str | Path,
     *,
@@ -154,13 +216,18 @@ def run_client(
 ) -> RunResult:
     """Run the stage notebooks for one params file; raise :class:`RunFailed` when a stage fails.
 
-    ``out`` names the run folder itself (replacing it when it exists); by default it is
-    ``<output_root>/<client>/<run-id>``. ``only`` runs one stage (into ``out`` when given, so a
-    later stage can reuse an earlier run's artifacts).
+    By default the run goes to ``<output_root>/<client>/<run-id>`` (``run_id`` must be a plain
+    name). ``out`` names the run folder itself: a new or empty folder, or an earlier run folder
+    of the same client, which is re-run in place (with ``only``, one stage, so a later stage can
+    reuse an earlier run's artifacts); any other folder is refused (:class:`RunFolderError`).
+    Write failures raise :class:`OutputIOError` naming the folder and the fix.
     """
-    import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    if run_id is not None:
+        check_run_id(run_id)
+        if out is not None:
+            raise RunFolderError("--run-id and --out both name the run folder; give one of them")
     cfg, base = load_config(params_path)
     salt_var = cfg.phi_salt_env
     if not os.environ.get(salt_var):
@@ -168,31 +235,22 @@ def run_client(
             f"{params_path}: the PHI salt variable {salt_var} is not set; export {salt_var}=<secret> "
             "(any string kept out of the repository) so patient identities can be hashed"
         )
-    stages = STAGES
-    if only:
-        match = [s for s in STAGES if s == only or s.split("_", 1)[1] == only or s[:2] == only]
-        if not match:
-            raise ParamsError(f"--only {only!r}: unknown stage; choose from {', '.join(STAGES)}")
-        stages = tuple(match)
+    stages = _stage_list(only)
     nb_dir = notebooks_dir()
     absent = [s for s in stages if not (nb_dir / f"{s}.ipynb").exists()]
     if absent:
         raise FileNotFoundError(f"{nb_dir}: stage notebooks missing: {absent}")
     inputs = input_manifest(cfg, base)
-    rid = run_id or _run_id(cfg, inputs)
     if out is not None:
-        final = Path(out).resolve()
+        slot = claim_out_folder(Path(out), cfg.client)
     else:
-        root = Path(cfg.output_root)
-        root = root if root.is_absolute() else base / root
-        final = (root / cfg.client / rid).resolve()
-    in_place = only is not None and out is not None and final.exists()
-    work = final if in_place else final.with_name(f".{final.name}.partial")
-    if not in_place:
-        if work.exists():
-            shutil.rmtree(work)
-        work.mkdir(parents=True)
-        (work / "artifacts").mkdir()
+        client_dir = output_client_dir(cfg, base)
+        reap_dead_partials(client_dir)
+        slot = claim_new_run(
+            client_dir, run_id or _run_id(cfg, inputs), explicit=run_id is not None
+        )
+    work = slot.work
+    final = slot.final
 
     params = cfg.notebook_parameters()
     params["run_dir"] = "."
@@ -202,22 +260,35 @@ def run_client(
     os.environ.setdefault("SM_FORMULA_ENGINE", "patsy")
     os.environ.setdefault("IPYKERNEL_CELL_NAME", "<IPY-INPUT>")
 
-    manifest: dict[str, Any] = {
-        "client": cfg.client,
-        "run_id": final.name,
-        "status": "running",
-        "params": cfg.model_dump(mode="json"),
-        "params_file": str(Path(params_path)),
-        "inputs": inputs,
-        "package_version": __version__,
-        "git_commit": _git_commit(),
-        "python": platform.python_version(),
-        "reference_data": _reference_vintages(),
-        "stages": {},
-        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    previous = read_manifest(work) if slot.in_place else None
+    manifest: dict[str, Any] = previous or {"stages": {}}
+    manifest.update(
+        {
+            "client": cfg.client,
+            "run_id": final.name,
+            "status": "running",
+            "params": cfg.model_dump(mode="json"),
+            "params_file": str(Path(params_path)),
+            "inputs": inputs,
+            "package_version": __version__,
+            "git_commit": _git_commit(),
+            "python": platform.python_version(),
+            "reference_data": _reference_vintages(),
+            "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "runner": runner_identity(),
+            "in_place": slot.in_place,
+        }
+    )
+    manifest.pop("error", None)
+    manifest.pop("finished_utc", None)
+    if not isinstance(manifest.get("stages"), dict):
+        manifest["stages"] = {}
     result = RunResult(client=cfg.client, run_dir=final, status="running")
+    failed = True
     try:
+        (work / "artifacts").mkdir(exist_ok=True)
+        write_manifest(work, manifest)
+        reserve_space(work)
         from rich.progress import Progress
 
         with Progress(disable=not progress, transient=True) as bar:
@@ -227,20 +298,13 @@ def run_client(
                 t0 = time.perf_counter()
                 nb_out = work / f"{stage}.ipynb"
                 try:
-                    pm.execute_notebook(
-                        str(nb_dir / f"{stage}.ipynb"),
-                        str(nb_out),
-                        parameters=params,
-                        kernel_name="python3",
-                        language="python",
-                        cwd=str(work),
-                        progress_bar=False,
-                        log_output=False,
+                    execute_stage(
+                        nb_dir / f"{stage}.ipynb",
+                        nb_out,
+                        params=params,
+                        cwd=work,
                         prepare_only=prepare_only,
                         execution_timeout=execution_timeout,
-                        # ipykernel >= 7.3 warns on every start unless the transport is encrypted
-                        # (NOTEBOOKS.md 2.1); pyzmq has CURVE, so ask for it.
-                        config=_KERNEL_CONFIG,
                     )
                 except PapermillExecutionError as e:
                     secs = round(time.perf_counter() - t0, 2)
@@ -253,14 +317,16 @@ def run_client(
                         "ename": e.ename,
                         "evalue": e.evalue,
                     }
+                    where_now = final if slot.in_place else final.with_name(final.name + ".failed")
                     raise RunFailed(
-                        f"{cfg.client}: {result.error} (see {final.with_name(final.name + '.failed') / (stage + '.ipynb')})"
+                        f"{cfg.client}: {result.error} (see {where_now / (stage + '.ipynb')})"
                     ) from None
                 secs = round(time.perf_counter() - t0, 2)
                 manifest["stages"][stage] = {
                     "seconds": secs,
                     "status": "prepared" if prepare_only else "ok",
                 }
+                write_manifest(work, manifest)
                 result.stages[stage] = secs
                 bar.advance(task)
         if not prepare_only:
@@ -272,30 +338,37 @@ def run_client(
             write_summary_workbook(work)
         manifest["status"] = "prepared" if prepare_only else "ok"
         result.status = manifest["status"]
+        failed = False
     except Exception as e:
         manifest["status"] = "failed"
         result.status = "failed"
-        final = final.with_name(final.name + ".failed")
-        result.run_dir = final
         if isinstance(e, RunFailed):
             raise
+        if isinstance(e, OSError):
+            err = io_error(e, work, "write the run")
+            manifest.setdefault("error", {"ename": type(e).__name__, "evalue": str(err)})
+            raise err from None
         manifest.setdefault("error", {"ename": type(e).__name__, "evalue": str(e)})
         raise RunFailed(
             f"{cfg.client}: run failed outside a notebook: {type(e).__name__}: {e}"
         ) from e
     finally:
         manifest["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
-        (work / "manifest.json").write_text(
-            json.dumps(manifest, indent=2, sort_keys=True, default=str)
-        )
+        if failed:
+            manifest["status"] = "failed"
+            result.status = "failed"
+        manifest_error: OSError | None = None
+        try:
+            write_final_manifest(work, manifest)
+        except OSError as e:  # the last good manifest stays in place (atomic writes)
+            manifest_error = e
         if env_backup is None:
             os.environ.pop("OONPLAYBOOK_PHI_SALT", None)
         else:
             os.environ["OONPLAYBOOK_PHI_SALT"] = env_backup
-        if work != final:
-            if final.exists():
-                shutil.rmtree(final)
-            work.rename(final)
+        result.run_dir = finish(slot, failed=failed)
+        if manifest_error is not None and not failed:
+            raise io_error(manifest_error, work, "write manifest.json")
     return result
 
 
@@ -308,7 +381,7 @@ def run_many(params_dir: str | Path, **kwargs: Any) -> list[RunResult]:
     for f in files:
         try:
             results.append(run_client(f, **kwargs))
-        except (RunFailed, ParamsError, FileNotFoundError) as e:
+        except (RunFailed, RunFolderError, ParamsError, FileNotFoundError) as e:
             results.append(
                 RunResult(client=f.stem, run_dir=Path(""), status="failed", error=str(e))
             )
