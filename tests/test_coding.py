@@ -401,3 +401,64 @@ def test_output_deterministic_and_sorted() -> None:
     b = coding.check_claims(lines.iloc[::-1], EDIT)
     pd.testing.assert_frame_equal(a, b)
     assert list(a["claim_id"]) == sorted(a["claim_id"])
+
+
+def test_cli_check_writes_coding_edits(tmp_path: Path) -> None:
+    """`oonplaybook coding check` on a claim-lines parquet with only the columns the edits use."""
+    from typer.testing import CliRunner
+
+    from oonplaybook.cli import app
+
+    lines = pd.DataFrame([_paid("A", 1, "0001U"), _line("A", 2, "81163", mods="59", carc="CO-97")])
+    lines["service_date"] = pd.Timestamp("2026-03-02")
+    src = tmp_path / "claim_lines.parquet"
+    lines.to_parquet(src)
+    res = CliRunner().invoke(
+        app,
+        [
+            "coding",
+            "check",
+            str(src),
+            "--ptp",
+            str(PTP_FILE),
+            "--mue",
+            str(MUE_FILE),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(tmp_path / "o" / "coding_edits.csv", dtype=str, keep_default_na=False)
+    needed = {
+        "claim_id",
+        "line_no",
+        "edit",
+        "column1_code",
+        "column2_code",
+        "modifier_indicator",
+        "mue_value",
+        "mai",
+        "verdict",
+        "evidence",
+    }
+    assert needed <= set(out.columns)
+    row = out[(out["claim_id"] == "A") & (out["edit"] == "ptp")].iloc[0]
+    # 0001U/81163: indicator 1, effective 2019-01-01, no deletion: 59 bypasses it
+    assert (row["column1_code"], row["column2_code"], row["verdict"]) == (
+        "0001U",
+        "81163",
+        "payer_edit_wrong",
+    )
+    assert "2019-01-01" in row["evidence"]
+
+
+def test_cli_check_without_tables_says_how(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from oonplaybook.cli import app
+
+    monkeypatch.setenv("OONPLAYBOOK_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "l.parquet"
+    pd.DataFrame([_line("A", 1, "93010")]).to_parquet(src)
+    res = CliRunner().invoke(app, ["coding", "check", str(src), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "coding import" in res.output

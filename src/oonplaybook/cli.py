@@ -26,6 +26,8 @@ _COMMAND_MODULES = (
     "oonplaybook.cli_reference",
     "oonplaybook.cli_payers",
     "oonplaybook.cli_nsa",
+    "oonplaybook.cli_coding",
+    "oonplaybook.cli_rules",
 )
 
 for _name in _COMMAND_MODULES:
