@@ -189,3 +189,40 @@ def test_folder_of_params_goes_on_past_a_failing_client(tmp_path: Path) -> None:
     results = run_many(folder, prepare_only=True, progress=False)
     assert [r.status for r in results] == ["prepared", "failed"]
     assert "state" in results[1].error
+
+
+def test_kernel_shutdown_sends_no_sigint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stray "KeyboardInterrupt caught in kernel" line came from the SIGINT jupyter_client
+    # sends before every shutdown; the runner's kernel manager skips it for a finished notebook.
+    import signal
+
+    import nbformat
+    from jupyter_client.manager import KernelManager
+
+    from oonplaybook.run import execute_stage
+
+    sent: list[int] = []
+    original = KernelManager._async_signal_kernel
+
+    async def recording(self: KernelManager, signum: int) -> None:
+        sent.append(signum)
+        await original(self, signum)
+
+    monkeypatch.setattr(KernelManager, "_async_signal_kernel", recording)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1 + 1")])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "language": "python",
+        "display_name": "Python 3",
+    }
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    execute_stage(
+        tmp_path / "in.ipynb",
+        tmp_path / "out.ipynb",
+        params={},
+        cwd=tmp_path,
+        prepare_only=False,
+        execution_timeout=120,
+    )
+    assert nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[-1].execution_count
+    assert signal.SIGINT not in sent

@@ -49,6 +49,32 @@ def _kernel_config() -> object:
 _KERNEL_CONFIG = _kernel_config()
 
 
+def _quiet_shutdown_manager() -> type:
+    """A kernel manager that does not SIGINT a finished kernel when shutting it down.
+
+    jupyter_client's ``shutdown_kernel`` interrupts the kernel before asking it to shut down;
+    when that SIGINT lands while ipykernel handles a message, the kernel logs "KeyboardInterrupt
+    caught in kernel" to the terminal (a stray line at the end of ``oonplaybook run``). The
+    notebook has finished by then, so there is nothing to interrupt: the shutdown request (then
+    SIGTERM, then SIGKILL) stops the kernel just the same. Interrupts outside shutdown (a cell
+    timeout) are kept.
+    """
+    from jupyter_client import AsyncKernelManager
+
+    class QuietShutdownKernelManager(AsyncKernelManager):
+        """AsyncKernelManager without the interrupt that precedes a shutdown."""
+
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+    return QuietShutdownKernelManager
+
+
+_KERNEL_MANAGER = _quiet_shutdown_manager()
+
+
 class RunFailed(RuntimeError):
     """A stage notebook failed; the message names the notebook and the cell."""
 
@@ -201,6 +227,7 @@ def execute_stage(
         # ipykernel >= 7.3 warns on every start unless the transport is encrypted
         # (NOTEBOOKS.md 2.1); pyzmq has CURVE, so ask for it.
         config=_KERNEL_CONFIG,
+        kernel_manager_class=_KERNEL_MANAGER,
     )
 
 
