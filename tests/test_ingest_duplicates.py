@@ -177,3 +177,64 @@ def test_no_shared_ids_no_change(tmp_path: Path) -> None:
     assert res.claim_lines["claim_id"].tolist() == ["A"]
     assert res.report["claims_disambiguated"] == 0 and res.report["duplicate_claims"] == []
     assert isinstance(res.claim_lines, pd.DataFrame)
+
+
+# --- the same 835 delivered twice (issue 10 item 9) ------------------------------------------
+
+
+def _resent(text: str) -> str:
+    """The same remittance re-sent: new interchange/transaction control numbers, CRLF layout."""
+    return (
+        text.replace("000000001", "000000777")
+        .replace("*1*X*005010X221A1", "*77*X*005010X221A1")
+        .replace("GE*1*1", "GE*1*77")
+        .replace("ST*835*0001", "ST*835*7001")
+        .replace("*0001~GE", "*7001~GE")
+        .replace("~", "~\r\n")
+    )
+
+
+def test_same_835_delivered_twice_is_read_once(tmp_path: Path) -> None:
+    from oonplaybook.benchmark import build_benchmarks
+    from oonplaybook.playbook._adapters import line_frame
+    from tests._ingest_samples import CLAIM_PAID, N_CLAIMS, make_835
+
+    text = make_835(N_CLAIMS)
+    (tmp_path / "week1.835").write_text(text)
+    (tmp_path / "week1_resent.835").write_text(_resent(text))
+    once = ingest_paths([tmp_path / "week1.835"], salt="s")
+    res = ingest_paths([tmp_path / "week1.835", tmp_path / "week1_resent.835"], salt="s")
+    assert len(res.claim_lines) == len(once.claim_lines) == 2 * N_CLAIMS
+    assert res.report["paid"] == once.report["paid"] == CLAIM_PAID * N_CLAIMS
+    assert res.report["bpr_total"] == once.report["bpr_total"]
+    assert res.report["payments_reconcile"] is True
+    (d,) = res.report["duplicate_deliveries"]
+    assert d == {
+        "file": "week1_resent.835",
+        "duplicate_of": "week1.835",
+        "trn": "EFT0001|1512345678",
+    }
+    (r,) = res.rejects.to_dict("records")
+    assert r["file"] == "week1_resent.835" and "duplicate delivery of week1.835" in r["reason"]
+    files = {f["file"]: f for f in res.report["files"]}
+    assert files["week1_resent.835"]["duplicate_of"] == "week1.835"
+    pd.testing.assert_frame_equal(res.adjustments, once.adjustments)
+    # the join that failed downstream ("Merge keys are not unique") now holds
+    cl = res.claim_lines
+    assert not cl.duplicated(["claim_id", "line_no"]).any()
+    bm = build_benchmarks(cl, year=2025, default_locality="01112-05")
+    lines = line_frame(cl, bm)
+    assert len(lines) == len(cl)
+
+
+def test_same_trn_other_content_is_read_and_said(tmp_path: Path) -> None:
+    from tests._ingest_samples import make_835
+
+    text = make_835(3)
+    (tmp_path / "a.835").write_text(text)
+    (tmp_path / "b.835").write_text(text.replace("CLP*C002*1", "CLP*C902*1"))
+    res = ingest_paths([tmp_path / "a.835", tmp_path / "b.835"], salt="s")
+    assert res.report["duplicate_deliveries"] == []
+    (s,) = res.report["same_trn_other_content"]
+    assert s["file"] == "b.835" and s["same_trn_as"] == "a.835"
+    assert res.claim_lines["claim_id"].nunique() == 4

@@ -31,9 +31,12 @@ import pyarrow.compute as pc
 from oonplaybook import schema
 from oonplaybook.config import resolve_inputs
 from oonplaybook.ingest.claim_instances import assign_remits, resolve_billed_instances
+from oonplaybook.ingest.deliveries import DeliveryIndex
+from oonplaybook.ingest.deliveries import describe as describe_trn
 from oonplaybook.ingest.errors import IngestError
 from oonplaybook.ingest.tabular import norm_header, parse_dates, parse_money, read_table
-from oonplaybook.ingest.x12 import BOM, Remit835Reader
+from oonplaybook.ingest.x12 import Remit835Reader
+from oonplaybook.ingest.x12_tokens import BOM
 from oonplaybook.ingest.x837 import read_837p
 
 #: Context columns the billed side (export/837) supplies to a matched remit line.
@@ -241,6 +244,8 @@ def ingest_paths(  # noqa: C901 - orchestration
         ["bpr", "plb", "clp_paid", "clp_billed", "clp_presp", "claims_in_file"], 0
     )
     lines_read = 0
+    deliveries = DeliveryIndex()
+    duplicate_deliveries: list[dict[str, str]] = []
     for order, path in enumerate(files):
         name = _display_name(path, base)
         try:
@@ -249,7 +254,24 @@ def ingest_paths(  # noqa: C901 - orchestration
             raise IngestError(f"{name}: cannot read the file ({e}); check permissions") from None
         kind = classify(data, name)
         info: dict[str, Any] = {"file": name, "kind": kind}
-        if kind == _Kind.X835:
+        dup_of = deliveries.duplicate_of(data, name, path) if kind == _Kind.X835 else None
+        if dup_of is not None:
+            trn = describe_trn(data)
+            info.update(duplicate_of=dup_of, claims=0, lines=0)
+            duplicate_deliveries.append({"file": name, "duplicate_of": dup_of, "trn": trn})
+            rejects.append(
+                {
+                    "file": name,
+                    "location": "whole file",
+                    "record": f"835 delivery TRN {trn}",
+                    "reason": (
+                        f"duplicate delivery of {dup_of}: same TRN (check/EFT number, payer) and"
+                        " the same transactions; read once from that file, this copy not read"
+                    ),
+                }
+            )
+            warnings.append(f"{name}: duplicate delivery of {dup_of} (same TRN and content)")
+        elif kind == _Kind.X835:
             st = remit_reader.add(data, name)
             totals["bpr"] += st["bpr_total_cents"]
             totals["plb"] += st["plb_cents"]
@@ -418,6 +440,8 @@ def ingest_paths(  # noqa: C901 - orchestration
         .sort_index()
         .to_dict(),
         "warnings": warnings,
+        "duplicate_deliveries": duplicate_deliveries,
+        "same_trn_other_content": deliveries.same_trn_other_content,
         **stats,
         **rev,
     }
