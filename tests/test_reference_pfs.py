@@ -296,13 +296,26 @@ def test_conversion_factors_and_file_column_agree():
 
 
 def test_other_year_uses_its_cf_and_says_so():
-    with pytest.warns(UserWarning, match="2026 CF"):
+    """2026 without CMS's 2026 RVU file: 2025 RVUs, packaged 2026 GPCIs, 2026 CF, and it says so.
+
+    Source: issue 11 item 12; GPCI2026.csv (CY2026 Addendum E: Manhattan 1.064 / 1.162 /
+    1.586); CY2026 PFS final rule CFs 33.4009 non-QP, 33.5675 QP (DOMAIN-AUDIT-2026-12 H4).
+    """
+    with pytest.warns(UserWarning, match="2025 RVUs"):
         out = pfs.medicare_allowed(
             pd.DataFrame({"cpt": ["99213"], "locality": ["13202-01"]}), year=2026
         )
-    # 3.12420 x 33.4009 = 104.35069 -> 104.35
-    assert out["medicare_allowed"].iloc[0] == 104.35
-    assert "2026 CF" in out["medicare_note"].iloc[0]
+    # (1.30x1.064 + 1.35x1.162 + 0.10x1.586) = 3.11050 x 33.4009 = 103.893499 -> 103.89
+    assert out["medicare_allowed"].iloc[0] == 103.89
+    note = out["medicare_note"].iloc[0]
+    assert "2025 RVUs" in note and "2026 GPCIs" in note and "2026 conversion factor" in note
+    with pytest.warns(UserWarning):
+        qp = pfs.medicare_allowed(
+            pd.DataFrame({"cpt": ["99213"], "locality": ["13202-01"]}), year=2026, qp=True
+        )
+    # 3.11050 x 33.5675 = 104.411709 -> 104.41
+    assert qp["medicare_allowed"].iloc[0] == 104.41
+    assert "2025 RVUs" in pfs.pricing_note(2026) and pfs.pricing_note(2025) == ""
 
 
 def test_localities_table():
@@ -387,4 +400,7 @@ def test_reference_vintages_for_manifest():
     assert v["pfs_2025"]["released"] == "2025-09-11"
     assert v["pfs_2025"]["conversion_factor_file"] == ["32.3465"]
     assert v["conversion_factors"]["2026 QP"] == "33.5675"
-    assert v["anesthesia_conversion_factors"]["2026 QP"] is None  # [unverified], not guessed
+    # Ventra Health: "a separate CF of $20.5998" for Advanced APM participants (audit H5)
+    assert v["anesthesia_conversion_factors"]["2026 QP"] == "20.5998"
+    assert v["pfs_2026"]["rvu_year"] == 2025 and v["pfs_2026"]["gpci_file"] == "GPCI2026.csv"
+    assert v["notes"] == [v["pfs_2026"]["note"]] and "2025 RVUs" in v["notes"][0]

@@ -15,10 +15,12 @@ Medicare locality is this county in" (a named county wins over "ALL OTHER COUNTI
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 _LOCALITY_RE = re.compile(r"^\s*(\d{3,5})\s*[-/ ]?\s*(\d{1,2})\s*$")
@@ -168,3 +170,141 @@ def county_locality(locco: pd.DataFrame, state: str, county: str) -> str | None:
             return str(loc)
     fallback = rows[rows["counties"].str.upper().str.startswith("ALL ")]
     return str(fallback["locality"].iloc[0]) if not fallback.empty else None
+
+
+# --- ZIP code to Medicare locality (CMS's ZIP5 file) -------------------------------------------
+
+#: CMS ZIP5 record (``ZIP5lyout.txt``; 1-based, inclusive): state 1-2, ZIP 3-7, carrier (MAC)
+#: 8-12, pricing locality 13-14, rural indicator 15 (blank urban, R rural, B super rural), lab CB
+#: locality 16-17, plus-four flag 21 (1 = the ZIP spans localities: only the ZIP9 file places
+#: it), Part B payment indicator 23, year/quarter 76-80.
+ZIP5_FIELDS: dict[str, tuple[int, int]] = {
+    "zip_state": (1, 2),
+    "zip": (3, 7),
+    "mac": (8, 12),
+    "locality_number": (13, 14),
+    "rural": (15, 15),
+    "lab_cb_locality": (16, 17),
+    "plus4_flag": (21, 21),
+    "part_b_indicator": (23, 23),
+    "year_quarter": (76, 80),
+}
+#: CMS writes Kansas and Missouri as pseudo-states split between two MACs (ZIP5 file).
+ZIP5_PSEUDO_STATES: dict[str, str] = {"EK": "KS", "WK": "KS", "EM": "MO", "WM": "MO"}
+ZIP5_COLUMNS = ["zip", "locality", "state", "zip_state", "rural", "needs_zip9", "year_quarter"]
+ZIP5_PACKAGED = "zip5_locality.parquet"
+
+
+def read_zip5(source: str | Path | bytes, name: str | None = None) -> pd.DataFrame:
+    """Parse CMS's fixed-width ZIP5 file into one row per ZIP (``ZIP5_COLUMNS``).
+
+    ``needs_zip9`` is True where CMS's plus-four flag says the ZIP is split between localities
+    (its locality here is CMS's default, never to be used without the ZIP+4). Raises
+    :class:`ReferenceError` naming the file and line of a record that is not CMS's layout.
+    """
+    if isinstance(source, bytes):
+        raw, fname = source, name or "<bytes>"
+    else:
+        raw, fname = Path(source).read_bytes(), name or str(source)
+    lines = raw.decode("ascii", errors="replace").replace("\x1a", "").splitlines()
+    recs: dict[str, list[str]] = {k: [] for k in ZIP5_FIELDS}
+    for i, ln in enumerate(lines, start=1):
+        if not ln.strip():
+            continue
+        if len(ln) < 80 or not ln[2:14].isdigit():
+            raise ReferenceError(
+                f"{fname}: line {i}: not a CMS ZIP5 record (80 characters: state 1-2, ZIP 3-7, "
+                "carrier 8-12, locality 13-14; see ZIP5lyout.txt)"
+            )
+        for k, (a, b) in ZIP5_FIELDS.items():
+            recs[k].append(ln[a - 1 : b].strip())
+    if not recs["zip"]:
+        raise ReferenceError(f"{fname}: no ZIP5 records")
+    df = pd.DataFrame(recs)
+    df["locality"] = df["mac"] + "-" + df["locality_number"]
+    df["state"] = df["zip_state"].map(lambda s: ZIP5_PSEUDO_STATES.get(s, s))
+    df["needs_zip9"] = df["plus4_flag"] == "1"
+    dup = df["zip"].duplicated()
+    if dup.any():
+        raise ReferenceError(f"{fname}: ZIP {df.loc[dup, 'zip'].iloc[0]} listed twice")
+    df = df.sort_values("zip").reset_index(drop=True)[ZIP5_COLUMNS]
+    for c in ZIP5_COLUMNS:
+        if c != "needs_zip9":
+            df[c] = df[c].astype("str")
+    return df
+
+
+def write_zip5(folder: Path, table: pd.DataFrame, source: Path) -> list[Path]:
+    """Write the packaged ZIP table (parquet, dictionary-encoded) and its manifest (SHA-256)."""
+    import hashlib
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path, mpath = folder / ZIP5_PACKAGED, folder / "zip5_locality.json"
+    table.to_parquet(path, index=False, compression="zstd")
+    quarters = sorted(set(table["year_quarter"]))
+    manifest = {
+        "file": source.name,
+        "sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+        "zips": len(table),
+        "needs_zip9": int(table["needs_zip9"].sum()),
+        "year_quarter": quarters,
+        "localities": int(table["locality"].nunique()),
+    }
+    mpath.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    load_zip5.cache_clear()
+    return [path, mpath]
+
+
+@functools.lru_cache(maxsize=1)
+def load_zip5() -> pd.DataFrame:
+    """The packaged ZIP-to-locality table (CMS ZIP5 file), indexed by 5-digit ZIP."""
+    from importlib import resources
+
+    data = resources.files("oonplaybook.reference") / "data"
+    with resources.as_file(data / ZIP5_PACKAGED) as p:
+        return pd.read_parquet(p).set_index("zip")
+
+
+def zip5_vintage() -> dict[str, object]:
+    """The packaged ZIP5 table's manifest: CMS file name, SHA-256, YYYYQ, row counts."""
+    import json
+    from importlib import resources
+
+    mpath = resources.files("oonplaybook.reference") / "data" / "zip5_locality.json"
+    return json.loads(mpath.read_text()) if mpath.is_file() else {}
+
+
+def zip_localities(zips: pd.Series) -> pd.DataFrame:
+    """MAC-locality of each ZIP (5 digits, or ZIP+4 written 12345-6789 / 123456789).
+
+    Returns, indexed like ``zips``: ``locality`` ("" when not resolved), ``zip5`` and
+    ``zip_status``: "" when resolved, else why not: blank, malformed, not in CMS's file, or
+    "needs ZIP9" (CMS splits that ZIP between localities; it is flagged, never guessed).
+    Vectorised: each distinct value is looked up once.
+    """
+    s = zips.astype("str").fillna("").str.strip()
+    uniq = pd.unique(s)
+    z5 = pd.Series(uniq).str.extract(r"^(\d{5})(?:-?\d{4})?$")[0].fillna("")
+    tab = load_zip5()
+    got = tab.reindex(z5.to_numpy())
+    loc = got["locality"].fillna("").to_numpy(dtype=object)
+    needs9 = got["needs_zip9"].fillna(False).to_numpy(dtype=bool)
+    status = np.full(len(uniq), "", dtype=object)
+    blank = np.array([u in ("", "nan", "None", "<NA>") for u in uniq])
+    status[(z5 == "").to_numpy() & ~blank] = "ZIP is not 5 digits (or ZIP+4)"
+    status[blank] = "no ZIP"
+    status[(z5 != "").to_numpy() & (loc == "")] = "ZIP not in CMS's ZIP5 file"
+    status[needs9] = "ZIP needs ZIP9 (CMS splits it between localities); not guessed"
+    loc[status != ""] = ""
+    per = pd.DataFrame(
+        {
+            "locality": loc.astype(str),
+            "zip5": z5.to_numpy(dtype=str),
+            "zip_status": status.astype(str),
+        },
+        index=uniq,
+    )
+    out = per.reindex(s.to_numpy())
+    out.index = zips.index
+    return out

@@ -33,6 +33,7 @@ releases to the user cache (:func:`cache_dir`), which takes precedence for its y
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import functools
 import io
@@ -70,21 +71,22 @@ CONVERSION_FACTORS: dict[tuple[int, bool], Decimal] = {
     (2026, True): Decimal("33.5675"),
 }
 
-#: National anesthesia CFs (DOMAIN.md §3.1). 2025 $20.3178 is also the header of CMS's
-#: ANES2025 file ("National Anes CF of 20.3178"). 2026 non-QP $20.4976 (CMS 2026 anesthesia CF
-#: file). 2026 QP final is [unverified] in DOMAIN.md §8 item 3: left as None (pass
-#: ``anesthesia_cf=`` or import CMS's ANES2026 file).
+#: National anesthesia CFs (docs/domain.md, Medicare PFS). 2025 $20.3178 is also the header of
+#: CMS's ANES2025 file ("National Anes CF of 20.3178"). 2026 non-QP $20.4976 (CY2026 PFS final
+#: rule; PBN "non-APM anesthesia CF (final) $20.4976"); 2026 QP $20.5998 (Ventra Health, "a
+#: separate CF of $20.5998 for physicians participating in Advanced APMs"; check: 20.4976 x
+#: 1.0075 / 1.0025 = 20.5998; DOMAIN-AUDIT-2026-12 H5).
 ANESTHESIA_CONVERSION_FACTORS: dict[tuple[int, bool], Decimal | None] = {
     (2024, False): Decimal("20.7739"),
     (2024, True): Decimal("20.7739"),
     (2025, False): Decimal("20.3178"),
     (2025, True): Decimal("20.3178"),
     (2026, False): Decimal("20.4976"),
-    (2026, True): None,
+    (2026, True): Decimal("20.5998"),
 }
 
-#: Work / PE / MP shares used to locality-adjust the anesthesia CF when CMS's ANESyyyy file was
-#: not imported. CMS publishes the shares on the "Anesthesia Shares" tab of its anesthesia CF
+#: Work / PE / MP shares used to locality-adjust the anesthesia CF only for a year without CMS's
+#: ANESyyyy file (2025 ships CMS's own ANES2025 values for all 109 localities). CMS publishes the shares on the "Anesthesia Shares" tab of its anesthesia CF
 #: file; the tab itself was not found in a public source, so these values are DERIVED: they
 #: reproduce CMS's published 2025 locality anesthesia CFs to the cent for Alabama 19.31,
 #: Alaska 27.86, Arizona 20.04, Arkansas 19.21 and Bakersfield 20.45 (ANES2025 rows quoted in
@@ -165,9 +167,16 @@ ASSISTANT_MILLI: dict[str, int] = {"80": 160, "81": 160, "82": 160, "AS": 136}
 #: Co-surgeons (mod 62): 62.5% each (Pub. 100-04 Ch. 12 §40.8). CO-SURG indicator 0 = not
 #: permitted, 1 = with documentation, 2 = permitted, 9 = concept does not apply.
 CO_SURGEON_MILLI = 625
-#: Anesthesia medical direction (Pub. 100-04 Ch. 12 §50.C; 42 CFR 414.46(d)): QK/QX/QY/AD pay
+#: Anesthesia medical direction (Pub. 100-04 Ch. 12 §50.C; 42 CFR 414.46(d)): QK/QX/QY pay
 #: 50% of the allowance; AA/QZ 100%.
-ANESTHESIA_MILLI: dict[str, int] = {"QK": 500, "QX": 500, "QY": 500, "AD": 500}
+ANESTHESIA_MILLI: dict[str, int] = {"QK": 500, "QX": 500, "QY": 500}
+#: Modifier AD (medical supervision of more than four concurrent procedures) is not a 50% split:
+#: Medicare pays 3 base units per procedure, plus 1 time unit when the physician documents
+#: presence at induction, and no other time (Palmetto GBA, "HCPCS Modifier AD": "based on three
+#: base units per procedure with an additional unit of time if the physician documents that he
+#: or she was present at induction"; Pub. 100-04 Ch. 12 §50.C; DOMAIN-AUDIT-2026-12 H6).
+ANESTHESIA_AD_BASE_UNITS = 3
+ANESTHESIA_AD_INDUCTION_TIME_UNITS = 1
 
 #: Pricing (row-selecting) modifiers present as separate rows of the RVU file.
 ROW_MODIFIERS = ("26", "TC", "53")
@@ -210,6 +219,9 @@ PPRRVU_COLUMNS: dict[str, str] = {
     "opps_pe_f": "FACILITY PE USED FOR OPPS PAYMENT AMOUNT",
     "opps_mp": "MP USED FOR OPPS PAYMENT AMOUNT",
 }
+#: Columns only some layouts have: ``PRIC IND`` is new in 2026 (column 24 of 32, between TEAM
+#: SURG and ENDO BASE, moving every later column one place right). "" when the layout lacks it.
+PPRRVU_OPTIONAL_COLUMNS: dict[str, str] = {"pric_ind": "PRIC IND"}
 _RVU_NUMERIC = (
     "work_rvu",
     "pe_nf_rvu",
@@ -272,9 +284,16 @@ def read_pprrvu(source: str | Path | bytes, name: str | None = None) -> tuple[pd
                 + "; is this a CMS PPRRVU file?"
             )
         where[canon] = hits[0]
+    for canon, cms_name in PPRRVU_OPTIONAL_COLUMNS.items():
+        hits = [j for j, h in enumerate(joined) if h == _norm_header(cms_name)]
+        if hits:
+            where[canon] = hits[0]
     body = [r for r in rows[hdr + 1 :] if r and r[0].strip()]
     data = {c: [r[j].strip() if j < len(r) else "" for r in body] for c, j in where.items()}
     df = pd.DataFrame(data)
+    for canon in PPRRVU_OPTIONAL_COLUMNS:
+        if canon not in df.columns:
+            df[canon] = ""
     for c in _RVU_NUMERIC:
         vals = pd.to_numeric(df[c].replace("", "0"), errors="coerce")
         bad = vals.isna()
@@ -303,6 +322,8 @@ def read_pprrvu(source: str | Path | bytes, name: str | None = None) -> tuple[pd
         "release": rel.group(1) if rel else "",
         "released": released,
         "rows": len(df),
+        "columns": width,
+        "optional_columns": sorted(c for c in PPRRVU_OPTIONAL_COLUMNS if c in where),
         "conv_factor_values": sorted({f"{v:.4f}" for v in df["conv_factor"] if v > 0}),
     }
     df = df.sort_values(["hcpcs", "mod"], kind="stable").reset_index(drop=True)
@@ -371,35 +392,98 @@ def read_gpci(source: str | Path | bytes, name: str | None = None) -> pd.DataFra
     dup = df["locality"].duplicated()
     if dup.any():
         raise ReferenceError(f"{fname}: locality {df.loc[dup, 'locality'].iloc[0]} appears twice")
-    return df.sort_values("locality").reset_index(drop=True)
+    df = df.sort_values("locality").reset_index(drop=True)
+    y = re.search(r"(20\d\d)\s+PW\s+GPCI", " ".join(rows[hdr]), re.I)
+    df.attrs["year"] = int(y.group(1)) if y else None
+    return df
+
+
+#: ANESyyyy.txt fixed-width record (CMS layout; 1-based columns): contractor 1-5, locality
+#: 13-14, name 19-58 (cut to 40 characters), CF 74-77 with two implied decimals (1931 = 19.31).
+_ANES_TXT_RE = re.compile(r"^(\d{5}) {7}(\d{2}) {4}(.{0,40}?)\s+(\d{3,5})$")
+_ANES_NATIONAL_RE = re.compile(r"NATIONAL\s+ANES\w*\s+CF\s+(?:OF\s+)?\$?(\d+\.\d+)", re.I)
 
 
 def read_anesthesia_cf(source: str | Path | bytes, name: str | None = None) -> pd.DataFrame:
-    """Parse CMS's locality anesthesia CF file (ANESyyyy: Contractor, Locality, Name, CF)."""
-    rows, fname = _rows_of(source)
-    fname = name or fname
-    hdr = next(
-        (i for i, r in enumerate(rows) if r and "CONTRACTOR" in r[0].upper() and len(r) >= 4), None
-    )
-    if hdr is None:
-        raise ReferenceError(f"{fname}: no 'Contractor, Locality, ...' header; not an ANES file")
-    recs = []
-    for r in rows[hdr + 1 :]:
-        if len(r) < 4 or not r[0].strip().isdigit():
-            continue
-        cf = r[-1].strip() or r[3].strip()
-        recs.append(
-            {
-                "locality": normalize_locality(f"{r[0].strip()}-{r[1].strip()}"),
-                "anes_cf": float(cf.replace("$", "")),
-            }
-        )
-    return (
-        pd.DataFrame(recs)
-        .drop_duplicates("locality")
-        .sort_values("locality")
-        .reset_index(drop=True)
-    )
+    """Parse CMS's locality anesthesia CF file (ANESyyyy) in either of CMS's two layouts.
+
+    The CSV (``Contractor,Locality,Locality Name,National Anes CF of 20.3178``, values padded
+    with spaces) or the fixed-width ``.txt`` (implied decimals, trailing Ctrl-Z). Returns one
+    row per locality (``locality``, ``name``, ``anes_cf``); the CSV header's national CF is in
+    ``df.attrs["national_cf"]`` (None for the .txt). Raises :class:`ReferenceError` naming the
+    file and line of anything it cannot read.
+    """
+    if isinstance(source, bytes):
+        raw, fname = source, name or "<bytes>"
+    else:
+        raw, fname = Path(source).read_bytes(), name or str(source)
+    text = raw.decode("utf-8-sig", errors="replace").replace("\x1a", "")
+    lines = text.splitlines()
+    recs: list[dict[str, Any]] = []
+    national: str | None = None
+    if any("CONTRACTOR" in ln.upper() and "," in ln for ln in lines[:5]):
+        rows = list(csv.reader(io.StringIO(text)))
+        hdr = next(i for i, r in enumerate(rows) if r and "CONTRACTOR" in r[0].upper())
+        if len(rows[hdr]) < 4:
+            raise ReferenceError(
+                f"{fname}: line {hdr + 1}: header has {len(rows[hdr])} columns; CMS's ANES CSV "
+                "has Contractor, Locality, Locality Name, CF"
+            )
+        m = _ANES_NATIONAL_RE.search(",".join(rows[hdr]))
+        national = m.group(1) if m else None
+        for i, r in enumerate(rows[hdr + 1 :], start=hdr + 2):
+            cells = [c.strip() for c in r]
+            if not any(cells):
+                continue  # CMS ends the file with a ",,," row
+            if len(cells) < 4 or not cells[0].isdigit():
+                raise ReferenceError(
+                    f"{fname}: line {i}: {r!r} is not 'contractor,locality,name,CF'; fix or "
+                    "delete the line"
+                )
+            try:
+                cf = Decimal(cells[3].replace("$", ""))
+            except ArithmeticError:
+                raise ReferenceError(
+                    f"{fname}: line {i}: anesthesia CF {cells[3]!r} is not a number"
+                ) from None
+            recs.append(
+                {
+                    "locality": normalize_locality(f"{cells[0]}-{cells[1]}"),
+                    "name": cells[2].rstrip("*").strip(),
+                    "anes_cf": float(cf),
+                }
+            )
+    else:
+        for i, ln in enumerate(lines, start=1):
+            if not ln.strip():
+                continue
+            m = _ANES_TXT_RE.match(ln.rstrip())
+            if not m:
+                raise ReferenceError(
+                    f"{fname}: line {i}: not a CMS ANES record (contractor 1-5, locality 13-14, "
+                    "name 19-58, CF 74-77 with implied decimals) and no CSV header; is this an "
+                    "ANESyyyy file?"
+                )
+            recs.append(
+                {
+                    "locality": normalize_locality(f"{m.group(1)}-{m.group(2)}"),
+                    "name": m.group(3).strip(),
+                    "anes_cf": int(m.group(4)) / 100,
+                }
+            )
+    if not recs:
+        raise ReferenceError(f"{fname}: no locality rows; expected CMS's ANESyyyy file")
+    df = pd.DataFrame(recs)
+    dup = df["locality"].duplicated(keep=False)
+    if dup.any():
+        clash = df[dup].groupby("locality")["anes_cf"].nunique()
+        if (clash > 1).any():
+            raise ReferenceError(
+                f"{fname}: locality {clash[clash > 1].index[0]} listed twice with different CFs"
+            )
+    df = df.drop_duplicates("locality").sort_values("locality").reset_index(drop=True)
+    df.attrs["national_cf"] = national
+    return df
 
 
 def load_anesthesia_base_units(path: str | Path | None = None) -> pd.DataFrame:
@@ -445,7 +529,12 @@ def cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class ReferenceTables:
-    """The PFS tables for one year: RVUs, GPCIs, anesthesia base units and optional CMS anes CFs."""
+    """The PFS tables used for one year: RVUs, GPCIs, anesthesia base units, CMS anes CFs.
+
+    Each part comes from the newest source for the year (imported cache, else packaged). When
+    CMS's RVU file for the year is not installed, ``rvu_year`` names the year whose RVUs stand in
+    (e.g. 2025 RVUs with the packaged 2026 GPCIs); :func:`pricing_note` says so.
+    """
 
     year: int
     rvu: pd.DataFrame
@@ -453,7 +542,10 @@ class ReferenceTables:
     anesthesia_base_units: pd.DataFrame
     anesthesia_cf: pd.DataFrame | None
     manifest: dict[str, Any]
-    origin: str  # "packaged" or the cache folder
+    origin: str  # where the RVUs came from: "packaged" or the cache folder
+    rvu_year: int = 0
+    gpci_year: int = 0
+    gpci_origin: str = "packaged"
 
     @functools.cached_property
     def codes(self) -> frozenset[str]:
@@ -463,12 +555,25 @@ class ReferenceTables:
     @property
     def vintage(self) -> str:
         """Human label of the CMS release, e.g. 'CMS PFS 2025 October release (2025-09-11)'."""
-        m = self.manifest.get("pprrvu", {})
-        return (
-            f"CMS PFS {self.year} {m.get('release', '')} release ({m.get('released', '')})".replace(
-                "  ", " "
+        m = self.manifest.get("pprrvu") or {}
+        rvu_year = self.rvu_year or self.year
+        label = f"CMS PFS {rvu_year} {m.get('release', '')} release ({m.get('released', '')})"
+        label = label.replace("  ", " ")
+        if rvu_year != self.year or (self.gpci_year or self.year) != rvu_year:
+            gfile = (self.manifest.get("gpci") or {}).get("file", "")
+            label += f" RVUs with the CY{self.gpci_year or self.year} GPCIs" + (
+                f" ({gfile})" if gfile else ""
             )
-        )
+        return label
+
+
+_PACKAGED_NAMES = {
+    "rvu": "pprrvu_{year}.parquet",
+    "gpci": "gpci_{year}.csv",
+    "anes": "anes_cf_{year}.csv",
+}
+_CACHED_NAMES = {"rvu": "pprrvu.parquet", "gpci": "gpci.csv", "anes": "anes_cf.csv"}
+_MANIFEST_KEY = {"rvu": "pprrvu", "gpci": "gpci", "anes": "anesthesia_cf"}
 
 
 def _packaged_years() -> list[int]:
@@ -488,37 +593,70 @@ def _cached_years() -> list[int]:
 
 
 def available_years() -> list[int]:
-    """Years with RVU tables (packaged or imported)."""
+    """Years with PFS tables of their own (RVUs or GPCIs; packaged or imported)."""
     return sorted(set(_packaged_years()) | set(_cached_years()))
+
+
+def _component(year: int, kind: str, cache_root: str) -> tuple[Any, dict, str] | None:
+    """Where ``kind`` (rvu/gpci/anes) of ``year`` comes from: (file, its manifest, origin)."""
+    folder = Path(cache_root) / "reference" / str(year)
+    f = folder / _CACHED_NAMES[kind]
+    if f.is_file() and (folder / "manifest.json").is_file():
+        return f, json.loads((folder / "manifest.json").read_text()), str(folder)
+    data = resources.files("oonplaybook.reference") / "data"
+    pf, mpath = data / _PACKAGED_NAMES[kind].format(year=year), data / f"pfs_{year}.json"
+    if pf.is_file() and mpath.is_file():
+        return pf, json.loads(mpath.read_text()), "packaged"
+    return None
+
+
+def _component_years(kind: str, cache_root: str) -> list[int]:
+    return [y for y in available_years() if _component(y, kind, cache_root) is not None]
+
+
+def _nearest(year: int, years: list[int]) -> int:
+    """The nearest year, the earlier one on a tie (2025 RVUs stand in for 2026, not 2027's)."""
+    return min(years, key=lambda y: (abs(y - year), y))
+
+
+def _read_component(src: Any, kind: str) -> pd.DataFrame:
+    if kind == "rvu":
+        with resources.as_file(src) as p:
+            return pd.read_parquet(p)
+    text = src.read_text()
+    if kind == "gpci":
+        return pd.read_csv(io.StringIO(text), dtype={"mac": str, "locality_number": str})
+    return pd.read_csv(io.StringIO(text), dtype={"locality": str})
 
 
 @functools.lru_cache(maxsize=8)
 def _load_tables_cached(year: int, cache_root: str) -> ReferenceTables:
-    folder = Path(cache_root) / "reference" / str(year)
-    if (folder / "manifest.json").is_file():
-        manifest = json.loads((folder / "manifest.json").read_text())
-        rvu = pd.read_parquet(folder / "pprrvu.parquet")
-        gpci = pd.read_csv(folder / "gpci.csv", dtype={"mac": str, "locality_number": str})
-        anes = pd.read_csv(folder / "anes_cf.csv") if (folder / "anes_cf.csv").is_file() else None
-        origin = str(folder)
-    else:
-        data = resources.files("oonplaybook.reference") / "data"
-        mpath = data / f"pfs_{year}.json"
-        if not mpath.is_file():
-            raise ReferenceError(
-                f"no PFS tables for {year} (have {available_years()}); import CMS's RVU zip with "
-                f"`oonplaybook reference import rvu{str(year)[2:]}a.zip`"
-            )
-        manifest = json.loads(mpath.read_text())
-        with resources.as_file(data / f"pprrvu_{year}.parquet") as p:
-            rvu = pd.read_parquet(p)
-        gpci = pd.read_csv(
-            io.StringIO((data / f"gpci_{year}.csv").read_text()),
-            dtype={"mac": str, "locality_number": str},
+    if year not in available_years():
+        raise ReferenceError(
+            f"no PFS tables for {year} (have {available_years()}); import CMS's RVU zip with "
+            f"`oonplaybook reference import rvu{str(year)[2:]}a.zip`"
         )
-        anes_path = data / f"anes_cf_{year}.csv"
-        anes = pd.read_csv(io.StringIO(anes_path.read_text())) if anes_path.is_file() else None
-        origin = "packaged"
+    parts: dict[str, tuple[int, Any, dict, str]] = {}
+    for kind in ("rvu", "gpci"):
+        got = _component(year, kind, cache_root)
+        use_year = year
+        if got is None:
+            years = _component_years(kind, cache_root)
+            if not years:
+                raise ReferenceError(
+                    f"no PFS {'RVU' if kind == 'rvu' else 'GPCI'} table installed; run "
+                    "scripts/build_reference.py or `oonplaybook reference import`"
+                )
+            use_year = _nearest(year, years)
+            got = _component(use_year, kind, cache_root)
+        assert got is not None
+        parts[kind] = (use_year, *got)
+    anes_src = _component(year, "anes", cache_root)
+    rvu_year, rvu_src, rvu_man, origin = parts["rvu"]
+    gpci_year, gpci_src, gpci_man, gpci_origin = parts["gpci"]
+    rvu = _read_component(rvu_src, "rvu")
+    gpci = _read_component(gpci_src, "gpci")
+    anes = _read_component(anes_src[0], "anes") if anes_src is not None else None
     for c in (
         "hcpcs",
         "mod",
@@ -532,10 +670,17 @@ def _load_tables_cached(year: int, cache_root: str) -> ReferenceTables:
         "nf_na",
         "f_na",
         "glob_days",
+        "pric_ind",
     ):
-        if c in rvu.columns:
-            rvu[c] = rvu[c].astype("str").where(rvu[c].notna(), "")
+        if c not in rvu.columns:
+            rvu[c] = ""
+        rvu[c] = rvu[c].astype("str").where(rvu[c].notna(), "")
     gpci["locality"] = gpci["locality"].astype("str")
+    manifest = dict(rvu_man)
+    manifest["year"] = year
+    manifest["pprrvu"] = rvu_man.get("pprrvu")
+    manifest["gpci"] = gpci_man.get("gpci")
+    manifest["anesthesia_cf"] = anes_src[1].get("anesthesia_cf") if anes_src else None
     return ReferenceTables(
         year=year,
         rvu=rvu,
@@ -544,6 +689,9 @@ def _load_tables_cached(year: int, cache_root: str) -> ReferenceTables:
         anesthesia_cf=anes,
         manifest=manifest,
         origin=origin,
+        rvu_year=rvu_year,
+        gpci_year=gpci_year,
+        gpci_origin=gpci_origin,
     )
 
 
@@ -552,25 +700,61 @@ def load_tables(year: int = 2025) -> ReferenceTables:
     return _load_tables_cached(int(year), str(cache_dir()))
 
 
+def _stand_in_note(year: int, t: ReferenceTables) -> str:
+    """The sentence a line priced with another year's RVUs/GPCIs carries ("" when exact)."""
+    rvu_year, gpci_year = t.rvu_year or t.year, t.gpci_year or t.year
+    if rvu_year == year and gpci_year == year:
+        return ""
+    m = t.manifest.get("pprrvu") or {}
+    rel = f"{m.get('release', '')} release".strip()
+    what = f"{rvu_year} RVUs (CMS PFS {rvu_year} {rel})" if rvu_year != year else ""
+    if gpci_year != year:
+        what = _join_and(what, f"{gpci_year} GPCIs")
+    have = f"the {year} GPCIs and " if gpci_year == year else ""
+    missing = "RVU" if rvu_year != year else "GPCI"
+    return (
+        f"{what} used with {have}the {year} conversion factor: CMS's {year} {missing} file is "
+        f"not imported (import it for exact amounts: oonplaybook reference import "
+        f"PPRRVU{year}_*.csv or rvu{str(year)[2:]}a.zip)"
+    )
+
+
+def _join_and(a: str, b: str) -> str:
+    return f"{a} and {b}" if a else b
+
+
 def _tables_for(year: int) -> tuple[ReferenceTables, str]:
-    """Tables for ``year`` or, when CMS's files for it were not imported, the nearest year's."""
+    """Tables for ``year`` and the stand-in note ("" when CMS's own files for it are installed)."""
     years = available_years()
-    if year in years:
-        return load_tables(year), ""
     if not years:
         raise ReferenceError("no PFS tables installed; run scripts/build_reference.py")
-    near = min(years, key=lambda y: (abs(y - year), -y))
-    note = (
-        f"{near} RVUs/GPCIs with the {year} CF (import CMS's {year} RVU file for exact amounts: "
-        f"oonplaybook reference import rvu{str(year)[2:]}a.zip)"
-    )
-    warnings.warn(f"PFS {year}: {note}", stacklevel=3)
-    return load_tables(near), note
+    t = load_tables(year if year in years else _nearest(year, years))
+    if year not in years:  # another year's tables wholesale; its CMS anesthesia CFs do not apply
+        t = dataclasses.replace(t, year=int(year), anesthesia_cf=None)
+    note = _stand_in_note(int(year), t)
+    if note:
+        warnings.warn(f"PFS {year}: {note}", stacklevel=3)
+    return t, note
+
+
+def pricing_note(year: int) -> str:
+    """One run-level sentence when ``year`` is priced with another year's RVUs ("" if exact).
+
+    E.g. for 2026 until CMS's 2026 RVU file is imported: "2025 RVUs (CMS PFS 2025 October
+    release) used with the 2026 GPCIs and the 2026 conversion factor: ...". The report's
+    executive summary shows it once; every priced line's ``medicare_note`` carries it too.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, note = _tables_for(int(year))
+    return f"Medicare PFS {year}: {note}" if note else ""
 
 
 def localities(year: int = 2025) -> pd.DataFrame:
     """Medicare localities with GPCIs: locality ("CCCCC-LL"), mac, locality_number, state, name, gpcis."""
-    t, _ = _tables_for(year)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t, _ = _tables_for(year)
     cols = [
         "locality",
         "mac",
@@ -585,24 +769,41 @@ def localities(year: int = 2025) -> pd.DataFrame:
 
 
 def reference_vintages() -> dict[str, Any]:
-    """CMS release, date, origin and source hashes of every PFS table set (for run manifests)."""
+    """CMS release, date, origin and source hashes of every PFS table set (for run manifests).
+
+    Each ``pfs_<year>`` entry says where its RVUs and GPCIs come from (``rvu_year`` differs
+    from the year when another year's RVUs stand in) and carries that year's
+    :func:`pricing_note`; ``notes`` lists every such note once, for the report's summary.
+    """
     out: dict[str, Any] = {}
+    notes: list[str] = []
     for y in available_years():
         t = load_tables(y)
-        m = t.manifest.get("pprrvu", {})
+        m = t.manifest.get("pprrvu") or {}
+        gm = t.manifest.get("gpci") or {}
+        am = t.manifest.get("anesthesia_cf") or {}
+        note = pricing_note(y)
         out[f"pfs_{y}"] = {
+            "rvu_year": t.rvu_year,
             "release": m.get("release", ""),
             "released": m.get("released", ""),
             "pprrvu_file": m.get("file", ""),
             "pprrvu_sha256": m.get("sha256", ""),
-            "gpci_file": t.manifest.get("gpci", {}).get("file", ""),
-            "gpci_sha256": t.manifest.get("gpci", {}).get("sha256", ""),
+            "gpci_year": t.gpci_year,
+            "gpci_file": gm.get("file", ""),
+            "gpci_sha256": gm.get("sha256", ""),
             "origin": t.origin,
+            "gpci_origin": t.gpci_origin,
             "conversion_factor_file": t.manifest.get("conversion_factor_file", []),
-            "anesthesia_cf": "CMS ANES file"
+            "anesthesia_cf": f"CMS {am.get('file', 'ANES file')} ({am.get('localities', '?')} localities)"
             if t.anesthesia_cf is not None
-            else f"national x GPCI shares {ANESTHESIA_SHARES}",
+            else f"national anesthesia CF x GPCI shares {ANESTHESIA_SHARES} (no CMS ANES{y} file)",
+            "anesthesia_cf_sha256": am.get("sha256", ""),
+            "note": note,
         }
+        if note:
+            notes.append(note)
+    out["notes"] = notes
     out["conversion_factors"] = {
         f"{y}{' QP' if q else ''}": str(v) for (y, q), v in CONVERSION_FACTORS.items()
     }
@@ -613,6 +814,9 @@ def reference_vintages() -> dict[str, Any]:
     out["anesthesia_base_units"] = (
         f"{len(load_anesthesia_base_units())} codes (packaged anesthesia_base_units.csv)"
     )
+    from oonplaybook.reference.localities import zip5_vintage
+
+    out["zip5_locality"] = zip5_vintage()
     return out
 
 
@@ -660,10 +864,11 @@ def _split_modifiers(mods: pd.Series) -> pd.DataFrame:
                 "m62": "62" in parts,
                 "asst": next((p for p in parts if p in ASSISTANT_MILLI), ""),
                 "anes_mod": next((p for p in parts if p in ANESTHESIA_MILLI), ""),
+                "ad": "AD" in parts,
             }
         )
     return pd.DataFrame(
-        rec, columns=["modifiers", "row_mod", "m50", "m51", "m62", "asst", "anes_mod"]
+        rec, columns=["modifiers", "row_mod", "m50", "m51", "m62", "asst", "anes_mod", "ad"]
     )
 
 
@@ -776,7 +981,8 @@ def _price_combos(
     milli[ok62] = milli[ok62] * CO_SURGEON_MILLI // 1000
     note[ok62] = [_join(x, "co-surgeon (62): 62.5%") for x in note[ok62]]
     am = c["anes_mod"].to_numpy()
-    sel = is_anes & (am != "")
+    ad = is_anes & c["ad"].to_numpy(dtype=bool)
+    sel = is_anes & (am != "") & ~ad
     milli[sel] = 500
     note[sel] = [
         _join(x, f"medical direction ({m}): 50%") for x, m in zip(note[sel], am[sel], strict=True)
@@ -849,6 +1055,12 @@ def _price_combos(
     # --- anesthesia ----------------------------------------------------------------------------
     base = t.anesthesia_base_units.set_index("code")["base_units"]
     c["anes_base"] = c["cpt"].map(base)
+    # AD: 3 base units whatever the code's own base units (time units are set per line)
+    c.loc[ad, "anes_base"] = float(ANESTHESIA_AD_BASE_UNITS)
+    note[ad] = [
+        _join(x, f"medical supervision (AD): {ANESTHESIA_AD_BASE_UNITS} base units, no time units")
+        for x in note[ad]
+    ]
     anes_ok = is_anes & ~bad_loc & (reason == "")
     no_base = anes_ok & c["anes_base"].isna().to_numpy()
     reason[no_base] = (
@@ -870,8 +1082,19 @@ def _price_combos(
         if use_cms:
             loc_cf = c["locality"].map(t.anesthesia_cf.set_index("locality")["anes_cf"]).to_numpy()
             have = anes_ok & ~np.isnan(loc_cf)
-            anes_cf_cents[have] = np.rint(loc_cf[have] * 100).astype("int64")
-            note[have] = [_join(x, "CMS locality anesthesia CF (ANES file)") for x in note[have]]
+            file_cf = (t.manifest.get("anesthesia_cf") or {}).get("national_cf")
+            if file_cf and Decimal(str(file_cf)) != anes_cf:
+                # CMS's file is for another national CF (e.g. the QP CF): same locality ratio
+                ratio = anes_cf / Decimal(str(file_cf))
+                anes_cf_cents[have] = [
+                    int((Decimal(str(v)) * ratio).quantize(Decimal("0.01"), ROUND_HALF_UP) * 100)
+                    for v in loc_cf[have]
+                ]
+                label = f"CMS locality anesthesia CF (ANES file) x {anes_cf}/{file_cf}"
+            else:
+                anes_cf_cents[have] = np.rint(loc_cf[have] * 100).astype("int64")
+                label = "CMS locality anesthesia CF (ANES file)"
+            note[have] = [_join(x, label) for x in note[have]]
         rest = anes_ok & (anes_cf_cents < 0)
         if rest.any():
             sw, sp, sm = (Decimal(str(s)) for s in anesthesia_shares)
@@ -898,6 +1121,7 @@ def _price_combos(
             "fee_cents": fee_cents,
             "milli": milli,
             "is_anes": anes_ok,
+            "ad": ad & anes_ok,
             "anes_base10": c["anes_base10"].to_numpy(),
             "anes_cf_cents": anes_cf_cents,
             "status": np.where(known, status, ""),
@@ -938,6 +1162,7 @@ def medicare_allowed(
     qp: bool = False,
     anesthesia_cf: float | None = None,
     anesthesia_shares: tuple[float, float, float] = ANESTHESIA_SHARES,
+    ad_present_at_induction: bool = False,
     detail: bool = False,
 ) -> pd.DataFrame:
     """Medicare PFS allowed amount per claim line (vectorised: prices each distinct combo once).
@@ -946,7 +1171,8 @@ def medicare_allowed(
     (or a boolean ``facility`` column) and ``locality`` (blank -> ``default_locality``). Returns
     a frame indexed like ``lines`` with ``medicare_allowed`` (NaN when CMS does not price the
     line), ``medicare_status``, ``medicare_reason`` ("" when priced), ``medicare_facility``,
-    ``medicare_locality``, ``medicare_note`` and ``medicare_vintage``.
+    ``medicare_locality``, ``medicare_note`` and ``medicare_vintage``. ``qp`` picks the 2026+
+    qualifying-APM-participant CFs; ``ad_present_at_induction`` adds AD's one time unit.
     """
     if "cpt" not in lines.columns:
         raise ReferenceError("claim lines have no 'cpt' column; cannot price")
@@ -1051,11 +1277,15 @@ def medicare_allowed(
     cents[frac] = np.floor(fee[frac] * milli[frac] * units[frac] / 1000 + 0.5 + 1e-9).astype(
         "int64"
     )
-    # anesthesia lines: (base + minutes/15 rounded to 0.1) x locality anesthesia CF x fraction
-    mj = is_anes & mj_line
+    # anesthesia lines: (base + minutes/15 rounded to 0.1) x locality anesthesia CF x fraction;
+    # AD lines: 3 base units + 1 time unit only when present at induction (minutes ignored)
+    ad_line = priced["ad"].to_numpy()[gid]
+    mj = is_anes & (mj_line | ad_line)
     scale = 10**ANESTHESIA_TIME_UNIT_DECIMALS
-    minutes = np.where(mj, units, 0.0)
+    minutes = np.where(mj & ~ad_line, units, 0.0)
     tu10 = np.floor(minutes * scale / ANESTHESIA_TIME_UNIT_MINUTES + 0.5 + 1e-9).astype("int64")
+    if ad_present_at_induction:
+        tu10[ad_line] = ANESTHESIA_AD_INDUCTION_TIME_UNITS * scale
     total10 = priced["anes_base10"].to_numpy()[gid] * (scale // 10) + tu10
     acf = priced["anes_cf_cents"].to_numpy()[gid]
     cents[mj] = _half_up_div(total10[mj] * acf[mj] * milli[mj], scale * 1000)
@@ -1064,7 +1294,7 @@ def medicare_allowed(
     reasons = list(priced["reason"]) + [
         "anesthesia time must be reported in minutes (unit type MJ)"
     ]
-    r_idx = np.where(is_anes & ~mj_line, len(priced), gid)
+    r_idx = np.where(is_anes & ~mj_line & ~ad_line, len(priced), gid)
     notes = priced["note"].tolist()
     if fallback_note:
         notes = [_join(x, fallback_note) for x in notes]
@@ -1184,6 +1414,7 @@ def price(
     minutes: float | None = None,
     qp: bool = False,
     anesthesia_cf: float | None = None,
+    ad_present_at_induction: bool = False,
 ) -> PriceResult:
     """Price one service; raises :class:`ReferenceError` with nearest matches on unknown input."""
     code = str(code).strip().upper()
@@ -1214,7 +1445,14 @@ def price(
             "facility": [bool(facility)],
         }
     )
-    r = medicare_allowed(line, year=year, qp=qp, anesthesia_cf=anesthesia_cf, detail=True).iloc[0]
+    r = medicare_allowed(
+        line,
+        year=year,
+        qp=qp,
+        anesthesia_cf=anesthesia_cf,
+        ad_present_at_induction=ad_present_at_induction,
+        detail=True,
+    ).iloc[0]
     allowed = None if pd.isna(r["medicare_allowed"]) else float(r["medicare_allowed"])
 
     def f(x: Any) -> float | None:
@@ -1241,7 +1479,9 @@ def price(
         fee_per_unit=None if r["fee_cents"] < 0 else r["fee_cents"] / 100.0,
         payment_fraction=float(r["fraction"]),
         anesthesia_base_units=f(r["anes_base"]) if r["medicare_status"] == "J" else None,
-        anesthesia_time_units=f(r["time_units"]) if is_anes_minutes else None,
+        anesthesia_time_units=f(r["time_units"])
+        if is_anes_minutes or r["medicare_status"] == "J"
+        else None,
         anesthesia_cf=f(r["anes_cf"]),
         note=str(r["medicare_note"]),
         vintage=str(r["medicare_vintage"]),
@@ -1257,61 +1497,89 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _source_name(src: str | Path | bytes, given: str | None) -> str:
+    return Path(given or (str(src) if not isinstance(src, bytes) else "<bytes>")).name
+
+
+def _source_sha256(src: str | Path | bytes) -> str:
+    import hashlib
+
+    if isinstance(src, bytes):
+        return hashlib.sha256(src).hexdigest()
+    return _sha256(Path(src)) if Path(src).is_file() else ""
+
+
 def build_tables(
-    pprrvu: str | Path | bytes,
-    gpci: str | Path | bytes,
+    pprrvu: str | Path | bytes | None,
+    gpci: str | Path | bytes | None,
     anes_cf: str | Path | bytes | None = None,
     *,
     names: dict[str, str] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
+    year: int | None = None,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None, dict[str, Any]]:
     """Parse CMS's PPRRVU + GPCI (+ ANES) files into compact tables and a manifest.
 
-    Checks the file's CONV FACTOR column against :data:`CONVERSION_FACTORS` for its year and
-    refuses a file whose CF disagrees (the fix: update the constant with its source).
+    Any part may be missing (None): a year CMS's RVU file is not shipped for still packages its
+    GPCIs and anesthesia CFs (``year`` then says which year). Checks the PPRRVU file's CONV FACTOR
+    column against :data:`CONVERSION_FACTORS` (QP or non-QP) for its year and refuses a file
+    whose CF disagrees (the fix: update the constant with its source). Every part's file name
+    and SHA-256 go into the manifest.
     """
     names = names or {}
-    rvu, meta = read_pprrvu(pprrvu, names.get("pprrvu"))
-    g = read_gpci(gpci, names.get("gpci"))
+    rvu, meta = read_pprrvu(pprrvu, names.get("pprrvu")) if pprrvu is not None else (None, None)
+    g = read_gpci(gpci, names.get("gpci")) if gpci is not None else None
     anes = read_anesthesia_cf(anes_cf, names.get("anes")) if anes_cf is not None else None
-    year = meta["year"]
+    if meta is not None:
+        if meta["year"] is None:
+            raise ReferenceError(f"{meta['file']}: title rows do not say the PFS year")
+        if year is not None and year != meta["year"]:
+            raise ReferenceError(
+                f"{meta['file']}: a {meta['year']} RVU file, but the {year} tables were asked for"
+            )
+        year = meta["year"]
     if year is None:
-        raise ReferenceError(f"{meta['file']}: title rows do not say the PFS year")
-    cfs = meta["conv_factor_values"]
+        raise ReferenceError("build_tables: no PPRRVU file to take the year from; pass year=")
+    cfs = meta["conv_factor_values"] if meta is not None else []
     known = {f"{v:.4f}" for (y, _), v in CONVERSION_FACTORS.items() if y == year}
-    if known and not set(cfs) <= known:
+    if meta is not None and known and not set(cfs) <= known:
         raise ReferenceError(
             f"{meta['file']}: CONV FACTOR column {cfs} differs from the {year} CF {sorted(known)} "
             "in oonplaybook.reference.pfs.CONVERSION_FACTORS; update the constant (with its source)"
         )
-    manifest = {
+    if g is not None and g.attrs.get("year") not in (None, year):
+        raise ReferenceError(
+            f"{_source_name(gpci, names.get('gpci'))}: GPCIs for {g.attrs['year']}, not {year}"
+        )
+    if anes is not None and g is None and year not in available_years():
+        raise ReferenceError(f"{year}: an ANES file needs that year's GPCI file beside it")
+    manifest: dict[str, Any] = {
         "year": year,
         "pprrvu": meta,
-        "gpci": {
-            "file": Path(
-                names.get("gpci", str(gpci) if not isinstance(gpci, bytes) else "<bytes>")
-            ).name,
-            "localities": len(g),
+        "gpci": None
+        if g is None
+        else {"file": _source_name(gpci, names.get("gpci")), "localities": len(g)},
+        "anesthesia_cf": None
+        if anes is None
+        else {
+            "file": _source_name(anes_cf, names.get("anes")),
+            "localities": len(anes),
+            "national_cf": anes.attrs.get("national_cf"),
         },
-        "anesthesia_cf": None if anes is None else {"localities": len(anes)},
         "conversion_factor_file": cfs,
         "conversion_factor_table": {
             f"{y}{' QP' if q else ''}": str(v) for (y, q), v in CONVERSION_FACTORS.items()
         },
     }
     for k, src in (("pprrvu", pprrvu), ("gpci", gpci), ("anesthesia_cf", anes_cf)):
-        if (
-            isinstance(src, str | Path)
-            and Path(src).is_file()
-            and isinstance(manifest.get(k), dict)
-        ):
-            manifest[k]["sha256"] = _sha256(Path(src))
+        if src is not None and isinstance(manifest.get(k), dict):
+            manifest[k]["sha256"] = _source_sha256(src)
     return rvu, g, anes, manifest
 
 
 def write_tables(
     folder: Path,
-    rvu: pd.DataFrame,
-    g: pd.DataFrame,
+    rvu: pd.DataFrame | None,
+    g: pd.DataFrame | None,
     anes: pd.DataFrame | None,
     manifest: dict,
     *,
@@ -1320,27 +1588,24 @@ def write_tables(
     """Write tables in the packaged (``pprrvu_YYYY.parquet``...) or cache (``YYYY/``) layout."""
     year = manifest["year"]
     folder.mkdir(parents=True, exist_ok=True)
-    if packaged:
-        paths = {
-            "rvu": folder / f"pprrvu_{year}.parquet",
-            "gpci": folder / f"gpci_{year}.csv",
-            "anes": folder / f"anes_cf_{year}.csv",
-            "manifest": folder / f"pfs_{year}.json",
-        }
-    else:
-        paths = {
-            "rvu": folder / "pprrvu.parquet",
-            "gpci": folder / "gpci.csv",
-            "anes": folder / "anes_cf.csv",
-            "manifest": folder / "manifest.json",
-        }
-    rvu.to_parquet(paths["rvu"], index=False, compression="zstd")
-    g.to_csv(paths["gpci"], index=False, lineterminator="\n")
-    out = [paths["rvu"], paths["gpci"], paths["manifest"]]
-    if anes is not None:
-        anes.to_csv(paths["anes"], index=False, lineterminator="\n")
-        out.append(paths["anes"])
-    paths["manifest"].write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    names = (
+        {k: v.format(year=year) for k, v in _PACKAGED_NAMES.items()}
+        if packaged
+        else dict(_CACHED_NAMES)
+    )
+    mpath = folder / (f"pfs_{year}.json" if packaged else "manifest.json")
+    out: list[Path] = []
+    for kind, table in (("rvu", rvu), ("gpci", g), ("anes", anes)):
+        path = folder / names[kind]
+        if table is None:
+            continue
+        if kind == "rvu":
+            table.to_parquet(path, index=False, compression="zstd")
+        else:
+            table.to_csv(path, index=False, lineterminator="\n")
+        out.append(path)
+    mpath.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    out.append(mpath)
     _load_tables_cached.cache_clear()
     return out
 
@@ -1362,30 +1627,46 @@ class ImportReport:
     previous_vintage: str
     locco_localities: int = 0
     localities_without_counties: list[str] = field(default_factory=list)
+    columns: int = 0  # columns of the PPRRVU layout (31 in 2024/2025, 32 from 2026)
+    gpci_source: str = "file"
 
 
 def _find_members(names: list[str]) -> dict[str, str]:
+    """Pick CMS's files out of an RVU zip/folder listing (from 2026 CMS ships a non-QP and a QP
+    PPRRVU file with the same RVUs and different CONV FACTORs: the non-QP one is read)."""
     pick: dict[str, str] = {}
+    rvus = []
     for n in sorted(names):
         base = Path(n).name.upper()
         if not base.endswith((".CSV", ".TXT")):
             continue
-        if base.startswith("PPRRVU") and "pprrvu" not in pick:
-            pick["pprrvu"] = n
-        elif base.startswith("GPCI") and "gpci" not in pick:
+        if base.startswith("PPRRVU") and base.endswith(".CSV"):
+            rvus.append(n)
+        elif base.startswith("GPCI") and base.endswith(".CSV") and "gpci" not in pick:
             pick["gpci"] = n
         elif base.startswith("ANES") and "anes" not in pick:
             pick["anes"] = n
-        elif "LOCCO" in base and "locco" not in pick:
+        elif "LOCCO" in base and base.endswith(".CSV") and "locco" not in pick:
             pick["locco"] = n
+    if rvus:
+        # non-QP first ("_NONQPP" / no QP mark), then a QP-only release
+        def is_qp(n: str) -> bool:
+            b = Path(n).name.upper()
+            return "QPP" in b and "NONQPP" not in b
+
+        rvus.sort(key=lambda n: (is_qp(n), n))
+        pick["pprrvu"] = rvus[0]
     return pick
 
 
 def import_release(path: str | Path, dest: Path | None = None) -> ImportReport:
-    """Load a CMS RVU release (the rvuYYx.zip or a folder of its CSVs) into the user cache.
+    """Load a CMS RVU release into the user cache: the rvuYYx.zip, a folder of its CSVs, or the
+    PPRRVU CSV alone (then the installed GPCIs of its year are used, e.g. the packaged 2026 ones).
 
-    Validates the layout (raises :class:`ReferenceError` naming the file and the fix) and
-    reports codes added/removed and the CF change against the tables it supersedes.
+    Columns are found by their header text, so the 2024/2025 (31-column) and 2026 (32-column,
+    ``PRIC IND``) layouts both load. Validates the layout (raises :class:`ReferenceError` naming
+    the file and the fix) and reports codes added/removed and the CF change against the tables
+    it supersedes.
     """
     import zipfile
 
@@ -1401,34 +1682,41 @@ def import_release(path: str | Path, dest: Path | None = None) -> ImportReport:
         found = _find_members([str(p) for p in path.iterdir()])
         for k, member in found.items():
             blobs[k], names[k] = Path(member).read_bytes(), member
+    elif path.is_file() and path.suffix.lower() in (".csv", ".txt"):
+        blobs["pprrvu"], names["pprrvu"] = path.read_bytes(), str(path)
     elif path.is_file():
         raise ReferenceError(
-            f"{path}: not a zip or folder; pass CMS's rvuYYx.zip or the folder holding its CSVs"
+            f"{path}: not a zip, folder or CSV; pass CMS's rvuYYx.zip, the folder holding its "
+            "CSVs, or its PPRRVUyyyy_*.csv"
         )
     else:
         raise ReferenceError(f"{path}: not found")
-    missing = [k for k in ("pprrvu", "gpci") if k not in blobs]
-    if missing:
+    if "pprrvu" not in blobs:
         raise ReferenceError(
-            f"{path}: no {' or '.join(m.upper() + '*.csv' for m in missing)} inside; CMS's RVU zip "
-            "holds PPRRVUyyyy_*.csv and GPCIyyyy.csv"
+            f"{path}: no PPRRVU*.csv inside; CMS's RVU zip holds PPRRVUyyyy_*.csv and GPCIyyyy.csv"
         )
     rvu, g, anes, manifest = build_tables(
-        blobs["pprrvu"], blobs["gpci"], blobs.get("anes"), names=names
+        blobs["pprrvu"], blobs.get("gpci"), blobs.get("anes"), names=names
     )
     year = manifest["year"]
+    if g is None and year not in available_years():
+        raise ReferenceError(
+            f"{path}: a {year} RVU file without GPCIs and no {year} GPCIs installed; import CMS's "
+            f"whole rvu{str(year)[2:]}a.zip (it holds GPCI{year}.csv)"
+        )
     previous = None
     if year in available_years():
         previous = load_tables(year)
     elif available_years():
-        previous = load_tables(min(available_years(), key=lambda y: abs(y - year)))
+        previous = load_tables(_nearest(year, available_years()))
     root = dest if dest is not None else cache_dir()
     folder = root / "reference" / str(year)
     locco_n, uncovered = 0, []
+    gpci_locs = set(g["locality"]) if g is not None else set(load_tables(year).gpci["locality"])
     if "locco" in blobs:
         locco = read_locco(blobs["locco"], names["locco"])
         locco_n = len(locco)
-        uncovered = sorted(set(g["locality"]) - set(locco["locality"]))
+        uncovered = sorted(gpci_locs - set(locco["locality"]))
         manifest["locco"] = {
             "file": names["locco"],
             "localities": locco_n,
@@ -1437,6 +1725,7 @@ def import_release(path: str | Path, dest: Path | None = None) -> ImportReport:
     write_tables(folder, rvu, g, anes, manifest, packaged=False)
     if "locco" in blobs:
         locco.to_csv(folder / "locco.csv", index=False, lineterminator="\n")
+    assert rvu is not None
     new_codes = set(rvu["hcpcs"])
     old_codes = set(previous.rvu["hcpcs"]) if previous is not None else set()
     return ImportReport(
@@ -1447,7 +1736,7 @@ def import_release(path: str | Path, dest: Path | None = None) -> ImportReport:
         codes=len(new_codes),
         codes_added=sorted(new_codes - old_codes),
         codes_removed=sorted(old_codes - new_codes) if previous is not None else [],
-        localities=len(g),
+        localities=len(gpci_locs),
         conversion_factor_file=manifest["conversion_factor_file"],
         previous_conversion_factor=previous.manifest.get("conversion_factor_file", [])
         if previous
@@ -1455,4 +1744,6 @@ def import_release(path: str | Path, dest: Path | None = None) -> ImportReport:
         previous_vintage=previous.vintage if previous else "",
         locco_localities=locco_n,
         localities_without_counties=uncovered,
+        columns=int(manifest["pprrvu"].get("columns", 0)),
+        gpci_source="file" if g is not None else f"installed {year} GPCIs",
     )
