@@ -257,7 +257,9 @@ def test_appeal_deadlines_erisa_contract_external_and_prompt_pay() -> None:
     assert a.appeal_by == D(2026, 1, 29)  # the earlier
     # 4 months: no Feb 31 -> Sun 2026-03-01 -> next business day Mon 03-02
     assert a.external_review_by == D(2026, 3, 2)
-    assert a.prompt_pay_due == D(2025, 9, 16)  # GA electronic: 15 days
+    # GA electronic: 15 *working* days (O.C.G.A. 33-24-59.14(b)(1)); received Mon 09-01 (Labor
+    # Day): 09-02..09-05 = 4, ..09-12 = 9, ..09-19 = 14, Mon 09-22 = 15
+    assert a.prompt_pay_due == D(2025, 9, 22)
     assert a.prompt_pay_interest_annual == 0.12
     ma = nsa.appeal_deadlines(D(2025, 10, 31), "medicare_advantage", contract_days=60)
     assert ma.internal_appeal_by == D(2025, 12, 30) and ma.external_review_by is None
@@ -270,8 +272,9 @@ def test_appeal_deadlines_erisa_contract_external_and_prompt_pay() -> None:
 def test_state_table_loads_and_validates(tmp_path: object) -> None:
     t = nsa.load_state_table()
     assert t["surprise_billing"]["NY"]["verified"] is True
-    assert t["surprise_billing"]["VA"]["enabled"] is False  # unverified rows stay off
+    assert t["surprise_billing"]["VA"]["enabled"] is True  # Virginia SCC (audit F9)
     assert all("source" in row for row in t["surprise_billing"].values())
+    assert all("covers" in row for row in t["surprise_billing"].values())
 
 
 # --- CARC / RARC ----------------------------------------------------------------------------------
@@ -291,7 +294,7 @@ def test_state_table_loads_and_validates(tmp_path: object) -> None:
         ("CO-22", "", "eligibility_cob"),
         ("CO-27", "", "eligibility_cob"),
         ("OA-18", "", "duplicate"),
-        ("CO-204", "", "other"),
+        ("CO-204", "", "non_covered"),  # one mapping with playbook.appeals (audit E9)
         ("PR-1", "", "not_a_denial"),
         ("CO-2", "", "other"),
         ("CO-999", "", "other"),

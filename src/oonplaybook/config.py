@@ -85,7 +85,17 @@ class PlaybookSettings(_Strict):
     as_of_date: str | None = Field(
         None, description="ISO date deadlines are counted to; default: the data cut-off"
     )
-    idr_batch_max_lines: int = Field(25, ge=1, description="line limit per IDR batch")
+    idr_batch_max_lines: int | None = Field(
+        None,
+        ge=1,
+        description="line limit per IDR batch; default none under the 2022 rules and 50 once "
+        "CMS-9897-F batching applies (rules.batch_max_lines); 25 is only a fee tier",
+    )
+    rule_applicability: dict[str, str] = Field(
+        default_factory=dict,
+        description="CMS-9897-F provision -> ISO applicability date, overriding the "
+        "unconfirmed default 2026-08-03 (rules.PROVISIONS)",
+    )
     idr_batch_window_days: int = Field(30, ge=1, le=90)
     walk_away_multiple_of_medicare: float = Field(1.5, gt=0)
     min_dispute_amount: float = Field(0.0, ge=0)
@@ -129,6 +139,15 @@ class PlaybookSettings(_Strict):
     @classmethod
     def _codes(cls, v: Any) -> list[str]:
         return [code_string(c, "playbook.codes_of_interest") for c in (v or [])]
+
+    @field_validator("rule_applicability", mode="before")
+    @classmethod
+    def _rules(cls, v: Any) -> dict[str, str]:
+        from oonplaybook.rules import applicability
+
+        raw = {str(k): str(x) for k, x in (v or {}).items()}
+        applicability(raw)  # raises naming the unknown provision or the bad date
+        return raw
 
     @field_validator("as_of_date")
     @classmethod

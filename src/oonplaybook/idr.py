@@ -126,9 +126,10 @@ FEE_PERIODS: tuple[FeePeriod, ...] = (
         75.0,
         250.0,
         source="CMS-9897-F (IDR Operations final rule, 2026): admin $15 for disputes initiated "
-        "on/after 2026-06-11 (Holland & Hart; fhas.com). IDRE ranges under CMS-9897-F not "
-        "found: CMS-9890-F ranges carried forward [unverified]",
-        verified=False,
+        "on/after 2026-06-11 (Holland & Hart; fhas.com; Sidley); IDRE fee ranges unchanged "
+        "(Sidley: 'there were no changes to IDR entity (IDRE) fees'), so the CMS-9890-F "
+        "ranges apply",
+        verified=True,
     ),
 )
 
@@ -177,13 +178,28 @@ def fee_period(initiation_date: date) -> FeePeriod:
     )
 
 
+#: Disputes initiated 2023-01-01..2023-08-02 whose $350 administrative fee had not been paid by
+#: 2023-08-03 pay $50 instead (CHA FAQ, calhospital.org: the fee is "$50 for disputes initiated
+#: on or after Aug. 3, 2023", and one initiated Jan 1-Aug 2, 2023 that had paid before Aug. 3
+#: "remains $350").
+ADMIN_FEE_2023_UNPAID = 50.0
+_FEE_2023_START, _FEE_2023_END = date(2023, 1, 1), date(2023, 8, 2)
+
+
 def fees(
-    initiation_date: date, batched: bool, n_lines: int = 1, *, fee_point: FeePoint = "high"
+    initiation_date: date,
+    batched: bool,
+    n_lines: int = 1,
+    *,
+    fee_point: FeePoint = "high",
+    fee_paid_before_2023_08_03: bool = True,
 ) -> IdrFees:
     """Administrative and IDRE fees for a dispute initiated on ``initiation_date``.
 
     ``fee_point`` picks the IDRE fee used for expected value within the published range
     (default ``"high"``: conservative for the provider, since IDREs set their own fee in range).
+    ``fee_paid_before_2023_08_03=False`` gives the $50 fee to a dispute initiated 2023-01-01 to
+    2023-08-02 whose $350 fee was still unpaid on 2023-08-03 (:data:`ADMIN_FEE_2023_UNPAID`).
     """
     if n_lines < 1:
         raise ValueError(f"n_lines must be >= 1, got {n_lines}")
@@ -202,16 +218,21 @@ def fees(
     else:
         lo, hi = p.single_low, p.single_high
     point = {"low": lo, "mid": (lo + hi) / 2.0, "high": hi}[fee_point]
+    admin = p.admin_fee
+    source = p.source
+    if not fee_paid_before_2023_08_03 and _FEE_2023_START <= initiation_date <= _FEE_2023_END:
+        admin = ADMIN_FEE_2023_UNPAID
+        source += "; fee unpaid on 2023-08-03: $50 (CHA FAQ, calhospital.org)"
     return IdrFees(
         initiation_date=initiation_date,
         batched=batched,
         n_lines=n_lines,
-        admin_fee=p.admin_fee,
+        admin_fee=admin,
         idre_fee_low=round(lo, 2),
         idre_fee_high=round(hi, 2),
         idre_fee=round(point, 2),
         fee_point=fee_point,
-        source=p.source,
+        source=source,
         verified=p.verified,
     )
 

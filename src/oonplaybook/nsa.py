@@ -32,6 +32,13 @@ import yaml
 from oonplaybook.reference import calendar as bd
 from oonplaybook.reference import codes as rc
 from oonplaybook.reference.code_families import code_families
+from oonplaybook.reference.idr_groups import (  # noqa: F401  (re-exported: nsa's public API)
+    IDR_CODE_GROUP_HCPCS,
+    IDR_CODE_GROUP_RANGES,
+    IDR_CODE_GROUPS,
+    idr_code_group,
+    idr_code_groups,
+)
 
 # --- clock constants (DOMAIN.md §1.5, §1.6, §1.9, §4.3) -------------------------------------
 
@@ -188,99 +195,16 @@ def idr_timeline(
     )
 
 
-# --- IDR batching code groups (DOMAIN.md §1.8) -----------------------------------------------
-
-#: (group, first, last) inclusive numeric ranges of 5-digit CPT codes, first match wins.
-#: Items batch only when they relate to "the treatment of a similar condition"
-#: (42 U.S.C. 300gg-111(c)(3)(A)(iii)). After TMA IV (E.D. Tex. 2023-08-03) vacated the
-#: "same service code" batching rule, the Departments' guidance groups codes by CMS code
-#: ranges; DOMAIN.md §1.8 quotes the diagnostic-radiology grouping (70010-71555, 72020-72295,
-#: 73000-73725, 74018-74363, 74400-74775, 75557-75989, 76000-76499, HCPCS R0070-R0076).
-#: Other groups follow the AMA CPT section/subsection ranges at the same level of detail
-#: (surgery by body system, radiology by modality, E/M by setting). Configurable: pass
-#: ``ranges=`` to :func:`idr_code_group`.
-IDR_CODE_GROUP_RANGES: tuple[tuple[str, int, int], ...] = (
-    ("anesthesia", 100, 1999),
-    ("surgery_integumentary", 10004, 19499),
-    ("surgery_musculoskeletal", 20100, 29999),
-    ("surgery_respiratory", 30000, 32999),
-    ("surgery_cardiovascular", 33016, 37799),
-    ("surgery_hemic_lymphatic_mediastinum", 38100, 39599),
-    ("surgery_digestive", 40490, 49999),
-    ("surgery_urinary_genital", 50010, 55980),
-    ("surgery_female_genital_maternity", 56405, 59899),
-    ("surgery_endocrine", 60000, 60699),
-    ("surgery_nervous_system", 61000, 64999),
-    ("surgery_eye_ear", 65091, 69990),
-    ("radiology_diagnostic", 70010, 76499),
-    ("radiology_ultrasound", 76506, 76999),
-    ("radiology_guidance", 77001, 77022),
-    ("radiology_breast_bone", 77046, 77086),
-    ("radiation_oncology", 77261, 77799),
-    ("nuclear_medicine", 78012, 79999),
-    ("pathology_clinical_lab", 80047, 87999),
-    ("pathology_anatomic_surgical", 88000, 88399),
-    ("pathology_other", 88720, 89398),
-    ("psychiatry", 90785, 90899),
-    ("cardiovascular_medicine", 92920, 93998),
-    ("neurology_neuromuscular", 95700, 96020),
-    ("medicine_other", 90281, 99199),
-    ("em_office_outpatient", 99202, 99215),
-    ("em_hospital_inpatient_observation", 99221, 99239),
-    ("em_emergency_department", 99281, 99285),
-    ("em_critical_care", 99291, 99292),
-    ("em_neonatal_pediatric_critical_care", 99466, 99480),
-    ("em_other", 99242, 99499),
-    ("medicine_other", 99500, 99607),
-)
-
-#: HCPCS Level II codes with a known group. Air ambulance: one transport and its mileage may
-#: be batched (DOMAIN.md §1.8).
-IDR_CODE_GROUP_HCPCS: dict[str, str] = {
-    "A0430": "air_ambulance",
-    "A0431": "air_ambulance",
-    "A0435": "air_ambulance",
-    "A0436": "air_ambulance",
-    "G0453": "neurology_neuromuscular",  # IONM per 15 min, batches with 95940/95941
-    **{f"R00{n}": "radiology_diagnostic" for n in range(70, 77)},  # portable x-ray transport
-}
-
-IDR_CODE_GROUPS: tuple[str, ...] = tuple(
-    dict.fromkeys([g for g, _, _ in IDR_CODE_GROUP_RANGES] + ["air_ambulance", "hcpcs_other"])
-)
-
-
-def idr_code_group(
-    cpt: str, *, ranges: tuple[tuple[str, int, int], ...] = IDR_CODE_GROUP_RANGES
-) -> str:
-    """IDR batching group of a CPT/HCPCS code ("unknown" for a malformed code)."""
-    code = str(cpt).strip().upper()
-    if code in IDR_CODE_GROUP_HCPCS:
-        return IDR_CODE_GROUP_HCPCS[code]
-    if len(code) != 5:
-        return "unknown"
-    if code.isdigit():
-        n = int(code)
-        for grp, lo, hi in ranges:
-            if lo <= n <= hi:
-                return grp
-        return "unknown"
-    if code[0].isalpha() and code[1:].isdigit():
-        return "hcpcs_other"
-    if code[:4].isdigit() and code[4] == "U":
-        return "pathology_clinical_lab"  # PLA codes
-    return "unknown"
-
-
-def idr_code_groups(codes: pd.Series) -> pd.Series:
-    """Vectorised :func:`idr_code_group` (each distinct code mapped once)."""
-    s = codes.astype("str")
-    lut = {c: idr_code_group(c) for c in pd.unique(s)}
-    return s.map(lut).astype("str")
+# --- IDR batching code groups: see oonplaybook.reference.idr_groups (re-exported here) ---------
 
 
 def batch_disputes(
-    disputes: pd.DataFrame, *, max_lines: int = 25, window_business_days: int = 30
+    disputes: pd.DataFrame,
+    *,
+    max_lines: int | None = None,
+    window_business_days: int = 30,
+    rule_date: date | None = None,
+    rule_overrides: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Assign IDR ``batch_id`` to dispute lines: same provider, payer, code group and window.
 
@@ -288,15 +212,23 @@ def batch_disputes(
     (``payer_id``, else ``payer``; plus ``plan_id`` when given, since for self-funded business
     the "same payer" is the same group health plan, DOMAIN.md §1.8-1.9), the :func:`idr_code_group` of ``cpt``, and their
     ``service_date`` falls within ``window_business_days`` business days beginning on the
-    earliest item of the batch (day 1 = that item's date; DOMAIN.md §1.8); at most
-    ``max_lines`` per batch (federal IDR batches: 25 line items before the per-25 fee tiers;
-    CMS-9897-F is reported to allow 50 [partly verified]). Rows with ``idr_eligible == False``
+    earliest item of the batch (day 1 = that item's date; 45 CFR 149.510(c)(3)(i)(D)). Line
+    limit: ``max_lines`` when given; else the rule version in force on ``rule_date`` (the
+    dispute date): no limit under the 2022 rules (Reed Smith, Nov 2023: "there is currently no
+    limit on the number of services that may be batched"; 25 is only where the batched IDRE fee
+    tiers start, CMS-9890-F), 50 once CMS-9897-F batching applies (:mod:`oonplaybook.rules`;
+    ``rule_overrides`` moves its applicability date). Rows with ``idr_eligible == False``
     are kept with an empty ``batch_id`` and the reason in ``batch_note`` (never dropped).
     Deterministic: batch ids follow the sorted keys and dates. Adds batch_id, batch_key,
     idr_code_group, batch_window_end, batch_lines, batch_seq, batch_note.
     """
-    if max_lines < 1 or window_business_days < 1:
+    if max_lines is None and rule_date is not None:
+        from oonplaybook.rules import batch_max_lines
+
+        max_lines = batch_max_lines(rule_date, rule_overrides)
+    if (max_lines is not None and max_lines < 1) or window_business_days < 1:
         raise ValueError("max_lines and window_business_days must be >= 1")
+    cap = max_lines if max_lines is not None else np.iinfo(np.int64).max // 4
     need = {"cpt", "service_date"}
     missing = need - set(disputes.columns)
     if missing:
@@ -353,7 +285,7 @@ def batch_disputes(
         while i < z:
             starts.append(i)
             last = int(np.searchsorted(dd[i:z], wend[i], side="right")) + i
-            i = min(last, i + max_lines)
+            i = min(last, i + cap)
     starts_arr = np.array(starts, dtype=np.int64)
     sizes = np.diff(np.r_[starts_arr, len(kk)]).astype(np.int64)
     batch_no = np.repeat(np.arange(len(starts_arr)), sizes)
@@ -427,11 +359,10 @@ def load_state_table(path: str | None = None) -> dict[str, Any]:
 #: non-federal governmental plans).
 ERISA_ACA_PLAN_TYPES = frozenset({"fully_insured", "self_funded_erisa", "self_funded_non_erisa"})
 
-#: Denial groups where federal external review is available: adverse determinations that
-#: involve medical judgment, and rescissions (29 CFR 2590.715-2719(d)(1)(i)); a network denial
-#: argued as "cannot be provided in network" counts as medical judgment (Example 2,
-#: (d)(1)(ii)). Eligibility denials are excluded.
-EXTERNAL_REVIEW_GROUPS = frozenset({"medical_necessity", "authorization"})
+#: Denial groups where federal external review is available: the one shared set of
+#: ``reference.codes`` (medical judgment, rescission, NSA compliance; 29 CFR
+#: 2590.715-2719(d)(1)); see ``rc.external_review_eligible`` for the argued-only groups.
+EXTERNAL_REVIEW_GROUPS = rc.EXTERNAL_REVIEW_GROUPS
 
 
 @dataclass(frozen=True)
@@ -464,6 +395,8 @@ def appeal_deadlines(
     claim_received_date: date | None = None,
     electronic: bool = True,
     state_table: dict[str, Any] | None = None,
+    regulator: str = "",
+    hmo: bool = False,
 ) -> AppealDeadlines:
     """Internal appeal, contract, external review and prompt-pay dates for one denial.
 
@@ -476,7 +409,9 @@ def appeal_deadlines(
       from ``denial_date`` as if it were final (29 CFR 2590.715-2719(d)(2)(i); no
       corresponding day -> 1st of the 5th month; weekend/holiday -> next business day).
     * Prompt pay (fully insured plans only; ERISA self-funded plans are outside state law):
-      ``claim_received_date`` + the state's clean-claim days, with its interest rate.
+      ``claim_received_date`` + the state's clean-claim days in the row's day unit (calendar,
+      working or business), with its interest rate; ``regulator`` picks a variant (CA
+      ``dmhc``; ``hmo`` for its 45 working days), else the row itself (CA: CDI insurers).
     """
     den = bd._as_date(denial_date)
     if contract_days < 1:
@@ -505,12 +440,17 @@ def appeal_deadlines(
         elif claim_received_date is None:
             pp_rule = f"{state}: give claim_received_date to compute the prompt-pay due date"
         else:
-            days = int(row["electronic_days" if electronic else "paper_days"])
-            pp_due = bd.add_calendar_days(bd._as_date(claim_received_date), days)
+            from oonplaybook.playbook.appeals import prompt_pay_due, prompt_pay_row
+
+            row = prompt_pay_row(table, state, regulator) or row
+            kind = "electronic" if electronic else "paper"
+            days = int(row["hmo_days"] if hmo and row.get("hmo_days") else row[f"{kind}_days"])
+            unit = str(row.get(f"{kind}_unit") or "calendar")
+            pp_due = prompt_pay_due(bd._as_date(claim_received_date), days, unit)
             pp_rate = row.get("annual_interest_rate")
             pp_rule = (
-                f"{state}: {days} days for a clean {'electronic' if electronic else 'paper'} "
-                f"claim; interest {row.get('interest') or 'not captured'}"
+                f"{state}{'/' + regulator if regulator else ''}: {days} {unit} days for a clean "
+                f"{kind} claim; interest {row.get('interest') or 'not captured'}"
                 + ("" if row.get("verified") else " [partly verified: check the state statute]")
             )
     return AppealDeadlines(
@@ -544,9 +484,25 @@ def prompt_pay_interest(amount: float, due: date, paid_on: date, annual_rate: fl
 NSA_PLAN_TYPES = frozenset(
     {"fully_insured", "self_funded_erisa", "self_funded_non_erisa", "unknown"}
 )
-#: NSA balance-billing protections apply for plan years beginning on or after 2022-01-01
-#: (DOMAIN.md §1.1); the plan year is not in the data, so the service date is the proxy.
+#: NSA protections apply for plan years beginning on or after 2022-01-01 (Marsh McLennan
+#: Agency 2021-11-23; Naviguard). With a ``plan_year_start`` column the claim's own first NSA
+#: plan year is used (:func:`oonplaybook.rules.nsa_effective_date`); without it, this date.
 NSA_EFFECTIVE = pd.Timestamp("2022-01-01")
+
+
+def _plan_year_effective(plan_year_start: str) -> date:
+    """First NSA day for a plan-year start text ("" or unparseable -> 2022-01-01)."""
+    from oonplaybook.rules import nsa_effective_date
+
+    txt = str(plan_year_start or "").strip()
+    if not txt or txt.lower() in ("nan", "nat", "none"):
+        return nsa_effective_date(None)
+    try:
+        return nsa_effective_date(pd.Timestamp(txt).date())
+    except (ValueError, TypeError):
+        return nsa_effective_date(None)
+
+
 #: Code families whose services are ancillary under 42 U.S.C. 300gg-132(b)(2): anesthesiology,
 #: radiology, pathology/laboratory and other diagnostic services, neonatology, intensivists
 #: (critical care). Assistant surgeons are caught by modifiers 80/81/82/AS.
@@ -752,7 +708,9 @@ def assess_claims(
             "specialty": head("specialty", ""),
             "state": head("state", ""),
             "n_lines": n_lines,
-            "emergency": b_any(flag("emergency")),
+            # ground ambulance is outside the NSA even in an emergency (Naviguard; docs/domain.md §1.1)
+            "emergency": b_any(flag("emergency") & (fam != "ground_ambulance")),
+            "ground": ~b_any(fam != "ground_ambulance"),
             "fin": b_any(flag("facility_in_network")),
             "air": b_any(air),
             "anc": b_any(anc),
@@ -830,13 +788,20 @@ def assess_claims(
         "not needed: the service is not NSA-protected",
     )
     plan_ok = c["plan_type"].isin(NSA_PLAN_TYPES)
-    effective = c["service_date"].isna() | (c["service_date"] >= NSA_EFFECTIVE)
+    # NSA reaches a plan from its first plan year beginning on/after 2022-01-01 (rules.
+    # nsa_effective_date); without a plan_year_start column, 2022-01-01
+    pys = head("plan_year_start", "")
+    eff_map = {v: pd.Timestamp(_plan_year_effective(v)) for v in pd.unique(pys)}
+    c["nsa_effective"] = pys.map(eff_map).astype("datetime64[us]")
+    effective = c["service_date"].isna() | (c["service_date"] >= c["nsa_effective"])
     c["nsa_applies"] = basis.ne("none") & plan_ok & effective & ~c["notice_consent_valid"]
     c["nsa_note"] = _reasons(
         [
             (c["plan_type"].eq("unknown") & basis.ne("none"),
              "plan type unknown: assessed as commercial; confirm funding"),
-            (~effective, "service before 2022-01-01 (NSA effective date)"),
+            (~effective, "service before the plan's first NSA plan year (plan years "
+             "beginning on or after 2022-01-01)"),
+            (c["ground"], "ground ambulance: outside the NSA (state law may protect)"),
         ],
         n,
     )  # fmt: skip
@@ -884,7 +849,8 @@ def assess_claims(
              "in-network facility, not air ambulance)"),
             (basis.ne("none") & ~plan_ok, "plan type outside the NSA's IDR (public program or "
              "self-pay; self-pay uses patient-provider dispute resolution, 45 CFR 149.620)"),
-            (basis.ne("none") & ~effective, "service before the NSA took effect (2022-01-01)"),
+            (basis.ne("none") & ~effective, "service before the NSA took effect for the plan "
+             "(first plan year beginning on or after 2022-01-01)"),
             (c["notice_consent_valid"], "valid notice and consent waived NSA protection "
              "(45 CFR 149.420(c))"),
             (c["state_law_governs"], "specified state law governs payment: use the state "
@@ -1021,6 +987,37 @@ def assess_claims(
 # --- cooling-off (DOMAIN.md §1.9) -------------------------------------------------------------
 
 
+def cooling_off_ends(
+    determination_dates: pd.Series,
+    batched: pd.Series | None = None,
+    rule_overrides: dict[str, Any] | None = None,
+) -> pd.Series:
+    """Last suspended day after each determination, under the rule version of its date.
+
+    90 calendar days (45 CFR 149.510(c)(4)(vii)(B)); for a batched determination once the
+    CMS-9897-F batch cooling-off applies, 30 business days (IndeMedAction on the final rule:
+    "shortened the cooling-off period for batched disputes from 90 to 30 business days";
+    secondary source [unverified against the rule text]).
+    """
+    from oonplaybook.rules import rule_version
+
+    d = pd.to_datetime(determination_dates).astype("datetime64[us]")
+    out = (d + pd.Timedelta(days=COOLING_OFF_CD)).astype("datetime64[us]")
+    if batched is None:
+        return out
+    b = pd.Series(batched, index=d.index).fillna(False).astype(bool)
+    short_from = None
+    for dt in sorted(set(d[b & d.notna()].dt.date)):
+        if rule_version(dt, rule_overrides).has("batch_cooling_off"):
+            short_from = dt
+            break
+    if short_from is None:
+        return out
+    m = b & d.notna() & (d >= pd.Timestamp(short_from))
+    out[m] = bd.add_business_days_series(d[m], 30).astype("datetime64[us]")
+    return out
+
+
 def _party_key(df: pd.DataFrame) -> pd.Series:
     """Provider | payer(/plan) | IDR code group key used for cooling-off matching."""
     n = len(df)
@@ -1050,8 +1047,12 @@ def apply_cooling_off(
     determinations: pd.DataFrame,
     *,
     period_end_col: str = "open_negotiation_period_end",
+    rule_overrides: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Flag disputes whose open negotiation ends inside a 90-day cooling-off and re-time them.
+    """Flag disputes whose open negotiation ends inside a cooling-off period and re-time them.
+
+    Cooling-off length per determination: :func:`cooling_off_ends` (90 calendar days; 30
+    business days after a batched determination once CMS-9897-F applies on its date).
 
     After a payment determination, the initiating party may not start a new IDR against the
     same other party for the same or similar items for 90 calendar days; claims whose open
@@ -1078,12 +1079,16 @@ def apply_cooling_off(
             "_end": pd.to_datetime(out[period_end_col]).astype("datetime64[us]").to_numpy(),
         }
     )
+    det_dates = pd.to_datetime(determinations["determination_date"]).astype("datetime64[us]")
     right = pd.DataFrame(
         {
             "_key": _party_key(determinations).to_numpy(),
-            "_det": pd.to_datetime(determinations["determination_date"])
-            .astype("datetime64[us]")
-            .to_numpy(),
+            "_det": det_dates.to_numpy(),
+            "_cend": cooling_off_ends(
+                det_dates,
+                determinations["batched"] if "batched" in determinations.columns else None,
+                rule_overrides,
+            ).to_numpy(),
         }
     ).dropna(subset=["_det"])
     has_end = left["_end"].notna()
@@ -1098,7 +1103,8 @@ def apply_cooling_off(
     ).set_index("_row")
     det = pd.Series(pd.NaT, index=range(len(out)), dtype="datetime64[us]")
     det.loc[m.index] = m["_det"].to_numpy()
-    cool_end = det + pd.Timedelta(days=COOLING_OFF_CD)
+    cool_end = pd.Series(pd.NaT, index=range(len(out)), dtype="datetime64[us]")
+    cool_end.loc[m.index] = m["_cend"].to_numpy()
     ends = pd.Series(left["_end"].to_numpy())
     blocked = det.notna() & (ends <= cool_end)
     det = det.where(blocked)

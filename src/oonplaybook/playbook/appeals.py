@@ -9,9 +9,12 @@ computed vectorised so a million-line portfolio routes in seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
+
+from oonplaybook.reference import codes as rc
 
 # --- denial-reason groups ----------------------------------------------------------------------
 
@@ -55,10 +58,8 @@ CARC_GROUPS: dict[str, str] = {
     "27": "eligibility_cob",
     "109": "eligibility_cob",
     "200": "eligibility_cob",
-    # coverage (DOMAIN §4.2: internal appeal or external review; IDR cannot resolve coverage)
-    "96": "non_covered",
-    "204": "non_covered",
-    "119": "non_covered",
+    # coverage (docs/domain.md §4.2; IDR cannot resolve coverage): 96, 204, 119 come from
+    # reference.codes.NON_COVERED_CARCS, the one mapping, added below
     # duplicates (DOMAIN §4.2: "Usually not appealable")
     "18": "duplicate",
     # credentialing (DOMAIN §4.2)
@@ -74,12 +75,14 @@ CARC_GROUPS: dict[str, str] = {
     "3": "patient_cost_share",
 }
 
+CARC_GROUPS.update(dict.fromkeys(sorted(rc.NON_COVERED_CARCS), "non_covered"))
+
 DENIAL_GROUPS: tuple[str, ...] = tuple(sorted(set(CARC_GROUPS.values()) | {"other", "none"}))
 
-#: Groups whose denials involve medical judgment, hence eligible for external review
-#: (29 CFR 2590.715-2719(d)(1)(i); network denials argued as "not available in network" qualify
-#: per its Example 2, (d)(1)(ii)).
-EXTERNAL_REVIEW_GROUPS = frozenset({"medical_necessity", "non_covered", "network"})
+#: External-review eligibility: the one shared set (``reference.codes``; 29 CFR
+#: 2590.715-2719(d)(1)): medical judgment, rescission and NSA compliance always; network,
+#: authorization and non-covered denials only when argued as medical judgment or NSA compliance.
+EXTERNAL_REVIEW_GROUPS = rc.EXTERNAL_REVIEW_GROUPS
 
 
 def denial_group(carc: str) -> str:
@@ -186,11 +189,12 @@ class Rung:
 
 
 #: Ladder per denial-reason group for claims outside the NSA route. First rung that is still
-#: open is the one to work; later rungs follow when it fails. Sources: DOMAIN §4.2 usual actions,
+#: open is the one to work; later rungs follow when it fails. ``external_review`` is dropped by
+#: :func:`appeal_ladder` when the claim is not eligible (``rc.external_review_eligible``). Sources: DOMAIN §4.2 usual actions,
 #: §4.3 (ERISA two-level limit 29 CFR 2560.503-1(c)(2); external review 2590.715-2719(d)).
 LADDERS: dict[str, tuple[str, ...]] = {
     "medical_necessity": ("appeal_l1", "appeal_l2", "external_review"),
-    "authorization": ("appeal_l1", "appeal_l2"),
+    "authorization": ("appeal_l1", "appeal_l2", "external_review"),
     "network": ("appeal_l1", "appeal_l2", "external_review"),
     "coding_bundling": ("corrected_claim", "appeal_l1", "appeal_l2"),
     "missing_info": ("corrected_claim", "appeal_l1"),
@@ -230,9 +234,20 @@ def appeal_ladder(claim: pd.Series | dict) -> list[str]:
         ]  # 97/59/234/236: appeal with modifiers
     if group == "missing_info" and code in ("226", "252"):
         ladder = ["appeal_l1"]  # records requested: send them with a level-1 reconsideration
+    if "external_review" in ladder and not rc.external_review_eligible(
+        group,
+        medical_judgment=_flag(claim.get("medical_judgment")),
+        nsa_compliance=_flag(claim.get("improper_under_nsa")),
+    ):
+        ladder = [r for r in ladder if r != "external_review"]
     if str(claim.get("plan_type", "")) == "self_pay":
         ladder = ["patient_bill"]
     return ladder
+
+
+def _flag(v: object) -> bool:
+    """A claim flag that may be missing, NaN or a string ("True")."""
+    return v is True or (isinstance(v, str) and v.strip().lower() == "true") or v == 1
 
 
 def _federal_holidays(years: range) -> set[np.datetime64]:
@@ -290,7 +305,8 @@ def rung_deadlines(
       claim must go through level 1 first, so level 1's deadline applies.
     - external review: 4 months from the final internal decision on record, rolled past
       weekends/holidays (29 CFR 2590.715-2719(d)(2)(i)); without one, level 1's deadline.
-    - state IDR: ``contract_appeal_days`` from the remit (the state's own clock is not encoded).
+    - state IDR: the state's filing clock from the remit (``rules.state_dispute_deadline``);
+      NaT where the table does not encode one.
     - corrected claim: the payer's timely-filing window from the date of service
       (``corrected_claim_days``; contract limits are commonly 90-365 days, DOMAIN §4.3).
     """
@@ -313,10 +329,18 @@ def rung_deadlines(
     r = route.astype("str")
     m = r.isin(["appeal_l1", "payer_negotiation"])
     out[m] = l1_by[m]
-    # state surprise-billing processes: their own clocks are not encoded (DOMAIN §1.11 gives none
-    # verified), so the plan/contract dispute window from the remit is used as the outer bound
+    # state surprise-billing processes: the state's own filing clock from the initial payment
+    # (TX 90 days, Tex. Ins. Code §1467.084(a); NY 3 years, N.Y. FIS §601); NaT where the clock
+    # is not encoded (the worklist then says "state deadline not encoded; check", never a guess)
     m = r.eq("state_idr")
-    out[m] = (remit + pd.Timedelta(days=contract_appeal_days))[m]
+    if m.any():
+        from oonplaybook.rules import state_dispute_deadlines
+
+        states = (
+            lines.loc[m, "state"] if "state" in lines.columns else pd.Series("", index=r.index[m])
+        )
+        due, _ = state_dispute_deadlines(states, remit[m])
+        out[m] = due.to_numpy()
     # a later level opens only after the earlier one is decided; with no decision on record the
     # claim must first go through level 1, so the later rung shares level 1's deadline
     m = r.eq("appeal_l2")
@@ -333,6 +357,30 @@ def rung_deadlines(
 # --- state prompt pay ---------------------------------------------------------------------------
 
 
+def prompt_pay_row(table: dict[str, dict], state: str, regulator: str = "") -> dict | None:
+    """The prompt-pay row of ``state``, or its ``variants[regulator]`` (CA: ``dmhc``) when given."""
+    row = table.get(state)
+    if row is None:
+        return None
+    var = (row.get("variants") or {}).get(str(regulator or "").strip().lower())
+    return {**row, **var} if var else row
+
+
+def prompt_pay_due(received: date, days: int, unit: str = "calendar") -> date:
+    """Clean-claim due date: ``days`` calendar, working or business days after ``received``.
+
+    Working and business days are Monday-Friday less the federal holidays (state holidays are
+    not modelled); e.g. GA electronic claims: 15 working days (O.C.G.A. §33-24-59.14(b)(1)).
+    """
+    from oonplaybook.reference import calendar as bd
+
+    if unit == "calendar":
+        return bd.add_calendar_days(received, days)
+    if unit in ("working", "business"):
+        return bd.add_business_days(received, days)
+    raise ValueError(f"prompt-pay day unit {unit!r} is not calendar, working or business")
+
+
 def prompt_pay_interest(
     lines: pd.DataFrame,
     table: dict[str, dict] | None = None,
@@ -341,27 +389,62 @@ def prompt_pay_interest(
 ) -> pd.DataFrame:
     """Days late and simple interest owed per paid line of a fully insured plan under state prompt pay.
 
-    ``table``: state -> {electronic_days, paper_days, annual_interest_rate}; default the
-    ``prompt_pay`` table of ``nsa.load_state_table()`` (DOMAIN §4.3, partly verified).
+    ``table``: state -> {electronic_days, paper_days, electronic_unit, paper_unit,
+    annual_interest_rate, variants}; default the ``prompt_pay`` table of
+    ``nsa.load_state_table()``. The clock counts in the row's day unit (calendar, working or
+    business days; GA electronic claims 15 working days, CA 30 working days); a ``regulator``
+    column picks a variant (CA ``dmhc``: 15%/yr, 45 working days for an HMO when column
+    ``hmo`` is true; otherwise the CDI row, 10%/yr).
 
-    Late = paid more than the state's clean-claim days after receipt (``submitted_date``);
-    interest = paid x annual rate x days late / 365. Lines of other plan types, states without
-    an entry, or without dates get 0 days late and 0 interest (and ``prompt_pay_state`` False).
+    Late = paid after the due date (received ``submitted_date`` + the clean-claim days);
+    days late are calendar days past the due date; interest = paid x annual rate x days late /
+    365. Lines of other plan types, states without an entry, or without dates get 0 days late
+    and 0 interest (and ``prompt_pay_state`` False).
     """
     if table is None:
         from oonplaybook.nsa import load_state_table
 
         table = load_state_table()["prompt_pay"]
+    from oonplaybook.reference import calendar as bd
+
     st = lines["state"].astype("str")
-    known = st.isin(list(table)) & lines["plan_type"].astype("str").eq("fully_insured")
-    days_allowed = st.map(
-        {k: v["electronic_days" if electronic else "paper_days"] for k, v in table.items()}
+    reg = (
+        lines["regulator"].fillna("").astype("str").str.strip().str.lower()
+        if "regulator" in lines.columns
+        else pd.Series("", index=lines.index)
     )
-    rate = st.map({k: v.get("annual_interest_rate") or 0.0 for k, v in table.items()})
+    hmo = (
+        lines["hmo"].fillna(False).astype("bool")
+        if "hmo" in lines.columns
+        else pd.Series(False, index=lines.index)
+    )
+    known = st.isin(list(table)) & lines["plan_type"].astype("str").eq("fully_insured")
     sub = pd.to_datetime(lines["submitted_date"])
     paid_on = pd.to_datetime(lines["paid_date"])
-    elapsed = (paid_on - sub).dt.days
-    late = (elapsed - days_allowed).where(known & (lines["paid"] > 0)).fillna(0).clip(lower=0)
+    days_allowed = pd.Series(np.nan, index=lines.index)
+    rate = pd.Series(0.0, index=lines.index)
+    due = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[us]")
+    kind = "electronic" if electronic else "paper"
+    for (state, regulator, is_hmo), idx in (
+        pd.DataFrame({"s": st, "r": reg, "h": hmo})[known].groupby(["s", "r", "h"]).groups.items()
+    ):
+        row = prompt_pay_row(table, state, regulator)
+        if row is None:
+            continue
+        n = int(row["hmo_days"] if is_hmo and row.get("hmo_days") else row[f"{kind}_days"])
+        unit = str(row.get(f"{kind}_unit") or "calendar")
+        days_allowed[idx] = n
+        rate[idx] = float(row.get("annual_interest_rate") or 0.0)
+        if unit == "calendar":
+            due[idx] = (sub[idx] + pd.Timedelta(days=n)).astype("datetime64[us]")
+        elif unit in ("working", "business"):
+            due[idx] = bd.add_business_days_series(sub[idx], n).astype("datetime64[us]")
+        else:
+            raise ValueError(
+                f"state_surprise_billing.yaml: prompt_pay.{state}.{kind}_unit {unit!r} is not "
+                "calendar, working or business"
+            )
+    late = (paid_on - due).dt.days.where(known & (lines["paid"] > 0)).fillna(0).clip(lower=0)
     interest = (lines["paid"].fillna(0.0) * rate.fillna(0.0) * late / 365.0).round(2)
     return pd.DataFrame(
         {

@@ -220,6 +220,8 @@ def build_idr_batches(
         d,
         max_lines=settings.idr_batch_max_lines,
         window_business_days=settings.idr_batch_window_days,
+        rule_date=as_of,  # batches filed now: the rule version in force on as_of (rules.py)
+        rule_overrides=settings.rule_applicability,
     )
     disputes["batch_id"] = d["batch_id"]
     disputes["idr_code_group"] = d["idr_code_group"]

@@ -2,7 +2,8 @@
 
 Families follow the AMA CPT section ranges (Category I numeric ranges) refined where OON
 disputes turn on them (emergency E/M, critical care, neonatal care, IONM). The IDR batching
-groups (CMS "same or similar items" code groupings) are finer and live in ``nsa.py``.
+groups (CMS "same or similar items" code groupings) are finer and live in
+``reference/idr_groups.py``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,12 @@ _RANGES: tuple[tuple[str, int, int], ...] = (
 #: HCPCS Level II codes with a known family (letter-prefixed codes otherwise fall to hcpcs_other).
 _HCPCS: dict[str, str] = {
     "G0453": "neuro_monitoring",  # continuous intraoperative neurophysiology monitoring
-    "A0427": "air_ambulance",
+    # Ground ambulance: outside the NSA (Naviguard: protections cover "all emergency services
+    # (except ground ambulance)"). A0427 is ground ALS1 emergency (Noridian JE Part B, Ground
+    # Ambulance: "A0427: ALS1 emergency transport"), never air.
+    **dict.fromkeys(
+        ("A0425", "A0426", "A0427", "A0428", "A0429", "A0433", "A0434"), "ground_ambulance"
+    ),
     "A0430": "air_ambulance",  # fixed wing air transport
     "A0431": "air_ambulance",  # rotary wing air transport
     "A0435": "air_ambulance",  # fixed wing air mileage
@@ -45,7 +51,9 @@ _HCPCS: dict[str, str] = {
 }
 
 FAMILIES: tuple[str, ...] = tuple(
-    dict.fromkeys([r[0] for r in _RANGES] + ["air_ambulance", "hcpcs_other", "unknown"])
+    dict.fromkeys(
+        [r[0] for r in _RANGES] + ["air_ambulance", "ground_ambulance", "hcpcs_other", "unknown"]
+    )
 )
 
 

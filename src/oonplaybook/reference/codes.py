@@ -9,6 +9,8 @@ the denial-reason group the playbook routes on (DOMAIN.md §4.2 and §4.3):
 ``coding_bundling`` corrected claim or appeal with modifiers/documentation;
 ``timely_filing`` appeal only with proof of timely submission;
 ``eligibility_cob`` verify coverage / resubmit with the primary EOB (no external review);
+``non_covered`` benefit/coverage denials (CARC 96, 204, 119): internal appeal; external review
+only when the denial turns on medical judgment or NSA compliance (:func:`external_review_eligible`);
 ``underpayment`` allowed below the fair amount (CO-45 etc.): NSA open negotiation/IDR or a
 payer negotiation letter; ``duplicate`` usually not appealable; ``other`` read the RARC.
 
@@ -24,6 +26,7 @@ import pandas as pd
 DENIAL_GROUPS = (
     "medical_necessity",
     "authorization",
+    "non_covered",
     "coding_bundling",
     "timely_filing",
     "eligibility_cob",
@@ -80,10 +83,10 @@ CARC: dict[str, tuple[str, str]] = {
     "59": ("multiple or concurrent procedure rules applied", "coding_bundling"),
     "62": ("payment reduced or denied for missing precertification", "authorization"),
     "94": ("processed in excess of charges", NOT_A_DENIAL),
-    "96": ("non-covered charge", "other"),
+    "96": ("non-covered charge", "non_covered"),
     "97": ("included in payment for another service (bundled)", "coding_bundling"),
     "109": ("not covered by this payer; send to the correct payer", "eligibility_cob"),
-    "119": ("benefit maximum for the period reached", "other"),
+    "119": ("benefit maximum for the period reached", "non_covered"),
     "125": ("submission or billing error", "coding_bundling"),
     "131": ("claim-specific negotiated discount", "underpayment"),
     "140": ("patient and insured identification do not match", "eligibility_cob"),
@@ -99,7 +102,7 @@ CARC: dict[str, tuple[str, str]] = {
     "197": ("precertification, authorization or notification absent", "authorization"),
     "198": ("precertification or authorization exceeded", "authorization"),
     "200": ("expenses incurred during a coverage lapse", "eligibility_cob"),
-    "204": ("service not covered under the patient's current benefit plan", "other"),
+    "204": ("service not covered under the patient's current benefit plan", "non_covered"),
     "226": ("requested information not provided or insufficient", "other"),
     "234": ("procedure not paid separately", "coding_bundling"),
     "236": ("procedure or modifier combination not compatible (NCCI)", "coding_bundling"),
@@ -137,13 +140,62 @@ RARC: dict[str, str] = {
     "N870": "billed amount lower than the QPA",
     "N871": "initial payment under a specified state law",
     "N873": "final payment under an All-Payer Model Agreement",
+    "N872": "final payment under a specified state law",
+    "N874": "final payment under the NSA, agreed in open negotiation",
+    "N875": "final payment under the NSA: the amount the IDR entity selected",
+    "N876": "covered item; notice of denial of payment under the NSA: open negotiation is available",
     "N877": "initial payment under the NSA; open negotiation is available",
+    "N878": "notice and consent given but not valid for this service (NSA)",
+    "N879": "notice and consent not obtained or not valid (NSA)",
+    "N883": "processed according to state law",
+    "N884": "No Surprises Act remark (wording not read here; see the X12 RARC list) [unverified]",
+    "N885": "No Surprises Act remark (wording not read here; see the X12 RARC list) [unverified]",
 }
 
-#: RARCs that mark a remit as processed under the NSA (DOMAIN.md §1.4).
-NSA_RARCS = frozenset({"N830", "N862", "N864", "N865", "N866", "N869", "N870", "N877"})
-#: RARCs that say a state law / All-Payer Model set the payment.
-STATE_LAW_RARCS = frozenset({"N867", "N868", "N871", "N873"})
+#: RARCs that mark a remit as processed under the NSA (X12 RARC list, as reproduced in the
+#: RPMS/IHS RARC table; docs/domain.md §1.4). N876 is the NSA *denial* notice: it starts the
+#: 30-business-day open negotiation clock on a denial. The texts of N884 and N885 were not
+#: read here: they are listed as NSA codes per the audit, wording [unverified].
+NSA_RARCS = frozenset(
+    {
+        "N830", "N862", "N864", "N865", "N866", "N869", "N870", "N874", "N875", "N876",
+        "N877", "N878", "N879", "N884", "N885",
+    }
+)  # fmt: skip
+#: RARCs that say a state law / All-Payer Model set the payment (N872 final payment under a
+#: specified state law; N883 "Processed according to state law"; RPMS/IHS RARC table).
+STATE_LAW_RARCS = frozenset({"N867", "N868", "N871", "N872", "N873", "N883"})
+
+#: Coverage/benefit denials: one mapping for every module (``playbook.appeals`` reads it).
+NON_COVERED_CARCS = frozenset(c for c, (_, g) in CARC.items() if g == "non_covered")
+
+#: Denial groups always eligible for federal external review: adverse determinations that
+#: involve medical judgment (medical necessity, appropriateness, level of care, effectiveness,
+#: experimental/investigational) and rescissions (29 CFR 2590.715-2719(d)(1)(i)(A); 45 CFR
+#: 147.136(d)(1)); and, since the NSA, whether the plan complied with the surprise-billing and
+#: cost-sharing rules of 45 CFR 149.110-149.130 (Commonwealth Fund glossary: external review
+#: "involves consideration of whether an insurer is complying with the No Surprises Act").
+#: Eligibility denials are excluded ((d)(1)(i)(A)). ``nsa_compliance`` is a ground, set on a
+#: claim whose denial or cost sharing breaches the NSA (``nsa.assess_claims``
+#: ``improper_under_nsa``).
+EXTERNAL_REVIEW_GROUPS = frozenset({"medical_necessity", "rescission", "nsa_compliance"})
+#: Groups eligible only when the denial is argued as medical judgment (a network denial argued
+#: as "cannot effectively be provided in network", (d)(1)(ii) Example 2) or as NSA compliance.
+EXTERNAL_REVIEW_IF_ARGUED = frozenset({"network", "authorization", "non_covered"})
+
+
+def external_review_eligible(
+    group: str, *, medical_judgment: bool = False, nsa_compliance: bool = False
+) -> bool:
+    """Whether a denial of ``group`` can go to federal external review (29 CFR 2590.715-2719).
+
+    Always for :data:`EXTERNAL_REVIEW_GROUPS`; for :data:`EXTERNAL_REVIEW_IF_ARGUED` only when
+    the denial involves medical judgment or NSA compliance; never for eligibility denials.
+    """
+    if group in EXTERNAL_REVIEW_GROUPS or nsa_compliance:
+        return group != "eligibility_cob"
+    return group in EXTERNAL_REVIEW_IF_ARGUED and medical_judgment
+
 
 #: 835 CLP02 claim status codes (X12 835 5010; DOMAIN.md §5.1) -> meaning.
 CLAIM_STATUS: dict[str, str] = {

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from oonplaybook.config import KNOWN_SPECIALTIES, code_string
 from oonplaybook.reference.code_families import FAMILIES
+from oonplaybook.reference.idr_groups import IDR_CODE_GROUPS
 
 #: The IDR "additional circumstances" (45 CFR 149.510(c)(4)(iii)(B)(1)-(5)) plus other
 #: credible information relating to the offer ((c)(4)(iii)(C)).
@@ -134,9 +135,9 @@ class SpecialtyProfile(_Strict):
     @field_validator("idr_batching_groups")
     @classmethod
     def _groups(cls, v: list[str]) -> list[str]:
-        from oonplaybook.nsa import IDR_CODE_GROUPS
-
-        return _in_vocabulary(v, IDR_CODE_GROUPS, "IDR batching groups", "nsa.IDR_CODE_GROUPS")
+        return _in_vocabulary(
+            v, IDR_CODE_GROUPS, "IDR batching groups", "reference.idr_groups.IDR_CODE_GROUPS"
+        )
 
     @field_validator("key_codes", mode="before")
     @classmethod
