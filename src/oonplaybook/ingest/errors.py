@@ -13,3 +13,7 @@ class NotX12Error(IngestError):
 
 class MappingError(IngestError):
     """A tabular export matches no mapping profile, or a mapping YAML is invalid."""
+
+
+class X12StructureError(IngestError):
+    """X12 bytes whose envelope or delimiters are too damaged to read their claims at all."""

@@ -85,7 +85,7 @@ import gc
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -95,14 +95,18 @@ import pyarrow.compute as pc
 
 from oonplaybook import schema
 from oonplaybook.ingest import x12_columnar
-from oonplaybook.ingest.errors import NotX12Error
+from oonplaybook.ingest.errors import X12StructureError
 from oonplaybook.ingest.identity import identity_key
 
-BOM = b"\xef\xbb\xbf"
-
-#: Fallback delimiters for an envelope-less ``ST..SE`` fragment (the X12 defaults).
-DEFAULT_COMPONENT = ":"
-DEFAULT_TERMINATOR = "~"
+# re-exported: the readers' public names from before the tokenising layer moved out
+from oonplaybook.ingest.x12_tokens import BOM as BOM
+from oonplaybook.ingest.x12_tokens import NUMBER as _NUM
+from oonplaybook.ingest.x12_tokens import Delimiters as Delimiters
+from oonplaybook.ingest.x12_tokens import Tokenized as Tokenized
+from oonplaybook.ingest.x12_tokens import cents as _cents
+from oonplaybook.ingest.x12_tokens import composite as _composite
+from oonplaybook.ingest.x12_tokens import money as _MONEY
+from oonplaybook.ingest.x12_tokens import tokenize as tokenize
 
 #: Repricer marks recognised on remits (DOMAIN.md §3.4: repricers appear in the 835 PER segment,
 #: e.g. "FOR DISCOUNT QUESTIONS CALL ZELIS"; network names in REF*0K). Ordered most specific
@@ -141,192 +145,13 @@ KNOWN_SEGMENTS = frozenset(
 )
 
 NAN = float("nan")
+#: A CLP segment's bytes anywhere in a file (tag at a segment start or run into another segment):
+#: a file holding them that yields no claim and no claim reject was cut wrongly (an error).
+_CLP_BYTES = re.compile(rb"CLP[^A-Za-z0-9\s]")
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default "str" dtype
 _FILE_STRIDE = 1_000_000_000  # adjustment source = file index * stride + segment number
 _GROUPS = frozenset(schema.ADJUSTMENT_GROUPS)
 _PAD = [""] * 40
-#: The regular X12 money form (ASCII digits, at most 2 decimals), checked in the walk with one
-#: regex call; a value it does not match is checked by the full rule (:func:`_cents`).
-_MONEY_PATTERN = r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?"  # also RE2 syntax (x12_columnar)
-_MONEY = re.compile(_MONEY_PATTERN).fullmatch
-_NUM = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)").fullmatch
-_COMPOSITE_QUALIFIERS = frozenset({"HC", "AD", "ER", "IV", "N4", "NU", "WK", "ZZ", "XX", "HP"})
-_ALT_COMPONENT = "><:^|\\!"
-
-
-@dataclass(frozen=True)
-class Delimiters:
-    """The three X12 delimiters of one interchange."""
-
-    element: str
-    component: str
-    segment: str
-
-
-@dataclass
-class Chunk:
-    """The segments of one interchange (or of the envelope-less fragment)."""
-
-    delimiters: Delimiters
-    segments: list[str]
-    first_no: int  # 1-based file-wide number of segments[0]
-
-
-@dataclass
-class Tokenized:
-    """A tokenized X12 file: chunks of segments plus file-level warnings."""
-
-    chunks: list[Chunk]
-    warnings: list[str] = field(default_factory=list)
-    enveloped: bool = True
-
-    def iter_segments(self) -> list[tuple[int, list[str], Delimiters]]:
-        """All segments as (number, elements, delimiters); convenient for tests, not the hot path."""
-        out = []
-        for ch in self.chunks:
-            for i, s in enumerate(ch.segments):
-                out.append((ch.first_no + i, s.split(ch.delimiters.element), ch.delimiters))
-        return out
-
-
-def _isa_delimiters(text: str, pos: int, name: str) -> Delimiters:
-    """Element, component and segment delimiters from the ISA at ``pos`` (not fixed-width)."""
-    sep = text[pos + 3] if len(text) > pos + 3 else ""
-    if not sep or sep.isalnum() or sep.isspace():
-        raise NotX12Error(
-            f"{name}: ISA at character {pos} has no element separator after 'ISA'; "
-            "the file is not valid X12 (re-export it from the clearinghouse)"
-        )
-    i = pos
-    for _ in range(16):
-        i = text.find(sep, i + 1)
-        if i < 0:
-            raise NotX12Error(
-                f"{name}: the ISA header at character {pos} has fewer than 16 elements; "
-                "the file is truncated or not X12 (re-download it)"
-            )
-    if len(text) < i + 3:
-        raise NotX12Error(f"{name}: the file ends inside the ISA header (truncated; re-download)")
-    comp, term = text[i + 1], text[i + 2]
-    if term in "\r\n":
-        term = "\n"
-    if term.isalnum() or term == " ":
-        raise NotX12Error(
-            f"{name}: ISA16 is not followed by a segment terminator (found {term!r}); "
-            "the ISA header is damaged (re-export the file)"
-        )
-    return Delimiters(sep, comp, term)
-
-
-def _split(chunk: str, d: Delimiters) -> list[str]:
-    """Segments of one interchange, trimmed of CR/LF and indentation, empties dropped."""
-    if d.segment == "\n":
-        chunk = chunk.replace("\r", "\n")
-    parts = chunk.split(d.segment)
-    out = [p.strip() for p in parts]
-    return [p for p in out if p]
-
-
-def tokenize(data: bytes, name: str = "<bytes>") -> Tokenized:
-    """Split X12 bytes into segments per interchange, finding the delimiters from each ISA."""
-    if data.startswith(BOM):
-        data = data[3:]
-    text = data.decode("utf-8", errors="replace").lstrip().lstrip("\ufeff")
-    if not text:
-        raise NotX12Error(f"{name}: file is empty; expected an X12 835/837 (ISA... or ST...)")
-    tok = Tokenized(chunks=[])
-    pos, seg_no, prev = 0, 0, None
-    n = len(text)
-    while pos < n:
-        if text.startswith("ISA", pos):
-            d = _isa_delimiters(text, pos, name)
-        elif prev is None:
-            if text.startswith("ST", pos) and len(text) > 2 and not text[2].isalnum():
-                sep = text[2]
-                term = DEFAULT_TERMINATOR if DEFAULT_TERMINATOR in text else "\n"
-                d = Delimiters(sep, DEFAULT_COMPONENT, term)
-                tok.enveloped = False
-                tok.warnings.append(
-                    f"{name}: no ISA/GS envelope (starts at ST); assumed delimiters "
-                    f"'{sep}' element, '{DEFAULT_COMPONENT}' component, {term!r} segment"
-                )
-            else:
-                head = text[:40].replace("\n", " ")
-                raise NotX12Error(
-                    f"{name}: not X12: expected 'ISA' or 'ST' at the start, found {head!r}; "
-                    "give an 835/837 file, or a CSV/XLSX export with a mapping profile"
-                )
-        else:
-            d = prev
-            tok.warnings.append(
-                f"{name}: data after IEA that does not start with ISA (segment {seg_no + 1}); "
-                "read with the previous interchange's delimiters"
-            )
-        iea = re.compile(re.escape(d.segment) + r"\s*IEA" + re.escape(d.element)).search(text, pos)
-        if iea:
-            end = text.find(d.segment, iea.end())
-            end = n if end < 0 else end + 1
-        else:
-            end = n
-        segs = _split(text[pos:end], d)
-        tok.chunks.append(Chunk(d, segs, seg_no + 1))
-        seg_no += len(segs)
-        prev = d
-        pos = end
-        while pos < n and text[pos].isspace():
-            pos += 1
-    return tok
-
-
-def _cents(s: str) -> int | None:
-    """Exact integer cents of an X12 decimal ("-86.76", "1175.4", ".5"), None when invalid.
-
-    At most 2 decimals (a third non-zero decimal is refused, not rounded) and 13 integer digits
-    (far beyond any claim). Integer arithmetic on the digits: no float anywhere.
-    """
-    if _MONEY(s):  # the regular form: ASCII digits, optional "-", at most 2 decimals
-        dot = s.find(".")
-        if dot < 0:
-            return int(s) * 100
-        v = int(s[:dot] + s[dot + 1 :])
-        return v if len(s) - dot == 3 else v * 10
-    neg = s[:1] == "-"
-    t = s[1:] if neg else s
-    dot = t.find(".")
-    if dot < 0:
-        if t.isdigit() and t.isascii() and len(t) <= 13:
-            return -int(t) * 100 if neg else int(t) * 100
-        return _cents_slow(s)
-    w, f = t[:dot], t[dot + 1 :]
-    if (w.isdigit() or not w) and (f.isdigit() or not f) and (w or f) and t.isascii():
-        if len(f) > 2:
-            if f[2:].strip("0"):
-                return None
-            f = f[:2]
-        if len(w) > 13:
-            return None
-        c = (int(w) * 100 if w else 0) + (int(f) * (10 if len(f) == 1 else 1) if f else 0)
-        return -c if neg else c
-    return _cents_slow(s)
-
-
-def _cents_slow(s: str) -> int | None:
-    """The rare forms: surrounding spaces, a leading "+"; anything else is invalid."""
-    t = s.strip()
-    if t != s:
-        return _cents(t) if t else None
-    if t[:1] == "+" and t[1:2] != "-":
-        return _cents(t[1:])
-    return None
-
-
-def _composite(s: str, comp: str) -> tuple[list[str], bool]:
-    """Split a composite; tolerate a file whose data uses another component separator."""
-    if comp in s:
-        return s.split(comp), False
-    if len(s) > 3 and s[:2] in _COMPOSITE_QUALIFIERS and s[2] in _ALT_COMPONENT:
-        return s.split(s[2]), True
-    return [s], False
 
 
 def detect_repricer(text: str) -> str:
@@ -513,7 +338,18 @@ class Remit835Reader:
                 else:
                     self.fast_files += 1
                     return stats
-            return _walk_835(self, data, name)
+            snap = self._snapshot()
+            stats = _walk_835(self, data, name)
+            if stats["claims_in_file"] == 0 and _CLP_BYTES.search(data):
+                self._rollback(snap)
+                raise X12StructureError(
+                    f"{name}: the file holds CLP (claim) segments but none could be read: the "
+                    "delimiters found in the ISA header do not cut this file into segments "
+                    f"({'; '.join(stats['warnings'][:2]) or 'no warning'}). The ISA header or the "
+                    "segment terminators are damaged; re-export the file from the payer or "
+                    "clearinghouse"
+                )
+            return stats
 
     def seal(self) -> None:
         """Move the Python line/CAS buffers into a chunk of arrays (indices stay global)."""
@@ -544,6 +380,8 @@ class Remit835Reader:
             "x_runs": len(self.x_runs),
             "tx_balance": len(self.tx_balance),
             "names": len(self.names),
+            "file_stats": len(self.file_stats),
+            "warnings": len(self.warnings),
             "sealed": len(self.sealed),
             "l_off": self.l_off,
             "x_off": self.x_off,
@@ -558,6 +396,9 @@ class Remit835Reader:
         del self.x_runs[snap["x_runs"] :]
         del self.tx_balance[snap["tx_balance"] :]
         del self.names[snap["names"] :]
+        del self.file_stats[snap["file_stats"] :]
+        del self.walk_adj_rejected[snap["file_stats"] :]
+        del self.warnings[snap["warnings"] :]
         del self.sealed[snap["sealed"] :]
         self.l_off, self.x_off = snap["l_off"], snap["x_off"]
         for i in [i for i in self.odd_grp if i >= self.x_off]:
@@ -804,6 +645,7 @@ def _walk_835(  # noqa: C901
 
     in_other_tx = False
     saw_iea = False
+    seen_isa = False
     for delims, pairs in sources:
         sep, comp = delims.element, delims.component
         if fast is None and (not x_runs or x_runs[-1][1] != sep):  # fast: set after the merge
@@ -822,12 +664,25 @@ def _walk_835(  # noqa: C901
                 continue
             e = seg.split(sep)
             tag = e[0]
-            if in_other_tx and tag not in ("SE", "ISA", "GS", "GE", "IEA", "ST"):
-                if tag == "CLP":  # a claim inside a non-835 transaction: accounted, not read
-                    stats["claims_in_file"] += 1
-                    stats["claims_rejected"] += 1
-                    reject(segno, "CLP", "claim inside a transaction that is not an 835; not read")
-                continue
+            if in_other_tx:
+                if tag not in ("SE", "ISA", "GS", "GE", "IEA", "ST"):
+                    if tag == "CLP":  # a claim inside a non-835 transaction: accounted, not read
+                        stats["claims_in_file"] += 1
+                        stats["claims_rejected"] += 1
+                        reject(
+                            segno, "CLP", "claim inside a transaction that is not an 835; not read"
+                        )
+                    elif tag == "PLB":
+                        reject(
+                            segno, "PLB", "PLB inside a transaction that is not an 835; not read"
+                        )
+                    continue
+                if tag != "SE":  # the other transaction ended without its SE
+                    in_other_tx = False
+                    warnings.append(
+                        f"{name}: segment {segno}: {tag} before the SE of the non-835 transaction "
+                        "(not terminated); reading resumes here"
+                    )
             if tag == "CAS":
                 if skipping:
                     continue
@@ -1149,6 +1004,13 @@ def _walk_835(  # noqa: C901
                 saw_iea = True
             elif tag in ("ISA", "GE", "LX", "N3", "N4", "N2", "TS3", "TS2", "QTY", "RDM", "CUR"):
                 if tag == "ISA":
+                    if seen_isa and not saw_iea:
+                        warnings.append(
+                            f"{name}: segment {segno}: ISA starts before the previous "
+                            "interchange's IEA (interchange not terminated); each read with its "
+                            "own delimiters"
+                        )
+                    seen_isa = True
                     saw_iea = False
                     if hdr:
                         close_tx(None, segno - 1)

@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from oonplaybook.ingest import x12
+from oonplaybook.ingest import x12_tokens as tok
 from oonplaybook.ingest.errors import NotX12Error
 
 #: Files smaller than this take the scalar walk: the columnar route has ~3 ms of fixed cost
@@ -82,7 +82,7 @@ class FastPathFallback(Exception):  # noqa: N818 (a control-flow signal, not an 
 class Plan:
     """A regular file, split: what the scalar walk reads and the vectorised service lines."""
 
-    chunks: list[tuple[x12.Delimiters, Any, list[str]]]  # per interchange: delimiters, and the
+    chunks: list[tuple[tok.Delimiters, Any, list[str]]]  # per interchange: delimiters, and the
     # numbers and texts of the segments the scalar walk reads (numbers: file-wide, from 1)
     starts: list[int]  # the first segment number of each interchange
     svc_counts: Any  # SVC lines per CLP, in CLP order (the walk's claim["nlines"])
@@ -150,39 +150,39 @@ def _units(e5: pa.Array) -> np.ndarray:
         units[idx] = pc.cast(e5.take(pa.array(idx)), pa.float64()).to_numpy(zero_copy_only=False)
     odd = np.flatnonzero(~plain & pc.not_equal(e5, "").to_numpy(zero_copy_only=False))
     for i, u in zip(odd.tolist(), e5.take(pa.array(odd)).to_pylist(), strict=True):
-        units[i] = float(u) if x12._NUM(u.strip()) else 1.0
+        units[i] = float(u) if tok.NUMBER(u.strip()) else 1.0
     return units
 
 
 _NON_SPACE = re.compile(r"\S")
 
 
-def _chunks(data: bytes, name: str) -> list[tuple[x12.Delimiters, pa.Array]] | None:
+def _chunks(data: bytes, name: str) -> list[tuple[tok.Delimiters, pa.Array]] | None:
     """Per interchange (ISA..IEA), its delimiters and trimmed non-empty segments, cut exactly
     as :func:`x12.tokenize` cuts them; None if the file is not ASCII interchanges throughout."""
-    if data.startswith(x12.BOM):
+    if data.startswith(tok.BOM):
         data = data[3:]
     if len(data) < FAST_MIN_BYTES or not data.isascii():
         return None
     text = data.decode("ascii").lstrip()
     n = len(text)
-    out: list[tuple[x12.Delimiters, pa.Array]] = []
+    out: list[tuple[tok.Delimiters, pa.Array]] = []
     pos = 0
     while pos < n:
         if not text.startswith("ISA", pos):
             return None  # envelope-less, or data after an IEA: the tokenizer's warnings
         try:
-            d = x12._isa_delimiters(text, pos, name)
+            d, note = tok.isa_delimiters(text, pos, name)
         except NotX12Error:
             return None
+        if note:
+            return None  # a repaired ISA: the tokenizer's warning
         sep, comp, term = d.element, d.component, d.segment
         if len({sep, comp, term}) < 3 or any(c in WS or c == "\0" for c in (sep, comp, term)):
             return None  # a newline terminator (CR handling) or odd delimiters
-        end = n
-        iea = re.compile(re.escape(term) + r"\s*IEA" + re.escape(sep)).search(text, pos)
-        if iea:
-            e = text.find(term, iea.end())
-            end = n if e < 0 else e + 1
+        end, no_iea = tok.interchange_end(text, pos, d)
+        if no_iea:
+            return None  # an interchange cut short by the next ISA: the walk warns about it
         whole = pa.array([text if (pos, end) == (0, n) else text[pos:end]], type=_LSTR)
         segs = _strip(pc.split_pattern(whole, pattern=term).flatten())
         length = np.diff(_offsets(segs))
@@ -290,10 +290,10 @@ def _combine(parts: list[Plan]) -> Plan:
     )
 
 
-def _plan_interchange(d: x12.Delimiters, segs: pa.Array) -> Plan | None:  # noqa: C901
+def _plan_interchange(d: tok.Delimiters, segs: pa.Array) -> Plan | None:  # noqa: C901
     """The plan of one interchange (segment numbers from 1), None if it is irregular."""
     sep, comp = d.element, d.component
-    money_re = f"^{x12._MONEY_PATTERN}$"  # the walk's _MONEY, anchored for RE2
+    money_re = f"^{tok.MONEY_PATTERN}$"  # the walk's _MONEY, anchored for RE2
     kind = _kinds(segs, sep)
     prev = _prev(np.isin(kind, _LINE_CLOSERS))
     prev_kind = np.where(prev >= 0, kind[np.maximum(prev, 0)], 0)
@@ -374,7 +374,7 @@ def _plan_interchange(d: x12.Delimiters, segs: pa.Array) -> Plan | None:  # noqa
         return None
     g = buf[s + 4].astype(np.uint32) | (buf[s + 5].astype(np.uint32) << np.uint32(8))
     after = np.where(ln > 6, buf[np.minimum(s + 6, len(buf) - 1)], ord(sep))
-    groups = np.array([_code(x) for x in x12._GROUPS], dtype=np.uint32)
+    groups = np.array([_code(x) for x in tok.CAS_GROUPS], dtype=np.uint32)
     if not (np.isin(g, groups).all() and (after == ord(sep)).all()):
         return None
 
