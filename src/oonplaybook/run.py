@@ -357,12 +357,18 @@ def run_client(
                 result.stages[stage] = secs
                 bar.advance(task)
         if not prepare_only:
-            from oonplaybook.report import build_report_html, write_summary_workbook
+            from oonplaybook.report import (
+                build_report_html,
+                write_report_pdf,
+                write_summary_workbook,
+            )
 
             nbs = [work / f"{s}.ipynb" for s in STAGES if (work / f"{s}.ipynb").exists()]
             title = f"oonplaybook: {cfg.client_name or cfg.client}"
-            build_report_html(nbs, work / "report.html", title=title)
+            build_report_html(nbs, work / "report.html", title=title, config=cfg, params_base=base)
             write_summary_workbook(work)
+            # report.pdf when a headless Chromium is installed; a note (never a failure) when not
+            manifest["report_pdf"] = write_report_pdf(work / "report.html", work / "report.pdf")
         manifest["status"] = "prepared" if prepare_only else "ok"
         result.status = manifest["status"]
         failed = False

@@ -1,0 +1,442 @@
+"""The executive summary of a run: the figures a CFO reads first, computed from the run's artifacts.
+
+Everything here is read back from what the stages wrote (claim lines, worklist, IDR batches,
+scorecard, appeals, benchmarks), so the summary, the chapters and the workbooks agree by
+construction. The money terms are those of :mod:`oonplaybook.glossary`; published comparisons
+come from :mod:`oonplaybook.reference.industry`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from oonplaybook.formatting import format_value, is_missing, money
+from oonplaybook.reference.industry import IndustryFigure, load_industry_benchmarks
+
+#: The as-of date is "stale" when it is this many days or more before the run date.
+STALE_AFTER_DAYS = 30
+
+#: What each worklist route asks someone to do, in words for the summary.
+ROUTE_ACTIONS: dict[str, str] = {
+    "open_negotiation": "Send the open-negotiation notice",
+    "idr": "Initiate federal IDR",
+    "state_idr": "File under the state's dispute process",
+    "appeal_l1": "File a level-1 appeal",
+    "appeal_l2": "File a level-2 appeal",
+    "external_review": "Request external review",
+    "corrected_claim": "Submit a corrected claim",
+    "payer_negotiation": "Negotiate with the payer",
+    "patient_bill": "Bill the patient",
+    "write_off": "Write off",
+}
+
+#: Why an item is lost, by the route whose deadline passed.
+LOST_REASONS: dict[str, str] = {
+    "open_negotiation": "the 30-business-day open-negotiation window closed",
+    "idr": "the 4-business-day IDR initiation window closed",
+    "state_idr": "the state dispute / contract appeal window closed",
+    "appeal_l1": "the plan's internal-appeal deadline passed",
+    "appeal_l2": "the level-2 appeal deadline passed",
+    "external_review": "the external-review deadline passed",
+    "corrected_claim": "the corrected-claim (timely filing) window closed",
+    "payer_negotiation": "the contract dispute window closed",
+    "patient_bill": "the billing window closed",
+    "write_off": "written off",
+}
+
+
+@dataclass
+class ExecutiveSummary:
+    """The executive summary's figures and sentences (money in dollars, shares as fractions)."""
+
+    client_name: str
+    run_date: date
+    as_of: date
+    period_start: date | None
+    period_end: date | None
+    claims: int
+    lines: int
+    billed: float
+    paid: float
+    open_items: int
+    at_stake_open: float
+    expected_recoverable: float
+    recoverable_low: float
+    recoverable_high: float
+    due_14_days: int
+    due_14_expected: float
+    lost: float
+    lost_items: int
+    lost_why: list[str] = field(default_factory=list)
+    actions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    actions_total: int = 0
+    payer_findings: list[str] = field(default_factory=list)
+    industry: pd.DataFrame = field(default_factory=pd.DataFrame)
+    vintages: list[str] = field(default_factory=list)
+    stale_days: int = 0
+    today_open_items: int = 0
+    today_expected: float = 0.0
+    today_newly_lost: int = 0
+    scope_note: str = ""
+    idr_batches_worth: int = 0
+    idr_ev_net: float = 0.0
+
+    @property
+    def stale(self) -> bool:
+        """True when the as-of date is :data:`STALE_AFTER_DAYS` or more days before the run."""
+        return self.stale_days > STALE_AFTER_DAYS
+
+    def headline(self) -> list[tuple[str, str]]:
+        """Three headline figures (label, value) for the terminal and the title block."""
+        return [
+            ("At stake on open items", money(self.at_stake_open)),
+            ("Expected recoverable", money(self.expected_recoverable)),
+            ("Lost (deadlines passed)", money(self.lost)),
+        ]
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path) if path.exists() else pd.DataFrame()
+
+
+def _num(frame: pd.DataFrame, col: str) -> pd.Series:
+    if col not in frame:
+        return pd.Series(0.0, index=frame.index)
+    return pd.to_numeric(frame[col], errors="coerce").fillna(0.0)
+
+
+def recoverable_range(open_items: pd.DataFrame, z: float = 1.645) -> tuple[float, float]:
+    """A 90% range of expected recoverable from the items' own success probabilities.
+
+    Each open item recovers its at-stake amount with its probability (independently), so the
+    variance is sum(at_stake^2 p (1-p)). It reflects which items succeed, not the uncertainty
+    of the probabilities themselves; the summary says so.
+    """
+    ev = float(_num(open_items, "expected_recovery").sum())
+    a = _num(open_items, "at_stake")
+    p = _num(open_items, "probability").clip(0, 1)
+    worked = _num(open_items, "expected_recovery") > 0
+    sd = math.sqrt(float(((a**2) * p * (1 - p))[worked].sum()))
+    return max(ev - z * sd, 0.0), ev + z * sd
+
+
+def payer_findings(scorecard: pd.DataFrame) -> list[str]:
+    """Plain sentences about each payer's flagged behaviour, from the scorecard's columns."""
+    out: list[str] = []
+    if scorecard.empty:
+        return out
+
+    def flag(row: pd.Series, col: str) -> bool:
+        v = row.get(col)
+        return str(v).strip().lower() in ("true", "1", "yes")
+
+    for _, r in scorecard.sort_values("rank" if "rank" in scorecard else "payer").iterrows():
+        payer = str(r.get("payer"))
+        if flag(r, "drift_flag") and pd.notna(r.get("drift_size")):
+            size = float(r["drift_size"])
+            verb = "cut" if size < 1 else "raised"
+            out.append(
+                f"{payer} {verb} what it pays by {abs(1 - size):.0%} from {r.get('drift_month')} "
+                "(mix-adjusted, statistically significant); negotiate back to the earlier level."
+            )
+        if flag(r, "repricer_flag"):
+            ev = str(r.get("repricer_evidence") or "").strip()
+            out.append(
+                f"{payer} pays by a repricer's formula rather than a fair evaluation of each claim"
+                + (f": {ev}." if ev and ev != "nan" else ".")
+            )
+        if flag(r, "improper_er_flag"):
+            n = r.get("improper_er_denials")
+            count = f"{int(float(n)):,} " if pd.notna(n) else ""
+            out.append(
+                f"{payer} denied {count}emergency claims for missing prior authorization or network "
+                "status, which the No Surprises Act does not allow (45 CFR 149.110(b)); appeal each."
+            )
+        odds, p = r.get("denial_odds_ratio"), r.get("denial_odds_ratio_p")
+        if pd.notna(odds) and pd.notna(p) and float(p) < 0.05 and float(odds) >= 1.25:
+            out.append(
+                f"{payer} denies claims more often than the average payer (odds {float(odds):.1f} "
+                "times the portfolio average, after adjusting for the claim mix)."
+            )
+        hr, hp = r.get("payment_hazard_ratio"), r.get("payment_hazard_ratio_p")
+        if pd.notna(hr) and pd.notna(hp) and float(hp) < 0.05 and float(hr) <= 0.8:
+            days = r.get("median_days_to_pay")
+            tail = f" (median {float(days):.0f} days to pay)" if pd.notna(days) else ""
+            out.append(f"{payer} pays markedly slower than the average payer{tail}.")
+    return out
+
+
+def _share(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def client_rates(
+    claim_lines: pd.DataFrame, appeals: pd.DataFrame, worklist: pd.DataFrame
+) -> dict[str, tuple[float | None, str]]:
+    """The client's own figures that published ones are compared with: (value, what it counts)."""
+    status = claim_lines.get("claim_status", pd.Series(dtype="str")).astype("str")
+    adjudicated = status.isin(["paid", "denied"])
+    denied = status.eq("denied")
+    denied_claims = claim_lines.loc[denied, "claim_id"].nunique() if len(claim_lines) else 0
+    rates: dict[str, tuple[float | None, str]] = {
+        "denial_rate": (
+            _share(float(denied.sum()), float(adjudicated.sum())),
+            "share of adjudicated lines denied",
+        )
+    }
+    if not appeals.empty:
+        level = pd.to_numeric(appeals.get("appeal_level"), errors="coerce")
+        first = appeals.loc[level.eq(1), "claim_id"].nunique()
+        rates["appeal_share"] = (
+            _share(float(first), float(denied_claims)),
+            "denied claims with a level-1 appeal on record",
+        )
+        outcome = appeals["outcome"].astype("str").str.lower()
+        decided = outcome.isin(["overturned", "partial", "partially_overturned", "upheld"])
+        won = outcome.isin(["overturned", "partial", "partially_overturned"])
+        rates["overturn_rate"] = (
+            _share(float(won.sum()), float(decided.sum())),
+            "decided appeals overturned (fully or partly)",
+        )
+    if not worklist.empty and "probability" in worklist:
+        route = worklist["route"].astype("str")
+        idr = worklist[route.isin(["open_negotiation", "idr"])]
+        if len(idr):
+            rates["idr_win_rate"] = (
+                float(_num(idr, "probability").mean()),
+                "IDR win probability the playbook assumes (specialty and year prior)",
+            )
+        den = worklist[_num(worklist, "denied_amount") > 0]
+        if len(den):
+            w = _num(den, "at_stake")
+            p = _num(den, "probability")
+            rates["recoverable_share"] = (
+                float((w * p).sum() / w.sum()) if w.sum() else None,
+                "denied dollars the playbook expects to recover (probability-weighted)",
+            )
+    return rates
+
+
+def industry_table(
+    rates: dict[str, tuple[float | None, str]], figures: list[IndustryFigure]
+) -> pd.DataFrame:
+    """Client figure beside each published one, with source and year (one row per figure)."""
+    rows = []
+    for f in figures:
+        mine, what = rates.get(f.compare_to, (None, ""))
+        kind = "multiple" if "multiple" in f.unit else "percent"
+        rows.append(
+            {
+                "measure": f.measure,
+                "this practice": format_value(mine, kind) if mine is not None else "—",
+                "what the practice's figure counts": what or "not measured in this run",
+                "published": format_value(f.value, kind),
+                "population": f.population,
+                "source": f.citation,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def data_vintages(run_dir: Path, claim_lines: pd.DataFrame, fee_schedule_year: int) -> list[str]:
+    """One sentence per reference data set used, and the note when lines of another year are
+    priced with the params' fee-schedule year."""
+    out: list[str] = []
+    bench_path = run_dir / "artifacts" / "benchmarks.parquet"
+    if bench_path.exists():
+        cols = ["medicare_vintage", "ucr_vintage", "fh_vintage", "qpa_vintage", "tic_vintage"]
+        import pyarrow.parquet as pq
+
+        have = set(pq.read_schema(bench_path).names)
+        b = pd.read_parquet(bench_path, columns=[c for c in cols if c in have])
+        names = {
+            "medicare_vintage": "Medicare",
+            "ucr_vintage": "UCR",
+            "fh_vintage": "FAIR Health",
+            "qpa_vintage": "QPA",
+            "tic_vintage": "Transparency in Coverage",
+        }
+        for c in b.columns:
+            vals = b[c].dropna().astype("str")
+            vals = vals[vals.str.strip() != ""]
+            if len(vals):
+                top = vals.value_counts()
+                extra = f" (and {len(top) - 1} other)" if len(top) > 1 else ""
+                out.append(f"{names[c]}: {top.index[0]}{extra}")
+    if "service_date" in claim_lines and len(claim_lines):
+        years = claim_lines["service_date"].dropna().dt.year
+        other = years[years != fee_schedule_year]
+        if len(other):
+            by_year = other.value_counts().sort_index()
+            parts = ", ".join(f"{n:,} lines of {y}" for y, n in by_year.items())
+            out.append(
+                f"Medicare amounts use the {fee_schedule_year} fee schedule for every line "
+                f"(params fee_schedule_year), including {parts}; a year's own schedule can differ "
+                "by a few percent."
+            )
+    return out
+
+
+def build_summary(
+    run_dir: str | Path,
+    *,
+    client_name: str,
+    as_of: date,
+    run_date: date,
+    fee_schedule_year: int,
+    specialties: list[str] | None = None,
+    figures: list[IndustryFigure] | None = None,
+) -> ExecutiveSummary:
+    """Compute the executive summary from a run folder's artifacts."""
+    run_dir = Path(run_dir)
+    art = run_dir / "artifacts"
+    cl_path = art / "claim_lines.parquet"
+    claim_lines = pd.read_parquet(cl_path) if cl_path.exists() else pd.DataFrame()
+    worklist = _read_csv(art / "worklist.csv")
+    batches = _read_csv(art / "idr_batches.csv")
+    scorecard = _read_csv(art / "scorecard.csv")
+    ap_path = art / "appeals.parquet"
+    appeals = pd.read_parquet(ap_path) if ap_path.exists() else pd.DataFrame()
+
+    status = worklist["status"].astype("str") if "status" in worklist else pd.Series(dtype="str")
+    open_ = worklist[status.eq("open")] if len(worklist) else worklist
+    lost_rows = worklist[status.eq("lost")] if len(worklist) else worklist
+    low, high = recoverable_range(open_) if len(open_) else (0.0, 0.0)
+    days_left = _num(open_, "days_left")
+    soon = open_[(days_left <= 14) & (days_left >= 0)] if len(open_) else open_
+
+    why: list[str] = []
+    if len(lost_rows):
+        g = (
+            lost_rows.assign(_lost=_num(lost_rows, "lost_revenue"))
+            .groupby("route")["_lost"]
+            .agg(["sum", "size"])
+            .sort_values("sum", ascending=False)
+        )
+        for route, r in g.iterrows():
+            if r["sum"] <= 0:
+                continue
+            reason = LOST_REASONS.get(str(route), f"the {route} deadline passed")
+            why.append(f"{money(r['sum'])} on {int(r['size']):,} items: {reason}")
+
+    actions = pd.DataFrame()
+    if len(open_):
+        cand = open_[days_left >= 0].copy()
+        cand = cand[_num(cand, "expected_recovery") > 0]
+        cand = cand.sort_values(
+            ["priority", "rank"] if "priority" in cand else ["rank"],
+            ascending=[False, True] if "priority" in cand else [True],
+            kind="stable",
+        )
+        top = cand.head(10)
+        actions = pd.DataFrame(
+            {
+                "rank": top.get("rank"),
+                "action": top["route"].map(lambda r: ROUTE_ACTIONS.get(str(r), str(r))),
+                "claim_id": top["claim_id"],
+                "payer": top["payer"],
+                "deadline": top.get("deadline"),
+                "days_left": top.get("days_left"),
+                "at_stake": top.get("at_stake"),
+                "expected_recovery": top.get("expected_recovery"),
+            }
+        ).reset_index(drop=True)
+        actions_total = len(cand)
+    else:
+        actions_total = 0
+
+    stale_days = (run_date - as_of).days
+    today_open = today_exp = newly_lost = 0
+    if len(open_) and "deadline" in open_:
+        dl = pd.to_datetime(open_["deadline"], errors="coerce")
+        still = dl.isna() | (dl.dt.date >= run_date)
+        today_open = int(still.sum())
+        today_exp = float(_num(open_, "expected_recovery")[still].sum())
+        newly_lost = int((~still).sum())
+
+    scope_note = ""
+    if specialties and "specialty" in claim_lines and "generic" not in specialties:
+        spec = claim_lines["specialty"]
+        out_of_scope = claim_lines[~spec.astype("str").isin(specialties)]
+        if len(out_of_scope):
+            blank = out_of_scope["specialty"].map(is_missing)
+            scope_note = (
+                f"{len(out_of_scope):,} lines ({money(float(out_of_scope['billed'].sum()))} billed) "
+                f"are outside the chosen specialties ({int(blank.sum()):,} of them with no specialty "
+                "recorded): chapters 1 to 3 count them, the playbook (chapter 4) does not, so "
+                "chapter 4's billed total is lower by that amount."
+            )
+
+    worth = (
+        batches[batches["worth_filing"].astype("str").str.lower().eq("true")]
+        if len(batches) and "worth_filing" in batches
+        else batches
+    )
+    period = (
+        claim_lines["service_date"].dropna()
+        if "service_date" in claim_lines
+        else pd.Series(dtype="datetime64[ns]")
+    )
+    return ExecutiveSummary(
+        client_name=client_name,
+        run_date=run_date,
+        as_of=as_of,
+        period_start=period.min().date() if len(period) else None,
+        period_end=period.max().date() if len(period) else None,
+        claims=int(claim_lines["claim_id"].nunique()) if len(claim_lines) else 0,
+        lines=len(claim_lines),
+        billed=float(_num(claim_lines, "billed").sum()),
+        paid=float(_num(claim_lines, "paid").sum()),
+        open_items=len(open_),
+        at_stake_open=float(_num(open_, "at_stake").sum()),
+        expected_recoverable=float(_num(open_, "expected_recovery").sum()),
+        recoverable_low=low,
+        recoverable_high=high,
+        due_14_days=len(soon),
+        due_14_expected=float(_num(soon, "expected_recovery").sum()),
+        lost=float(_num(worklist, "lost_revenue").sum()),
+        lost_items=len(lost_rows),
+        lost_why=why,
+        actions=actions,
+        actions_total=actions_total,
+        payer_findings=payer_findings(scorecard),
+        industry=industry_table(
+            client_rates(claim_lines, appeals, worklist),
+            figures if figures is not None else load_industry_benchmarks(),
+        ),
+        vintages=data_vintages(run_dir, claim_lines, fee_schedule_year),
+        stale_days=stale_days,
+        today_open_items=today_open,
+        today_expected=today_exp,
+        today_newly_lost=newly_lost,
+        scope_note=scope_note,
+        idr_batches_worth=len(worth),
+        idr_ev_net=float(_num(worth, "ev_net").sum()) if len(worth) else 0.0,
+    )
+
+
+def summary_for_run(
+    run_dir: str | Path, config: Any, params_base: Path | None = None
+) -> ExecutiveSummary:
+    """:func:`build_summary` with the as-of date, client and specialties taken from the config."""
+    from oonplaybook.context import StageContext
+
+    run_dir = Path(run_dir)
+    ctx = StageContext(config=config, run_dir=run_dir, params_base=params_base or run_dir)
+    cl_path = run_dir / "artifacts" / "claim_lines.parquet"
+    cols = ["remit_date", "submitted_date", "service_date"]
+    claim_lines = pd.read_parquet(cl_path, columns=cols) if cl_path.exists() else None
+    return build_summary(
+        run_dir,
+        client_name=config.client_name or config.client,
+        as_of=ctx.as_of_date(claim_lines),
+        run_date=date.today(),
+        fee_schedule_year=config.fee_schedule_year,
+        specialties=list(config.specialties),
+    )
