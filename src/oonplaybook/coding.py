@@ -137,26 +137,32 @@ def _prepare(lines: pd.DataFrame) -> pd.DataFrame:
     L["date"] = pd.to_datetime(L["service_date"]).dt.normalize()
     L["cpt"] = L["cpt"].astype("str").str.strip().str.upper()
     L["mods"] = L["modifiers"].fillna("").astype("str").str.upper()
-    mods = L["mods"].str.split(":")
-    L["ncci_mod"] = mods.map(lambda m: ",".join(x for x in m if x in NCCI_ASSOCIATED_MODIFIERS))
+    L["ncci_mod"] = _ncci_modifiers(L["mods"])
     carc = L["carc"].fillna("").astype("str").str.upper().str.split("-").str[-1].str.strip()
     L["carc_code"] = carc
     status = L["claim_status"].fillna("").astype("str")
     L["stage"] = np.where(status == "pending", "pre_submission", "remitted")
     L["edit_denied"] = (status != "pending") & carc.isin(CODING_CARCS)
     L["units"] = pd.to_numeric(L["units"], errors="raise").fillna(1.0)
-    L["group"] = pd.factorize(
-        L["patient_key"].astype("str")
-        + "|"
-        + L["provider_npi"].astype("str")
-        + "|"
-        + L["date"].astype("str")
-    )[0]
+    # one group per patient, rendering provider and date of service (where NCCI edits apply)
+    L["group"] = L.groupby(["patient_key", "provider_npi", "date"], sort=False).ngroup()
     return L
 
 
+def _ncci_modifiers(mods: pd.Series) -> pd.Series:
+    """The NCCI-associated modifiers of each ":"-joined modifier string, ","-joined."""
+    out = pd.Series("", index=mods.index, dtype="object")
+    cols = mods.str.split(":", expand=True)
+    for c in cols.columns:
+        v = cols[c].where(cols[c].isin(NCCI_ASSOCIATED_MODIFIERS), "").fillna("").astype("object")
+        out = out.where(v == "", out.where(out == "", out + ",") + v)
+    return out
+
+
 def _has_mod(mods: pd.Series, wanted: frozenset[str] | set[str]) -> pd.Series:
-    return mods.str.split(":").map(lambda m: bool(set(m) & wanted))
+    """Whether a ":"-joined modifier string holds any of ``wanted``."""
+    pattern = ":(?:" + "|".join(sorted(wanted)) + "):"
+    return (":" + mods + ":").str.contains(pattern, regex=True)
 
 
 def _ptp(L: pd.DataFrame, ptp: pd.DataFrame) -> tuple[pd.DataFrame, set[int]]:
@@ -498,6 +504,57 @@ def _indicators(L: pd.DataFrame, ind: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _not_ncci(L: pd.DataFrame, lone: pd.DataFrame, inactive: dict[int, str]) -> pd.DataFrame:
+    """Coding denials no active edit explains, each with the sentence that says why."""
+    pairs = lone[["lid", "group"]].merge(
+        L[["group", "lid", "cpt"]], on="group", suffixes=("", "_o")
+    )
+    pairs = pairs[pairs["lid"] != pairs["lid_o"]].drop_duplicates(["lid", "cpt"])
+    co = pairs.sort_values(["lid", "cpt"]).groupby("lid")["cpt"].agg(", ".join)
+    other = lone["lid"].map(co).astype("object").fillna("")
+    day = _ds(lone["date"])
+    units = lone["units"].map("{:g}".format)
+    why = np.select(
+        [
+            lone["lid"].isin(inactive.keys()),
+            lone["carc_code"].isin(UNIT_CARCS),
+            other != "",
+        ],
+        [
+            lone["lid"].map(inactive).astype("object").fillna("")
+            + ": no active NCCI edit bundles it on "
+            + day,
+            units
+            + " units of "
+            + lone["cpt"]
+            + " are within any active MUE on "
+            + day
+            + ": no NCCI unit edit applies",
+            "no active NCCI PTP edit pairs "
+            + lone["cpt"]
+            + " with "
+            + other
+            + " on "
+            + day
+            + ": the payer's own edit",
+        ],
+        default="no NCCI edit applies to "
+        + lone["cpt"]
+        + " on "
+        + day
+        + " (no other line that day): the payer's own edit",
+    )
+    return pd.DataFrame(
+        {
+            "lid": lone["lid"].to_numpy(),
+            "edit": np.where(lone["carc_code"].isin(UNIT_CARCS), "mue", "ptp"),
+            "verdict": "payer_edit_not_ncci",
+            "route": ROUTES["payer_edit_not_ncci"],
+            "evidence": why,
+        }
+    )
+
+
 def check_claims(
     lines: pd.DataFrame,
     ptp: pd.DataFrame | None = None,
@@ -532,29 +589,7 @@ def check_claims(
     # coding denials nothing explains: the payer's own edit
     lone = L[L["edit_denied"] & ~L["lid"].isin(explained)]
     if len(lone):
-        others = L.groupby("group")["cpt"].agg(lambda s: sorted(set(s)))
-
-        def why(r: pd.Series) -> str:
-            if r["lid"] in inactive:
-                return inactive[r["lid"]] + ": no active NCCI edit bundles it on " + _d(r["date"])
-            if r["carc_code"] in UNIT_CARCS:
-                return f"{r['units']:g} units of {r['cpt']} are within any active MUE on {_d(r['date'])}: no NCCI unit edit applies"
-            co = [c for c in others.get(r["group"], []) if c != r["cpt"]]
-            if co:
-                return f"no active NCCI PTP edit pairs {r['cpt']} with {', '.join(co)} on {_d(r['date'])}: the payer's own edit"
-            return f"no NCCI edit applies to {r['cpt']} on {_d(r['date'])} (no other line that day): the payer's own edit"
-
-        parts.append(
-            pd.DataFrame(
-                {
-                    "lid": lone["lid"].to_numpy(),
-                    "edit": np.where(lone["carc_code"].isin(UNIT_CARCS), "mue", "ptp"),
-                    "verdict": "payer_edit_not_ncci",
-                    "route": ROUTES["payer_edit_not_ncci"],
-                    "evidence": [why(r) for _, r in lone.iterrows()],
-                }
-            )
-        )
+        parts.append(_not_ncci(L, lone, inactive))
     if not parts:
         return pd.DataFrame(columns=OUTPUT_COLUMNS)
     e = pd.concat([p for p in parts if len(p)], ignore_index=True)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from oonplaybook.reference.pfs import ReferenceError, cache_dir
@@ -118,70 +119,75 @@ def read_ptp(
 
     Lines before the first record are the notice, title and wrapped header. A record that is
     not seven valid fields is rejected with its line. A last record without a line break is
-    kept when its fields are valid (only the rationale text can be cut) and reported.
+    kept when its fields are valid (only the rationale text can be cut) and reported. Vectorised
+    (pandas string kernels), since a release holds ~2.6M records.
     """
     text, label = _text_of(source, name)
     rep = NcciReadReport(files=[label])
     lines = text.split("\n")
-    cut_last = not text.endswith("\n")
-    rows: list[tuple] = []
-    started = False
-    for i, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\r")
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        looks_like_record = bool(_CODE.fullmatch(fields[0].strip())) and len(fields) >= 2
-        if not started:
-            if not looks_like_record:
-                continue  # notice, title and wrapped header lines
-            started = True
-        rep.rows_read += 1
-        where = f"{fields[0].strip()[:5]}/{fields[1].strip()[:5]}" if len(fields) > 1 else "?"
-        if len(fields) != 7:
-            rep.reject(label, i, where, f"{len(fields)} tab-separated fields, expected 7")
-            continue
-        c1, c2, prior, eff, dele, mi, why = (f.strip() for f in fields)
-        problem = ""
-        if not _CODE.fullmatch(c1) or not _CODE.fullmatch(c2):
-            problem = "column 1/column 2 is not a 5-character HCPCS/CPT code"
-        elif prior not in ("", "*"):
-            problem = f"prior-1996 flag {len(prior)} characters, expected '*' or empty"
-        elif not _DATE.fullmatch(eff):
-            problem = "effective date is not YYYYMMDD"
-        elif dele != "*" and not _DATE.fullmatch(dele):
-            problem = "deletion date is neither YYYYMMDD nor '*'"
-        elif mi not in MODIFIER_INDICATORS:
-            problem = "modifier indicator is not 0, 1 or 9"
-        if problem:
-            rep.reject(label, i, where, problem)
-            continue
-        if cut_last and i == len(lines):
-            rep.warnings.append(
-                f"{label} line {i}: the file ends inside this record (no line break); its fields "
-                "are complete and it is kept, but its rationale text may be cut"
-            )
-        rows.append(
-            (
-                c1,
-                c2,
-                prior == "*",
-                _date(eff),
-                _date(dele) if dele != "*" else None,
-                mi,
-                why,
-                1,
-                f"{label}:{i}",
-            )
-        )
-    if not started:
+    start = next(
+        (
+            k
+            for k, ln in enumerate(lines[:200])
+            if _CODE.fullmatch(ln.split("\t", 1)[0].strip()) and "\t" in ln
+        ),
+        None,
+    )
+    if start is None:
         raise ReferenceError(
             f"{label}: no PTP edit record found (expected tab-separated 'column 1, column 2, ...'); "
             "pass the ccipra/ccioph .txt files from CMS's NCCI PTP zip"
         )
-    df = pd.DataFrame(rows, columns=PTP_COLUMNS)
-    df["effective_date"] = pd.to_datetime(df["effective_date"]).astype("datetime64[us]")
-    df["deletion_date"] = pd.to_datetime(df["deletion_date"]).astype("datetime64[us]")
+    s = pd.Series(lines[start:], dtype="str").str.rstrip("\r")
+    lineno = pd.Series(np.arange(start + 1, start + 1 + len(s)), index=s.index)
+    s = s[s.str.strip() != ""]
+    lineno = lineno[s.index]
+    rep.rows_read = len(s)
+    nf = s.str.count("\t") + 1
+    f = s.str.split("\t", expand=True).reindex(columns=range(7)).fillna("")
+    f = f.apply(lambda c: c.str.strip())
+    c1, c2, prior, eff, dele, mi, why = (f[k] for k in range(7))
+    problems = [
+        (nf != 7, nf.astype(str) + " tab-separated fields, expected 7"),
+        (
+            ~c1.str.fullmatch(_CODE.pattern) | ~c2.str.fullmatch(_CODE.pattern),
+            "column 1/column 2 is not a 5-character HCPCS/CPT code",
+        ),
+        (~prior.isin(["", "*"]), "prior-1996 flag is neither '*' nor empty"),
+        (~eff.str.fullmatch(_DATE.pattern), "effective date is not YYYYMMDD"),
+        (
+            (dele != "*") & ~dele.str.fullmatch(_DATE.pattern),
+            "deletion date is neither YYYYMMDD nor '*'",
+        ),
+        (~mi.isin(list(MODIFIER_INDICATORS)), "modifier indicator is not 0, 1 or 9"),
+    ]
+    reason = pd.Series("", index=s.index, dtype="object")
+    for mask, why_bad in problems:
+        reason = reason.where((reason != "") | ~mask, why_bad)
+    bad = reason != ""
+    for k in s.index[bad]:
+        rep.reject(label, int(lineno[k]), f"{c1[k][:5]}/{c2[k][:5]}", str(reason[k]))
+    ok = ~bad
+    if not text.endswith("\n") and len(s) and ok.iloc[-1]:
+        rep.warnings.append(
+            f"{label} line {int(lineno.iloc[-1])}: the file ends inside this record (no line "
+            "break); its fields are complete and it is kept, but its rationale text may be cut"
+        )
+    df = pd.DataFrame(
+        {
+            "column1": c1[ok].astype("str"),
+            "column2": c2[ok].astype("str"),
+            "prior_1996": prior[ok] == "*",
+            "effective_date": pd.to_datetime(eff[ok], format="%Y%m%d").astype("datetime64[us]"),
+            "deletion_date": pd.to_datetime(
+                dele[ok].where(dele[ok] != "*"), format="%Y%m%d"
+            ).astype("datetime64[us]"),
+            "modifier_indicator": mi[ok].astype("str"),
+            "rationale": why[ok].astype("str"),
+            "n_files": 1,
+            "source": label + ":" + lineno[ok].astype(str),
+        }
+    ).reset_index(drop=True)[PTP_COLUMNS]
     rep.rows_accepted = len(df)
     return df, rep
 
