@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 #: Specialty profiles shipped in ``oonplaybook/specialties`` (the generic profile is the fallback).
 KNOWN_SPECIALTIES = (
@@ -47,7 +55,7 @@ def code_string(value: Any, key: str) -> str:
     """A CPT/HCPCS code from YAML, refused (with the fix) when YAML made it a number."""
     if not isinstance(value, str):
         raise ValueError(
-            f"{key}: code {value!r} is a {type(value).__name__}, not a string; YAML reads "
+            f"{key}: code {value!r} is a {'number' if isinstance(value, int | float) else type(value).__name__}, not a string; YAML reads "
             f'unquoted codes as numbers (00100 becomes 64). Quote it: "{value}"'
         )
     if not _CODE.match(value):
@@ -56,7 +64,19 @@ def code_string(value: Any, key: str) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        """Refuse ``true``/``false`` where a number is expected (pydantic would read 1/0)."""
+        if isinstance(v, bool) and info.field_name:
+            ann = cls.model_fields[info.field_name].annotation
+            if ann in (int, float) or set(get_args(ann)) & {int, float}:
+                raise ValueError(
+                    f"{str(v).lower()} is a yes/no value, not a number; fix: give a number"
+                )
+        return v
 
 
 class BenchmarkSettings(_Strict):
@@ -241,31 +261,77 @@ class RunConfig(_Strict):
         return self.model_dump(mode="json")
 
 
-def _format_errors(path: Path, err: ValidationError) -> str:
+#: Fixes for pydantic's own error types (our validators state their fix in the message).
+_FIXES = {
+    "finite_number": "give a finite number such as 1.5 (.inf and .nan are not allowed)",
+    "int_parsing": "give a whole number",
+    "int_from_float": "give a whole number",
+    "int_type": "give a whole number",
+    "float_parsing": "give a number",
+    "float_type": "give a number",
+    "string_type": 'quote the value: "..."',
+    "list_type": "give a list, e.g. [a, b] or one '- item' per line",
+    "greater_than": "give a larger value",
+    "greater_than_equal": "give a larger value",
+    "less_than": "give a smaller value",
+    "less_than_equal": "give a smaller value",
+    "model_type": "give a mapping of keys (indented under this key)",
+    "dict_type": "give a mapping of keys (indented under this key)",
+}
+
+
+def _unquoted_numbers(doc: Any, loc: tuple[Any, ...]) -> list[str]:
+    """Source text of the unquoted numbers at ``loc`` (the value itself or its list items)."""
+    import yaml
+
+    node = doc.nodes.get(tuple(loc))
+    items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    return [
+        doc.text[n.start_mark.index : n.end_mark.index]
+        for n in items
+        if isinstance(n, yaml.ScalarNode)
+        and n.style is None
+        and n.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
+
+
+def _format_errors(path: Path, err: ValidationError, doc: Any = None) -> str:
+    """One line per validation error: line, key, the value as written, the problem, the fix."""
     lines = [f"{path}: invalid params file"]
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        loc = tuple(e["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = doc.line_of(loc) if doc is not None else None
+        at = f"line {line}: " if line else ""
         if e["type"] == "extra_forbidden":
             allowed = ", ".join(RunConfig.model_fields)
             lines.append(
-                f"  - {key}: unknown key; remove it or fix the spelling (known: {allowed})"
+                f"  - {at}{key}: unknown key; remove it or fix the spelling (known: {allowed})"
             )
-        elif e["type"] == "missing":
+            continue
+        if e["type"] == "missing":
             lines.append(f"  - {key}: required key is missing; add it")
-        else:
-            msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"  - {key} = {e.get('input')!r}: {msg}")
+            continue
+        msg = e["msg"].removeprefix("Value error, ")
+        written = doc.source_of(loc) if doc is not None else None
+        value = written if written is not None and "\n" not in written else repr(e.get("input"))
+        if "Quote it" in msg and doc is not None:
+            codes = _unquoted_numbers(doc, loc)
+            if codes:
+                quoted = ", ".join(f'"{c}"' for c in codes)
+                msg = re.sub(r"Quote it: .*$", f"Quote it as written: {quoted}", msg)
+        if len(value) > 80:
+            value = f"{value[:60]}... ({len(value)} characters)"
+        fix = _FIXES.get(e["type"])
+        lines.append(f"  - {at}{key} = {value}: {msg}" + (f"; fix: {fix}" if fix else ""))
     return "\n".join(lines)
 
 
 def read_params_yaml(path: Path) -> dict[str, Any]:
-    """Read a params YAML with papermill's own loader (dates stay strings)."""
-    from papermill.iorw import read_yaml_file
+    """Read a params YAML safely (YAML 1.2 booleans, dates as strings, bounded aliases)."""
+    from oonplaybook.params_yaml import load_params_yaml
 
-    data = read_yaml_file(str(path))
-    if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of keys to values at the top level")
-    return data
+    return load_params_yaml(Path(path)).data
 
 
 def load_config(path: str | Path, check_inputs: bool = True) -> tuple[RunConfig, Path]:
@@ -276,11 +342,13 @@ def load_config(path: str | Path, check_inputs: bool = True) -> tuple[RunConfig,
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found")
-    raw = read_params_yaml(path)
+    from oonplaybook.params_yaml import load_params_yaml
+
+    doc = load_params_yaml(path)
     try:
-        cfg = RunConfig.model_validate(raw)
+        cfg = RunConfig.model_validate(doc.data)
     except ValidationError as e:
-        raise ParamsError(_format_errors(path, e)) from None
+        raise ParamsError(_format_errors(path, e, doc)) from None
     base = path.resolve().parent
     if check_inputs:
         missing = [p for p in cfg.inputs if not resolve_inputs([p], base)]
