@@ -177,7 +177,7 @@ def test_ragged_rows_are_rejected_with_row_numbers() -> None:
     t = read(text)
     assert len(t.claim_lines) == 1
     (rej,) = t.rejects
-    assert rej["location"] == "row 3" and "5 cells, header has 4" in rej["reason"]
+    assert rej["location"] == "row 3" and "5 fields, header has 4" in rej["reason"]
 
 
 def test_shipped_profiles_parse() -> None:

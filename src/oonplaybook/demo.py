@@ -1308,6 +1308,7 @@ def generate(
             "pos": _str_take(pos_uniq, pos_code[c_of_l]),
             "state": _str_take(state, c_of_l),
             "locality": _str_take(loc_codes, loc_code),
+            "service_zip": _str_take(np.array([""], dtype=object), np.zeros(lines, dtype=np.int64)),
             "billed": billed_c / 100.0,
             "allowed": allowed_c / 100.0 * money,
             "paid": paid_c / 100.0 * money,

@@ -63,6 +63,9 @@ CLAIM_LINE_COLUMNS: dict[str, str] = {
     "pos": "str",  # place of service, 2 chars
     "state": "str",  # 2-letter state of service
     "locality": "str",  # Medicare MAC-locality "CCCCC-LL", e.g. "13202-01"
+    # optional: ZIP (5 or 9 digits) of the service facility (837P 2310C N403), else of the
+    # billing provider (2010AA N403); gives the locality when a line has none ("" = unknown)
+    "service_zip": "str",
     "billed": "float64",
     "allowed": "float64",
     "paid": "float64",

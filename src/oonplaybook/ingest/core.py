@@ -45,6 +45,7 @@ CONTEXT_FROM_BILLED = (
     "specialty",
     "locality",
     "state",
+    "service_zip",
     "qpa",
     "emergency",
     "facility_in_network",
@@ -331,6 +332,9 @@ def ingest_paths(  # noqa: C901 - orchestration
                 has_outcome=t.stats["has_outcome"],
                 unmapped_plan_types=t.stats["unmapped_plan_types"],
                 invalid_localities_blanked=t.stats["invalid_localities_blanked"],
+                encoding=t.stats["encoding"],
+                delimiter=t.stats["delimiter"],
+                lines_read_as_cp1252=t.stats["lines_read_as_cp1252"],
             )
             del t  # its table lives on in billed/outcome_rows only (freed after the merge)
         per_file.append(info)

@@ -33,6 +33,7 @@ import yaml
 from oonplaybook import schema
 from oonplaybook.ingest.errors import IngestError, MappingError
 from oonplaybook.ingest.identity import identity_key
+from oonplaybook.ingest.x12_tokens import decode as decode_bytes
 
 #: Columns a row must map to for the file to be a claim export at all.
 REQUIRED = ("claim_id", "cpt", "service_date")
@@ -176,33 +177,77 @@ def load_mapping(name_or_path: str, base: Path | None = None) -> Mapping:
 # --- raw reading ------------------------------------------------------------------------------
 
 
-def _decode(data: bytes, name: str) -> str:
-    """Text of a CSV export: UTF-8 (BOM tolerated), else Windows-1252."""
-    if b"\x00" in data[:4096]:
+#: Delimiters an export may use, in order of preference when two fit equally well.
+DELIMITERS = (",", ";", "\t", "|")
+#: Rows read to choose the delimiter (title rows, the header and the first data rows).
+SNIFF_ROWS = 60
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """How an export's bytes were read: its encoding, delimiter and quote character."""
+
+    encoding: str
+    delimiter: str
+    quotechar: str = '"'
+    mixed_lines: tuple[int, ...] = ()  # 1-based lines read as cp1252 in an otherwise UTF-8 file
+
+
+def decode_export(data: bytes, name: str) -> tuple[str, str, tuple[int, ...]]:
+    """(text, encoding, cp1252 lines) of a CSV export: BOM, else UTF-8 if valid, else cp1252.
+
+    A file that is UTF-8 except a few lines (an export appended to by another tool) is read
+    line by line, so neither part is turned into mojibake ("Société" never becomes
+    "SociÃ©tÃ©"); the report names the lines read as cp1252. No byte becomes U+FFFD."""
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise IngestError(
             f"{name}: binary content (NUL bytes); not a CSV export. Export as CSV or XLSX"
         )
-    for enc in ("utf-8-sig", "cp1252"):
+    text, enc = decode_bytes(data)
+    if not enc.startswith("cp1252") or not _UTF8_MULTIBYTE.search(data):
+        return text, enc, ()
+    parts: list[str] = []
+    odd: list[int] = []
+    for i, raw in enumerate(data.splitlines(keepends=True), start=1):
         try:
-            return data.decode(enc)
+            parts.append(raw.decode("utf-8"))
         except UnicodeDecodeError:
+            parts.append(decode_bytes(raw)[0])
+            odd.append(i)
+    return "".join(parts), "utf-8 with cp1252 lines", tuple(odd)
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter (, ; tab |) giving the most rows of one consistent width (at least 2).
+
+    Each candidate splits the first rows with the csv module (so quoted cells count once); the
+    width most rows share wins, then the wider one (a ";" file whose names hold one comma
+    splits every row in two on commas, in ten on ";"). csv.Sniffer guesses from character
+    frequencies and picked "," for such files."""
+    head = text.splitlines()[:SNIFF_ROWS]
+    best, best_score = ",", (0, 0)
+    for d in DELIMITERS:
+        widths = [len(r) for r in csv.reader(head, delimiter=d) if any(c.strip() for c in r)]
+        if not widths:
             continue
-    return data.decode("latin-1")
+        counts: dict[int, int] = {}
+        for w in widths:
+            counts[w] = counts.get(w, 0) + 1
+        width, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        score = (n, width) if width >= 2 else (0, 0)
+        if score > best_score:
+            best, best_score = d, score
+    return best
 
 
-def _csv_rows(text: str) -> list[list[str]]:
-    """All rows of a CSV text with a sniffed delimiter (, ; tab |)."""
-    sample = text[:20000]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-        delim = dialect.delimiter
-    except csv.Error:
-        delim = ","
+def _csv_rows(text: str, delim: str) -> list[list[str]]:
+    """All rows of a CSV text split on ``delim`` (double-quote quoting)."""
     return [row for row in csv.reader(io.StringIO(text), delimiter=delim)]
 
 
-def read_raw(data: bytes, name: str, kind: str) -> list[list[str]]:
-    """Rows of text cells from a CSV or XLSX file (first sheet)."""
+def read_raw(data: bytes, name: str, kind: str) -> tuple[list[list[str]], TextLayout]:
+    """Rows of text cells from a CSV or XLSX file (first sheet), and how they were read."""
     if kind == "xlsx":
         try:
             df = pd.read_excel(io.BytesIO(data), header=None, dtype=str, sheet_name=0)
@@ -211,8 +256,10 @@ def read_raw(data: bytes, name: str, kind: str) -> list[list[str]]:
                 f"{name}: cannot open the workbook ({type(e).__name__}: {e}); "
                 "re-save it as .xlsx or export CSV"
             ) from None
-        return df.fillna("").astype("str").to_numpy().tolist()
-    return _csv_rows(_decode(data, name))
+        return df.fillna("").astype("str").to_numpy().tolist(), TextLayout("xlsx", "")
+    text, enc, odd = decode_export(data, name)
+    delim = sniff_delimiter(text)
+    return _csv_rows(text, delim), TextLayout(enc, delim, '"', odd)
 
 
 # --- header detection -------------------------------------------------------------------------
@@ -390,31 +437,69 @@ class TableRead:
     stats: dict[str, Any]
 
 
+_THOUSANDS_SPLIT = re.compile(r"\$?\(?-?\d{1,3}")
+_THOUSANDS_TAIL = re.compile(r"\d{3}(?:\.\d*)?\)?-?")
+
+
+def _width_problem(r: list[str], width: int, named: int) -> str | None:
+    """Why a row's field count does not fit the header, or None when it fits.
+
+    Fits: exactly ``width`` fields; extra fields that are all empty (a trailing delimiter on
+    every row is a layout, not a shift); fewer fields only where the header's own trailing
+    columns are unnamed (``named`` = header width without them)."""
+    n = len(r)
+    if n == width:
+        return None
+    if n > width:
+        if not any(str(c).strip() for c in r[width:]):
+            return None
+        split = next(
+            (
+                i
+                for i in range(n - 1)
+                if _THOUSANDS_SPLIT.fullmatch(str(r[i]).strip())
+                and _THOUSANDS_TAIL.fullmatch(str(r[i + 1]).strip())
+            ),
+            None,
+        )
+        hint = (
+            f"; fields {split + 1}-{split + 2} look like an amount with an unquoted thousands "
+            "separator (quote amounts, or export them without separators)"
+            if split is not None
+            else "; an unquoted delimiter inside a cell shifts the columns (quote such cells)"
+        )
+        return f"row has {n} fields, header has {width}{hint}; row not read"
+    if n >= named:
+        return None
+    return f"row has {n} fields, header has {width} (a cut or merged row); row not read"
+
+
 def _body_rows(
-    body: list[list[str]], header_row: int, width: int, name: str, rejects: list[dict[str, str]]
+    body: list[list[str]],
+    header_row: int,
+    header: list[str],
+    name: str,
+    rejects: list[dict[str, str]],
 ) -> tuple[pd.DataFrame, list[int]]:
-    """Data rows as a str DataFrame (blank rows skipped, ragged rows padded or rejected)."""
+    """Data rows as a str DataFrame (blank rows skipped; a row whose field count does not fit
+    the header is rejected as such, never padded or cut into shifted columns)."""
+    width = len(header)
+    named = width
+    while named > 0 and not str(header[named - 1]).strip():
+        named -= 1
     keep_rows: list[list[str]] = []
     rownums: list[int] = []
     for i, r in enumerate(body):
         rn = header_row + 2 + i  # 1-based record number in the file (header is header_row + 1)
         if not any(str(c).strip() for c in r):
             continue  # blank spacer row: nothing to lose
-        if len(r) != width:
-            if len(r) > width and not any(str(c).strip() for c in r[width:]):
-                r = r[:width]
-            elif len(r) < width:
-                r = list(r) + [""] * (width - len(r))
-            else:
-                rejects.append(
-                    {
-                        "file": name,
-                        "location": f"row {rn}",
-                        "record": f"row {rn}",
-                        "reason": f"row has {len(r)} cells, header has {width}",
-                    }
-                )
-                continue
+        why = _width_problem(r, width, named)
+        if why is not None:
+            rejects.append(
+                {"file": name, "location": f"row {rn}", "record": f"row {rn}", "reason": why}
+            )
+            continue
+        r = list(r[:width]) + [""] * (width - len(r))
         keep_rows.append([str(c) for c in r])
         rownums.append(rn)
     raw = pd.DataFrame(keep_rows, columns=range(width), dtype="str")
@@ -424,44 +509,49 @@ def _body_rows(
 
 
 def _csv_fast(
-    data: bytes, name: str, mappings: list[Mapping]
+    text: str, layout: TextLayout, name: str, mappings: list[Mapping]
 ) -> tuple[HeaderMatch, pd.DataFrame, list[int]] | None:
-    """The C parser path for regular CSVs (a million rows in seconds).
+    """The pyarrow path for regular CSVs (a million rows in seconds).
 
-    The header is found with the csv module on the first rows; the body is read by pandas' C
-    parser. Anything irregular (a row with more cells than the header, quoted newlines that
-    would shift row numbers) returns None and the caller takes the row-by-row path, which
-    rejects ragged rows one by one.
-    """
-    text = _decode(data, name)
-    head_text = "\n".join(text.splitlines()[: HEADER_SCAN_ROWS + 1])
-    head_rows = _csv_rows(head_text)
+    The header is found with the csv module on the first rows; the body is read by pyarrow's
+    CSV reader with every row's field count checked. Anything irregular (a row of another
+    width, quoted newlines that would shift row numbers) returns None and the caller takes the
+    row-by-row path, which says what is wrong with each such row."""
+    import pyarrow.csv as pv
+
+    lines = text.splitlines()
+    head_rows = _csv_rows("\n".join(lines[: HEADER_SCAN_ROWS + 1]), layout.delimiter)
     hm = detect_header(head_rows, mappings, name)
-    try:
-        dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
-        delim = dialect.delimiter
-    except csv.Error:
-        delim = ","
     width = len(head_rows[hm.row])
+    irregular: list[int] = []
+
+    def bad(row: Any) -> str:
+        irregular.append(1)
+        return "skip"
+
     try:
-        raw = pd.read_csv(
-            io.StringIO(text),
-            header=None,
-            skiprows=hm.row + 1,
-            names=list(range(width)),
-            dtype="str",
-            keep_default_na=False,
-            na_filter=False,
-            sep=delim,
-            skip_blank_lines=False,
-            engine="c",
-            on_bad_lines="error",
+        table = pv.read_csv(
+            io.BytesIO(text.encode("utf-8", "surrogatepass")),
+            read_options=pv.ReadOptions(
+                skip_rows=hm.row + 1, column_names=[str(i) for i in range(width)], use_threads=True
+            ),
+            parse_options=pv.ParseOptions(
+                delimiter=layout.delimiter,
+                quote_char=layout.quotechar,
+                ignore_empty_lines=False,
+                invalid_row_handler=bad,
+            ),
+            convert_options=pv.ConvertOptions(
+                column_types={str(i): pa.large_string() for i in range(width)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
-    except (pd.errors.ParserError, ValueError):
+    except (pa.ArrowInvalid, UnicodeEncodeError):
         return None
-    if len(raw) != len(text.splitlines()) - (hm.row + 1):
-        return None  # quoted newlines: record numbers would not match line numbers
-    raw = raw.astype("str")
+    if irregular or table.num_rows != len(lines) - (hm.row + 1):
+        return None  # a ragged row, or quoted newlines: record numbers would not match lines
+    raw = pd.DataFrame({i: pd.Series(table.column(str(i)), dtype="str") for i in range(width)})
     nonblank = np.zeros(len(raw), dtype=bool)
     for c in raw.columns:
         nonblank |= raw[c].str.strip().ne("").to_numpy()
@@ -479,19 +569,26 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         list(builtin_mappings().values()) if mapping == "auto" else [load_mapping(mapping, base)]
     )
     rejects: list[dict[str, str]] = []
-    fast = _csv_fast(data, name, mappings) if kind == "csv" else None
+    fast = None
+    if kind == "csv":
+        text, enc, odd = decode_export(data, name)
+        layout = TextLayout(enc, sniff_delimiter(text), '"', odd)
+        fast = _csv_fast(text, layout, name, mappings)
     if fast is not None:
         hm, raw, rownums = fast
         header = [str(h) for h in hm.header]
         width = len(header)
         m = hm.mapping
     else:
-        rows = read_raw(data, name, kind)
+        if kind == "csv":
+            rows = _csv_rows(text, layout.delimiter)
+        else:
+            rows, layout = read_raw(data, name, kind)
         hm = detect_header(rows, mappings, name)
         m = hm.mapping
         header = rows[hm.row]
         width = len(header)
-        raw, rownums = _body_rows(rows[hm.row + 1 :], hm.row, width, name, rejects)
+        raw, rownums = _body_rows(rows[hm.row + 1 :], hm.row, header, name, rejects)
     rn = pd.Series(rownums, dtype="int64")
     by_target: dict[str, list[int]] = {}
     phi_cols: dict[str, list[int]] = {}
@@ -698,7 +795,10 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         "mapping": m.name,
         "mapping_origin": m.origin,
         "header_row": hm.row + 1,
-        "rows": len(raw) + sum(1 for j in rejects if "cells" in j["reason"]),
+        "rows": len(raw) + sum(1 for j in rejects if " fields, header has " in j["reason"]),
+        "encoding": layout.encoding,
+        "delimiter": {"\t": "tab"}.get(layout.delimiter, layout.delimiter),
+        "lines_read_as_cp1252": list(layout.mixed_lines[:50]),
         "ignored_columns": ignored,
         "phi_columns_hashed": sorted(phi_cols),
         "has_outcome": has_outcome,

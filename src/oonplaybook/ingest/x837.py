@@ -65,6 +65,7 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
             "unit_type",
             "pos",
             "state",
+            "service_zip",
             "billed",
             "emergency",
             "line_control",
@@ -151,6 +152,7 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
             rows["unit_type"].append(ln["unit"])
             rows["pos"].append(ln["pos"] or cl["pos"])
             rows["state"].append(cl["state"])
+            rows["service_zip"].append(cl["zip"])
             rows["billed"].append(ln["billed"])
             rows["emergency"].append(ln["emergency"])
             rows["line_control"].append(ln["ctl"] or (str(ln["no"]) if ln["no"] else ""))
@@ -221,6 +223,7 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
                     "npi": prov.get("npi", ""),
                     "tin": prov.get("tin", ""),
                     "state": prov.get("state", ""),
+                    "zip": prov.get("zip", ""),  # 2010AA N403 until a 2310C N4 replaces it
                     "member_id": sub.get("member_id", ""),
                     "pname": who.get("pname", ""),
                     "dob": who.get("dob", ""),
@@ -317,8 +320,10 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
                 st = el(2)
                 if claim is not None and nm1 == "77" and line is None:
                     claim["state"] = st  # 2310C service facility: where the service happened
+                    claim["zip"] = el(3)  # N403: its ZIP gives the Medicare locality
                 elif claim is None and nm1 == "85":
                     prov["state"] = st
+                    prov["zip"] = el(3)  # 2010AA billing provider ZIP (no 2310C: same place)
                 continue
             if tag == "DMG":
                 target = pat if level == "23" else sub
@@ -378,6 +383,7 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
             "unit_type": pd.Series(rows["unit_type"], dtype="str"),
             "pos": pd.Series(rows["pos"], dtype="str"),
             "state": pd.Series(rows["state"], dtype="str"),
+            "service_zip": pd.Series(rows["service_zip"], dtype="str"),
             "billed": _money(rows["billed"]),
             "claim_status": "pending",
             "emergency": np.asarray(rows["emergency"], dtype="bool"),

@@ -1,0 +1,112 @@
+"""Export layouts: delimiters, field counts, encodings, strict values, duplicate headers."""
+
+from __future__ import annotations
+
+import pytest
+
+from oonplaybook.ingest import read_table
+from oonplaybook.ingest.tabular import sniff_delimiter
+
+HEADER = ["claim_id", "line_no", "patient_name", "cpt", "service_date", "billed", "payer"]
+ROWS = [
+    ["C000009", "1", "Doe, John", "99213", "2025-01-02", "120.00", "Acme"],
+    ["C000010", "1", "Roe, Rita", "99214", "2025-01-03", "150.00", "Bolt"],
+    ["C000011", "1", "Poe, Edgar", "99285", "2025-01-04", "900.00", "Acme"],
+]
+
+
+def _csv(delim: str, rows: list[list[str]] = ROWS, tail: str = "") -> bytes:
+    return ("\n".join(delim.join(r) + tail for r in [HEADER, *rows]) + "\n").encode()
+
+
+def read(data: bytes, name: str = "x.csv"):
+    return read_table(data, name, "csv", salt="s")
+
+
+@pytest.mark.parametrize("delim", [";", "|", "\t"])
+def test_other_delimiters_are_sniffed(delim: str) -> None:
+    t = read(_csv(delim))
+    assert t.rejects == []
+    cl = t.claim_lines
+    assert cl["claim_id"].tolist() == ["C000009", "C000010", "C000011"]
+    assert cl["billed"].tolist() == [120.0, 150.0, 900.0]
+    assert t.stats["delimiter"] == {"\t": "tab"}.get(delim, delim)
+    assert "Doe" not in cl.astype("str").to_csv()  # the name was PHI, hashed
+
+
+def test_sniffer_prefers_the_consistent_wide_split() -> None:
+    text = _csv(";").decode()
+    assert sniff_delimiter(text) == ";"
+    assert (
+        sniff_delimiter(_csv(",", [[c.replace(", ", " ") for c in r] for r in ROWS]).decode())
+        == ","
+    )
+
+
+def test_trailing_delimiter_on_every_row_is_a_layout() -> None:
+    rows = [[c.replace(", ", " ") for c in r] for r in ROWS]
+    t = read(_csv(",", rows, tail=","))
+    assert t.rejects == [] and len(t.claim_lines) == 3
+    assert t.claim_lines["payer"].tolist() == ["Acme", "Bolt", "Acme"]
+
+
+def test_unquoted_thousands_comma_is_a_rejected_row_with_its_reason() -> None:
+    rows = [[c.replace(", ", " ") for c in r] for r in ROWS]
+    rows[1][5] = "1,150.00"
+    t = read(_csv(",", rows))
+    assert t.claim_lines["claim_id"].tolist() == ["C000009", "C000011"]
+    (r,) = t.rejects
+    assert r["location"] == "row 3"
+    assert "row has 8 fields, header has 7" in r["reason"]
+    assert "unquoted thousands separator" in r["reason"]
+    assert t.stats["rows"] == 3
+
+
+def test_short_and_long_rows_are_rejected_not_padded() -> None:
+    rows = [[c.replace(", ", " ") for c in r] for r in ROWS]
+    rows[0] = rows[0][:5]
+    rows[2] = rows[2] + ["oops"]
+    t = read(_csv(",", rows))
+    assert t.claim_lines["claim_id"].tolist() == ["C000010"]
+    got = {r["location"]: r["reason"] for r in t.rejects}
+    assert "row has 5 fields, header has 7" in got["row 2"]
+    assert "row has 8 fields, header has 7" in got["row 4"]
+
+
+def test_cp1252_export_keeps_identifiers_and_says_so() -> None:
+    data = _csv(",", [["C1", "1", "X", "99213", "2025-01-02", "10", "Société Générale"]])
+    t = read(data.decode().encode("cp1252"))
+    assert t.claim_lines["payer"].tolist() == ["Société Générale"]
+    assert t.stats["encoding"] == "cp1252"
+    u = read(data)
+    assert u.claim_lines["payer"].tolist() == ["Société Générale"]
+    assert u.stats["encoding"] == "utf-8"
+    bom = read(b"\xef\xbb\xbf" + data)
+    assert bom.stats["encoding"] == "utf-8-sig" and bom.claim_lines["claim_id"].tolist() == ["C1"]
+
+
+def test_mixed_utf8_and_cp1252_lines_are_each_read_right() -> None:
+    text = _csv(
+        ",",
+        [
+            ["C1", "1", "X", "99213", "2025-01-02", "10", "Société Générale"],
+            ["C2", "1", "X", "99213", "2025-01-02", "10", "ACME"],
+        ],
+    )
+    lines = text.split(b"\n")
+    lines[2] = lines[2].replace(b"ACME", "Crédit “Mutuel”".encode("cp1252"))
+    t = read(b"\n".join(lines))
+    assert t.claim_lines["payer"].tolist() == ["Société Générale", "Crédit “Mutuel”"]
+    assert t.stats["encoding"] == "utf-8 with cp1252 lines"
+    assert t.stats["lines_read_as_cp1252"] == [3]
+
+
+def test_ingest_report_names_encoding_and_delimiter(tmp_path) -> None:
+    from oonplaybook.ingest import ingest_paths
+
+    p = tmp_path / "e.csv"
+    p.write_bytes(_csv(";").decode().replace("Acme", "Société").encode("cp1252"))
+    res = ingest_paths([p], salt="s")
+    (f,) = res.report["files"]
+    assert (f["encoding"], f["delimiter"]) == ("cp1252", ";")
+    assert "Société" in res.claim_lines["payer"].tolist()
