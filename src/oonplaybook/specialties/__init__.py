@@ -102,6 +102,21 @@ class PayerTactic(_Strict):
     counter: str
 
 
+class CodeUnit(_Strict):
+    """How one code is counted in units, and whether Medicare pays it, with the source."""
+
+    code: str
+    unit: str = Field(min_length=3, description='e.g. "per hour", "each 15 minutes"')
+    medicare_payable: bool
+    note: str = ""
+    source: str = Field(min_length=5)
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _code(cls, v: object) -> str:
+        return code_string(v, "code_units.code")
+
+
 class SpecialtyProfile(_Strict):
     """Everything the playbook tailors by specialty."""
 
@@ -113,6 +128,9 @@ class SpecialtyProfile(_Strict):
     code_families: list[str] = Field(min_length=1)
     idr_batching_groups: list[str] = Field(min_length=1)
     key_codes: list[str] = Field(default_factory=list)
+    code_units: list[CodeUnit] = Field(
+        default_factory=list, description="unit rules of codes billed in time units (IONM)"
+    )
     billed_to_medicare: MedicareMultiple
     in_network_to_medicare: MedicareMultiple | None = None
     negotiation_benchmarks: list[str] = Field(
