@@ -39,6 +39,7 @@ from IPython.display import Markdown, display
 
 from oonplaybook import benchmark as bm
 from oonplaybook import context, plots, report
+from oonplaybook import formatting as fmt
 
 # %%
 ctx = context.stage_context(
@@ -49,6 +50,7 @@ ctx = context.stage_context(
 )
 rng = plots.setup_notebook(seed)
 settings = ctx.config.benchmark
+multiple_kinds = {c: "multiple" for c in ("median", "ci_low", "ci_high", "p25", "p75", "spread_p75_over_p25")}
 
 # %%
 claim_lines = ctx.read_table("claim_lines")
@@ -65,24 +67,27 @@ bench = bm.build_benchmarks(
     ucr_min_count=settings.ucr_min_count,
     fair_health=fair_health,
     allowed_amounts=allowed_amounts,
+    qp=settings.qualifying_apm_participant,
 )
 bench.to_parquet(ctx.artifact("benchmarks"), index=False)
 coverage = bm.coverage_table(bench)
 report.save_table(run_dir, "20_benchmark_coverage", coverage, title="Which benchmarks each line has")
 display(Markdown(bm.coverage_sentence(bench)))
-coverage
 
-# %% [markdown]
-# ## Medicare pricing
+# %% [markdown] tags=["appendix"]
+# ## Benchmark coverage and Medicare pricing
 #
-# Lines CMS does not price under the fee schedule (bundled, carrier-priced, excluded, non-covered
-# codes, anesthesia without base units) have no Medicare amount and a stated reason; they are
-# never counted as zero.
+# Which benchmarks each line has, with source and release. Lines CMS does not price under the
+# fee schedule (bundled, carrier-priced, excluded, non-covered codes, anesthesia without base
+# units) have no Medicare amount and a stated reason; they are never counted as zero.
 
-# %%
+# %% tags=["appendix"]
+report.show(coverage, "No benchmark applies.", caption="Which benchmarks each line has")
+
+# %% tags=["appendix"]
 unpriced = bm.unpriced_table(bench)
 report.save_table(run_dir, "20_unpriced_lines", unpriced, title="Lines without a Medicare price")
-report.show(unpriced, "Every line has a Medicare price.")
+report.show(unpriced, "Every line has a Medicare price.", caption="Lines without a Medicare price", where_rest="summary.xlsx › 20_unpriced_lines")
 
 # %% [markdown]
 # ## What each payer allows, as a multiple of Medicare
@@ -95,7 +100,11 @@ multiples = bm.multiples_by_payer(
     bench, value="allowed_x_medicare", reps=settings.bootstrap_reps, seed=seed
 )
 report.save_table(run_dir, "20_allowed_x_medicare", multiples, title="Allowed as a multiple of Medicare")
-bm.payment_dispersion(multiples)
+report.show(
+    bm.payment_dispersion(multiples), "No paid lines with a Medicare price.",
+    caption="Allowed as a multiple of Medicare, per payer (all code families)", kinds=multiple_kinds,
+    labels={"spread_p75_over_p25": "Spread (p75 / p25)"},
+)
 
 # %%
 fig = bm.plot_multiples(bench, value="allowed_x_medicare", mult=multiples)
@@ -111,7 +120,11 @@ paid_multiples = bm.multiples_by_payer(
     bench, value="paid_x_medicare", reps=settings.bootstrap_reps, seed=seed
 )
 report.save_table(run_dir, "20_paid_x_medicare", paid_multiples, title="Paid as a multiple of Medicare")
-bm.payment_dispersion(paid_multiples)
+report.show(
+    bm.payment_dispersion(paid_multiples), "No paid lines with a Medicare price.",
+    caption="Paid as a multiple of Medicare, per payer (all code families)", kinds=multiple_kinds,
+    labels={"spread_p75_over_p25": "Spread (p75 / p25)"},
+)
 
 # %%
 fig = bm.plot_multiples(bench, value="paid_x_medicare", mult=paid_multiples)
@@ -123,9 +136,13 @@ fig = bm.plot_multiples(bench, value="paid_x_medicare", mult=paid_multiples)
 # Anderson, JAMA 2017). Charges far above the published range invite "excessive charge" pushback.
 
 # %%
-published = bm.billed_vs_published(bench, reps=settings.bootstrap_reps, seed=seed)
+published = fmt.label_blank_groups(bm.billed_vs_published(bench, reps=settings.bootstrap_reps, seed=seed))
 report.save_table(run_dir, "20_billed_vs_published", published, title="Billed multiple vs published")
-published
+report.show(
+    published, "No specialty has a published range.", caption="Billed charges against the published range",
+    columns=["specialty", "n_lines", "billed_multiple_median", "ci_low", "ci_high", "published_multiple", "ratio_to_published", "source"],
+    kinds={"ci_low": "multiple", "ci_high": "multiple"},
+)
 
 # %%
 fig = bm.plot_billed_vs_published(published)
@@ -138,7 +155,10 @@ fig = bm.plot_billed_vs_published(published)
 # %%
 gaps = bm.gap_table(bench, by="payer")
 report.save_table(run_dir, "20_gaps_by_payer", gaps, title="Paid below each benchmark, by payer")
-gaps
+report.show(
+    gaps[[c for c in gaps.columns if not c.endswith(": lines")]], "No paid lines.",
+    caption="Dollars paid below each benchmark, by payer (line counts per benchmark in summary.xlsx › 20_gaps_by_payer)",
+)
 
 # %%
 fig = bm.plot_gaps(gaps, by="payer")

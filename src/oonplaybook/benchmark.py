@@ -42,6 +42,7 @@ import pandas as pd
 
 from oonplaybook.reference import pfs
 from oonplaybook.reference.code_families import code_families
+from oonplaybook.reference.localities import fill_localities_from_zip
 
 #: Published charge-to-Medicare multiples by specialty (Bai & Anderson, JAMA 2017; DOMAIN.md
 #: §3.2). Keys are oonplaybook specialty profiles; specialties without a published figure use
@@ -369,8 +370,13 @@ def build_benchmarks(
     ucr_min_count: int = 20,
     fair_health: pd.DataFrame | None = None,
     allowed_amounts: pd.DataFrame | None = None,
+    qp: bool = False,
 ) -> pd.DataFrame:
-    """One row per claim line (keyed claim_id, line_no) with every benchmark rung side by side."""
+    """One row per claim line (keyed claim_id, line_no) with every benchmark rung side by side.
+
+    ``qp`` prices with the qualifying-APM-participant conversion factors (2026 on; params
+    ``benchmark.qualifying_apm_participant``).
+    """
     need = {"claim_id", "line_no", "cpt"}
     missing = need - set(claim_lines.columns)
     if missing:
@@ -390,7 +396,16 @@ def build_benchmarks(
         if col not in lines.columns:
             lines[col] = np.nan if col != "units" else 1.0
     pcts = sorted({int(p) for p in ucr_percentiles})
-    med = pfs.medicare_allowed(lines, year=year, default_locality=default_locality, detail=True)
+    # a line without a locality takes its service-facility ZIP's (CMS ZIP5), then the default
+    loc = fill_localities_from_zip(
+        lines["locality"] if "locality" in lines.columns else pd.Series("", index=lines.index),
+        lines["service_zip"] if "service_zip" in lines.columns else None,
+        default_locality,
+    )
+    lines["locality"] = loc["locality"]
+    med = pfs.medicare_allowed(
+        lines, year=year, default_locality=default_locality, qp=qp, detail=True
+    )
     lines["_loc"] = med["medicare_locality"]
     m = med["medicare_allowed"]
     m_pos = m.where(m > 0)
@@ -411,6 +426,7 @@ def build_benchmarks(
             "modifiers": lines["modifiers"].astype("str"),
             "code_family": code_families(lines["cpt"]),
             "locality": med["medicare_locality"],
+            "locality_source": loc["locality_source"],
             "state": lines["state"].astype("str"),
             "facility": med["medicare_facility"],
             "units": units,

@@ -89,6 +89,11 @@ class BenchmarkSettings(_Strict):
         default_factory=list, description="Transparency-in-Coverage allowed-amounts JSON files"
     )
     bootstrap_reps: int = Field(500, ge=50, le=20000)
+    qualifying_apm_participant: bool = Field(
+        False,
+        description="price with the qualifying APM participant (QP) conversion factors, 2026 on "
+        "(33.5675 / anesthesia 20.5998 instead of 33.4009 / 20.4976; CY2026 PFS final rule)",
+    )
 
     @field_validator("ucr_percentiles")
     @classmethod

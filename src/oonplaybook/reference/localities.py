@@ -308,3 +308,43 @@ def zip_localities(zips: pd.Series) -> pd.DataFrame:
     out = per.reindex(s.to_numpy())
     out.index = zips.index
     return out
+
+
+def fill_localities_from_zip(
+    locality: pd.Series, zips: pd.Series | None, default: str | None = None
+) -> pd.DataFrame:
+    """Each line's MAC-locality: its own, else its service-facility ZIP's, else ``default``.
+
+    Returns ``locality`` (the line's value, the ZIP's locality, or "" so the pricer's default
+    applies) and ``locality_source`` saying which, e.g. "line", "ZIP 10001 (CMS ZIP5 20254)",
+    "default 13202-01 (ZIP 01434 needs ZIP9; not guessed)". A ZIP CMS splits between
+    localities is never resolved from ZIP5 alone.
+    """
+    loc = locality.astype("str").fillna("").str.strip()
+    loc = loc.where(~loc.isin(["nan", "None", "<NA>"]), "")
+    have = loc != ""
+    src = pd.Series(np.where(have, "line", ""), index=locality.index, dtype=object)
+    out_loc = loc.copy()
+    dflt = f"default {default}" if default else "no locality"
+    if zips is not None and (~have).any():
+        z = zip_localities(zips[~have])
+        quarter = ",".join(zip5_vintage().get("year_quarter", [])) or "?"
+        ok = z["locality"] != ""
+        out_loc.loc[z.index[ok]] = z.loc[ok, "locality"]
+        src.loc[z.index[ok]] = "ZIP " + z.loc[ok, "zip5"] + f" (CMS ZIP5 {quarter})"
+        why = z.loc[~ok]
+        src.loc[why.index] = np.where(
+            why["zip_status"] == "no ZIP",
+            dflt,
+            dflt
+            + " (ZIP "
+            + why["zip5"].where(why["zip5"] != "", "?")
+            + ": "
+            + why["zip_status"]
+            + ")",
+        )
+    src[src == ""] = dflt
+    return pd.DataFrame(
+        {"locality": out_loc.astype("str"), "locality_source": src.astype("str")},
+        index=locality.index,
+    )
