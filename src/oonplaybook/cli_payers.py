@@ -98,7 +98,9 @@ def register(app: typer.Typer) -> None:
             "claims",
             "denial OR",
             "x Medicare",
-            "median days",
+            "median days from service"
+            if pm.time_to_pay is not None and pm.time_to_pay.clock == "service"
+            else "median days",
             "drift",
             "repricer",
         ):

@@ -83,7 +83,12 @@ def km_plot(curves: pd.DataFrame, horizon: float = 120.0) -> plt.Figure:
         ax.fill_between(
             g["days"], 1 - g["unpaid_high"], 1 - g["unpaid_low"], step="post", alpha=0.15
         )
-    ax.set_xlabel("days since the payer received the claim")
+    from_service = curves.attrs.get("clock") == "service"  # no claim-received dates
+    ax.set_xlabel(
+        "days since the date of service (no claim-received dates)"
+        if from_service
+        else "days since the payer received the claim"
+    )
     ax.set_ylabel("share of claims remitted")
     ax.set_ylim(0, 1)
     ax.axhline(0.5, color="#999999", lw=0.8, ls=":")
@@ -192,9 +197,14 @@ def readings(pm: PayerModels) -> list[str]:
     for _, r in sc.iterrows():
         p = r["payer"]
         if pd.notna(r.get("median_days_to_pay")):
+            start = (
+                "of the date of service"
+                if "date of service" in str(r.get("days_to_pay_clock", ""))
+                else "of receipt"
+            )
             out.append(
                 f"Half of {p}'s claims are remitted within {r['median_days_to_pay']:.0f} days "
-                f"({_ci(r['days_median_ci_low'], r['days_median_ci_high'], '.0f')} days)."
+                f"{start} ({_ci(r['days_median_ci_low'], r['days_median_ci_high'], '.0f')} days)."
             )
         if r["drift_flag"]:
             change = "cut" if r["drift_size"] < 1 else "raised"
@@ -245,7 +255,11 @@ SCORECARD_VIEW = {
 def scorecard_view(scorecard: pd.DataFrame) -> pd.DataFrame:
     """The client-facing scorecard: key columns, readable names, sorted by rank."""
     cols = [c for c in SCORECARD_VIEW if c in scorecard.columns]
-    return scorecard.sort_values("rank")[cols].rename(columns=SCORECARD_VIEW).reset_index(drop=True)
+    view = dict(SCORECARD_VIEW)
+    clock = scorecard["days_to_pay_clock"] if "days_to_pay_clock" in scorecard else None
+    if clock is not None and clock.astype(str).str.contains("date of service").any():
+        view["median_days_to_pay"] = "median days from service"  # no claim-received dates
+    return scorecard.sort_values("rank")[cols].rename(columns=view).reset_index(drop=True)
 
 
 def data_sentence(pm: PayerModels, benchmark_source: str) -> str:

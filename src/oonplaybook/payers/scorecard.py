@@ -248,8 +248,10 @@ class PayerModels:
             km = self.time_to_pay.payer_table.set_index("payer")
             for c in ("median_days", "median_ci_low", "median_ci_high"):
                 sc[f"{c}_to_pay" if c == "median_days" else f"days_{c}"] = sc["payer"].map(km[c])
+            sc["days_to_pay_clock"] = self.time_to_pay.clock_label
         else:
             sc["median_days_to_pay"] = np.nan
+            sc["days_to_pay_clock"] = ""
         if self.appeals is not None:
             ap = self.appeals.payer_table.set_index("payer")
             sc["appeals"] = sc["payer"].map(ap["appeals"]).fillna(0).astype("int64")
@@ -381,6 +383,7 @@ class PayerModels:
             "payer_effects": _records(self.payer_effects()),
             "scorecard": _records(self.scorecard()),
             "models": {},
+            "time_to_pay_clock": self.time_to_pay.clock if self.time_to_pay else None,
         }
         for name, r in sorted(self.results().items()):
             out["models"][name] = {

@@ -1,6 +1,12 @@
 """Time to pay: Kaplan-Meier curves and a Cox model of days from submission to remittance.
 
 The clock runs from the date the payer received the claim (``submitted_date``) to its first
+remittance. Many exports and remits carry no claim-received date (no DTM*050); when fewer than
+half the claims have one, the clock runs from the **date of service** instead, for every claim
+(one clock per portfolio, so payers stay comparable), and the result says so
+(:attr:`TimeToPayResult.clock`, :data:`CLOCK_LABELS`) wherever it is shown. Days from service
+include the provider's own billing lag, so they are longer than days from receipt; the payer
+comparison (hazard ratios) is unaffected when that lag does not differ by payer. The first
 remittance (payment or denial: a denial is also the payer's answer, and leaving denials out would
 condition on the outcome). Claims with no remittance by the data cut-off are **censored** at the
 cut-off. The Cox model (statsmodels PHReg, Efron ties) uses sum coding of the payer, so each
@@ -39,22 +45,60 @@ MIN_CLAIMS = 20
 MIN_EVENTS = 5
 
 
+#: What the time-to-pay clock counts, by clock (shown with every time-to-pay figure).
+CLOCK_LABELS = {
+    "submitted": "days from claim received to remittance",
+    "service": "days from date of service to remittance (no claim-received date)",
+}
+#: Short column headings for each clock (scorecards, tables).
+CLOCK_HEADINGS = {
+    "submitted": "median days (from receipt)",
+    "service": "median days (from date of service)",
+}
+#: Share of claims that must carry a claim-received date for the submitted-date clock.
+MIN_SUBMITTED_SHARE = 0.5
+
+
+def choose_clock(claims: pd.DataFrame) -> str:
+    """``submitted`` when at least half the claims have a claim-received date, else ``service``."""
+    has = claims["submitted_date"].notna() if "submitted_date" in claims else pd.Series(False)
+    if len(claims) and has.mean() >= MIN_SUBMITTED_SHARE:
+        return "submitted"
+    if "service_date" in claims and claims["service_date"].notna().any():
+        return "service"
+    return "submitted"
+
+
 def survival_table(claims: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, list[str]]:
-    """Claim-level durations (days) and event flags; returns rows dropped with their reasons."""
-    d = claims[["claim_id", "payer", "submitted_date", "remit_date", "adjudicated"]].copy()
+    """Claim-level durations (days) and event flags; returns rows dropped with their reasons.
+
+    The clock (``surv.attrs["clock"]``) starts at the claim-received date, or at the date of
+    service when most claims have no received date (:func:`choose_clock`).
+    """
+    clock = choose_clock(claims)
+    start_col = "submitted_date" if clock == "submitted" else "service_date"
+    d = claims[["claim_id", "payer", start_col, "remit_date", "adjudicated"]].copy()
     msgs = []
-    no_sub = d["submitted_date"].isna()
-    if no_sub.any():
-        msgs.append(f"{int(no_sub.sum())} claims without a submitted date left out of time to pay")
-    d = d[~no_sub]
+    if clock == "service":
+        n_sub = int(claims["submitted_date"].notna().sum()) if "submitted_date" in claims else 0
+        msgs.append(
+            f"time to pay counted from the date of service: only {n_sub} of {len(claims)} claims "
+            "have a claim-received date (DTM*050 / submitted date); days from service include "
+            "the billing lag"
+        )
+    no_start = d[start_col].isna()
+    if no_start.any():
+        what = "submitted" if clock == "submitted" else "service"
+        msgs.append(f"{int(no_start.sum())} claims without a {what} date left out of time to pay")
+    d = d[~no_start]
     event = d["remit_date"].notna() & (d["remit_date"] <= cutoff)
     end = d["remit_date"].where(event, cutoff)
-    days = (end - d["submitted_date"]).dt.days.astype(float)
+    days = (end - d[start_col]).dt.days.astype(float)
     bad = days < 0
     if bad.any():
         msgs.append(
-            f"{int(bad.sum())} claims remitted (or submitted) after the cut-off or before "
-            "submission left out of time to pay; check submitted_date/remit_date"
+            f"{int(bad.sum())} claims remitted after the cut-off or dated after their "
+            f"remittance left out of time to pay; check {start_col}/remit_date"
         )
     out = pd.DataFrame(
         {
@@ -64,7 +108,9 @@ def survival_table(claims: pd.DataFrame, cutoff: pd.Timestamp) -> tuple[pd.DataF
             "event": event.astype(float),
         }
     )[~bad.to_numpy()]
-    return out.reset_index(drop=True), msgs
+    out = out.reset_index(drop=True)
+    out.attrs["clock"] = clock
+    return out, msgs
 
 
 def _quantile_ci(sf: SurvfuncRight, p: float = 0.5) -> tuple[float, float, float]:
@@ -90,10 +136,21 @@ class TimeToPayResult(ModelResult):
     payer_table: pd.DataFrame = field(default_factory=pd.DataFrame)
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     excluded: dict[str, str] = field(default_factory=dict)
+    clock: str = "submitted"
+
+    @property
+    def clock_label(self) -> str:
+        """What the days count (claim received or date of service, to remittance)."""
+        return CLOCK_LABELS[self.clock]
 
     def km_curves(self) -> pd.DataFrame:
-        """KM curves: payer, days, share still unpaid (with 95% band), share remitted."""
-        return self.curves.copy()
+        """KM curves: payer, days, share still unpaid (with 95% band), share remitted.
+
+        ``attrs["clock"]`` says where the days start (see :data:`CLOCK_LABELS`).
+        """
+        out = self.curves.copy()
+        out.attrs["clock"] = self.clock
+        return out
 
 
 def _grouped_cox(d: pd.DataFrame, levels: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
@@ -157,8 +214,11 @@ def fit_time_to_pay(
     cox_max_claims: int = COX_MAX_CLAIMS,
 ) -> TimeToPayResult:
     """KM per payer and a Cox PHReg (Efron ties) with sum-coded payers, censoring at cut-off."""
+    clock = surv.attrs.get("clock", "submitted")
     if surv.empty:
-        raise InsufficientDataError("time to pay: no claims with a submitted date")
+        raise InsufficientDataError(
+            "time to pay: no claims with a claim-received (submitted) or service date"
+        )
     agg = surv.groupby("payer", sort=True)["event"].agg(["size", "sum"])
     excluded = {}
     for p, r in agg.iterrows():
@@ -224,7 +284,7 @@ def fit_time_to_pay(
         msgs.append("Cox model not fit: need at least 2 payers with enough claims and remittances")
         table = pd.DataFrame(columns=["term", "estimate", "ci_low", "ci_high", "p_value", "n"])
         return TimeToPayResult(
-            "payment_hazard_ratio", table, int(len(surv)), msgs, "", km, cur, excluded
+            "payment_hazard_ratio", table, int(len(surv)), msgs, "", km, cur, excluded, clock
         )
     d = surv[surv["payer"].isin(payers)]
     levels = levels_of(d["payer"])
@@ -257,4 +317,5 @@ def fit_time_to_pay(
         payer_table=km,
         curves=cur,
         excluded=excluded,
+        clock=clock,
     )
