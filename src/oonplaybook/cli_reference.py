@@ -135,6 +135,61 @@ def register(app: typer.Typer) -> None:
             )
         Console().print(t)
 
+    @reference_app.command("status")
+    def status_cmd(
+        claims: Path | None = typer.Option(
+            None, "--claims", help="claim_lines.parquet (or .csv): flag what is stale for them"
+        ),
+        as_json: bool = typer.Option(False, "--json", help="print one JSON list of tables"),
+    ) -> None:
+        """List every packaged or imported reference table with its vintage; flag stale ones."""
+        import pandas as pd
+
+        from oonplaybook.reference import pfs, status
+
+        lines = None
+        if claims is not None:
+            if not claims.is_file():
+                _fail(
+                    f"reference status: {claims} not found; pass the claim_lines.parquet ingest wrote"
+                )
+            try:
+                lines = (
+                    pd.read_parquet(claims)
+                    if claims.suffix.lower() == ".parquet"
+                    else pd.read_csv(claims, dtype=str, keep_default_na=False)
+                )
+            except (OSError, ValueError) as e:
+                _fail(f"reference status: {claims}: cannot read it as claim lines ({e})")
+        try:
+            rows = status.reference_status(lines)
+        except pfs.ReferenceError as e:
+            _fail(f"reference status: {e}")
+            return
+        if as_json:
+            typer.echo(json.dumps([r.to_dict() for r in rows], sort_keys=True))
+            return
+        t = Table(title="Reference tables" + (f" for {claims.name}" if claims else ""))
+        for col in ("table", "key", "vintage", "source", "stale", "detail"):
+            t.add_column(col, overflow="fold")
+        for r in rows:
+            t.add_row(
+                r.table,
+                r.key,
+                r.vintage,
+                r.source,
+                "[red]STALE[/red]" if r.stale else "ok",
+                r.detail,
+            )
+        c = Console()
+        c.print(t)
+        n = sum(r.stale for r in rows)
+        c.print(
+            f"{n} stale table(s)"
+            if n
+            else "nothing stale" + ("" if claims else " (no claims given)")
+        )
+
     @app.command("benchmark")
     def benchmark_cmd(
         claim_lines: Path = typer.Argument(..., help="claim_lines.parquet written by ingest"),

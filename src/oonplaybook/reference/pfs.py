@@ -1,6 +1,6 @@
 """Medicare Physician Fee Schedule (PFS) pricing from CMS's own files, to the cent.
 
-Formula (42 CFR 414.20, 414.22; CMS RVU file README; DOMAIN.md §3.1)::
+Formula (42 CFR 414.20, 414.22; CMS RVU file README; docs/domain.md §3.1)::
 
     fee = [(work RVU x work GPCI) + (PE RVU x PE GPCI) + (MP RVU x MP GPCI)] x CF
 
@@ -21,7 +21,7 @@ Formula (42 CFR 414.20, 414.22; CMS RVU file README; DOMAIN.md §3.1)::
 * **Not applied** (documented, shown in ``medicare_note``): the OPPS cap on non-facility imaging
   (needs CMS's OPPSCAP file; it can only lower some non-facility imaging amounts), endoscopic
   base-code reductions (indicator 3 is approximated as the standard 50%), MAC-priced (status C)
-  codes, the 2026 QP anesthesia CF (not captured, DOMAIN.md §8 item 3). Multiple-procedure
+  codes, the 2026 QP anesthesia CF (not captured, docs/domain.md §8 item 3). Multiple-procedure
   reductions are applied per line from modifier 51 (the line says it is a subsequent
   procedure); ranking a claim's procedures by amount is left to the biller.
 
@@ -57,7 +57,7 @@ from oonplaybook.reference.localities import ReferenceError, normalize_locality,
 
 # --- domain constants ---------------------------------------------------------------------------
 
-#: PFS conversion factors by (year, qualifying APM participant). DOMAIN.md §3.1 table.
+#: PFS conversion factors by (year, qualifying APM participant). docs/domain.md §3.1 table.
 #: 2024: $33.2875 is the CF effective 2024-03-09 (CAA 2024 fix; $32.7442 applied 01-01..03-08);
 #: 2025: $32.3465, equal to the CONV FACTOR column of every row of PPRRVU2025_Oct.csv (checked
 #: by scripts/build_reference.py and tests); 2026: non-QP $33.4009, QP $33.5675 (CY2026 PFS
@@ -75,7 +75,7 @@ CONVERSION_FACTORS: dict[tuple[int, bool], Decimal] = {
 #: CMS's ANES2025 file ("National Anes CF of 20.3178"). 2026 non-QP $20.4976 (CY2026 PFS final
 #: rule; PBN "non-APM anesthesia CF (final) $20.4976"); 2026 QP $20.5998 (Ventra Health, "a
 #: separate CF of $20.5998 for physicians participating in Advanced APMs"; check: 20.4976 x
-#: 1.0075 / 1.0025 = 20.5998; DOMAIN-AUDIT-2026-12 H5).
+#: 1.0075 / 1.0025 = 20.5998; docs/domain.md §3.1).
 ANESTHESIA_CONVERSION_FACTORS: dict[tuple[int, bool], Decimal | None] = {
     (2024, False): Decimal("20.7739"),
     (2024, True): Decimal("20.7739"),
@@ -174,7 +174,7 @@ ANESTHESIA_MILLI: dict[str, int] = {"QK": 500, "QX": 500, "QY": 500}
 #: Medicare pays 3 base units per procedure, plus 1 time unit when the physician documents
 #: presence at induction, and no other time (Palmetto GBA, "HCPCS Modifier AD": "based on three
 #: base units per procedure with an additional unit of time if the physician documents that he
-#: or she was present at induction"; Pub. 100-04 Ch. 12 §50.C; DOMAIN-AUDIT-2026-12 H6).
+#: or she was present at induction"; Pub. 100-04 Ch. 12 §50.C; docs/domain.md §3.1).
 ANESTHESIA_AD_BASE_UNITS = 3
 ANESTHESIA_AD_INDUCTION_TIME_UNITS = 1
 
@@ -737,6 +737,13 @@ def _tables_for(year: int) -> tuple[ReferenceTables, str]:
     return t, note
 
 
+def tables_for(year: int) -> tuple[ReferenceTables, str]:
+    """The tables pricing ``year`` uses and their stand-in note ("" when exact); no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _tables_for(int(year))
+
+
 def pricing_note(year: int) -> str:
     """One run-level sentence when ``year`` is priced with another year's RVUs ("" if exact).
 
@@ -744,9 +751,7 @@ def pricing_note(year: int) -> str:
     release) used with the 2026 GPCIs and the 2026 conversion factor: ...". The report's
     executive summary shows it once; every priced line's ``medicare_note`` carries it too.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _, note = _tables_for(int(year))
+    _, note = tables_for(year)
     return f"Medicare PFS {year}: {note}" if note else ""
 
 
