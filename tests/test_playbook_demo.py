@@ -56,21 +56,42 @@ def test_improper_emergency_prior_auth_denials_go_to_the_nsa_route(plan: dict) -
         nsa[["claim_id", "open_negotiation_initiate_by", "state_law_governs"]], on="claim_id"
     )
     nsa_routes = ["open_negotiation", "state_idr"]  # the state process where state law governs
-    window_open = rows["state_law_governs"] | (
-        rows["open_negotiation_initiate_by"] >= pd.Timestamp(plan["as_of"])
+    from oonplaybook.rules import state_dispute_deadlines
+
+    first = cl.groupby("claim_id", sort=False)[["state", "remit_date"]].first()
+    first = first.reindex(rows["claim_id"].to_numpy())
+    state_by, _ = state_dispute_deadlines(first["state"].to_numpy(), first["remit_date"].to_numpy())
+    asof = pd.Timestamp(plan["as_of"])
+    state_open = state_by.isna().to_numpy() | (state_by.to_numpy() >= asof)
+    window_open = (rows["state_law_governs"] & state_open) | (
+        ~rows["state_law_governs"] & (rows["open_negotiation_initiate_by"] >= asof)
     )
     on_route = rows["route"].isin(nsa_routes) | (
-        rows["route"].eq("write_off") & rows["next_step"].isin(nsa_routes)
+        rows["route"].eq("write_off") & rows["route_if_worked"].isin(nsa_routes)
     )
     assert window_open.sum() >= 10
     assert on_route[window_open].all(), rows.loc[
-        window_open & ~on_route, ["claim_id", "route", "next_step"]
+        window_open & ~on_route, ["claim_id", "route", "route_if_worked"]
     ]
-    assert (rows.loc[rows["route"].eq("open_negotiation"), "next_step"] == "idr").all()
+    on = rows["route"].eq("open_negotiation") & rows["status"].eq("open")
+    assert on.any() and (rows.loc[on, "next_step"] == "idr").all()
     # once the 30-business-day window has lapsed the improper denial is still contested by appeal
     late = rows[~window_open]
-    assert late["route"].isin(["appeal_l1", "appeal_l2", "open_negotiation", "write_off"]).all()
-    assert (late["route"].eq("open_negotiation") == late["status"].eq("lost")).all()
+    assert (
+        late["route"]
+        .isin(
+            [
+                "appeal_l1",
+                "appeal_l2",
+                "external_review",
+                "open_negotiation",
+                "state_idr",
+                "write_off",
+            ]
+        )
+        .all()
+    ), late["route"].value_counts()
+    assert (late["route"].isin(nsa_routes) == late["status"].eq("lost")).all()
 
 
 def test_repricer_nsa_claims_are_idr_candidates_with_positive_ev(plan: dict) -> None:
@@ -108,3 +129,25 @@ def test_every_denied_claim_is_on_the_worklist_and_past_deadlines_are_lost(plan:
     assert len(lost) > 0 and (lost["deadline"] < pd.Timestamp(plan["as_of"])).all()
     assert lost["deadline"].notna().all()
     assert (lost["expected_recovery"] == 0).all() and (lost["lost_revenue"] > 0).any()
+
+
+def test_demo_worklist_is_coherent_and_bills_no_protected_patient(plan: dict) -> None:
+    """Issue 15 item 8 on the demo: one route per row, next step and letter type agree with it,
+    no patient bill on a claim the protections table marks "balance-bill not allowed"."""
+    from oonplaybook.playbook.worklist import ROUTE_LETTER_TYPE, coherence_problems
+
+    wl = plan["wl"]
+    prot = pb.patient_protections(plan["cl"], plan["nsa"])
+    problems = coherence_problems(wl, prot)
+    assert problems.empty, problems["rule"].value_counts()
+    bills = wl[wl["route"].eq("patient_bill") & wl["status"].eq("open")].merge(
+        prot, on="claim_id", suffixes=("", "_p")
+    )
+    assert len(bills) >= 5
+    assert bills["balance_bill_allowed"].all()
+    assert (bills["at_stake"] <= bills["max_patient_bill"] + 0.005).all()
+    assert bills["deadline"].notna().all()  # the practice's billing deadline
+    open_ = wl[wl["status"].eq("open")]
+    assert (open_["letter_type"] == open_["route"].map(ROUTE_LETTER_TYPE)).all()
+    assert (open_["expected_recovery"] > 0).all()  # $0 write-offs are not open items
+    assert not open_["route"].eq("write_off").any()

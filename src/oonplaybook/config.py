@@ -126,14 +126,26 @@ class PlaybookSettings(_Strict):
     min_dispute_amount: float = Field(0.0, ge=0)
     codes_of_interest: list[str] = Field(default_factory=list)
     contract_appeal_days: int = Field(180, ge=1, description="plan/contract appeal window")
-    letter_limit: int = Field(50, ge=0, description="max letters rendered per run")
+    letter_limit: int = Field(
+        50,
+        ge=0,
+        description="max letters written per letter type (in worklist rank order); "
+        "`oonplaybook letters RUN_DIR --all` writes the rest",
+    )
+    letter_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description="per-letter-type limits overriding letter_limit, e.g. {appeal: 100}",
+    )
+    letter_due_days: int = Field(
+        14, ge=0, description="rows due within this many days always get their letter"
+    )
     timely_filing_days: int = Field(
         365,
         ge=1,
-        description="payer timely-filing window for corrected claims (contracts: 90-365, DOMAIN §4.3)",
+        description="payer timely-filing window for corrected claims (contracts: 90-365, docs/domain.md §4.3)",
     )
     work_cost_per_claim: float = Field(
-        57.23, ge=0, description="cost to work one appeal (Premier 2023: $57.23/claim, DOMAIN §6)"
+        57.23, ge=0, description="cost to work one appeal (Premier 2023: $57.23/claim, docs/domain.md §6)"
     )
     patient_collection_rate: float = Field(
         0.5,
@@ -146,9 +158,10 @@ class PlaybookSettings(_Strict):
         ge=1,
         le=3650,
         description=(
-            "the practice's own deadline for billing a patient, in days after the date of service; "
-            "a patient bill not sent by then is lost (default 300: inside Texas's limit, the first "
-            "day of the 11th month after service, Tex. Civ. Prac. & Rem. Code 146.002(a))"
+            "the practice's own deadline for billing a patient, in days after the plan's remit "
+            "(the date of service when there is no plan, e.g. self-pay); a patient bill not sent "
+            "by then is lost. Default 300: about the Texas limit for self-pay bills, the first "
+            "day of the 11th month after service (Tex. Civ. Prac. & Rem. Code 146.002(a))"
         ),
     )
     contact: str = Field(

@@ -1,9 +1,9 @@
 """Patient protections: what the client may and may not bill its patients, per claim.
 
 - **Balance billing.** NSA-protected claims (emergency; OON provider at an in-network facility;
-  air ambulance) may be billed only the in-network cost share (DOMAIN §1.1; RARC N830: only PR
+  air ambulance) may be billed only the in-network cost share (docs/domain.md §1.1; RARC N830: only PR
   amounts collectable). Notice-and-consent can lift that only for non-emergency, non-ancillary
-  services (42 U.S.C. 300gg-132(b)(2); DOMAIN §1.3).
+  services (42 U.S.C. 300gg-132(b)(2); docs/domain.md §1.3).
 - **Cost-share cap.** Patient responsibility above the NSA cap (in-network cost sharing on the
   recognized amount) is flagged with the excess.
 - **Self-pay / uninsured.** A bill at least $400 above the good-faith estimate is "substantially
@@ -28,7 +28,7 @@ PPDR_THRESHOLD = 400.0
 PPDR_WINDOW_DAYS = 120
 
 #: Specialties whose services are "ancillary": notice-and-consent can never waive NSA protection
-#: (42 U.S.C. 300gg-132(b)(2)(A)-(B); 45 CFR 149.420; DOMAIN §1.3).
+#: (42 U.S.C. 300gg-132(b)(2)(A)-(B); 45 CFR 149.420; docs/domain.md §1.3).
 ANCILLARY_SPECIALTIES = frozenset(
     {"emergency_medicine", "anesthesiology", "pathology", "radiology", "neonatology"}
 )
@@ -55,19 +55,23 @@ PROTECTION_COLUMNS = [
     "ppdr_eligible",
     "ppdr_window_end",
     "may_bill_patient",
+    "max_patient_bill",
     "explanation",
 ]
 
 
-def patient_protections(
-    claim_lines: pd.DataFrame, nsa_assessment: pd.DataFrame | None = None
+def _claim_frame(
+    claim_lines: pd.DataFrame,
+    nsa_assessment: pd.DataFrame | None,
+    *,
+    first: tuple[str, ...] = ("payer", "specialty", "plan_type", "patient_key"),
+    extra_sum: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Per claim: may the patient be balance-billed, is patient responsibility above the NSA cap,
-    and for self-pay claims with a good-faith estimate, is the bill $400+ over it (PPDR-eligible).
+    """Lines reduced to one row per claim with the flags every protection rule reads.
 
-    Uses the NSA assessment's ``balance_bill_allowed`` / ``patient_cost_share_cap`` /
-    ``patient_resp_exceeds_cap`` when given; otherwise derives balance billing from the line flags
-    and leaves the cap unknown (NaN) rather than guessing a benefit design.
+    ``nsa_applies`` and ``balance_bill_allowed`` come from the NSA assessment when it has them;
+    without one, protection is derived from the line flags (emergency, in-network facility, air
+    ambulance) and a valid notice-and-consent (non-emergency, non-ancillary) lifts it.
     """
     lines = join_assessment(claim_lines, nsa_assessment)
     if not (
@@ -86,8 +90,8 @@ def patient_protections(
     agg = run_reduce(
         lines.sort_values(["claim_id", "line_no"], kind="stable"),
         ["claim_id"],
-        first=("payer", "specialty", "plan_type", "patient_key"),
-        sum=("billed", "paid", "patient_resp"),
+        first=tuple(dict.fromkeys((*first, "specialty", "plan_type"))),
+        sum=("billed", "paid", "patient_resp", *extra_sum),
         any=("nsa_applies", "emergency", *extra_any),
         all=("notice_consent", *extra_all),
         min=("service_date", "remit_date"),
@@ -100,6 +104,77 @@ def patient_protections(
         agg["balance_bill_allowed"] = ~agg["nsa_applies"] | agg["consent_valid"]
     if "patient_cost_share_cap" not in agg.columns:
         agg["patient_cost_share_cap"] = np.nan
+    self_pay = agg["plan_type"].astype("str").eq("self_pay")
+    agg["bill_over_gfe"] = (agg["billed"] - agg["gfe_amount"]).where(
+        self_pay & agg["gfe_amount"].notna()
+    )
+    agg["ppdr_eligible"] = (agg["bill_over_gfe"] >= PPDR_THRESHOLD).fillna(False).astype("bool")
+    agg["max_patient_bill"] = _max_patient_bill(agg, self_pay)
+    return agg
+
+
+def _max_patient_bill(agg: pd.DataFrame, self_pay: pd.Series) -> pd.Series:
+    """The most the practice may bill the patient on each claim.
+
+    Self-pay: the charges, but at most the good-faith estimate + $399.99 (a bill $400 or more
+    over it is "substantially in excess", 45 CFR 149.620(a)(2)(ii)). Protected claims (no
+    balance billing): the patient's cost share on the remit, capped at the NSA cost-share cap
+    when known. Otherwise the balance after the plan's payment.
+    """
+    billed = agg["billed"].astype("float64")
+    paid = agg["paid"].fillna(0.0).astype("float64")
+    gfe_limit = agg["gfe_amount"].astype("float64") + (PPDR_THRESHOLD - 0.01)
+    self_pay_max = np.fmin(billed, gfe_limit.where(agg["ppdr_eligible"]))
+    cost_share = agg["patient_resp"].fillna(0.0).astype("float64")
+    cost_share = np.fmin(cost_share, agg["patient_cost_share_cap"].astype("float64"))
+    balance = (billed - paid).clip(lower=0.0)
+    out = np.where(
+        self_pay, self_pay_max, np.where(agg["balance_bill_allowed"], balance, cost_share)
+    )
+    return pd.Series(out, index=agg.index, dtype="float64").clip(lower=0.0).round(2)
+
+
+def patient_bill_limits(
+    claim_lines: pd.DataFrame, nsa_assessment: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per claim: ``balance_bill_allowed`` and ``max_patient_bill``, exactly as the protections
+    table states them, for the worklist (which never bills a patient more than this)."""
+    cols = [
+        c
+        for c in (
+            "claim_id",
+            "line_no",
+            "plan_type",
+            "specialty",
+            "billed",
+            "paid",
+            "patient_resp",
+            "emergency",
+            "facility_in_network",
+            "air_ambulance",
+            "notice_consent",
+            "service_date",
+            "remit_date",
+            "gfe_amount",
+        )
+        if c in claim_lines.columns
+    ]
+    agg = _claim_frame(claim_lines[cols], nsa_assessment, first=("plan_type",))
+    return agg[["claim_id", "balance_bill_allowed", "ppdr_eligible", "max_patient_bill"]]
+
+
+def patient_protections(
+    claim_lines: pd.DataFrame, nsa_assessment: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per claim: may the patient be balance-billed, is patient responsibility above the NSA cap,
+    and for self-pay claims with a good-faith estimate, is the bill $400+ over it (PPDR-eligible).
+
+    Uses the NSA assessment's ``balance_bill_allowed`` / ``patient_cost_share_cap`` /
+    ``patient_resp_exceeds_cap`` when given; otherwise derives balance billing from the line flags
+    and leaves the cap unknown (NaN) rather than guessing a benefit design. ``max_patient_bill``
+    is the most the practice may bill the patient (the worklist's patient bills never exceed it).
+    """
+    agg = _claim_frame(claim_lines, nsa_assessment)
     cap = agg["patient_cost_share_cap"].astype("float64")
     excess = (agg["patient_resp"] - cap).where(agg["nsa_applies"] & cap.notna())
     if "patient_resp_exceeds_cap" not in agg.columns:
@@ -107,10 +182,6 @@ def patient_protections(
     agg["patient_resp_exceeds_cap"] = agg["patient_resp_exceeds_cap"].fillna(False).astype("bool")
     agg["excess_over_cap"] = excess.clip(lower=0).fillna(0.0).round(2)
     self_pay = agg["plan_type"].astype("str").eq("self_pay")
-    agg["bill_over_gfe"] = (agg["billed"] - agg["gfe_amount"]).where(
-        self_pay & agg["gfe_amount"].notna()
-    )
-    agg["ppdr_eligible"] = (agg["bill_over_gfe"] >= PPDR_THRESHOLD).fillna(False).astype("bool")
     bill_date = pd.to_datetime(agg["remit_date"]).fillna(pd.to_datetime(agg["service_date"]))
     agg["ppdr_window_end"] = (
         (bill_date + pd.Timedelta(days=PPDR_WINDOW_DAYS))
@@ -148,6 +219,7 @@ _EXPLAIN_FIELDS = (
     "balance_bill_allowed",
     "patient_resp_exceeds_cap",
     "excess_over_cap",
+    "max_patient_bill",
 )
 _ExplainRow = namedtuple("_ExplainRow", _EXPLAIN_FIELDS)
 
@@ -157,8 +229,10 @@ def _explain(r: object) -> str:
     if r.plan_type == "self_pay":
         if r.ppdr_eligible:
             return (
-                f"The bill is ${r.bill_over_gfe:,.2f} above the good-faith estimate; the patient may ask for "
-                "patient-provider dispute resolution within 120 days of the bill. Consider adjusting to the estimate."
+                f"The charges are ${r.bill_over_gfe:,.2f} above the good-faith estimate: bill at most "
+                f"${r.max_patient_bill:,.2f} (the estimate + $399.99). A bill $400 or more over the "
+                "estimate lets the patient start patient-provider dispute resolution within 120 days "
+                "of receiving it (45 CFR 149.620)."
             )
         return "Self-pay: bill the charges; the bill is within $400 of any good-faith estimate."
     if r.nsa_applies and not r.balance_bill_allowed:

@@ -9,18 +9,28 @@ Routing, per line:
 
 1. NSA-protected lines (emergency; OON provider at an in-network facility; air ambulance) that
    were underpaid, or denied for a reason the NSA forbids (no prior authorisation, not in network:
-   DOMAIN §1.1, §4.2), go to **open negotiation** (notice due 30 business days after the initial
+   docs/domain.md §1.1, §4.2), go to **open negotiation** (notice due 30 business days after the initial
    payment or denial, 45 CFR 149.510(b)(1)(ii)(B)) and then **IDR**; once an open-negotiation
    notice is on record (``open_negotiation_notice_date`` in the assessment) the route is IDR itself.
    Where a specified state law governs (``state_law_governs`` in the assessment, e.g. New York
    for fully insured plans) the route is ``state_idr``: the state's process replaces the federal
-   one (DOMAIN §1.1, §1.11); its clocks are not encoded, so the plan/contract dispute window
+   one (docs/domain.md §1.1, §1.11); its clocks are not encoded, so the plan/contract dispute window
    (``contract_appeal_days`` from the remit) bounds it.
 2. Everything else follows the appeal ladder of its denial-reason group (``appeals.LADDERS``);
    history in ``appeals`` moves a claim up the ladder (level-1 upheld -> level 2 -> external
    review) or marks it in progress / resolved.
 3. The first rung whose deadline has not passed on ``as_of`` is the route; when none is open,
    the first rung is shown as lost.
+
+One route per row, and everything on the row agrees with it (:func:`coherence_problems` checks):
+``next_step`` is the rung that follows the route on its ladder (:data:`ROUTE_NEXT`; empty once
+nothing follows, and on rows that are not open), ``letter_type`` is the letter the route needs
+(:data:`ROUTE_LETTER_TYPE`), ``action`` says in words what to do and by when. A patient is never
+billed on a claim the protections table marks "balance-bill not allowed" (that rung is taken off
+the ladder), a self-pay bill is never more than the good-faith estimate + $399.99 (45 CFR
+149.620), and a patient bill carries the practice's own billing deadline
+(``playbook.patient_billing_days`` after the remit, or the date of service for self-pay).
+Rows not worth working are ``status = "write_off"`` (with ``route_if_worked``), not open items.
 """
 
 from __future__ import annotations
@@ -36,12 +46,13 @@ from oonplaybook.config import PlaybookSettings
 from oonplaybook.playbook import appeals as ap
 from oonplaybook.playbook._adapters import isin, join_assessment, line_frame
 from oonplaybook.playbook.idr_batches import idr_offer
+from oonplaybook.playbook.protections import patient_bill_limits
 from oonplaybook.playbook.targets import line_targets
 
 #: Denial groups the NSA route handles for protected claims: payment-amount disputes and denials
 #: that are improper under the NSA (prior auth / network for emergency and ancillary services,
-#: DOMAIN §1.1 and §4.2). Coverage and medical-necessity denials stay on the appeal ladder: IDR
-#: decides payment amounts, not coverage (DOMAIN §4.2 row 96/204).
+#: docs/domain.md §1.1 and §4.2). Coverage and medical-necessity denials stay on the appeal ladder: IDR
+#: decides payment amounts, not coverage (docs/domain.md §4.2 row 96/204).
 NSA_ROUTE_GROUPS = frozenset(
     {"underpayment", "authorization", "network", "none", "other", "patient_cost_share"}
 )
@@ -50,18 +61,79 @@ NSA_ROUTE_GROUPS = frozenset(
 NSA_DENIAL_GROUPS = frozenset({"authorization", "network"})
 
 #: Appeal success prior: 54.3% of denials eventually overturned (Premier 2022 claims, 516
-#: hospitals; DOMAIN §6). Shrunk toward each payer's own appeal history.
+#: hospitals; docs/domain.md §6). Shrunk toward each payer's own appeal history.
 APPEAL_SUCCESS_PRIOR = 0.543
 #: Weight of the prior, in pseudo-appeals (a payer with 20 decided appeals weighs its own rate and
 #: the prior equally). A modelling choice, not a published figure.
 APPEAL_PRIOR_WEIGHT = 20.0
 #: Corrected-claim recovery: 63% of denied claims are recoverable (Change Healthcare Denials
-#: Index, 2016 hospital claims; DOMAIN §6).
+#: Index, 2016 hospital claims; docs/domain.md §6).
 CORRECTED_CLAIM_SUCCESS = 0.63
 #: Urgency half-life: a route with this many calendar days left has urgency 0.5
 #: (urgency = H / (H + days_left)); no-clock routes get ``NO_CLOCK_URGENCY``. Modelling choices.
 URGENCY_HALF_DAYS = 30.0
 NO_CLOCK_URGENCY = 0.25
+
+#: The letter each route needs (empty: none; a corrected claim is an 837, not a letter). Letter
+#: types are not route names except where the route *is* the letter (payer negotiation), so a
+#: row never names two routes. ``state_dispute_notice``: the notice to the payer that payment is
+#: governed by the state's surprise-billing law and will go to its dispute process.
+ROUTE_LETTER_TYPE: dict[str, str] = {
+    **ap.ROUTE_LETTER,
+    "state_idr": "state_dispute_notice",
+}
+
+#: The rung that may follow each route (its next step when it fails or lapses); "" = nothing
+#: follows. IDR and the state processes end in a binding determination (45 CFR
+#: 149.510(c)(4)(vii)), so nothing follows them; an improper denial still reaches the appeal
+#: ladder when their window has closed, as the row's route.
+ROUTE_NEXT: dict[str, frozenset[str]] = {
+    "corrected_claim": frozenset({"appeal_l1", "patient_bill", ""}),
+    "appeal_l1": frozenset({"appeal_l2", ""}),
+    "appeal_l2": frozenset({"external_review", ""}),
+    "external_review": frozenset({""}),
+    "payer_negotiation": frozenset({"appeal_l1", ""}),
+    "open_negotiation": frozenset({"idr"}),
+    "idr": frozenset({""}),
+    "state_idr": frozenset({""}),
+    "patient_bill": frozenset({""}),
+    "write_off": frozenset({""}),
+}
+
+#: Worklist statuses: ``open`` rows are the work; the others are listed, never dropped.
+STATUSES: tuple[str, ...] = ("open", "in_progress", "write_off", "resolved", "lost")
+
+#: Route names as a biller reads them.
+ROUTE_LABELS: dict[str, str] = {
+    "corrected_claim": "corrected claim",
+    "appeal_l1": "level-1 appeal",
+    "appeal_l2": "level-2 appeal",
+    "external_review": "external review",
+    "payer_negotiation": "negotiation with the payer",
+    "open_negotiation": "open negotiation",
+    "idr": "federal IDR",
+    "state_idr": "state dispute process",
+    "patient_bill": "patient bill",
+    "write_off": "write-off",
+}
+
+#: What to do on an open row of each route.
+_ROUTE_ACTION: dict[str, str] = {
+    "corrected_claim": "Submit a corrected claim (frequency code 7, original claim number)",
+    "appeal_l1": "File a level-1 appeal",
+    "appeal_l2": "File a level-2 appeal",
+    "external_review": "Request external review",
+    "payer_negotiation": "Send the negotiation letter to the payer",
+    "open_negotiation": "Send the open-negotiation notice",
+    "idr": "Initiate federal IDR",
+    "state_idr": "Send the state-law dispute notice, then file the state's dispute process",
+    "patient_bill": "Bill the patient",
+    "write_off": "Approve the write-off",
+}
+
+#: Letter types whose template the letters module renders under another name (until it reads
+#: ``letter_type`` itself): the state notice is the negotiation letter's state-law variant.
+_TEMPLATE_OF: dict[str, str] = {"state_dispute_notice": "payer_negotiation"}
 
 WORKLIST_COLUMNS = [
     "rank",
@@ -100,6 +172,9 @@ WORKLIST_COLUMNS = [
     "urgency",
     "priority",
     "next_step",
+    "route_if_worked",
+    "letter_type",
+    "action",
     "documents_needed",
     "letter",
 ]
@@ -240,14 +315,15 @@ _DONE_THROUGH: dict[int, tuple[str, ...]] = {
 
 
 def _ladder(key: str) -> tuple[str, ...]:
-    """The rungs for one ladder key ``base#upheld_level#notice#external_review`` (see :func:`route_claims`)."""
-    base, upheld, notice, ext = key.split("#")
+    """The rungs for one ladder key ``base#upheld_level#notice#external_review#patient_bill``
+    (see :func:`route_claims`)."""
+    base, upheld, notice, ext, bill = key.split("#")
     if base == "self_pay":
         rungs: tuple[str, ...] = ("patient_bill",)
     elif base.startswith(("nsa|", "state|")):
         # improper denials (no prior auth, not in network) may also be appealed; a payment-amount
-        # dispute under the NSA has only open negotiation then IDR (DOMAIN §4.2, CO-45). Where a
-        # specified state law governs, its own process replaces the federal one (DOMAIN §1.1, §1.11).
+        # dispute under the NSA has only open negotiation then IDR (docs/domain.md §4.2, CO-45). Where a
+        # specified state law governs, its own process replaces the federal one (docs/domain.md §1.1, §1.11).
         kind, g = base.split("|", 1)
         fallback = ap.LADDERS["authorization"] if g in NSA_DENIAL_GROUPS else ()
         first = "open_negotiation" if kind == "nsa" else "state_idr"
@@ -262,6 +338,9 @@ def _ladder(key: str) -> tuple[str, ...]:
     level = int(upheld or 0)
     if level:
         rungs = tuple(r for r in rungs if r not in _DONE_THROUGH[min(level, 3)])
+    if bill != "b" and "patient_bill" in rungs:
+        # the protections table says the patient may not be balance-billed (NSA, public plans)
+        rungs = tuple(r for r in rungs if r != "patient_bill") or ("write_off",)
     return rungs
 
 
@@ -276,6 +355,9 @@ def route_claims(
 
     ``lines`` needs the claim-line columns plus ``nsa_applies`` and, for NSA lines, the assessment's
     ``open_negotiation_initiate_by`` / ``idr_initiate_by`` (and optional ``open_negotiation_notice_date``).
+    An optional ``patient_bill_allowed`` (from :func:`protections.patient_bill_limits`) takes the
+    patient-bill rung off the ladder where it is False. ``next_step`` is empty on rows that are
+    not open and where nothing follows the route (:data:`ROUTE_NEXT`).
     """
     as_of_ts = pd.Timestamp(as_of)
     group = lines["denial_group"].astype("str")
@@ -309,12 +391,18 @@ def route_claims(
     # federal external review exists for ERISA/ACA group and individual plans only
     # (29 CFR 2590.715-2719; 45 CFR 147.136)
     ext_ok = lines["plan_type"].astype("str").isin(list(ERISA_ACA_PLAN_TYPES)).to_numpy()
+    bill_ok = (
+        lines["patient_bill_allowed"].fillna(True).astype("bool").to_numpy()
+        if "patient_bill_allowed" in lines.columns
+        else np.ones(len(lines), dtype=bool)
+    )
     full = (
         pd.Series(base, index=lines.index, dtype="str")
         + "#"
         + pd.Series(upheld_lvl, index=lines.index).astype("str")
         + np.where(sent, "#n", "#")
         + np.where(ext_ok, "#x", "#")
+        + np.where(bill_ok, "#b", "#")
     )
     ids, uniq = pd.factorize(full, sort=True)
     tables = [_ladder(k) for k in uniq]
@@ -337,6 +425,12 @@ def route_claims(
         else pd.Series(pd.NaT, index=lines.index)
     )
     decided = st["last_decided"]
+    # the practice's own deadline for billing the patient: from the plan's remit, when the
+    # patient's share is known, else (self-pay) from the date of service
+    billable = pd.to_datetime(lines["remit_date"]).fillna(pd.to_datetime(lines["service_date"]))
+    bill_by = (billable + pd.Timedelta(days=settings.patient_billing_days)).astype(
+        "datetime64[us]"
+    )
 
     route = pd.Series("", index=lines.index, dtype="str")
     deadline = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[us]")
@@ -354,6 +448,7 @@ def route_claims(
             last_decision=decided,
         )
         dl = dl.where(~cand.eq("open_negotiation"), on_by).where(~cand.eq("idr"), idr_by)
+        dl = dl.where(~cand.eq("patient_bill"), bill_by)
         if k == 0:
             first_deadline = dl.astype("datetime64[us]")
         open_ = has & ~chosen & (dl.isna() | (dl >= as_of_ts)).to_numpy()
@@ -386,9 +481,13 @@ def route_claims(
     for k in range(1, max_len):
         m = nk == k
         nxt[m] = rung_k[k][ids[m]]
-    nxt = np.where(route.to_numpy() == "open_negotiation", "idr", nxt)
-    nxt = np.where(n_rungs == 0, "exhausted", nxt)
-    nxt = np.where(pending.to_numpy() | resolved.to_numpy(), "", nxt)
+    rt = route.to_numpy()
+    nxt = np.where(rt == "open_negotiation", "idr", nxt)
+    # binding determinations: nothing follows IDR or the state process. A state process whose
+    # filing clock is not encoded (rules.state_dispute_deadline) keeps NaT and its ``action``
+    # says "state deadline not encoded; check" (never an invented date).
+    nxt = np.where(np.isin(rt, ["idr", "state_idr"]), "", nxt)
+    nxt = np.where(pending.to_numpy() | resolved.to_numpy() | lost, "", nxt)
     return pd.DataFrame(
         {
             "route": route,
@@ -415,8 +514,10 @@ def build_worklist(
 ) -> pd.DataFrame:
     """Every underpaid or denied claim with route, deadline, expected recovery, probability and priority.
 
-    Sorted: open items by priority (highest first), then in-progress, resolved and lost items,
-    ties by claim id. ``as_of`` is the date deadlines count to (params or data cut-off).
+    Sorted: open items by priority (highest first), then in-progress, write-offs, resolved and
+    lost items, ties by claim id. ``as_of`` is the date deadlines count to (params or data
+    cut-off). Patient bills follow the protections table (:func:`patient_bill_limits`): none
+    where balance billing is not allowed, never more than ``max_patient_bill``.
     """
     lines = line_frame(claim_lines, benchmarks)
     lines = join_assessment(lines, nsa_assessment)
@@ -437,9 +538,16 @@ def build_worklist(
     sp_balance = (lines["billed"].fillna(0.0) - paid).where(self_pay, 0.0)
     selfpay_due = self_pay & (sp_balance > 0.01)
     problem = underpaid | denied | selfpay_due
+    # what the protections table allows billing the patient, per claim (all lines of the claim)
+    limits = patient_bill_limits(
+        claim_lines[isin(claim_lines["claim_id"], lines.loc[problem, "claim_id"])],
+        nsa_assessment,
+    )
     lines = lines[problem].copy()
     if lines.empty:
         return pd.DataFrame(columns=WORKLIST_COLUMNS)
+    lim = lines[["claim_id"]].merge(limits, on="claim_id", how="left")
+    lines["patient_bill_allowed"] = lim["balance_bill_allowed"].fillna(True).to_numpy()
     gap = gap[problem]
     lines["underpaid"] = gap.where(underpaid[problem], 0.0)
     # a denied line, once overturned, is paid at the payer's usual rate (its current multiple)
@@ -460,7 +568,7 @@ def build_worklist(
     lines["denied_amount"] = usual.where(is_denied, 0.0)
     lines.loc[lines["plan_type"].astype("str").eq("self_pay"), "denied_amount"] = 0.0
 
-    # state prompt-pay interest owed on late payments (fully insured plans, DOMAIN §4.3)
+    # state prompt-pay interest owed on late payments (fully insured plans, docs/domain.md §4.3)
     lines["prompt_pay_interest"] = ap.prompt_pay_interest(lines)["prompt_pay_interest"]
     routed = route_claims(lines, as_of=as_of, settings=settings, appeals=appeals)
     lines = pd.concat([lines, routed], axis=1)
@@ -492,7 +600,7 @@ def build_worklist(
     prob = pd.Series(p_appeal, index=lines.index, dtype="float64")
     prob[r.eq("corrected_claim")] = CORRECTED_CLAIM_SUCCESS
     # federal IDR win rates by specialty and year (idr priors); for a state process the same
-    # rates stand in (no state outcome statistics in DOMAIN.md: an assumption, stated here)
+    # rates stand in (no state outcome statistics in docs/domain.md: an assumption, stated here)
     prob[nsa_route] = pwin[nsa_route]
     prob[r.eq("patient_bill")] = settings.patient_collection_rate
     prob[r.eq("write_off")] = 0.0
@@ -500,6 +608,13 @@ def build_worklist(
     lines["gross_ev"] = lines["at_stake"] * lines["probability"]
 
     agg = _aggregate(lines)
+    # a patient bill is never more than the protections table allows (self-pay: the good-faith
+    # estimate + $399.99 when the charges are $400 or more over it, 45 CFR 149.620)
+    cap = agg[["claim_id"]].merge(limits, on="claim_id", how="left")["max_patient_bill"]
+    bill = agg["route"].eq("patient_bill") & cap.notna().to_numpy()
+    capped = np.fmin(agg["at_stake"].to_numpy(), cap.to_numpy())
+    agg.loc[bill, "at_stake"] = capped[bill.to_numpy()]
+    agg.loc[bill, "gross_ev"] = agg.loc[bill, "at_stake"] * agg.loc[bill, "probability"]
     # costs: IDR fees for NSA routes (per-dispute EV net of the fees the provider bears), work cost otherwise
     fee = _idr_fee_per_claim(agg, as_of)
     work = np.where(agg["route"].isin(["write_off"]), 0.0, settings.work_cost_per_claim)
@@ -510,9 +625,14 @@ def build_worklist(
     not_worth = ~nsa_rows & (
         agg["status"].eq("open") & (agg["expected_recovery"] <= 0) & ~agg["route"].eq("write_off")
     )
-    agg.loc[not_worth, "next_step"] = agg.loc[not_worth, "route"]
+    agg["route_if_worked"] = ""
+    agg.loc[not_worth, "route_if_worked"] = agg.loc[not_worth, "route"]
+    agg.loc[not_worth, "next_step"] = ""
     agg.loc[not_worth, "route"] = "write_off"
     agg.loc[not_worth, "expected_recovery"] = 0.0
+    # a write-off is a decision, not an open item (its expected recovery is $0)
+    agg.loc[agg["route"].eq("write_off") & agg["status"].eq("open"), "status"] = "write_off"
+    agg.loc[agg["status"].eq("write_off"), "next_step"] = ""
     # lost: the expected value forgone (probability x amount) once every route has closed
     agg["lost_revenue"] = (agg["at_stake"] * agg["probability"]).where(
         agg["status"].eq("lost"), 0.0
@@ -528,10 +648,9 @@ def build_worklist(
         & agg["idr_eligible"]
         & agg["status"].eq("open")
     )
-    agg["letter"] = agg["route"].map(ap.ROUTE_LETTER).fillna("").astype("str")
     agg["documents_needed"] = _documents(agg, profiles)
     agg["batch_id"] = ""
-    agg = _rank(agg)
+    agg = _finalise(agg)
     for c in (
         "at_stake",
         "expected_recovery",
@@ -547,11 +666,122 @@ def build_worklist(
     return agg[WORKLIST_COLUMNS]
 
 
+def _finalise(agg: pd.DataFrame) -> pd.DataFrame:
+    """The columns that follow from route and status (letter type, letter, action), then rank.
+
+    Only open rows need a letter; ``letter`` names the template the letters module renders
+    (it sets the file actually written).
+    """
+    agg = agg.copy()
+    is_open = agg["status"].eq("open")
+    lt = agg["route"].map(ROUTE_LETTER_TYPE).fillna("").astype("str").where(is_open, "")
+    agg["letter_type"] = lt
+    agg["letter"] = lt.map(lambda t: _TEMPLATE_OF.get(t, t)).astype("str")
+    agg["action"] = _actions(agg)
+    return _rank(agg)
+
+
+def _actions(agg: pd.DataFrame) -> pd.Series:
+    """What to do on each row, in words, consistent with its route, status and next step."""
+    route = agg["route"].astype("str")
+    status = agg["status"].astype("str")
+    label = route.map(ROUTE_LABELS).fillna(route)
+    due = pd.to_datetime(agg["deadline"]).dt.strftime("%Y-%m-%d").fillna("")
+    by = (" by " + due).where(due.ne(""), "")
+    nxt = agg["next_step"].astype("str")
+    then = ("; if it fails: " + nxt.map(ROUTE_LABELS).fillna(nxt)).where(nxt.ne(""), "")
+    opened = route.map(_ROUTE_ACTION).fillna("Work the claim") + by + then
+    state_no_clock = route.eq("state_idr") & due.eq("")
+    opened = opened.where(~state_no_clock, opened + " (state deadline not encoded; check)")
+    money = agg["at_stake"].astype("float64").map(lambda v: f"${v:,.2f}")
+    opened = opened.where(~route.eq("patient_bill"), "Bill the patient at most " + money + by)
+    worked = agg.get("route_if_worked", pd.Series("", index=agg.index)).astype("str")
+    wo = (
+        "Write off: the expected recovery on "
+        + worked.map(ROUTE_LABELS).fillna(worked)
+        + " does not cover the cost of working it"
+    ).where(
+        worked.ne(""),
+        np.where(
+            agg["denial_group"].astype("str").eq("duplicate"),
+            "Write off: a duplicate claim is not appealable (check the original claim was paid)",
+            "Write off: the patient may not be balance-billed on this claim and no payer route "
+            "is open",
+        ),
+    )
+    lost = "Lost: the " + label + " deadline" + (" passed on " + due).where(due.ne(""), " passed")
+    lost = lost.where(
+        ~route.eq("write_off"),
+        "Lost: every appeal level was used"
+        + (" (last decision " + due + ")").where(due.ne(""), ""),
+    )
+    pending = "Pending: " + label + " filed; follow up with the payer"
+    out = np.select(
+        [status.eq("open"), status.eq("write_off"), status.eq("lost"), status.eq("in_progress")],
+        [opened, wo, lost, pending],
+        default="Resolved: overturned on appeal",
+    )
+    return pd.Series(out, index=agg.index, dtype="str")
+
+
+def coherence_problems(
+    worklist: pd.DataFrame, protections: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Rows whose route, status, next step and letter type disagree, with the rule broken.
+
+    Rules: one known route per row; open rows' ``next_step`` in :data:`ROUTE_NEXT` of the route
+    and ``letter_type`` = :data:`ROUTE_LETTER_TYPE` of the route; rows that are not open have no
+    next step and no letter type; write-offs are never open; with ``protections``, no patient
+    bill on a claim where balance billing is not allowed, none above ``max_patient_bill``.
+    Empty when the worklist is coherent (tests and the notebook assert it).
+    """
+    w = worklist
+    route = w["route"].astype("str")
+    status = w["status"].astype("str")
+    nxt = w["next_step"].fillna("").astype("str")
+    lt = w["letter_type"].fillna("").astype("str")
+    is_open = status.eq("open")
+    ok_next = pd.Series(
+        [n in ROUTE_NEXT.get(r, frozenset()) for r, n in zip(route, nxt, strict=True)],
+        index=w.index,
+    )
+    rules = {
+        "unknown route": ~route.isin(list(ROUTE_NEXT)),
+        "unknown status": ~status.isin(list(STATUSES)),
+        "next step does not follow the route": is_open & ~ok_next,
+        "letter type is not the route's": is_open & lt.ne(route.map(ROUTE_LETTER_TYPE).fillna("")),
+        "next step on a row that is not open": ~is_open & nxt.ne(""),
+        "letter type on a row that is not open": ~is_open & lt.ne(""),
+        "open write-off": is_open & route.eq("write_off"),
+    }
+    if protections is not None and len(protections):
+        p = w[["claim_id"]].merge(
+            protections[["claim_id", "balance_bill_allowed", "max_patient_bill"]],
+            on="claim_id",
+            how="left",
+        )
+        p.index = w.index
+        bill = route.eq("patient_bill") & is_open
+        rules["patient bill where balance billing is not allowed"] = bill & ~p[
+            "balance_bill_allowed"
+        ].fillna(True).astype("bool")
+        rules["patient bill above the most the patient may be billed"] = bill & (
+            w["at_stake"].astype("float64") > p["max_patient_bill"].astype("float64") + 0.005
+        )
+    found = [
+        w.loc[m, ["claim_id", "route", "status", "next_step", "letter_type"]].assign(rule=name)
+        for name, m in rules.items()
+        if m.any()
+    ]
+    cols = ["claim_id", "route", "status", "next_step", "letter_type", "rule"]
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=cols)
+
+
 def _rank(agg: pd.DataFrame) -> pd.DataFrame:
-    """Priority = EV x urgency; sort open items by it, then in-progress, resolved, lost."""
+    """Priority = EV x urgency; sort open items by it, then in-progress, write-offs, resolved, lost."""
     agg = agg.copy()
     agg["priority"] = (agg["expected_recovery"].clip(lower=0) * agg["urgency"]).round(2)
-    order = agg["status"].map({"open": 0, "in_progress": 1, "resolved": 2, "lost": 3}).fillna(4)
+    order = agg["status"].map({s: i for i, s in enumerate(STATUSES)}).fillna(len(STATUSES))
     agg = agg.assign(_o=order).sort_values(
         ["_o", "priority", "claim_id", "route"], ascending=[True, False, True, True], kind="stable"
     )
@@ -567,8 +797,8 @@ def link_idr_batches(
 
     A claim's expected recovery on the NSA route becomes the sum of its lines' expected value in
     their batch (one admin fee and one batched IDRE fee shared by the batch, ``idr`` module);
-    rows whose batches have non-positive net EV become ``write_off`` (next step keeps the route).
-    Re-ranked afterwards.
+    rows whose batches have non-positive net EV become ``write_off`` rows (``route_if_worked``
+    keeps the route). Re-ranked afterwards.
     """
     w = worklist.copy()
     if disputes.empty or "batch_id" not in disputes.columns:
@@ -593,12 +823,17 @@ def link_idr_batches(
     # only rows that were priced as disputes can be written off here; NSA rows outside IDR (an
     # improper denial to contest first) keep their route and single-dispute value
     drop = m & (~in_worth | (w["expected_recovery"] <= 0))
-    w.loc[drop, "next_step"] = w.loc[drop, "route"]
+    # NSA rows outside any batch (an improper denial contested first) keep their single-dispute
+    # value; where even that is not positive they are not worth working either
+    drop |= nsa_open & ~m & (w["expected_recovery"] <= 0)
+    w.loc[drop, "route_if_worked"] = w.loc[drop, "route"]
+    w.loc[drop, "next_step"] = ""
     w.loc[drop, "route"] = "write_off"
+    w.loc[drop, "status"] = "write_off"
     w.loc[drop, "expected_recovery"] = 0.0
+    w.loc[drop, "urgency"] = 0.0
     w.loc[drop, "idr_candidate"] = False
-    w.loc[drop, "letter"] = ""
-    return _rank(w)[WORKLIST_COLUMNS]
+    return _finalise(w)[WORKLIST_COLUMNS]
 
 
 _FIRST = (
@@ -687,7 +922,7 @@ def _idr_fee_per_claim(agg: pd.DataFrame, as_of: date) -> np.ndarray:
     """Expected IDR fees the provider bears per single (unbatched) dispute on the NSA routes.
 
     Administrative fee always; IDRE fee only when the provider loses (45 CFR 149.510(d)(1)-(2),
-    DOMAIN §1.10). Batching lowers this; ``build_idr_batches`` prices batches exactly.
+    docs/domain.md §1.10). Batching lowers this; ``build_idr_batches`` prices batches exactly.
     """
     from oonplaybook.playbook.idr_batches import dispute_fees
 
