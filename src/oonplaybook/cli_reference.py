@@ -34,6 +34,11 @@ def register(app: typer.Typer) -> None:
             None, "--minutes", help="anesthesia minutes (00100-01999)"
         ),
         qp: bool = typer.Option(False, "--qp", help="qualifying APM participant CF (2026+)"),
+        present_at_induction: bool = typer.Option(
+            False,
+            "--present-at-induction",
+            help="modifier AD: the physician was present at induction (adds 1 time unit)",
+        ),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
     ) -> None:
         """Print the Medicare allowed amount of a service and every component of the formula."""
@@ -53,12 +58,14 @@ def register(app: typer.Typer) -> None:
                     units=units,
                     minutes=minutes,
                     qp=qp,
+                    ad_present_at_induction=present_at_induction,
                 )
         except pfs.ReferenceError as e:
             _fail(f"price: {e}")
             return
+        stand_in = pfs.pricing_note(year)
         if as_json:
-            typer.echo(json.dumps(r.to_dict(), sort_keys=True))
+            typer.echo(json.dumps({**r.to_dict(), "pricing_note": stand_in}, sort_keys=True))
             return
         t = Table(
             title=f"Medicare PFS {r.year}: {r.code}{(' ' + r.modifier) if r.modifier else ''} in {r.locality} ({r.locality_name})"
@@ -87,7 +94,10 @@ def register(app: typer.Typer) -> None:
         rows += [("note", r.note or "-"), ("vintage", r.vintage)]
         for k, v in rows:
             t.add_row(k, str(v))
-        Console().print(t)
+        c = Console(soft_wrap=True)
+        c.print(t)
+        if stand_in:
+            c.print(f"[yellow]{stand_in}[/yellow]", highlight=False)
 
     @reference_app.command("import")
     def import_cmd(
@@ -106,7 +116,10 @@ def register(app: typer.Typer) -> None:
             return
         c = Console()
         c.print(f"imported PFS {rep.year} {rep.release} release ({rep.released}) into {rep.folder}")
-        c.print(f"  {rep.codes:,} codes, {rep.localities} localities")
+        c.print(
+            f"  {rep.codes:,} codes ({rep.columns}-column layout), {rep.localities} localities"
+            f" (GPCIs: {rep.gpci_source})"
+        )
         c.print(
             f"  CF in file: {', '.join(rep.conversion_factor_file)} (was {', '.join(rep.previous_conversion_factor) or '-'}; {rep.previous_vintage or 'no earlier tables'})"
         )

@@ -21,7 +21,7 @@ Formula (42 CFR 414.20, 414.22; CMS RVU file README; docs/domain.md §3.1)::
 * **Not applied** (documented, shown in ``medicare_note``): the OPPS cap on non-facility imaging
   (needs CMS's OPPSCAP file; it can only lower some non-facility imaging amounts), endoscopic
   base-code reductions (indicator 3 is approximated as the standard 50%), MAC-priced (status C)
-  codes, the 2026 QP anesthesia CF (not captured, docs/domain.md §8 item 3). Multiple-procedure
+  codes, the 2026 QP anesthesia CF (not captured, docs/domain.md §8). Multiple-procedure
   reductions are applied per line from modifier 51 (the line says it is a subsequent
   procedure); ranking a claim's procedures by amount is left to the biller.
 
@@ -1062,8 +1062,13 @@ def _price_combos(
     c["anes_base"] = c["cpt"].map(base)
     # AD: 3 base units whatever the code's own base units (time units are set per line)
     c.loc[ad, "anes_base"] = float(ANESTHESIA_AD_BASE_UNITS)
+    ad_time = (
+        f"+ {ANESTHESIA_AD_INDUCTION_TIME_UNITS} time unit (present at induction)"
+        if combos.attrs.get("ad_induction", False)
+        else "no time units (presence at induction not flagged)"
+    )
     note[ad] = [
-        _join(x, f"medical supervision (AD): {ANESTHESIA_AD_BASE_UNITS} base units, no time units")
+        _join(x, f"medical supervision (AD): {ANESTHESIA_AD_BASE_UNITS} base units {ad_time}")
         for x in note[ad]
     ]
     anes_ok = is_anes & ~bad_loc & (reason == "")
@@ -1255,6 +1260,7 @@ def medicare_allowed(
     )
     combos.attrs["requested_year"] = int(year)
     combos.attrs["custom_anes_cf"] = anesthesia_cf is not None
+    combos.attrs["ad_induction"] = bool(ad_present_at_induction)
     priced = _price_combos(combos, t, cf, a_cf, anesthesia_shares)
     raw_units = (
         pd.to_numeric(lines["units"], errors="coerce").to_numpy(dtype="float64")

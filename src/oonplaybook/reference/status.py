@@ -116,10 +116,7 @@ def _pfs_rows(facts: dict[str, Any]) -> list[TableStatus]:
                 _src(m.get("file"), m.get("sha256")),
                 t.origin,
                 stale=n > 0 and not own_rvu,
-                detail=(
-                    f"{used}; CMS's {y} RVU file"
-                    + (" installed" if own_rvu else f" not imported: {note}")
-                ),
+                detail=f"{used}; " + (f"CMS's {y} RVU file installed" if own_rvu else note),
             )
         )
         own_gpci = t.gpci_year == y
