@@ -4,7 +4,7 @@ Rungs (each with ``<rung>_source`` and ``<rung>_vintage`` columns):
 
 * **medicare**: Medicare PFS allowed amount for the line's locality and the fee-schedule year
   (``reference.pfs``); ``paid_x_medicare``, ``allowed_x_medicare``, ``billed_x_medicare``.
-  Medicare rates are not an IDR factor (45 CFR 149.510(c)(4)(v); DOMAIN.md §1.7): they are the
+  Medicare rates are not an IDR factor (45 CFR 149.510(c)(4)(v); docs/domain.md §1.7): they are the
   analyst's yardstick, not an argument to an IDR entity.
 * **ucr**: percentiles of the client's own billed charges (``ucr_p50`` ...), per unit. Cells
   need ``ucr_min_count`` charges; fall-back ladder (first level with enough charges wins,
@@ -20,7 +20,7 @@ Rungs (each with ``<rung>_source`` and ``<rung>_vintage`` columns):
   Per unit means charge / units for unit lines and charge / (base + time units) for anesthesia
   (minutes, ``MJ``), the way FAIR Health reports anesthesia (a $/unit conversion factor).
   Billed charges and UCR are **not** IDR factors (45 CFR 149.510(c)(4)(v)); they matter for
-  state UCR standards (e.g. NY's 80th percentile, DOMAIN.md §3.3) and plan appeals.
+  state UCR standards (e.g. NY's 80th percentile, docs/domain.md §3.3) and plan appeals.
 * **fh**: the same percentiles from a bring-your-own FAIR-Health-format table
   (:func:`read_fair_health`; FAIR Health data is licensed and never shipped).
 * **qpa**: the payer's QPA where the remit/export carries it (must be considered by an IDRE,
@@ -44,7 +44,7 @@ from oonplaybook.reference import pfs
 from oonplaybook.reference.code_families import code_families
 from oonplaybook.reference.localities import fill_localities_from_zip
 
-#: Published charge-to-Medicare multiples by specialty (Bai & Anderson, JAMA 2017; DOMAIN.md
+#: Published charge-to-Medicare multiples by specialty (Bai & Anderson, JAMA 2017; docs/domain.md
 #: §3.2). Keys are oonplaybook specialty profiles; specialties without a published figure use
 #: the all-specialty median (2.5x).
 PUBLISHED_CHARGE_MULTIPLES: dict[str, tuple[float, str]] = {
@@ -55,7 +55,7 @@ PUBLISHED_CHARGE_MULTIPLES: dict[str, tuple[float, str]] = {
     "radiology": (3.8, "Diagnostic radiology 3.8x (interventional 4.5x)"),
 }
 ALL_SPECIALTIES_CHARGE_MULTIPLE = (2.5, "All specialties (median) 2.5x")
-PUBLISHED_SOURCE = "Bai & Anderson, JAMA 2017"  # DOMAIN.md §3.2
+PUBLISHED_SOURCE = "Bai & Anderson, JAMA 2017"  # docs/domain.md §3.2
 
 UCR_LEVELS = ("code+mod+locality", "code+mod+state", "code+mod", "family+locality", "family")
 

@@ -14,7 +14,7 @@ DGP (the contract with ``payers.py``; every coefficient lands in ``truth.json``)
   ``er_prior_auth`` payer additionally denies each *emergency* claim for "no prior
   authorization" (CO-197 + RARC M62) with probability ``er_prior_auth_denial_rate``, before the
   model applies; other payers never use CO-197 on emergency claims (it is improper under the
-  NSA, DOMAIN.md section 1.1), so CO-197 on an emergency claim marks exactly the planted
+  NSA, docs/domain.md §1.1), so CO-197 on an emergency claim marks exactly the planted
   behaviour. Denied claims: every line paid 0, allowed 0, one consistent CARC/RARC.
 * **Payment level (paid lines)**: ``allowed = medicare_allowed * M[p] * exp(eps)``,
   ``eps ~ N(0, sigma_p)``, no code-family effect; ``truth.paid_multiple_of_medicare = M[p]``
@@ -24,7 +24,7 @@ DGP (the contract with ``payers.py``; every coefficient lands in ``truth.json``)
   billed and their amount); the capped share is reported in ``truth.payers[p].capped_lines``.
   ``paid = allowed - patient_resp``; patient_resp is PR-1/PR-2/PR-3 cost sharing, on
   NSA-protected claims computed on the recognized amount ``min(QPA, billed)`` (in-network cost
-  sharing, 42 U.S.C. 300gg-111(a)(1)(C)(iii); DOMAIN.md section 1.1) and never above allowed.
+  sharing, 42 U.S.C. 300gg-111(a)(1)(C)(iii); docs/domain.md §1.1) and never above allowed.
 * **Time to pay**: days from submitted_date to remit_date ``~ ceil(Exponential(rate =
   lambda0 * exp(h[p])))``, at least 1; ``h`` sums to zero; ``payment_hazard_ratio =
   exp(h[p])``. Denied claims use the same clock. A claim whose remit would fall after
@@ -39,7 +39,7 @@ DGP (the contract with ``payers.py``; every coefficient lands in ``truth.json``)
   denied them).
 * **Charges**: one charge-master price per code, modifiers and locality: the Medicare fee
   (without the 51/QK payment reductions, which a practice does not bill) times the specialty's
-  billed multiple (DOMAIN.md section 3.2) times a per-code lognormal deviation, rounded up to
+  billed multiple (docs/domain.md §3.2) times a per-code lognormal deviation, rounded up to
   $1/$5; anesthesia per case from its (base + time) units.
 * **Self-pay**: a few behavioural-health and elective orthopaedic claims are self-pay
   (payer ``Self Pay``, plan_type ``self_pay``) with a line-level good-faith estimate
@@ -144,7 +144,7 @@ POS_GROUP: dict[str, str] = {
 FACILITY_POS = frozenset({"21", "22", "23", "24"})
 
 #: Specialties whose services are "ancillary" (notice-and-consent can never waive NSA
-#: protection): 42 U.S.C. 300gg-132(b)(2); 45 CFR 149.420(b); DOMAIN.md section 1.3.
+#: protection): 42 U.S.C. 300gg-132(b)(2); 45 CFR 149.420(b); docs/domain.md §1.3.
 ANCILLARY_SPECIALTIES = frozenset(
     {"emergency_medicine", "anesthesiology", "radiology", "pathology"}
 )
@@ -176,7 +176,7 @@ class PayerSpec:
 
 
 #: Fictional payers. The repricer vendor is named as it appears on real 835s (PER segment,
-#: DOMAIN.md section 3.4: MultiPlan reprices mostly self-funded employer plans).
+#: docs/domain.md §3.4: MultiPlan reprices mostly self-funded employer plans).
 PAYERS: tuple[PayerSpec, ...] = (
     PayerSpec("Keystone Mutual Health", "KMH01", "fair", 0.18, -0.30, 1.85, 0.15, 0.15, -0.20, 1.45, 0.45),
     PayerSpec("Heartland Care Insurance", "HCI02", "fair", 0.12, -0.10, 1.70, 0.18, 0.10, 0.00, 1.35, 0.50),
@@ -203,7 +203,7 @@ SELF_PAY_ID = "SELFPAY"
 
 DENIAL_A0 = (
     -1.9
-)  # base log-odds: ~10% of claims denied (KFF 2023, Premier 2022: 14-37%; DOMAIN.md s.6)
+)  # base log-odds: ~10% of claims denied (KFF 2023, Premier 2022: 14-37%; docs/domain.md §6)
 DENIAL_B_SPECIALTY: dict[str, float] = {
     "emergency_medicine": 0.0,
     "anesthesiology": -0.3,
@@ -224,7 +224,7 @@ DENIAL_B_LOGBILLED = 0.2
 DENIAL_LOGBILLED_CENTRE = math.log(1000.0)  # claims centred at $1,000 billed
 
 #: Denial reason groups -> (group, CARC, RARC) options and their weights. CARC meanings and
-#: typical groups: DOMAIN.md section 4.2 (WPC list). RARCs: M62 missing/invalid treatment
+#: typical groups: docs/domain.md §4.2 (WPC list). RARCs: M62 missing/invalid treatment
 #: authorization code; M15 separately billed services bundled; MA04 secondary payment needs the
 #: primary payer's information; N290 invalid rendering provider identifier (CO-16 needs a RARC);
 #: N130 consult plan benefit documents (CO-96 needs a RARC). RARC texts checked against the WPC
@@ -275,7 +275,7 @@ APPEAL_C_REASON: dict[str, float] = {
 }
 APPEAL_C_LEVEL: dict[int, float] = {1: 0.0, 2: -0.4, 3: 0.5}
 #: P(level-1 appeal | denied, reason group). CO-16 is corrected and resubmitted, not appealed
-#: (DOMAIN.md section 4.2).
+#: (docs/domain.md §4.2).
 APPEAL_FILE_RATE: dict[str, float] = {
     "medical_necessity": 0.55,
     "authorization": 0.60,
@@ -297,7 +297,7 @@ class SpecialtySpec:
     """One specialty of the demo practice: claim share, charge multiple, lines per claim."""
 
     share: float
-    # charges / Medicare, DOMAIN.md section 3.2 (Bai & Anderson, JAMA 2017): anesthesiology 5.8,
+    # charges / Medicare, docs/domain.md §3.2 (Bai & Anderson, JAMA 2017): anesthesiology 5.8,
     # emergency medicine 4.0, pathology 4.0, diagnostic radiology 3.8. Orthopaedics (3.0) and
     # behavioural health (2.8) have no specialty figure there: set just above the all-specialty
     # median of 2.5 (a demo choice, not a sourced number).
@@ -381,7 +381,7 @@ _POS_MIX: dict[str, tuple[tuple[str, float, float], ...]] = {
     "behavioral_health": (("11", 0.70, 0.0), ("02", 0.12, 0.0), ("10", 0.10, 0.0), ("21", 0.08, 0.0)),
 }  # fmt: skip
 #: P(the facility is in the payer's network | facility POS): the classic OON-at-in-network
-#: facility setting of hospital-based specialties (DOMAIN.md section 3.2, Sun et al. 2019).
+#: facility setting of hospital-based specialties (docs/domain.md §3.2, Sun et al. 2019).
 FACILITY_IN_NETWORK_P: dict[str, float] = {
     "emergency_medicine": 0.90,
     "anesthesiology": 0.88,
@@ -396,7 +396,7 @@ SELF_PAY_P = {"behavioral_health": 0.06, "orthopedic_surgery": 0.03}
 GFE_OVER_P = 0.30  # share of self-pay claims (billed >= $1,500) whose bill exceeds GFE + $400
 GFE_DISPUTE_THRESHOLD = 400.0  # 45 CFR 149.620(a)(2)(ii) "substantially in excess": >= $400
 
-# Patient cost sharing (PR-1 deductible, PR-2 coinsurance, PR-3 copay), DOMAIN.md section 4.1.
+# Patient cost sharing (PR-1 deductible, PR-2 coinsurance, PR-3 copay), docs/domain.md §4.1.
 _COINS_IN = (np.array([0.0, 0.1, 0.2, 0.3]), np.array([0.15, 0.30, 0.40, 0.15]))
 _COINS_OON = (np.array([0.3, 0.4, 0.5]), np.array([0.4, 0.4, 0.2]))
 _ED_COPAY = (np.array([0, 5000, 10000, 15000]), np.array([0.70, 0.15, 0.10, 0.05]))  # cents
@@ -592,7 +592,7 @@ def _downcode(rng: np.random.Generator, **k: Any) -> dict[str, Any]:
     other line's cost sharing moves). Allowed = Medicare(99284) x M x cut x exp(eps) with the
     line's own eps: allowed / medicare_allowed is unchanged. The QPA is the payer's QPA for the
     paid code at the same locality (45 CFR 149.140(d)(1)(ii), 87 FR 52618 (2022): a QPA based
-    on a downcoded code is disclosed as such [unverified: not in DOMAIN.md]); cost sharing is
+    on a downcoded code is disclosed as such [unverified: not in docs/domain.md]); cost sharing is
     recomputed on the new amounts with the claim's draws (deductible, coinsurance, copay).
     """
     cpt = k["cpt"]
@@ -667,7 +667,7 @@ DAMAGED_835_PAYER = "Keystone Mutual Health"
 #: Export rows with one real PM-export defect each: (defect, export column, bad value, the
 #: fragment of the reader's reject reason). Claim ids DZ0000nn are new (not in the portfolio),
 #: so the planted truth is untouched. The anesthesia code 01967 saved through a spreadsheet as a
-#: number loses its leading zero (DOMAIN.md: codes are always 5-character strings).
+#: number loses its leading zero (docs/domain.md: codes are always 5-character strings).
 EXPORT_DEFECTS: tuple[tuple[str, str, str, str], ...] = (
     ("code_lost_leading_zero", "cpt", "1967", "code '1967' has lost its leading zeros"),
     ("impossible_date", "service_date", "2025-02-30", "service_date '2025-02-30' matches none"),
@@ -1260,7 +1260,7 @@ def generate(
     carc = np.where(denied_line, deny_carc, np.where(paid_line, paid_carc, "")).astype(object)
     # N864 NSA emergency / N865 non-emergency at an in-network facility; N869 cost share based
     # on the QPA / N870 billed below the QPA; N877 initial payment, open negotiation available
-    # (DOMAIN.md section 1.4)
+    # (docs/domain.md §1.4)
     nsa_rarcs = np.array(
         ["N865:N869:N877", "N865:N870:N877", "N864:N869:N877", "N864:N870:N877"], dtype=object
     )

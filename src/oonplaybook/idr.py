@@ -1,6 +1,6 @@
 """Federal IDR economics: fees by initiation date, win/award priors, expected value, PUF loader.
 
-Who pays what (42 U.S.C. 300gg-111(c)(5)(F); 45 CFR 149.510(d)(1)-(2); DOMAIN.md §1.10):
+Who pays what (42 U.S.C. 300gg-111(c)(5)(F); 45 CFR 149.510(d)(1)-(2); docs/domain.md §1.10):
 
 * **Administrative fee** -- each party pays it per dispute (a batch is one dispute) when the
   IDR entity is selected; non-refundable, also on settlement.
@@ -58,8 +58,8 @@ class FeePeriod:
     verified: bool = True
 
 
-#: Fee history by dispute-initiation date (DOMAIN.md §1.10). The federal IDR portal opened
-#: 2022-04-15 (CMS; DOMAIN §2.1 counts disputes from then).
+#: Fee history by dispute-initiation date (docs/domain.md §1.10). The federal IDR portal opened
+#: 2022-04-15 (CMS; docs/domain.md §2.1 counts disputes from then).
 FEE_PERIODS: tuple[FeePeriod, ...] = (
     FeePeriod(
         date(2022, 4, 15),
@@ -70,7 +70,7 @@ FEE_PERIODS: tuple[FeePeriod, ...] = (
         268.0,
         670.0,
         source="CY2022 fee guidance: admin $50; IDRE single $200-$500, batched $268-$670 "
-        "(asds.net; the $200/$268 minimums for 2022 are [unverified], DOMAIN §8 item 9)",
+        "(asds.net; the $200/$268 minimums for 2022 are [unverified], docs/domain.md §8)",
         verified=False,
     ),
     FeePeriod(
@@ -240,7 +240,7 @@ def fees(
 # --- priors -------------------------------------------------------------------------------------
 
 #: Published win rates of the initiating party (almost always the provider), by year
-#: (DOMAIN.md §2.2). No specialty split is published, so every specialty shares these.
+#: (docs/domain.md §2.2). No specialty split is published, so every specialty shares these.
 _WIN_BY_YEAR: dict[int, tuple[float, str]] = {
     2022: (0.71, "CMS status update Apr 2022-Mar 2023: initiating party prevailed ~71% (Mondaq)"),
     2023: (
@@ -251,7 +251,7 @@ _WIN_BY_YEAR: dict[int, tuple[float, str]] = {
     2025: (0.88, "Georgetown via racmonitor: providers won 88% in H1 2025"),
 }
 
-#: Median prevailing (provider) offer as a multiple of the QPA (DOMAIN.md §2.3).
+#: Median prevailing (provider) offer as a multiple of the QPA (docs/domain.md §2.3).
 _AWARD_BY_SPECIALTY_YEAR: dict[tuple[str, int], tuple[float, str]] = {
     ("generic", 2023): (3.72, "Elevance 2023 arbitrations: median award 3.72x QPA (INQUIRY 2025)"),
     ("emergency_medicine", 2023): (
@@ -289,7 +289,7 @@ class IdrPriors:
 
     @classmethod
     def default(cls) -> IdrPriors:
-        """Priors seeded from the published IDR statistics (DOMAIN.md §2.2-2.3).
+        """Priors seeded from the published IDR statistics (docs/domain.md §2.2-2.3).
 
         One row per known specialty and year 2022-2025: the year's published win rate (no
         specialty split is published) and the specialty's published award multiple from the
@@ -308,7 +308,7 @@ class IdrPriors:
                     ay = 2023
                     mult, asrc = _AWARD_BY_SPECIALTY_YEAR[("generic", 2023)]
                     if spec != "generic":
-                        asrc = f"no published {spec} median: all-specialty {asrc}"  # DOMAIN.md §8 item 2
+                        asrc = f"no published {spec} median: all-specialty {asrc}"  # docs/domain.md §8
                 if ay != year:
                     asrc += f" [carried from {ay}]"
                 rows.append((spec, year, p, mult, 0, f"win: {psrc}; award: {asrc}"))
@@ -456,7 +456,7 @@ class IdrPriors:
 
 # --- PUF loader ---------------------------------------------------------------------------------
 
-#: Canonical PUF fields -> header spellings seen across releases (DOMAIN.md §2.6). Headers are
+#: Canonical PUF fields -> header spellings seen across releases (docs/domain.md §2.6). Headers are
 #: compared after :func:`_norm_header` (lower case, "percent" -> "%", punctuation dropped).
 PUF_COLUMNS: dict[str, tuple[str, ...]] = {
     "specialty_text": (

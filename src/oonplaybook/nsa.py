@@ -3,8 +3,8 @@
 Everything here is provider-side and federal unless a state table row says a specified state
 law governs. Clocks run on the federal business-day calendar of
 :mod:`oonplaybook.reference.calendar` (start day counts as day 1 when it is a business day).
-Sources are cited next to each constant; DOMAIN.md section numbers refer to
-/work/shared/docs/DOMAIN.md (the project's domain brief).
+Sources are cited next to each constant: the regulation itself, or a section of the
+project's domain notes, docs/domain.md.
 
 Public API (stable; the playbook builds on it):
 
@@ -40,7 +40,7 @@ from oonplaybook.reference.idr_groups import (  # noqa: F401  (re-exported: nsa'
     idr_code_groups,
 )
 
-# --- clock constants (DOMAIN.md §1.5, §1.6, §1.9, §4.3) -------------------------------------
+# --- clock constants (docs/domain.md §1.5, §1.6, §1.9, §4.3) -------------------------------------
 
 #: Open negotiation notice due within 30 BD beginning on the day the initial payment or denial
 #: is received (45 CFR 149.510(b)(1)(ii)(B); 42 U.S.C. 300gg-111(c)(1)(A)).
@@ -152,7 +152,7 @@ def deadlines(
 
 @dataclass(frozen=True)
 class IdrTimeline:
-    """Clocks after IDR initiation (45 CFR 149.510(c); DOMAIN.md §1.6), as dates."""
+    """Clocks after IDR initiation (45 CFR 149.510(c); docs/domain.md §1.6), as dates."""
 
     initiation_date: date
     idre_selection_by: date  # parties jointly select within 3 BD after initiation
@@ -179,7 +179,7 @@ def idr_timeline(
     ((c)(4)(i)); determination: 30 BD after selection ((c)(4)(ii)); payment 30 CD after the
     determination ((c)(4)(ix)); IDRE fee refund 30 BD after it ((d)(1)(ii)). "After" counts
     from the next business day (:func:`calendar.add_business_days`). Whether CMS-9897-F re-keys
-    the offer/decision clocks is [unverified] (DOMAIN.md §8 item 4).
+    the offer/decision clocks is [unverified] (docs/domain.md §8).
     """
     init = bd._as_date(initiation_date)
     sel = bd._as_date(idre_selected_date) if idre_selected_date else None
@@ -210,7 +210,7 @@ def batch_disputes(
 
     Lines batch together when they share the billing TIN (else the NPI), the payer
     (``payer_id``, else ``payer``; plus ``plan_id`` when given, since for self-funded business
-    the "same payer" is the same group health plan, DOMAIN.md §1.8-1.9), the :func:`idr_code_group` of ``cpt``, and their
+    the "same payer" is the same group health plan, docs/domain.md §1.8-1.9), the :func:`idr_code_group` of ``cpt``, and their
     ``service_date`` falls within ``window_business_days`` business days beginning on the
     earliest item of the batch (day 1 = that item's date; 45 CFR 149.510(c)(3)(i)(D)). Line
     limit: ``max_lines`` when given; else the rule version in force on ``rule_date`` (the
@@ -352,7 +352,7 @@ def load_state_table(path: str | None = None) -> dict[str, Any]:
     return data
 
 
-# --- appeal deadlines (DOMAIN.md §4.3) ---------------------------------------------------------
+# --- appeal deadlines (docs/domain.md §4.3) ---------------------------------------------------------
 
 #: Plan types whose internal appeals follow 29 CFR 2560.503-1 (ERISA employer plans, insured
 #: or self-funded) or the same 180-day floor via 45 CFR 147.136(b) (individual market and
@@ -404,7 +404,7 @@ def appeal_deadlines(
       determination (29 CFR 2560.503-1(h)(3)(i); 45 CFR 147.136(b)); other plan types use the
       plan/contract window ``contract_days``.
     * ``appeal_by`` = the earlier of that and ``contract_days`` (provider contract / plan
-      document window, configurable; commonly 90-365 days, DOMAIN.md §4.3).
+      document window, configurable; commonly 90-365 days, docs/domain.md §4.3).
     * External review: 4 months after the final internal adverse determination, computed here
       from ``denial_date`` as if it were final (29 CFR 2590.715-2719(d)(2)(i); no
       corresponding day -> 1st of the 5th month; weekend/holiday -> next business day).
@@ -984,7 +984,7 @@ def assess_claims(
     return out.reset_index(drop=True)
 
 
-# --- cooling-off (DOMAIN.md §1.9) -------------------------------------------------------------
+# --- cooling-off (docs/domain.md §1.9) -------------------------------------------------------------
 
 
 def cooling_off_ends(

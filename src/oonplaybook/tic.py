@@ -1,6 +1,6 @@
 """Streaming reader for Transparency-in-Coverage out-of-network "allowed amounts" files.
 
-Schema: CMSgov/price-transparency-guide ``schemas/allowed-amounts`` (DOMAIN.md §3.5). Top level:
+Schema: CMSgov/price-transparency-guide ``schemas/allowed-amounts`` (docs/domain.md §3.5). Top level:
 ``reporting_entity_name``, ``reporting_entity_type``, ``plan_name`` / ``reporting_plans[]``,
 ``last_updated_on``, ``version``, ``out_of_network[]``; each item: ``billing_code_type``,
 ``billing_code``, ``allowed_amounts[]`` with ``tin``, ``service_code`` (POS), ``billing_class``,

@@ -108,7 +108,7 @@ from oonplaybook.ingest.x12_tokens import composite as _composite
 from oonplaybook.ingest.x12_tokens import money as _MONEY
 from oonplaybook.ingest.x12_tokens import tokenize as tokenize
 
-#: Repricer marks recognised on remits (DOMAIN.md §3.4: repricers appear in the 835 PER segment,
+#: Repricer marks recognised on remits (docs/domain.md §3.4: repricers appear in the 835 PER segment,
 #: e.g. "FOR DISCOUNT QUESTIONS CALL ZELIS"; network names in REF*0K). Ordered most specific
 #: first: Data iSight is MultiPlan's pricing tool, PHCS and Viant are MultiPlan brands (MultiPlan
 #: renamed itself Claritev in 2025). Pattern (upper-case text) -> canonical repricer name.
@@ -126,14 +126,14 @@ REPRICER_MARKS: tuple[tuple[str, str], ...] = (
 )
 _REPRICER_RE = re.compile("|".join(re.escape(p) for p, _ in REPRICER_MARKS))
 
-#: CLP02 claim status -> normalised status (DOMAIN.md §5.1 table; schema.CLAIM_STATUSES).
+#: CLP02 claim status -> normalised status (docs/domain.md §5.1 table; schema.CLAIM_STATUSES).
 #: 4 denied, 22 reversal, 19/20/21 processed and forwarded (crossovers, not denials), 23 not our
 #: claim, forwarded. Other codes (1/2/3 primary/secondary/tertiary, 25 predetermination) are
 #: decided per line from the paid amount and the adjustments.
 CLP02_STATUS = {"4": "denied", "22": "reversal", "19": "forwarded", "20": "forwarded"}
 CLP02_STATUS.update({"21": "forwarded", "23": "forwarded"})
 
-#: CAS groups that reduce the allowed amount (DOMAIN.md §5.2: allowed = charge − CO/OA/PI
+#: CAS groups that reduce the allowed amount (docs/domain.md §5.2: allowed = charge − CO/OA/PI
 #: reductions; PR is the patient's share of the allowed amount). CR (4010 corrections) is a
 #: reduction too. OA-23 (prior payer's adjudication, secondary claims) is excluded.
 REDUCING_GROUPS = frozenset({"CO", "OA", "PI", "CR"})
@@ -180,7 +180,7 @@ class RemitRead:
 def _line_status(code: str, paid: int | None, cas: list[tuple[str, str, int]]) -> str:
     """Normalised status: CLP02 4/22/19-23 decide; else paid > 0 is paid; a $0 line is denied
     when a non-PR adjustment (not OA-23, prior payer) took the charge and the patient owes
-    nothing (DOMAIN.md §5.2: "$0 paid, all PR-1" is a deductible, not a denial)."""
+    nothing (docs/domain.md §5.2: "$0 paid, all PR-1" is a deductible, not a denial)."""
     st = CLP02_STATUS.get(code)
     if st:
         return st
@@ -207,7 +207,7 @@ def _primary_carc(cas: list[tuple[str, str, int]]) -> str:
 
 
 def _allowed(billed: int | None, cas: list[tuple[str, str, int]]) -> int | None:
-    """Allowed = charge minus reducing adjustments (DOMAIN.md §5.2), None when charge unknown."""
+    """Allowed = charge minus reducing adjustments (docs/domain.md §5.2), None when charge unknown."""
     if billed is None:
         return None
     red = sum(a for g, r, a in cas if g in REDUCING_GROUPS and not (g == "OA" and r == "23"))
@@ -1232,7 +1232,7 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any], b: dict[str, Any]) -> dict
     """Everything that depends on the adjustments, vectorised over all lines and claims.
 
     Per line (or claim-level line): allowed = AMT*B6, else charge − CO/OA/PI/CR (not OA-23)
-    (DOMAIN.md §5.2); patient share = Σ PR; status from CLP02, else paid > 0, else a PR amount
+    (docs/domain.md §5.2); patient share = Σ PR; status from CLP02, else paid > 0, else a PR amount
     (deductible) is paid, else a non-PR reduction (not OA-23) is a denial; primary CARC = the
     largest non-PR adjustment (first on ties), else the largest PR, else the claim's. Balance,
     in cents: SVC02 − ΣCAS = SVC03 per line, CLP03 − Σclaim CAS − Σline CAS = CLP04 per claim.

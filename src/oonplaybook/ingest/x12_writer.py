@@ -7,7 +7,7 @@ claims per file.
 Segments are built column-wise with vectorised string operations and joined once per claim and
 per file (no per-segment objects), so a million lines write in seconds.
 
-What is written, and why (X221A1 loop/segment; DOMAIN.md §5.1):
+What is written, and why (X221A1 loop/segment; docs/domain.md §5.1):
 
 * ISA/GS (GS08 ``005010X221A1``)/ST*835; BPR (``I`` ACH payment, ``H`` when the total is 0;
   BPR16 = remit date), TRN*1 trace number, DTM*405 production date.
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: claim_status -> CLP02 (DOMAIN.md §5.1 table).
+#: claim_status -> CLP02 (docs/domain.md §5.1 table).
 STATUS_TO_CLP02 = {"paid": "1", "denied": "4", "reversal": "22", "forwarded": "19"}
 _CLP02_CODES = frozenset({"1", "2", "3", "4", "19", "20", "21", "22", "23", "25"})
 #: plan_type -> CLP06 claim filing indicator (X221A1 CLP06 code list: 12 PPO, 16 HMO Medicare

@@ -263,7 +263,7 @@ def fmt_num(v: float, digits: int = 3) -> str:
     return f"{v:.{digits}g}"
 
 
-# --- CARC reason groups (DOMAIN.md §4.2; meanings from the WPC CARC list) ---------------------
+# --- CARC reason groups (docs/domain.md §4.2; meanings from the WPC CARC list) ---------------------
 
 #: CARC (number/letter, without group) -> denial reason group used by the denial and appeal models.
 CARC_REASON_GROUP: dict[str, str] = {
@@ -284,10 +284,10 @@ CARC_REASON_GROUP: dict[str, str] = {
 #: CARCs that are improper on an NSA emergency claim: prior authorization absent (197, 198, 284,
 #: 296) and not-in-network (242, 243, 279). Emergency services must be covered "without the need
 #: for any prior authorization determination" and regardless of network status:
-#: 42 U.S.C. 300gg-111(a)(1)(A)-(B); 45 CFR 149.110(b)(1)-(2); DOMAIN.md §1.1.
+#: 42 U.S.C. 300gg-111(a)(1)(A)-(B); 45 CFR 149.110(b)(1)-(2); docs/domain.md §1.1.
 NSA_IMPROPER_ER_CARCS = frozenset({"197", "198", "284", "296", "242", "243", "279"})
 #: The prior-authorization subset (CARC 197 absent, 198 exceeded, 284 not for these services,
-#: 296 not for this provider; WPC CARC list via DOMAIN.md §4.2).
+#: 296 not for this provider; WPC CARC list via docs/domain.md §4.2).
 AUTH_CARCS = frozenset({"197", "198", "284", "296"})
 
 

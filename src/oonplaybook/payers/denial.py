@@ -65,7 +65,7 @@ def improper_er_denials(
     Flagged when Fisher's exact test (one-sided, vs the other payers; Holm across payers) is
     significant and the excess is at least ``min_excess``. ``auth_rate`` counts the prior
     authorization CARCs alone (197/198/284/296). Emergency services need no prior authorization
-    and are covered regardless of network: 45 CFR 149.110(b); DOMAIN.md §1.1.
+    and are covered regardless of network: 45 CFR 149.110(b); docs/domain.md §1.1.
     """
     em = claims[claims["emergency"] & claims["adjudicated"]].copy()
     num = carc_number(em["carc"])

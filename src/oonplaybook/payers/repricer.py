@@ -6,7 +6,7 @@ segments -> ``repricer`` column) and the vendor names; how tightly allowed/Medic
 (robust spread: 1.4826 x MAD of the log ratio, and the share of lines within +-3% of the median
 multiple); the median multiple with an exact order-statistic 95% CI; and the share of paid lines
 whose CARC is 45 (charge exceeds fee schedule) or 131 (claim-specific negotiated discount),
-the reduction codes repriced claims carry (DOMAIN.md §3.4, §4.2).
+the reduction codes repriced claims carry (docs/domain.md §3.4, §4.2).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from scipy import stats
 
 from oonplaybook.payers._base import ModelResult, carc_number
 
-#: Known repricing vendors (DOMAIN.md §3.4): matched case-insensitively in the repricer column.
+#: Known repricing vendors (docs/domain.md §3.4): matched case-insensitively in the repricer column.
 REPRICER_VENDORS = (
     "MULTIPLAN",
     "CLARITEV",

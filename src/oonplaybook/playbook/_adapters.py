@@ -160,7 +160,7 @@ _DEFAULT_PRIORS: Any = None
 
 
 def _default_priors() -> Any:
-    """``idr.IdrPriors.default()``, built once (published IDR statistics, DOMAIN §2.2-2.3)."""
+    """``idr.IdrPriors.default()``, built once (published IDR statistics, docs/domain.md §2.2-2.3)."""
     global _DEFAULT_PRIORS
     if _DEFAULT_PRIORS is None:
         from oonplaybook import idr
@@ -186,11 +186,11 @@ def _as_prior(got: Any) -> IdrPrior:
 
 
 #: Plan types outside the NSA's group-health-plan protections (Medicare Advantage, Medicaid
-#: managed care: public programmes; self-pay: no plan). DOMAIN §1.1.
+#: managed care: public programmes; self-pay: no plan). docs/domain.md §1.1.
 NON_NSA_PLAN_TYPES = frozenset({"self_pay", "medicare_advantage", "medicaid_managed_care"})
 
 #: Specialties for which notice-and-consent can never waive NSA protection (ancillary services,
-#: 42 U.S.C. 300gg-132(b)(2); DOMAIN §1.3).
+#: 42 U.S.C. 300gg-132(b)(2); docs/domain.md §1.3).
 ANCILLARY = frozenset(
     {"emergency_medicine", "anesthesiology", "pathology", "radiology", "neonatology"}
 )
@@ -211,9 +211,9 @@ def nsa_assessment(
 def fallback_nsa_assessment(claim_lines: pd.DataFrame, *, as_of: Any) -> pd.DataFrame:
     """Minimal per-claim NSA assessment when ``nsa.assess_claims`` is not available.
 
-    Protection: emergency, OON provider at an in-network facility, or air ambulance (DOMAIN §1.1)
+    Protection: emergency, OON provider at an in-network facility, or air ambulance (docs/domain.md §1.1)
     on a group-health plan, unless a valid notice-and-consent (non-emergency, non-ancillary)
-    lifts it (DOMAIN §1.3). No state-law table: federal IDR assumed. Clocks from
+    lifts it (docs/domain.md §1.3). No state-law table: federal IDR assumed. Clocks from
     ``nsa.deadlines`` on the remit date. The cost-share cap is not computed (NaN).
     """
     from oonplaybook import nsa

@@ -18,26 +18,26 @@ from oonplaybook.reference import codes as rc
 
 # --- denial-reason groups ----------------------------------------------------------------------
 
-#: CARC -> denial-reason group. Meanings from the WPC CARC list (DOMAIN.md §4.2); grouping is
-#: the practice grouping of DOMAIN §4.2's "usual action" column.
+#: CARC -> denial-reason group. Meanings from the WPC CARC list (docs/domain.md §4.2); grouping is
+#: the practice grouping of docs/domain.md §4.2's "usual action" column.
 CARC_GROUPS: dict[str, str] = {
-    # medical necessity / level of care / frequency (DOMAIN §4.2: "Appeal with records")
+    # medical necessity / level of care / frequency (docs/domain.md §4.2: "Appeal with records")
     "50": "medical_necessity",
     "150": "medical_necessity",
     "151": "medical_necessity",
     "55": "medical_necessity",  # experimental/investigational: medical judgment (29 CFR 2590.715-2719(d)(1))
-    # authorization (DOMAIN §4.2: "Retro-auth or appeal. Improper for NSA emergency services")
+    # authorization (docs/domain.md §4.2: "Retro-auth or appeal. Improper for NSA emergency services")
     "197": "authorization",
     "198": "authorization",
     "284": "authorization",
     "296": "authorization",
     "15": "authorization",
-    # network (DOMAIN §4.2: "Improper for NSA emergency services and ancillary services at
+    # network (docs/domain.md §4.2: "Improper for NSA emergency services and ancillary services at
     # in-network facilities")
     "242": "network",
     "243": "network",
     "279": "network",
-    # coding / bundling (DOMAIN §4.2: corrected claim, or appeal with modifier documentation)
+    # coding / bundling (docs/domain.md §4.2: corrected claim, or appeal with modifier documentation)
     "4": "coding_bundling",
     "5": "coding_bundling",
     "11": "coding_bundling",
@@ -45,13 +45,13 @@ CARC_GROUPS: dict[str, str] = {
     "59": "coding_bundling",
     "234": "coding_bundling",
     "236": "coding_bundling",
-    # missing information / records requested (DOMAIN §4.2: "Correct and resubmit" / "Send records")
+    # missing information / records requested (docs/domain.md §4.2: "Correct and resubmit" / "Send records")
     "16": "missing_info",
     "226": "missing_info",
     "252": "missing_info",
-    # timely filing (DOMAIN §4.2: "Appeal only with proof of timely filing")
+    # timely filing (docs/domain.md §4.2: "Appeal only with proof of timely filing")
     "29": "timely_filing",
-    # eligibility and coordination of benefits (DOMAIN §4.2)
+    # eligibility and coordination of benefits (docs/domain.md §4.2)
     "22": "eligibility_cob",
     "23": "eligibility_cob",
     "26": "eligibility_cob",
@@ -60,13 +60,13 @@ CARC_GROUPS: dict[str, str] = {
     "200": "eligibility_cob",
     # coverage (docs/domain.md §4.2; IDR cannot resolve coverage): 96, 204, 119 come from
     # reference.codes.NON_COVERED_CARCS, the one mapping, added below
-    # duplicates (DOMAIN §4.2: "Usually not appealable")
+    # duplicates (docs/domain.md §4.2: "Usually not appealable")
     "18": "duplicate",
-    # credentialing (DOMAIN §4.2)
+    # credentialing (docs/domain.md §4.2)
     "170": "credentialing",
     "185": "credentialing",
     "B7": "credentialing",
-    # price reductions (DOMAIN §4.2: CO-45 is the core OON underpayment line; 131 repricer discount)
+    # price reductions (docs/domain.md §4.2: CO-45 is the core OON underpayment line; 131 repricer discount)
     "45": "underpayment",
     "131": "underpayment",
     # patient cost sharing (PR-1/2/3) is not a denial
@@ -159,7 +159,7 @@ ROUTE_DOCUMENTS: dict[str, tuple[str, ...]] = {
     "write_off": ("write-off approval",),
 }
 
-#: Extra documents by denial-reason group (DOMAIN §4.2 "usual action").
+#: Extra documents by denial-reason group (docs/domain.md §4.2 "usual action").
 GROUP_DOCUMENTS: dict[str, tuple[str, ...]] = {
     "medical_necessity": (
         "medical records",
@@ -190,7 +190,7 @@ class Rung:
 
 #: Ladder per denial-reason group for claims outside the NSA route. First rung that is still
 #: open is the one to work; later rungs follow when it fails. ``external_review`` is dropped by
-#: :func:`appeal_ladder` when the claim is not eligible (``rc.external_review_eligible``). Sources: DOMAIN §4.2 usual actions,
+#: :func:`appeal_ladder` when the claim is not eligible (``rc.external_review_eligible``). Sources: docs/domain.md §4.2 usual actions,
 #: §4.3 (ERISA two-level limit 29 CFR 2560.503-1(c)(2); external review 2590.715-2719(d)).
 LADDERS: dict[str, tuple[str, ...]] = {
     "medical_necessity": ("appeal_l1", "appeal_l2", "external_review"),
@@ -210,7 +210,7 @@ LADDERS: dict[str, tuple[str, ...]] = {
 }
 
 #: CARCs within coding_bundling that are fixed by a corrected claim rather than an appeal
-#: (DOMAIN §4.2: CARC 4 "Corrected claim", 16 "Correct and resubmit").
+#: (docs/domain.md §4.2: CARC 4 "Corrected claim", 16 "Correct and resubmit").
 CORRECTED_CLAIM_CARCS = frozenset({"4", "5", "11", "16"})
 
 #: ERISA group-health internal appeal window: at least 180 days after the adverse benefit
@@ -308,7 +308,7 @@ def rung_deadlines(
     - state IDR: the state's filing clock from the remit (``rules.state_dispute_deadline``);
       NaT where the table does not encode one.
     - corrected claim: the payer's timely-filing window from the date of service
-      (``corrected_claim_days``; contract limits are commonly 90-365 days, DOMAIN §4.3).
+      (``corrected_claim_days``; contract limits are commonly 90-365 days, docs/domain.md §4.3).
     """
     remit = pd.to_datetime(lines["remit_date"])
     service = pd.to_datetime(lines["service_date"])

@@ -2,13 +2,13 @@
 
 Per dispute (line item): EV = p_win x (offer - amount already paid) - administrative fee share -
 (1 - p_win) x IDRE fee share. Who pays what (45 CFR 149.510(d)(1)-(2); 42 U.S.C.
-300gg-111(c)(5)(F); DOMAIN §1.10): each party pays the non-refundable administrative fee per
+300gg-111(c)(5)(F); docs/domain.md §1.10): each party pays the non-refundable administrative fee per
 dispute; each pays the certified IDRE's fee up front and the prevailing party's fee is refunded,
 so the provider bears the IDRE fee only when it loses. A batch is one dispute: one administrative
 fee and one (batched) IDRE fee for all its line items, which is why batching raises net EV.
 
 Fees and the batch EV (majority rule for the IDRE fee of a batch) come from :mod:`oonplaybook.idr`;
-batching (same TIN, payer, CMS code group, 30-business-day window, line cap; DOMAIN §1.8) from
+batching (same TIN, payer, CMS code group, 30-business-day window, line cap; docs/domain.md §1.8) from
 :func:`oonplaybook.nsa.batch_disputes`.
 """
 
@@ -24,7 +24,7 @@ from oonplaybook.config import PlaybookSettings
 from oonplaybook.playbook._adapters import idr_prior, isin, join_assessment, line_frame
 from oonplaybook.playbook.targets import line_targets
 
-# --- fees (oonplaybook.idr owns the fee schedule, DOMAIN §1.10) -----------------------------
+# --- fees (oonplaybook.idr owns the fee schedule, docs/domain.md §1.10) -----------------------------
 
 
 def dispute_fees(initiation_date: date, *, batched: bool, n_lines: int) -> tuple[float, float]:
@@ -79,7 +79,7 @@ def idr_offer(
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(offer, win probability, award multiple of QPA) per line for an IDR dispute.
 
-    Offer = QPA x the specialty's observed award multiple (DOMAIN §2.3) when the QPA is known,
+    Offer = QPA x the specialty's observed award multiple (docs/domain.md §2.3) when the QPA is known,
     else the line's negotiation target; capped at billed.
     """
     spec = lines["specialty"].astype("str").replace("", "generic")
@@ -108,7 +108,7 @@ def idr_disputes(
 ) -> pd.DataFrame:
     """One row per IDR line item of the worklist's IDR candidates, with offer, p_win and single-dispute EV.
 
-    Offer = QPA x the specialty's observed award multiple (DOMAIN §2.3) when a QPA is known, else
+    Offer = QPA x the specialty's observed award multiple (docs/domain.md §2.3) when a QPA is known, else
     the line's negotiation target; capped at billed. ``amount already paid`` = the line's paid.
     """
     cand = worklist.loc[worklist["idr_candidate"].astype("bool"), ["claim_id"]].drop_duplicates()

@@ -4,14 +4,14 @@ All three are expressed as multiples of the line's Medicare allowed amount (so o
 prices every code in a family at its own RVUs) and as the median dollar amount per line.
 
 - **Opening ask**: the UCR 80th percentile of charges (the New York "usual and customary"
-  standard, DOMAIN §3.3), capped at billed; for NSA-protected families at least the expected IDR
-  award (QPA x observed award multiple, DOMAIN §2.3), since that is what an arbitrator picks.
+  standard, docs/domain.md §3.3), capped at billed; for NSA-protected families at least the expected IDR
+  award (QPA x observed award multiple, docs/domain.md §2.3), since that is what an arbitrator picks.
 - **Walk-away**: the largest of the client's floor (``walk_away_multiple_of_medicare``), what
   the payer already pays, and for NSA families the QPA (the plan's own median in-network rate,
   42 U.S.C. 300gg-111(a)(3)(E)): settling under the QPA is worse than the IDR's worst case.
 - **Target**: where a rational settlement lands. NSA families: the expected IDR outcome,
-  p_win x award + (1 - p_win) x current payment (baseball arbitration picks one offer, DOMAIN
-  §1.7). Other families: the market median allowed multiple across the portfolio's payers.
+  p_win x award + (1 - p_win) x current payment (baseball arbitration picks one offer,
+  docs/domain.md §1.7). Other families: the market median allowed multiple across the portfolio's payers.
   Always clipped to [walk-away, opening].
 """
 

@@ -2,7 +2,7 @@
 
 The code lists are the public X12/WPC code values; the one-line descriptions are our own short
 paraphrases (no licensed code text is copied), written for a worklist reader. Each CARC carries
-the denial-reason group the playbook routes on (DOMAIN.md §4.2 and §4.3):
+the denial-reason group the playbook routes on (docs/domain.md §4.2 and §4.3):
 
 ``medical_necessity`` appeal with records, external review available (29 CFR 2590.715-2719(d)(1));
 ``authorization`` retro-auth / appeal with the auth record (improper for NSA emergencies);
@@ -36,7 +36,7 @@ DENIAL_GROUPS = (
 )
 NOT_A_DENIAL = "not_a_denial"
 
-#: Adjustment group codes (CAS01; DOMAIN.md §4.1).
+#: Adjustment group codes (CAS01; docs/domain.md §4.1).
 GROUP_CODES: dict[str, str] = {
     "CO": "contractual obligation: provider write-off, not billable to the patient",
     "PR": "patient responsibility",
@@ -117,7 +117,7 @@ CARC: dict[str, tuple[str, str]] = {
     "B7": ("provider not certified or eligible for this service on this date", "other"),
 }
 
-#: RARC -> short description (ours). NSA codes effective 2022-03-01 (DOMAIN.md §1.4).
+#: RARC -> short description (ours). NSA codes effective 2022-03-01 (docs/domain.md §1.4).
 RARC: dict[str, str] = {
     "M15": "separately billed services were bundled",
     "M62": "treatment authorization code missing, incomplete or invalid",
@@ -197,7 +197,7 @@ def external_review_eligible(
     return group in EXTERNAL_REVIEW_IF_ARGUED and medical_judgment
 
 
-#: 835 CLP02 claim status codes (X12 835 5010; DOMAIN.md §5.1) -> meaning.
+#: 835 CLP02 claim status codes (X12 835 5010; docs/domain.md §5.1) -> meaning.
 CLAIM_STATUS: dict[str, str] = {
     "1": "processed as primary",
     "2": "processed as secondary",
