@@ -99,9 +99,14 @@ VARIANTS: dict[str, tuple[str, bool]] = {
         .replace("50.00**1~", "50.00**+1.50~", 1)
         .replace("50.00**1~", "50.00**.5~", 1)
         .replace("50.00**1~", "50.00**4.~", 1)
-        .replace("50.00**1~", "50.00**1X~", 1)
         .replace("50.00**1~", "50.00**-2~", 1),
         True,
+    ),
+    "units_invalid": (
+        CLEAN.replace("50.00**1~", "50.00**1X~", 1)
+        .replace("50.00**1~", "50.00**1e309~", 1)
+        .replace("50.00**1~", "50.00**\u00b2~", 1),
+        False,
     ),
     "plb": (CLEAN.replace("SE*", "PLB*1234567893*20251231*L6:ABC*-10.00*WO*5.00~SE*", 1), True),
     "reversal": (

@@ -67,7 +67,7 @@ def test_04_non_numeric_clp03_rejects_that_claim_only() -> None:
     assert r.stats["claims_rejected"] == 1
     (rej,) = r.rejects
     assert rej["record"] == "claim C005"
-    assert "CLP03 '12O.00'" in rej["reason"]
+    assert "CLP03 charge: 6 characters" in rej["reason"] and "12O" not in rej["reason"]
     assert rej["location"].startswith("segment ")
     assert "C005" not in set(r.claim_lines["claim_id"])
     # the rejected claim's lines and adjustments are not attached to another claim
@@ -82,7 +82,7 @@ def test_05_cas_missing_amount_is_a_reject_and_the_claim_is_kept() -> None:
     assert len(r.claim_lines) == 2 * N_CLAIMS
     assert len(r.adjustments) == PAIRS_PER_CLAIM * N_CLAIMS - 1
     (rej,) = r.rejects
-    assert "CAS03 amount ''" in rej["reason"] and "PR-3" in rej["record"]
+    assert "CAS03 amount: empty" in rej["reason"] and "PR-3" in rej["record"]
     # the claim no longer balances, and that is reported, not hidden
     assert {b["claim_id"] for b in r.balance_failures} == {"C001"}
 

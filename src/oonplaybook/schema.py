@@ -17,8 +17,9 @@ import pandera.pandas as pa
 
 #: Normalised line status. ``paid`` (paid > 0), ``denied`` (paid == 0 and a denial CARC or
 #: CLP02=4), ``reversal`` (CLP02=22), ``forwarded`` (CLP02=19/20/21 crossovers, not denials),
-#: ``pending`` (no remittance yet).
-CLAIM_STATUSES = ("paid", "denied", "reversal", "forwarded", "pending")
+#: ``pending`` (no remittance yet), ``predetermination`` (CLP02=25: priced, nothing paid; neither
+#: a payment nor a denial, so no payment or denial model counts it).
+CLAIM_STATUSES = ("paid", "denied", "reversal", "forwarded", "pending", "predetermination")
 
 #: Plan funding. NSA applies to both; state surprise-billing law can only reach fully insured
 #: plans (ERISA pre-emption), and ERISA internal appeal rules apply to employer plans.

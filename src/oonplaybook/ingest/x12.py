@@ -100,6 +100,19 @@ from oonplaybook.ingest.identity import identity_key
 
 # re-exported: the readers' public names from before the tokenising layer moved out
 from oonplaybook.ingest.x12_tokens import BOM as BOM
+from oonplaybook.ingest.x12_tokens import (
+    CARC_FORM,
+    COMPOSITE_QUALIFIERS,
+    DATE_MAX_YEAR,
+    DATE_MIN_YEAR,
+    MAX_AMOUNT_DOLLARS,
+    X12_SEGMENT_IDS,
+    InvalidValue,
+    describe,
+    parse_cents,
+    parse_quantity,
+    shown_code,
+)
 from oonplaybook.ingest.x12_tokens import NUMBER as _NUM
 from oonplaybook.ingest.x12_tokens import Delimiters as Delimiters
 from oonplaybook.ingest.x12_tokens import Tokenized as Tokenized
@@ -128,10 +141,16 @@ _REPRICER_RE = re.compile("|".join(re.escape(p) for p, _ in REPRICER_MARKS))
 
 #: CLP02 claim status -> normalised status (docs/domain.md §5.1 table; schema.CLAIM_STATUSES).
 #: 4 denied, 22 reversal, 19/20/21 processed and forwarded (crossovers, not denials), 23 not our
-#: claim, forwarded. Other codes (1/2/3 primary/secondary/tertiary, 25 predetermination) are
-#: decided per line from the paid amount and the adjustments.
+#: claim, forwarded, 25 predetermination (pricing only, nothing paid: never "paid"). Other codes
+#: (1/2/3 primary/secondary/tertiary) are decided per line from the paid amount and adjustments.
 CLP02_STATUS = {"4": "denied", "22": "reversal", "19": "forwarded", "20": "forwarded"}
-CLP02_STATUS.update({"21": "forwarded", "23": "forwarded"})
+CLP02_STATUS.update({"21": "forwarded", "23": "forwarded", "25": "predetermination"})
+
+#: PR reason codes that are the patient's cost share (deductible 1, coinsurance 2, copay 3, blood
+#: deductible 66, spending-account 187, institutional-setting deductible/coinsurance 247/248):
+#: a $0 line whose PR amounts are these is a deductible, not a denial (docs/domain.md §5.2). Any
+#: other PR reason (PR-32 "dependent not eligible", PR-204 "not covered") on a $0 line denies.
+COST_SHARE_CARCS = frozenset({"1", "2", "3", "66", "187", "247", "248"})
 
 #: CAS groups that reduce the allowed amount (docs/domain.md §5.2: allowed = charge − CO/OA/PI
 #: reductions; PR is the patient's share of the allowed amount). CR (4010 corrections) is a
@@ -148,6 +167,8 @@ NAN = float("nan")
 #: A CLP segment's bytes anywhere in a file (tag at a segment start or run into another segment):
 #: a file holding them that yields no claim and no claim reject was cut wrongly (an error).
 _CLP_BYTES = re.compile(rb"CLP[^A-Za-z0-9\s]")
+_DATE8 = re.compile(r"[0-9]{8}").fullmatch
+_COST_SHARE = pa.array(sorted(COST_SHARE_CARCS), type=pa.large_string())
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default "str" dtype
 _FILE_STRIDE = 1_000_000_000  # adjustment source = file index * stride + segment number
 _GROUPS = frozenset(schema.ADJUSTMENT_GROUPS)
@@ -178,18 +199,19 @@ class RemitRead:
 
 
 def _line_status(code: str, paid: int | None, cas: list[tuple[str, str, int]]) -> str:
-    """Normalised status: CLP02 4/22/19-23 decide; else paid > 0 is paid; a $0 line is denied
-    when a non-PR adjustment (not OA-23, prior payer) took the charge and the patient owes
-    nothing (docs/domain.md §5.2: "$0 paid, all PR-1" is a deductible, not a denial)."""
+    """Normalised status: CLP02 4/22/19-23/25 decide; else paid > 0 is paid; a $0 line is denied
+    when an adjustment other than the patient's cost share (and not OA-23, prior payer) took the
+    charge and no cost share is owed (docs/domain.md §5.2: "$0 paid, all PR-1" is a deductible, not a
+    denial; a $0 PR-32 is a denial whose amount the patient is billed)."""
     st = CLP02_STATUS.get(code)
     if st:
         return st
     if paid is not None and paid > 0:
         return "paid"
-    if any(g == "PR" and a > 0 for g, _, a in cas):
+    if any(g == "PR" and a > 0 and r in COST_SHARE_CARCS for g, r, a in cas):
         return "paid"
     for g, r, a in cas:
-        if g != "PR" and a > 0 and not (g == "OA" and r == "23"):
+        if a > 0 and not (g == "OA" and r == "23") and not (g == "PR" and r in COST_SHARE_CARCS):
             return "denied"
     return "paid"
 
@@ -568,8 +590,14 @@ def _walk_835(  # noqa: C901
         if cl is None:
             return
         idx = cl["idx"]
-        if cl["nlines"] == 0:
-            # claim without service lines: one claim-level line so its dollars are not lost
+        if cl["nlines"] == cl["nrej"]:
+            # claim without service lines, or whose every line was rejected: one claim-level line
+            # so its dollars are not lost (and an accepted claim always has a row)
+            if cl["nrej"]:
+                warnings.append(
+                    f"{name}: claim {cl['id']}: its {cl['nrej']} service line(s) were rejected; "
+                    "kept as one claim-level line with the CLP amounts"
+                )
             l_claim.append(idx)
             l_no.append(0)
             l_cpt.append("")
@@ -607,7 +635,8 @@ def _walk_835(  # noqa: C901
             counted = segno - hdr["st_no"] + 1
             if declared != str(counted):
                 warnings.append(
-                    f"{name}: SE01 at segment {segno} says {declared} segments, counted {counted}"
+                    f"{name}: SE01 at segment {segno} says {shown_code(declared, r'[0-9]{1,10}')} "
+                    f"segments, counted {counted}"
                 )
         if se is None:
             warnings.append(
@@ -631,11 +660,11 @@ def _walk_835(  # noqa: C901
     def odd_cas_group(grp: str, segno: int) -> None:
         """A CAS01 that is not a group as sent: kept trimmed/upper-cased, warned if unknown."""
         if fast is not None:  # odd_grp is indexed by walk order
-            raise x12_columnar.FastPathFallback(f"CAS group {grp!r}")
+            raise x12_columnar.FastPathFallback("odd CAS group")
         grp = grp.strip().upper()
         odd_grp[len(x_seg) + x_off] = grp
         if grp not in _GROUPS:
-            warnings.append(f"{name}: segment {segno}: unknown CAS group {grp!r}")
+            warnings.append(f"{name}: segment {segno}: unknown CAS group ({describe(grp)})")
 
     def reject(segno: int, record: str, reason: str) -> None:
         rejects.append(
@@ -738,16 +767,36 @@ def _walk_835(  # noqa: C901
                 paid_s = e[3]
                 # amounts are parsed after the walk (_cents_array); here only checked: the
                 # regular form by one regex, anything else by the full rule
-                b_bad = billed_s and not _MONEY(billed_s) and _cents(billed_s) is None
-                p_bad = paid_s and not _MONEY(paid_s) and _cents(paid_s) is None
+                b_bad = billed_s and (
+                    (not _MONEY(billed_s) and _cents(billed_s) is None)
+                    or (len(billed_s) > 11 and _over_bound(billed_s))
+                )
+                p_bad = paid_s and (
+                    (not _MONEY(paid_s) and _cents(paid_s) is None)
+                    or (len(paid_s) > 11 and _over_bound(paid_s))
+                )
                 claim["nlines"] += 1
+                u = e[5]
+                # SVC05 absent = 1 unit (X221A1); a plain count is read directly
+                units = 1.0
+                why = ""
                 if b_bad or p_bad:
-                    bad = billed_s if b_bad else paid_s
+                    why = _why(billed_s, "SVC02 charge") if b_bad else _why(paid_s, "SVC03 paid")
+                elif u:
+                    if u.isascii() and u.isdigit() and len(u) <= 6:
+                        units = float(u)
+                    else:
+                        try:
+                            units = parse_quantity(u, "SVC05 units")
+                        except InvalidValue as ex:
+                            why = str(ex)
+                if why:
                     reject(
                         segno,
                         f"claim {claim['id']} line {claim['nlines']}",
-                        f"SVC amount {bad!r} is not a number; line not read",
+                        f"{why}; line not read",
                     )
+                    claim["nrej"] += 1
                     stats["lines_rejected"] += 1
                     skipping = "line"
                     continue
@@ -756,14 +805,18 @@ def _walk_835(  # noqa: C901
                         f"{name}: segment {segno}: SVC02/SVC03 empty for claim "
                         f"{claim['id']} line {claim['nlines']} (kept with unknown amounts)"
                     )
-                u = e[5]
-                # SVC05 absent = 1 unit (X221A1)
-                units = float(u) if u.isdigit() else (float(u) if u and _NUM(u.strip()) else 1.0)
                 orig = ""
                 if e[6]:
                     op, _ = _composite(e[6], comp)
                     orig = op[1].strip().upper() if len(op) > 1 else ""
                 cpt = (parts[1] if len(parts) > 1 else parts[0]).strip().upper()
+                if not cpt or (len(parts) == 1 and cpt in COMPOSITE_QUALIFIERS):
+                    warnings.append(
+                        f"{name}: segment {segno}: SVC01 has no procedure code (only the "
+                        f"qualifier) for claim {claim['id']} line {claim['nlines']}; line kept "
+                        "with no code"
+                    )
+                    cpt = ""
                 line = len(l_claim)
                 line_no = claim["nlines"]
                 line_rarc = []
@@ -805,7 +858,7 @@ def _walk_835(  # noqa: C901
                     b6 = e[2].strip()
                     if not _MONEY(b6) and _cents(b6) is None:
                         warnings.append(
-                            f"{name}: segment {segno}: AMT*B6 {e[2]!r} is not a number; "
+                            f"{name}: segment {segno}: {_why(b6, 'AMT*B6 allowed')}; "
                             "allowed computed from the adjustments instead"
                         )
                         b6 = ""
@@ -836,12 +889,12 @@ def _walk_835(  # noqa: C901
                 elif not code:
                     problem = "CLP02 (claim status) is empty"
                 elif billed is None or paid is None:
-                    bad = ("CLP03", b_s) if billed is None else ("CLP04", p_s)
-                    problem = f"{bad[0]} {bad[1]!r} is missing or not a number" + (
-                        " (truncated CLP)" if len(e) < 5 else ""
-                    )
+                    bad = ("CLP03 charge", b_s) if billed is None else ("CLP04 paid", p_s)
+                    problem = _why(bad[1], bad[0]) + (" (truncated CLP)" if len(e) < 5 else "")
                 elif r_s and presp is None:
-                    problem = f"CLP05 {r_s!r} is not a number"
+                    problem = _why(r_s, "CLP05 patient responsibility")
+                elif max(abs(billed), abs(paid)) > MAX_AMOUNT_DOLLARS * 100:
+                    problem = _why(b_s if abs(billed) > abs(paid) else p_s, "CLP amount")
                 if problem:
                     if fast is not None:
                         raise x12_columnar.FastPathFallback(problem)
@@ -877,6 +930,7 @@ def _walk_835(  # noqa: C901
                     "b_s": b_s,
                     "p_s": p_s,
                     "nlines": 0 if fast_counts is None else next(fast_counts),
+                    "nrej": 0,
                     "d232": "",
                     "d050": "",
                     "rarc": [],
@@ -946,7 +1000,8 @@ def _walk_835(  # noqa: C901
                         continue
                     amt = _cents(amt_s)
                     if amt is None:
-                        reject(segno, f"PLB {rc}", f"PLB amount {amt_s!r} is not a number")
+                        code = shown_code(rc.split(comp)[0], r"[A-Z0-9]{2}")
+                        reject(segno, f"PLB {code}", f"{_why(amt_s, 'PLB amount')}; not read")
                         continue
                     rparts, _ = _composite(rc, comp)
                     p_prov.append(prov)
@@ -964,8 +1019,8 @@ def _walk_835(  # noqa: C901
                     amt = _cents(e[2].strip()) if len(e) > 2 else None
                     if amt is None:
                         warnings.append(
-                            f"{name}: segment {segno}: BPR02 {e[2] if len(e) > 2 else ''!r} "
-                            "is not a number; payment not reconciled"
+                            f"{name}: segment {segno}: {_why(e[2] if len(e) > 2 else '', 'BPR02')}"
+                            "; payment not reconciled"
                         )
                     hdr["bpr"] = amt
                     stats["bpr_total_cents"] += amt or 0
@@ -979,11 +1034,12 @@ def _walk_835(  # noqa: C901
                 kind = e[1].strip() if len(e) > 1 else ""
                 if kind != "835":
                     if fast is not None:
-                        raise x12_columnar.FastPathFallback(f"ST*{kind}")
+                        raise x12_columnar.FastPathFallback("not an 835")
                     in_other_tx = True
                     stats["other_transactions"][kind] = stats["other_transactions"].get(kind, 0) + 1
                     warnings.append(
-                        f"{name}: segment {segno}: ST*{kind} is not an 835 transaction; skipped"
+                        f"{name}: segment {segno}: ST*{shown_code(kind, '[0-9]{3}')} is not an 835 "
+                        "transaction; skipped"
                     )
                     continue
                 hdr.update(new_header(f"{name}:segment {segno}"))
@@ -1018,7 +1074,8 @@ def _walk_835(  # noqa: C901
                 if tag in ("N3", "N4") and claim is not None:
                     pass
             else:
-                unknown[tag] = unknown.get(tag, 0) + 1
+                key = tag if tag in X12_SEGMENT_IDS else f"non-standard tag ({describe(tag)})"
+                unknown[key] = unknown.get(key, 0) + 1
     if hdr:
         close_tx(None, -1)
         hdr.clear()
@@ -1107,7 +1164,7 @@ def _take_opt(values: pa.Array, idx: np.ndarray, present: np.ndarray) -> pa.Arra
 
 def _split_cas(segs: list[str] | pa.Array, sep: str) -> tuple[Any, ...]:
     """Triplets of raw CAS segments, in segment and slot order: (segment index, element position
-    of the reason, reason, amount, quantity) for CAS02-CAS19, plus each segment's CAS01."""
+    of the reason, reason, amount, quantity) for CAS02-CAS19 and any beyond, plus CAS01."""
     arr = segs if isinstance(segs, pa.Array) else pa.array(segs, type=_LSTR)
     lst = pc.split_pattern(arr, pattern=sep)
     offs = np.asarray(lst.offsets, dtype="int64")
@@ -1115,7 +1172,7 @@ def _split_cas(segs: list[str] | pa.Array, sep: str) -> tuple[Any, ...]:
     cnt = np.diff(offs)
     seg_of = np.repeat(np.arange(len(segs), dtype="int64"), cnt)
     pos = np.arange(len(vals), dtype="int64") - offs[:-1][seg_of]
-    r = np.flatnonzero((pos >= 2) & (pos < 20) & ((pos - 2) % 3 == 0))  # reason elements
+    r = np.flatnonzero((pos >= 2) & ((pos - 2) % 3 == 0))  # reason elements, every triplet
     seg = seg_of[r]
     k = pos[r]
     c = cnt[seg]
@@ -1173,7 +1230,10 @@ def _expand_cas(acc: Remit835Reader, b: dict[str, Any]) -> dict[str, Any]:
     src = np.asarray(b["x_src"], dtype="int64")
     rej: list[tuple[int, dict[str, str]]] = []
     amt_set = pc.not_equal(pc.utf8_trim_whitespace(amt), "").to_numpy(zero_copy_only=False)
-    bad = (no_reason & amt_set) | (~no_reason & ~valid)
+    carc_ok = pc.match_substring_regex(reason, r"^(?:[0-9]{1,3}|[A-Z][0-9]{1,2})$")
+    carc_ok = carc_ok.to_numpy(zero_copy_only=False)
+    valid &= np.abs(cents) <= MAX_AMOUNT_DOLLARS * 100  # an id run into an amount: refused
+    bad = (no_reason & amt_set) | (~no_reason & (~valid | ~carc_ok))
     if bad.any():  # rare: built in Python, in segment and slot order
         claim_ids = b["c_id"]
         owner, l_claim = b["x_owner"], b["l_claim"]
@@ -1181,15 +1241,25 @@ def _expand_cas(acc: Remit835Reader, b: dict[str, Any]) -> dict[str, Any]:
             j = int(seg[i])
             s = int(src[j])
             grp = groups[j].as_py()
+            g_shown = grp if grp in _GROUPS else f"group ({describe(grp)})"
             if no_reason[i]:
-                rej.append((s, _rej(acc, s, f"CAS {grp}", "CAS amount without a reason code")))
+                rej.append((s, _rej(acc, s, f"CAS {g_shown}", "CAS amount without a reason code")))
                 continue
             o = owner[j]
             cid = claim_ids[l_claim[o] if o >= 0 else ~o]
-            rec = f"claim {cid} CAS {grp}-{reason[i].as_py()}"
-            why = f"CAS{int(kk[i]) + 1:02d} amount {amt[i].as_py()!r} is missing or not a number"
-            rej.append((s, _rej(acc, s, rec, why)))
-    keep = np.flatnonzero(~no_reason & valid)
+            r = reason[i].as_py()
+            k = int(kk[i])
+            if not CARC_FORM(r):
+                rec = f"claim {cid} CAS {g_shown}"
+                why = f"CAS{k:02d} reason code: {describe(r)}, not a CARC (damaged segment?)"
+            else:
+                rec = f"claim {cid} CAS {g_shown}-{r}"
+                why = _why(amt[i].as_py(), f"CAS{k + 1:02d} amount")
+            rej.append((s, _rej(acc, s, rec, why + "; adjustment not read")))
+    keep = np.flatnonzero(~no_reason & valid & carc_ok)
+    extra = np.flatnonzero(kk >= 20)  # X12 allows 6 triplets (CAS02-19): more are kept, noted
+    if len(extra):
+        _note_extra_triplets(acc, src[np.unique(seg[extra])])
     q_all = qty.take(pa.array(keep))
     qv = np.full(len(keep), NAN)
     has_q = np.flatnonzero(pc.not_equal(q_all, "").to_numpy(zero_copy_only=False))
@@ -1205,6 +1275,33 @@ def _expand_cas(acc: Remit835Reader, b: dict[str, Any]) -> dict[str, Any]:
         "rejects": rej,
         "groups": groups,
     }
+
+
+def _over_bound(value: str) -> bool:
+    """Whether a money value is beyond the plausible single-claim amount (a damaged field)."""
+    c = _cents(value)
+    return c is not None and abs(c) > MAX_AMOUNT_DOLLARS * 100
+
+
+def _why(value: str, what: str) -> str:
+    """Why a money value is refused, PHI-safe (its length and kind, never the value itself)."""
+    try:
+        parse_cents(value, what)
+    except InvalidValue as ex:
+        return str(ex)
+    return f"{what}: {describe(value)}, not a number"  # pragma: no cover (called on bad values)
+
+
+def _note_extra_triplets(acc: Remit835Reader, packed: np.ndarray) -> None:
+    """Warn, per CAS segment, that it has more than the 6 triplets X12 allows (all were kept)."""
+    for p in packed.tolist():
+        f = p // _FILE_STRIDE
+        w = (
+            f"{acc.names[f]}: segment {p % _FILE_STRIDE}: CAS has more than the 6 triplets X12 "
+            "allows; every triplet kept as an adjustment (check the payer's file)"
+        )
+        acc.warnings.append(w)
+        acc.file_stats[f]["warnings"].append(w)
 
 
 def _rej(acc: Remit835Reader, packed: int, record: str, reason: str) -> dict[str, str]:
@@ -1261,7 +1358,10 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any], b: dict[str, Any]) -> dict
     pos = amt > 0
     # The walk keeps each line's (and each claim's claim-level) CAS contiguous, so per-group
     # sums are run reductions; the scatter/sort path stays as the fallback.
-    tot, pr, rd, pr_pos, deny, prim = _group_cas(g, n_g, amt, is_pr, red, pos & ~is_pr & ~oa23)
+    share = is_pr & pc.is_in(reason, value_set=_COST_SHARE).to_numpy(zero_copy_only=False)
+    tot, pr, rd, pr_pos, deny, prim = _group_cas(
+        g, n_g, amt, is_pr, red, pos & ~share & ~oa23, share=share
+    )
     gi = np.where(is_line, np.arange(n_l), n_l + l_claim)
     row = prim[gi]
     row = np.where(row < 0, prim[n_l + l_claim], row)  # line without CAS: the claim's reason
@@ -1362,11 +1462,13 @@ def _group_cas(
     is_pr: np.ndarray,
     red: np.ndarray,
     denies: np.ndarray,
+    share: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
-    """Per group (line, or claim-level CAS of a claim): Σ amount, Σ PR, Σ reducing, any PR > 0,
+    """Per group (line, or claim-level CAS of a claim): Σ amount, Σ PR, Σ reducing, any cost share > 0,
     any denying amount, and the row of the primary CARC (largest non-PR |amount|, first on
     ties, else largest PR; -1 without CAS). Exact int64 sums."""
     n = len(g)
+    share = is_pr if share is None else share
     tot = np.zeros(n_g, dtype="int64")
     pr = np.zeros(n_g, dtype="int64")
     rd = np.zeros(n_g, dtype="int64")
@@ -1385,7 +1487,7 @@ def _group_cas(
         tot[keys] = np.add.reduceat(amt, starts)
         pr[keys] = np.add.reduceat(np.where(is_pr, amt, 0), starts)
         rd[keys] = np.add.reduceat(np.where(red, amt, 0), starts)
-        pr_pos[keys] = np.logical_or.reduceat(is_pr & (amt > 0), starts)
+        pr_pos[keys] = np.logical_or.reduceat(share & (amt > 0), starts)
         deny[keys] = np.logical_or.reduceat(denies, starts)
         run = np.cumsum(change) - 1
         best = np.minimum.reduceat(score, starts)
@@ -1397,7 +1499,7 @@ def _group_cas(
     np.add.at(tot, g, amt)
     np.add.at(pr, g[is_pr], amt[is_pr])
     np.add.at(rd, g[red], amt[red])
-    pr_pos[g[is_pr & (amt > 0)]] = True
+    pr_pos[g[share & (amt > 0)]] = True
     deny[g[denies]] = True
     order = np.lexsort((np.arange(n), score, g))
     gs = g[order]
@@ -1543,14 +1645,23 @@ def _dates(values: list[str] | pa.Array, sources: Any, warnings: list[str]) -> p
         uniq = np.asarray(enc.dictionary.to_pylist(), dtype=object)
     else:
         codes, uniq = pd.factorize(pd.Series(values, dtype=object), sort=False)
-    u = pd.to_datetime(pd.Series(uniq, dtype="str"), format="%Y%m%d", errors="coerce")
+    us = pd.Series(uniq, dtype="str")
+    # strict: 8 ASCII digits (pandas alone reads "2025011" as 2025-01-01) and a plausible year
+    form = us.str.fullmatch(r"[0-9]{8}") & us.str[:4].between(
+        str(DATE_MIN_YEAR), str(DATE_MAX_YEAR)
+    )
+    u = pd.to_datetime(us.where(form, ""), format="%Y%m%d", errors="coerce")
     bad_u = pd.Series(uniq, dtype="str").ne("").to_numpy() & u.isna().to_numpy()
     ud = u.astype("datetime64[us]").to_numpy()
     d = pd.Series(ud[codes] if len(codes) else np.array([], dtype="datetime64[us]"))
     if bad_u.any():
         bad = np.flatnonzero(bad_u[codes])
         for i in bad[:20]:
-            warnings.append(f"{sources[i]}: date {uniq[codes[i]]!r} is not CCYYMMDD (left empty)")
+            v = uniq[codes[i]]
+            why = "not a date in the form CCYYMMDD"
+            if _DATE8(v):
+                why = f"year outside {DATE_MIN_YEAR}-{DATE_MAX_YEAR}, or not a calendar date"
+            warnings.append(f"{sources[i]}: date ({describe(v)}) {why} (left empty)")
         if len(bad) > 20:
             warnings.append(f"... {len(bad) - 20} more invalid dates")
     return d.astype("datetime64[us]")

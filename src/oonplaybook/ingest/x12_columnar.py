@@ -48,7 +48,7 @@ FAST_MIN_BYTES = 131_072
 WS = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
 
 _LSTR = pa.large_string()
-_PLAIN_UNITS_RE = r"^[0-9]+(\.[0-9]+)?$"
+_PLAIN_UNITS_RE = r"^[0-9]{1,6}(\.[0-9]+)?$"  # within MAX_QUANTITY: cast directly
 
 # segment kinds (0 = any other tag)
 SVC, CAS, DTM, REF, AMT, LQ, MOA, MIA, CLP, N1, PLB, ST, SE, ISA = range(1, 15)
@@ -140,9 +140,10 @@ def _last(owner: np.ndarray, values: pa.Array, n: int) -> pa.Array:
     return pc.fill_null(values.take(pa.array(np.maximum(out, 0), mask=out < 0)), "")
 
 
-def _units(e5: pa.Array) -> np.ndarray:
-    """SVC05 as the walk reads it: empty is 1 unit (X221A1), a number is its float value, and
-    anything else is 1 (plain forms cast by pyarrow, the rare others by the walk's own rule)."""
+def _units(e5: pa.Array) -> np.ndarray | None:
+    """SVC05 as the walk reads it: empty is 1 unit (X221A1), a number is its float value (plain
+    forms cast by pyarrow, the rare others by the shared strict rule); None when any value is
+    not a valid quantity (the walk rejects that line)."""
     units = np.ones(len(e5), dtype=np.float64)
     plain = pc.match_substring_regex(e5, _PLAIN_UNITS_RE).to_numpy(zero_copy_only=False)
     idx = np.flatnonzero(plain)
@@ -150,7 +151,10 @@ def _units(e5: pa.Array) -> np.ndarray:
         units[idx] = pc.cast(e5.take(pa.array(idx)), pa.float64()).to_numpy(zero_copy_only=False)
     odd = np.flatnonzero(~plain & pc.not_equal(e5, "").to_numpy(zero_copy_only=False))
     for i, u in zip(odd.tolist(), e5.take(pa.array(odd)).to_pylist(), strict=True):
-        units[i] = float(u) if tok.NUMBER(u.strip()) else 1.0
+        try:
+            units[i] = tok.parse_quantity(u, "SVC05 units")
+        except tok.InvalidValue:
+            return None
     return units
 
 
@@ -318,15 +322,20 @@ def _plan_interchange(d: tok.Delimiters, segs: pa.Array) -> Plan | None:  # noqa
     e1, e2, e3, e5, e6 = (_el(e, j) for j in (1, 2, 3, 5, 6))
     if not _all(pc.greater_equal(pc.find_substring(e1, comp), 0)):
         return None
-    money = pc.and_(pc.match_substring_regex(e2, money_re), pc.match_substring_regex(e3, money_re))
+    svc_re = "^-?[0-9]{1,8}(?:\\.[0-9]{1,2})?$"  # the walk's form, within the amount bound
+    money = pc.and_(pc.match_substring_regex(e2, svc_re), pc.match_substring_regex(e3, svc_re))
     if not _all(money):
         return None
     no_orig = pc.equal(e6, "")
     if not _all(pc.or_(no_orig, pc.greater_equal(pc.find_substring(e6, comp), 0))):
         return None
     units = _units(e5)
+    if units is None:
+        return None  # an invalid SVC05: the walk rejects that line
     parts = _split(e1, comp)
     cpt = pc.ascii_upper(_strip(_el(parts, 1)))
+    if not _all(pc.not_equal(cpt, "")):
+        return None  # an SVC01 without a procedure code: the walk warns about it
     mods = _strip(_el(parts, 2))
     for j in (3, 4, 5):
         m = _strip(_el(parts, j))

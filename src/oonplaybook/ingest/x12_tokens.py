@@ -62,15 +62,34 @@ ALT_COMPONENT = "><:^|\\!"
 #: Year bounds of a plausible claim date (service, payment, receipt). A date outside them is a
 #: damaged or mis-parsed value (a 7-digit date, a two-digit year read in the wrong century).
 DATE_MIN_YEAR = 1980
-DATE_MAX_YEAR = 2069
-#: Two-digit years: YY <= 69 is 20YY, YY >= 70 is 19YY (then checked against the bounds above,
-#: so "68" is 2068 and refused as a service date, "01/02/25" is 2025).
-TWO_DIGIT_YEAR_PIVOT = 69
+DATE_MAX_YEAR = 2049
+#: Two-digit years: YY <= 49 is 20YY, YY >= 50 is 19YY, then checked against the bounds above,
+#: so "01/02/25" is 2025 and "01/02/68" is 1968, refused as a claim date (not silently 2068).
+TWO_DIGIT_YEAR_PIVOT = 49
 #: Largest plausible single claim amount in dollars: a value above it is a damaged field (an
 #: 11-digit member id run into an amount by a lost terminator), refused rather than accepted.
 MAX_AMOUNT_DOLLARS = 10_000_000
 #: Largest plausible number of units/minutes on one service line.
 MAX_QUANTITY = 999_999
+
+
+#: X12 segment identifiers an unknown-segment summary may name (the 835, 837, 999 and 277 guides'
+#: segments and the envelope). Any other first element, e.g. a name that became a "tag" when a
+#: terminator was lost, is summarised by its length and kind, never by its text.
+X12_SEGMENT_IDS = frozenset(
+    "AAA ACT AK1 AK2 AK3 AK4 AK5 AK9 AMT BHT BPR CAS CL1 CLM CLP CN1 CR1 CR2 CR3 CR4 CR5 CR6 CR7 "
+    "CR8 CRC CTP CTX CUR DMG DN1 DN2 DSB DTM DTP FRM GE GS HCP HI HL HSD IEA IK3 IK4 IK5 IMM INS "
+    "ISA K3 LE LIN LQ LS LUI LX MEA MIA MOA N1 N2 N3 N4 NM1 NTE OI PAT PER PLB PRV PS1 PWK QTY RDM "
+    "REF SBR SE ST STC SV1 SV2 SV3 SV4 SV5 SV6 SV7 SVC SVD TA1 TOO TRN TS2 TS3 UR ZZZ".split()
+)
+
+
+def shown_code(value: str, form: str) -> str:
+    """``value`` itself when it has the code form ``form`` (a regex), else its description: codes
+    are safe to show, a value that is not in its element's form may be a patient's data."""
+    if re.fullmatch(form, value):
+        return value
+    return f"({describe(value)})"
 
 
 class InvalidValue(ValueError):  # noqa: N818 (the name reads as what it reports)
@@ -498,7 +517,7 @@ def parse_quantity(s: str, what: str = "units", *, max_value: int = MAX_QUANTITY
 
 
 def two_digit_year(yy: int) -> int:
-    """The century rule for two-digit years: 00-69 are 2000-2069, 70-99 are 1970-1999."""
+    """The century rule for two-digit years: 00-49 are 2000-2049, 50-99 are 1950-1999."""
     return 2000 + yy if yy <= TWO_DIGIT_YEAR_PIVOT else 1900 + yy
 
 
