@@ -598,8 +598,9 @@ def assess_claims(
     * ``idr_eligible`` with ``idr_ineligible_reasons`` (all that apply, "; "-joined).
     * Clocks from ``remit_date`` (:func:`deadlines`; notice date from column
       ``open_negotiation_notice_date`` when present, else the latest schedule), ``appeal_by``
-      (:func:`appeal_deadlines` rule; also the placeholder date for ``state_process`` claims,
-      whose state-law filing windows are not in the table), ``next_deadline`` / ``days_left``
+      (:func:`appeal_deadlines` rule), ``next_deadline`` (for ``state_process`` claims the
+      state's filing clock, :func:`oonplaybook.rules.state_dispute_deadline`; NaT with
+      "state deadline not encoded; check" in ``nsa_note`` where the table has none), ``days_left``
       (calendar days from
       ``as_of``), ``business_days_left`` (business days after ``as_of`` through the deadline),
       ``deadline_passed``. Nothing is dropped: passed deadlines stay with their dates.
@@ -892,12 +893,37 @@ def assess_claims(
         "appeal",
     )
     c["next_deadline_kind"] = kind
+    # state processes: the state's own filing clock (TX 90 days, Tex. Ins. Code §1467.084(a);
+    # NY 3 years, N.Y. FIS §601); NaT and a note where it is not encoded, never the contract
+    # window standing in
+    state_dl = pd.Series(pd.NaT, index=c.index, dtype="datetime64[us]")
+    sp = kind.eq("state_process").to_numpy()
+    if sp.any():
+        from oonplaybook.rules import STATE_DEADLINE_NOT_ENCODED, state_dispute_deadlines
+
+        due_sp, _ = state_dispute_deadlines(
+            c.loc[sp, "state"], c.loc[sp, "remit_date"], state_table=table
+        )
+        state_dl[sp] = due_sp.to_numpy()
+        no_clock = pd.Series(sp, index=c.index) & state_dl.isna()
+        c["nsa_note"] = (
+            c["nsa_note"]
+            .where(
+                ~no_clock,
+                (c["nsa_note"] + "; ").where(c["nsa_note"].ne(""), "")
+                + STATE_DEADLINE_NOT_ENCODED
+                + " ("
+                + c["state_law"]
+                + ")",
+            )
+            .astype("str")
+        )
     nd = np.where(kind.eq("idr_initiation"), c["idr_initiate_by"].to_numpy("datetime64[us]"),
                   np.where(kind.eq("open_negotiation_notice"),
                            c["open_negotiation_initiate_by"].to_numpy("datetime64[us]"),
-                           np.where(kind.isin(["appeal", "state_process"]),
+                           np.where(kind.eq("appeal"),
                                     c["appeal_by"].to_numpy("datetime64[us]"),
-                                    np.datetime64("NaT"))))  # fmt: skip
+                                    state_dl.to_numpy("datetime64[us]"))))  # fmt: skip
     c["next_deadline"] = pd.Series(nd.astype("datetime64[us]"), index=c.index)
     c["days_left"] = (c["next_deadline"] - asof).dt.days.astype("float64")
     one = pd.Timedelta(days=1)
