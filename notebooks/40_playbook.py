@@ -67,8 +67,13 @@ del claim_lines  # later cells use the in-scope copy `lines` (one 1M-line frame 
 display(Markdown(
     f"Deadlines are counted to **{as_of}**. Specialties: "
     f"{', '.join(p.display_name for p in profiles)}; {len(lines):,} of {n_claim_lines:,} lines are in scope."
+    + (
+        f" The {n_claim_lines - len(lines):,} lines left out (below, ${float(left_out['billed'].sum()):,.0f} billed)"
+        " are why this chapter's billed and paid totals are lower than chapter 1's."
+        if len(left_out) else ""
+    )
 ))
-report.show(left_out, "Every line belongs to a chosen specialty.")
+report.show(left_out, "Every line belongs to a chosen specialty.", caption="Lines outside the chosen specialties")
 
 # %% [markdown]
 # ## No Surprises Act status of every claim
@@ -84,9 +89,9 @@ nsa_counts = (
     nsa.assign(protected=nsa["nsa_applies"], window_open=~nsa["deadline_passed"].fillna(True).astype(bool) & nsa["nsa_applies"])
     .agg({"claim_id": "size", "protected": "sum", "window_open": "sum"})
     .rename({"claim_id": "claims", "protected": "NSA-protected", "window_open": "open negotiation still possible"})
-    .to_frame("count")
+    .rename_axis("measure").to_frame("count").reset_index()
 )
-nsa_counts
+report.show(nsa_counts, "No claims.", caption=f"No Surprises Act status of every claim (as of {as_of})", kinds={"count": "count"})
 
 # %% [markdown]
 # ## Targets per payer and code family
@@ -102,9 +107,11 @@ targets = pb.build_targets(
 )
 targets.to_csv(ctx.artifact("targets"), index=False)
 report.save_table(run_dir, "40_targets", targets, title="Targets per payer and code family")
-targets.sort_values("n_lines", ascending=False).head(15)[
-    ["payer", "code_family", "n_lines", "current_x", "opening_ask_x", "target_x", "walk_away_x", "target_rationale"]
-]
+report.show(
+    targets.sort_values("n_lines", ascending=False, kind="stable"), "No targets could be set.",
+    caption="Targets per payer and code family (the most-billed 15)", where_rest="artifacts/playbook.xlsx › Targets",
+    columns=["payer", "code_family", "n_lines", "current_x", "opening_ask_x", "target_x", "walk_away_x", "target_rationale"],
+)
 
 # %% [markdown]
 # ## The worklist
@@ -124,12 +131,13 @@ worklist = pb.build_worklist(
 disputes = pb.idr_disputes(lines, benchmarks, nsa, worklist, targets, as_of=as_of)
 batches = pb.build_idr_batches(disputes, as_of=as_of, settings=settings)
 worklist = pb.link_idr_batches(worklist, disputes, batches)
-pb.write_csv(worklist, ctx.artifact("worklist"))  # = to_csv(index=False), byte for byte, faster
 pb.write_csv(batches, ctx.artifact("idr_batches"))
 display(Markdown(pb.headline_markdown(worklist, batches, str(as_of))))
-worklist.head(20)[
-    ["rank", "claim_id", "payer", "route", "deadline", "days_left", "at_stake", "probability", "expected_recovery", "priority", "letter"]
-]
+report.show(
+    worklist[worklist["status"].eq("open")], "No open worklist items.",
+    caption="The worklist: open items by priority (the first 15)", where_rest="artifacts/playbook.xlsx › Worklist",
+    columns=["rank", "claim_id", "payer", "route", "deadline", "days_left", "at_stake", "probability", "expected_recovery", "letter"],
+)
 
 # %% [markdown]
 # ## Revenue at stake
@@ -144,16 +152,16 @@ by_route = pb.revenue_at_stake(lines, worklist, "route")
 report.save_table(run_dir, "40_stake_by_payer", by_payer, title="Revenue at stake by payer")
 report.save_table(run_dir, "40_stake_by_specialty", by_specialty, title="Revenue at stake by specialty")
 report.save_table(run_dir, "40_stake_by_route", by_route, title="Revenue at stake by route")
-by_payer
+report.show(by_payer, "No worklist items.", limit=40, caption="Revenue at stake by payer", total_row=True)
 
 # %%
 fig = pb.stake_figure(by_payer, "payer", "At stake by payer: expected recoverable, lost, rest")
 
 # %%
-by_specialty
+report.show(by_specialty, "No worklist items.", limit=40, caption="Revenue at stake by specialty", total_row=True)
 
 # %%
-by_route
+report.show(by_route, "No worklist items.", limit=40, caption="Revenue at stake by route", total_row=True)
 
 # %%
 fig = pb.stake_figure(by_route, "route", "At stake by route")
@@ -166,7 +174,11 @@ fig = pb.stake_figure(by_route, "route", "At stake by route")
 # one administrative fee and the batched IDR-entity fee in the cases the provider bears it.
 
 # %%
-batches.head(15).drop(columns=["disputes"])
+report.show(
+    batches, "No dispute is eligible for federal IDR.", caption="IDR batches (the first 15 by expected value)",
+    where_rest="artifacts/playbook.xlsx › IDR batches",
+    columns=["batch_id", "payer", "idr_code_group", "n_claims", "initiate_by", "offer_total", "paid_total", "qpa_total", "p_win", "ev_net", "worth_filing"],
+)
 
 # %% [markdown]
 # ## The playbook by specialty
@@ -186,9 +198,26 @@ display(Markdown("\n\n".join(pb.specialty_markdown(p, targets, worklist) for p i
 # %%
 protections = pb.patient_protections(lines, nsa)
 report.save_table(run_dir, "40_patient_protections", protections.drop(columns=["patient_key"]), title="Patient protections")
-protections[
-    protections["ppdr_eligible"] | protections["patient_resp_exceeds_cap"] | ~protections["balance_bill_allowed"]
-].head(15)[["claim_id", "payer", "nsa_applies", "balance_bill_allowed", "patient_resp", "excess_over_cap", "bill_over_gfe", "ppdr_eligible", "may_bill_patient"]]
+display(Markdown(
+    f"**{int((~protections['balance_bill_allowed']).sum()):,}** of {len(protections):,} claims may not be balance-billed; "
+    f"**{int(protections['patient_resp_exceeds_cap'].sum()):,}** carry patient responsibility above the NSA cap "
+    f"(${float(protections['excess_over_cap'].sum()):,.0f} to refund or re-bill); "
+    f"**{int(protections['ppdr_eligible'].sum()):,}** self-pay bills are $400 or more over the good-faith estimate."
+))
+report.show(
+    protections[protections["patient_resp_exceeds_cap"]].sort_values("excess_over_cap", ascending=False, kind="stable"),
+    "No claim has patient responsibility above the NSA cap.",
+    caption="Patient responsibility above the NSA cap (largest excess first)", where_rest="artifacts/playbook.xlsx › Patient protections",
+    columns=["claim_id", "payer", "service_date", "patient_resp", "patient_cost_share_cap", "excess_over_cap", "may_bill_patient"],
+)
+
+# %%
+report.show(
+    protections[protections["ppdr_eligible"]].sort_values("bill_over_gfe", ascending=False, kind="stable"),
+    "No self-pay bill is $400 or more over its good-faith estimate.",
+    caption="Self-pay bills eligible for patient-provider dispute (45 CFR 149.620)", where_rest="artifacts/playbook.xlsx › Patient protections",
+    columns=["claim_id", "service_date", "billed", "gfe_amount", "bill_over_gfe", "ppdr_window_end", "may_bill_patient"],
+)
 
 # %% [markdown]
 # ## Deliverables
@@ -202,6 +231,16 @@ summary = pb.summary_sheet(
     lines, worklist, batches, protections, client_name=ctx.config.client_name or ctx.config.client,
     as_of=str(as_of), specialties=ctx.config.specialties,
 )
+letter_run = letters.write_letters(
+    worklist, claim_lines=lines, targets=targets, out_dir=ctx.artifact("letters"), as_of=as_of,
+    client_name=ctx.config.client_name or ctx.config.client, limit=settings.letter_limit,
+    limits=settings.letter_limits, due_days=settings.letter_due_days, profiles=profiles, disputes=disputes,
+    batches=batches, protections=protections, appeals=appeals, benchmarks=benchmarks,
+    contact=settings.contact, practice_size=settings.practice_size,
+)
+worklist = letters.with_letter_files(worklist, letter_run.index)  # `letter` = the file actually written
+pb.write_csv(worklist, ctx.artifact("worklist"))  # = to_csv(index=False), byte for byte, faster
+letters.save_inputs(run_dir, worklist=worklist, disputes=disputes, batches=batches, protections=protections, targets=targets)
 pb.write_workbook(
     ctx.artifact("playbook"),
     {
@@ -213,19 +252,12 @@ pb.write_workbook(
         "Patient protections": protections,
     },
 )
-letter_paths = letters.render_letters(
-    worklist, claim_lines=lines, targets=targets, out_dir=ctx.artifact("letters"),
-    limit=settings.letter_limit, client_name=ctx.config.client_name or ctx.config.client, as_of=as_of,
-    profiles=profiles, disputes=disputes, batches=batches, protections=protections,
-    contact=settings.contact, practice_size=settings.practice_size, benchmarks=benchmarks,
-)
-letter_paths += letters.render_patient_letters(
-    protections, out_dir=ctx.artifact("letters"), limit=settings.letter_limit,
-    client_name=ctx.config.client_name or ctx.config.client, as_of=as_of, contact=settings.contact,
-)
 display(Markdown(
     f"Wrote `playbook.xlsx`, `worklist.csv` ({len(worklist):,} rows), `idr_batches.csv` ({len(batches):,} batches), "
-    f"`targets.csv` and {len(letter_paths) // 2:,} letters (Markdown + Word) under `artifacts/letters/`."
-    + ("" if settings.contact else " Set `playbook.contact` in the params so notices carry the billing office's contact details.")
+    f"`targets.csv` and {len(letter_run.index):,} letters (Markdown + Word, each with a staff cover note in "
+    "`letters/internal/`) under `artifacts/letters/`. Letters per type are limited by `playbook.letter_limit` "
+    f"(rows due within {settings.letter_due_days} days are always written); "
+    "`oonplaybook letters RUN_DIR --all` writes the rest."
+    + "".join(f"\n\n- {x}" for x in letter_run.warnings)
 ))
-summary
+report.show(letter_run.coverage, "No letters were needed.", caption="Letters written, by type")

@@ -1,0 +1,110 @@
+"""Which worklist rows and IDR batches get a letter, and the coverage the report states.
+
+Every **open** worklist row whose route needs a letter is a candidate (corrected claims and
+write-offs need none). A limit applies per letter type (``playbook.letter_limit``, or
+``playbook.letter_limits[type]``), taken in worklist rank order; rows due within
+``playbook.letter_due_days`` are always written, whatever the limit. ``oonplaybook letters
+RUN_DIR --all`` writes every candidate. Patient letters go only to the worklist's patient rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import pandas as pd
+
+from oonplaybook.letters.audiences import LETTER_TYPES, ROUTE_LETTER_TYPE
+
+
+def letter_types(worklist: pd.DataFrame) -> pd.Series:
+    """The letter type each row needs: the worklist's ``letter_type`` column, else by route."""
+    if "letter_type" in worklist.columns:
+        s = worklist["letter_type"].astype("str").replace({"nan": "", "None": ""})
+    else:
+        s = worklist["route"].astype("str").map(ROUTE_LETTER_TYPE).fillna("")
+    unknown = sorted(set(s) - set(LETTER_TYPES) - {""})
+    if unknown:
+        raise ValueError(
+            f"worklist: unknown letter type(s) {unknown}; known types are {sorted(LETTER_TYPES)}"
+        )
+    return s
+
+
+def _limit(kind: str, limit: int | None, limits: Mapping[str, int]) -> int | None:
+    """The per-type cap (``None`` = no cap)."""
+    return limits.get(kind, limit)
+
+
+def candidate_rows(worklist: pd.DataFrame) -> pd.DataFrame:
+    """Open rows that need a per-row letter, with ``letter_type``, in rank order."""
+    kinds = letter_types(worklist)
+    per_row = {k for k, t in LETTER_TYPES.items() if t.per == "worklist_row"}
+    keep = worklist["status"].astype("str").eq("open") & kinds.isin(per_row)
+    out = worklist[keep].assign(letter_type=kinds[keep])
+    return out.sort_values("rank", kind="stable")
+
+
+def select_rows(
+    worklist: pd.DataFrame,
+    *,
+    as_of: date,
+    limit: int | None,
+    limits: Mapping[str, int] | None = None,
+    due_days: int = 14,
+) -> pd.DataFrame:
+    """The candidate rows to write now: the top ``limit`` of each type plus every row due soon."""
+    cand = candidate_rows(worklist)
+    limits = dict(limits or {})
+    days = (pd.to_datetime(cand["deadline"]) - pd.Timestamp(as_of)).dt.days
+    urgent = days.le(due_days) & days.ge(0)
+    order = cand.groupby("letter_type", sort=False).cumcount()
+    cap = cand["letter_type"].map(lambda k: _limit(k, limit, limits))
+    within = cap.isna() | (order < cap.fillna(0))
+    return cand[within | urgent]
+
+
+def select_batches(
+    batches: pd.DataFrame | None, *, limit: int | None, limits: Mapping[str, int] | None = None
+) -> pd.DataFrame:
+    """IDR batches worth filing that get an offer brief (in the batches' order, capped)."""
+    if batches is None or batches.empty:
+        return pd.DataFrame()
+    worth = batches[batches["worth_filing"].astype("str").str.lower().isin(["true", "1"])]
+    cap = _limit("idr_offer_brief", limit, dict(limits or {}))
+    return worth if cap is None else worth.head(cap)
+
+
+def coverage(
+    worklist: pd.DataFrame,
+    written: pd.DataFrame,
+    batches: pd.DataFrame | None,
+    *,
+    limit: int | None,
+    limits: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """Per letter type: recipient, letters needed, written, not yet written and the limit used."""
+    cand = candidate_rows(worklist)
+    need = cand["letter_type"].value_counts()
+    n_batches = (
+        0
+        if batches is None or batches.empty
+        else int(batches["worth_filing"].astype("str").str.lower().isin(["true", "1"]).sum())
+    )
+    done = written["letter_type"].value_counts() if len(written) else pd.Series(dtype="int64")
+    rows = []
+    for key, lt in LETTER_TYPES.items():
+        needed = n_batches if lt.per == "idr_batch" else int(need.get(key, 0))
+        got = int(done.get(key, 0))
+        cap = _limit(key, limit, dict(limits or {}))
+        rows.append(
+            {
+                "Letter": lt.title,
+                "Recipient": lt.audience.title,
+                "Needed": needed,
+                "Written": got,
+                "Not yet written": max(needed - got, 0),
+                "Limit per type": "none" if cap is None else str(cap),
+            }
+        )
+    return pd.DataFrame(rows)
