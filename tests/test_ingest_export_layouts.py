@@ -110,3 +110,40 @@ def test_ingest_report_names_encoding_and_delimiter(tmp_path) -> None:
     (f,) = res.report["files"]
     assert (f["encoding"], f["delimiter"]) == ("cp1252", ";")
     assert "Société" in res.claim_lines["payer"].tolist()
+
+
+# --- strict values (issue 10 item 7) ----------------------------------------------------------
+
+STRICT = (
+    "Encounter ID,Svc Line,CPT Code,Service Date,Units Billed,Billed Amount\n"  # ledger: %m/%d/%y
+    "A1,1,99213,01/02/2025,1,100.00\n"
+    "A2,1,99213,01/02/2025,1,１２\n"  # full-width digits
+    "A3,1,99213,01/02/2025,1e309,100.00\n"
+    "A4,1,99213,01/02/2025,inf,100.00\n"
+    "A5,1,99213,2025011,1,100.00\n"  # 7 digits: not 2025-01-01
+    "A6,1,99213,01/02/68,1,100.00\n"  # two-digit year 68 -> 1968: outside the claim years
+    "A7,1,99213,01/03/25,2,100.00\n"  # two-digit year 25 -> 2025, near the other dates: fine
+    "A8,1,99213,01/02/2025,²,100.00\n"
+    "A9,1,99213,01/02/2025,1,99999999999\n"  # over $10M: a damaged field
+    "B1,1,99213,01/02/2025,1,12.345\n"  # 3 decimals
+    "B2,1,99213,01/02/49,1,10\n"  # 2049: a plausible year, but 24 years from the others
+)
+
+
+def test_strict_amounts_units_and_dates_are_rejected_with_reasons() -> None:
+    t = read(STRICT.encode())
+    assert t.stats["mapping"] == "encounter_ledger"
+    cl = t.claim_lines
+    assert cl["claim_id"].tolist() == ["A1", "A7"]
+    assert cl["service_date"].dt.strftime("%Y-%m-%d").tolist() == ["2025-01-02", "2025-01-03"]
+    assert cl["units"].tolist() == [1.0, 2.0]
+    got = {r["record"].split(" claim ")[1]: r["reason"] for r in t.rejects}
+    assert set(got) == {"A2", "A3", "A4", "A5", "A6", "A8", "A9", "B1", "B2"}
+    assert "billed '１２' is not an amount" in got["A2"]
+    for k in ("A3", "A4", "A8"):
+        assert "is not a plain number" in got[k]
+    assert "service_date '2025011' matches none" in got["A5"]
+    assert "service_date '01/02/68' matches none" in got["A6"]
+    assert "two-digit year read as 2049" in got["B2"]
+    assert "billed '99999999999' is not an amount" in got["A9"]
+    assert "billed '12.345'" in got["B1"]

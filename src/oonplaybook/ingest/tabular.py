@@ -33,6 +33,14 @@ import yaml
 from oonplaybook import schema
 from oonplaybook.ingest.errors import IngestError, MappingError
 from oonplaybook.ingest.identity import identity_key
+from oonplaybook.ingest.x12_tokens import (
+    DATE_MAX_YEAR,
+    DATE_MIN_YEAR,
+    MAX_AMOUNT_DOLLARS,
+    MAX_QUANTITY,
+    TWO_DIGIT_YEAR_PIVOT,
+    two_digit_year,
+)
 from oonplaybook.ingest.x12_tokens import decode as decode_bytes
 
 #: Columns a row must map to for the file to be a claim export at all.
@@ -50,7 +58,7 @@ _TRUE = frozenset({"Y", "YES", "TRUE", "T", "1", "X"})
 _FALSE = frozenset({"N", "NO", "FALSE", "F", "0", ""})
 _CODE = re.compile(r"^[0-9A-Z]{5}$")
 _LOCALITY = re.compile(r"^(\d{5})-(\d{1,2})$")
-_AMOUNT = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
+_AMOUNT = re.compile(r"^-?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})$")
 
 #: Free-text plan funding labels -> schema.PLAN_TYPES (keys normalised like headers).
 PLAN_TYPE_WORDS: dict[str, str] = {
@@ -345,37 +353,145 @@ def _re_sub(s: pd.Series, pattern: str, repl: str) -> pd.Series:
 
 
 def parse_money(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Dollars from '$1,234.50', '(12.00)', '12.00-', '-5'; returns (values, bad mask). Empty=NaN."""
+    """Dollars from '$1,234.50', '(12.00)', '12.00-', '-5'; returns (values, bad mask). Empty=NaN.
+
+    Strict: ASCII digits only (full-width or superscript digits are refused, not NaN), no
+    exponent, inf or NaN, at most 2 decimals, at most ±$10,000,000 (the X12 reader's bound)."""
     t = s.astype("str").str.strip()
     neg_paren = t.str.match(r"^\(.*\)$")
     neg_trail = t.str.match(r"^[^-].*-$")
     bare = _re_sub(t, rf"[$(){_WS}]", "")
     # a comma must be a thousands separator ("1,234.50"); "12,00" (decimal comma) is refused
     comma_ok = ~bare.str.contains(",", regex=False) | bare.str.fullmatch(
-        r"-?\d{1,3}(?:,\d{3})+(?:\.\d*)?-?"
+        r"-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?-?"
     )
     core = bare.str.replace(",", "", regex=False)
     core = core.where(~neg_trail, core.str[:-1])
     empty = core.eq("")
     ok = (empty | core.str.fullmatch(_AMOUNT.pattern.strip("^$"))) & comma_ok
     vals = pd.to_numeric(core.where(ok & ~empty), errors="coerce").astype("float64")
+    ok = ok & ~(vals.abs() > MAX_AMOUNT_DOLLARS)
+    vals = vals.where(ok)
     vals = vals.where(~(neg_paren | neg_trail), -vals)
     return vals, ~ok
 
 
+def parse_units(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Units/minutes as floats (empty = 1); returns (values, bad mask).
+
+    A plain ASCII decimal within ±999,999 (the X12 reader's quantity bound): ``1e309``, ``inf``,
+    ``NaN``, full-width or superscript digits are refused, never read as inf or 1."""
+    t = s.astype("str").str.strip()
+    t = t.where(t.ne(""), "1")
+    ok = t.str.fullmatch(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+    vals = pd.to_numeric(t.where(ok), errors="coerce").astype("float64")
+    ok = ok & vals.notna() & ~(vals.abs() > MAX_QUANTITY)
+    return vals.where(ok), ~ok
+
+
+_DATE_PARTS = {
+    "%Y": "(?P<Y>[0-9]{4})",
+    "%y": "(?P<y>[0-9]{2})",
+    "%b": "[A-Za-z]{3}",
+    "%H": "[0-9]{2}",
+    "%M": "[0-9]{2}",
+    "%S": "[0-9]{2}",
+}
+
+
+def date_regex(fmt: str) -> str:
+    """A strict regex (ASCII digits of the format's widths) for a strptime format.
+
+    ``%m``/``%d`` take 2 digits in a format without separators (so ``2025011`` matches no
+    ``%Y%m%d`` date), else 1-2; ``%Y`` exactly 4, ``%y`` exactly 2. strptime alone is lenient
+    (it reads ``2025011`` as 2025-01-01)."""
+    tokens = re.findall(r"%[A-Za-z]|%%|[^%]", fmt)
+    fixed = all(t.startswith("%") for t in tokens)
+    out = []
+    for t in tokens:
+        if t in ("%m", "%d"):
+            out.append("[0-9]{2}" if fixed else "[0-9]{1,2}")
+        elif t in _DATE_PARTS:
+            out.append(_DATE_PARTS[t])
+        elif t.startswith("%") and t != "%%":
+            raise MappingError(
+                f"date format {fmt!r}: {t} is not supported (use %Y %y %m %d %b %H %M %S)"
+            )
+        else:
+            out.append(re.escape(t[-1]))
+    return "".join(out)
+
+
 def parse_dates(s: pd.Series, formats: tuple[str, ...]) -> tuple[pd.Series, pd.Series]:
     """Dates trying each format in turn; returns (datetime64[us], bad mask). Empty = NaT."""
+    vals, bad, _ = parse_dates_detail(s, formats)
+    return vals, bad
+
+
+def parse_dates_detail(
+    s: pd.Series, formats: tuple[str, ...]
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(dates, bad mask, read-from-a-two-digit-year mask), strictly.
+
+    Each value must match a format's strict regex (:func:`date_regex`) and be a calendar date
+    with a year in the X12 reader's range (1980-2049). A two-digit year follows the X12
+    reader's stated pivot (:data:`TWO_DIGIT_YEAR_PIVOT`: 00-49 -> 20xx, 50-99 -> 19xx), then the caller checks it against
+    the file's service period (:func:`implausible_two_digit_years`)."""
     t = s.astype("str").str.strip()
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    two = pd.Series(False, index=s.index)
     todo = t.ne("")
     for fmt in tuple(formats) + ALWAYS_DATE_FORMATS:
         if not todo.any():
             break
-        d = pd.to_datetime(t.where(todo, None), format=fmt, errors="coerce")
-        hit = d.notna() & todo
+        cand = todo & t.str.fullmatch(date_regex(fmt)).fillna(False).astype(bool)
+        if not cand.any():
+            continue
+        txt, f2 = t.where(cand, None), fmt
+        if "%y" in fmt:  # the stated pivot, not strptime's (00-68 -> 20xx)
+            txt = _four_digit_years(t.loc[cand], fmt).reindex(s.index)
+            f2 = fmt.replace("%y", "%Y")
+        d = pd.to_datetime(txt, format=f2, errors="coerce")
+        yr = d.dt.year
+        hit = d.notna() & cand & yr.between(DATE_MIN_YEAR, DATE_MAX_YEAR)
         out = out.where(~hit, d.astype("datetime64[us]"))
+        if "%y" in fmt:
+            two = two | hit
         todo = todo & ~hit
-    return out, todo
+    return out, todo, two
+
+
+def _four_digit_years(t: pd.Series, fmt: str) -> pd.Series:
+    """Values of a ``%y`` format with the two-digit year written out by the stated pivot."""
+    rx = re.compile(date_regex(fmt))
+
+    def one(b: str) -> str:
+        m = rx.fullmatch(b)
+        if not m:
+            return b
+        year = two_digit_year(int(m.group("y")))
+        return b[: m.start("y")] + str(year) + b[m.end("y") :]
+
+    return pd.Series([one(b) for b in t], index=t.index, dtype="str")
+
+
+#: A date written with a two-digit year further than this from the file's median service
+#: date is refused (``01/02/68`` in a 2025 export is not 2068 nor 1968 with any confidence).
+TWO_DIGIT_YEAR_WINDOW_DAYS = 5 * 366
+
+
+def implausible_two_digit_years(
+    dates: pd.Series, two_digit: pd.Series, service_dates: pd.Series
+) -> pd.Series:
+    """Rows whose two-digit-year date lies over 5 years from the median service date."""
+    if not two_digit.any():
+        return pd.Series(False, index=dates.index)
+    ref = service_dates.dropna()
+    if ref.empty:
+        return pd.Series(False, index=dates.index)
+    mid = ref.sort_values().iloc[len(ref) // 2]
+    far = (dates - mid).abs() > pd.Timedelta(days=TWO_DIGIT_YEAR_WINDOW_DAYS)
+    return two_digit & far.fillna(False)
 
 
 def parse_flags(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -635,13 +751,35 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         vals, bad = parse_money(s)
         out[c] = vals
         flag(bad, f"{c} '" + s + "' is not an amount")
+    two_digit: dict[str, pd.Series] = {}
     for c in DATES:
         s = col(c)
         if s is None:
             continue
-        vals, bad = parse_dates(s, m.date_formats)
+        vals, bad, two = parse_dates_detail(s, m.date_formats)
         out[c] = vals
-        flag(bad, f"{c} '" + s + f"' matches none of the date formats {list(m.date_formats)}")
+        flag(
+            bad,
+            f"{c} '"
+            + s
+            + f"' matches none of the date formats {list(m.date_formats)}"
+            + f" (strictly, with a year in {DATE_MIN_YEAR}-{DATE_MAX_YEAR})",
+        )
+        two_digit[c] = two
+    for c, two in two_digit.items():
+        far = implausible_two_digit_years(out[c], two, out["service_date"].where(~two))
+        if not far.any() and c == "service_date":
+            far = implausible_two_digit_years(out[c], two, out[c])
+        flag(
+            far,
+            f"{c} '"
+            + col(c).astype("str")  # type: ignore[union-attr]
+            + "' has a two-digit year read as "
+            + out[c].dt.year.astype("Int64").astype("str")
+            + f" (00-{TWO_DIGIT_YEAR_PIVOT} -> 20xx), over 5 years from the file's service dates;"
+            + " export the year with 4 digits",
+        )
+        out[c] = out[c].where(~far)
     flag(
         out["service_date"].isna() & ~problems.str.contains("service_date"), "service_date is empty"
     )
@@ -663,8 +801,13 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         out["modifiers"] = _re_sub(joined, r":+", ":").str.strip(":")
     s = col("units")
     if s is not None:
-        u = pd.to_numeric(s.where(s.ne(""), "1"), errors="coerce")
-        flag(u.isna(), "units '" + s + "' is not a number")
+        u, bad_u = parse_units(s)
+        flag(
+            bad_u,
+            "units '"
+            + s
+            + "' is not a plain number up to 999,999 (ASCII digits; no exponent, inf or NaN)",
+        )
         flag(u < 0, "units '" + s + "' is negative (a reversal belongs on the remittance)")
         out["units"] = u.fillna(0.0).astype("float64")
     s = col("line_no")
