@@ -213,7 +213,12 @@ def readings(pm: PayerModels) -> list[str]:
                 f"(after/before {r['drift_size']:.3f}, {_ci(r['drift_ci_low'], r['drift_ci_high'], '.3f')}; "
                 f"break month between {r['drift_month_low']} and {r['drift_month_high']})."
             )
-        if r["repricer_flag"]:
+        if r["repricer_flag"] and r.get("repricer_level") == "formula / reference-based pricing":
+            out.append(
+                f"{p} prices by formula (reference-based pricing, no vendor named): "
+                f"{r['repricer_evidence']}."
+            )
+        elif r["repricer_flag"]:
             out.append(f"{p} looks repriced: {r['repricer_evidence']}.")
         if r["improper_er_flag"]:
             out.append(
@@ -246,7 +251,7 @@ SCORECARD_VIEW = {
     "appeal_overturn_rate": "appeal overturn",
     "drift_month": "drift month",
     "drift_size": "drift size",
-    "repricer_flag": "repricer",
+    "repricer_level": "repricer",
     "improper_er_flag": "improper ER denials",
     "red_flags": "red flags",
 }

@@ -302,10 +302,12 @@ class PayerModels:
                 notes[p].append("drift: not tested (no payment model)")
         # repricer
         sc["repricer_flag"] = False
+        sc["repricer_level"] = ""
         sc["repricer_evidence"] = ""
         if self.repricer is not None and len(self.repricer.table):
             rt = self.repricer.table.set_index("term")
             sc["repricer_flag"] = sc["payer"].map(rt["flagged"]).fillna(False).astype(bool)
+            sc["repricer_level"] = sc["payer"].map(rt["level"]).fillna("").astype("str")
             sc["repricer_evidence"] = sc["payer"].map(rt["evidence"]).fillna("").astype("str")
         # improper emergency denials
         sc["improper_er_flag"] = False
