@@ -63,61 +63,24 @@ appeals.to_parquet(ctx.artifact("appeals"), index=False)
 rejects = pd.concat([result.rejects, appeal_rejects], ignore_index=True)
 rejects.to_csv(ctx.artifact("rejects"), index=False)
 display(Markdown(quality.ingest_summary(result.report, appeals, appeal_rejects)))
-report.show(quality.sources(result.report), "No files read.")
-
-# %% [markdown]
-# ## Data quality
-#
-# What was read, which fields are missing (and which later analysis they weaken), why records
-# were rejected, which remittances do not balance, and where the payer paid a different code
-# than the one billed.
-
-# %%
-overview = quality.overview(claim_lines, rejects)
-report.save_table(run_dir, "10_overview", overview, title="What was read")
-overview
-
-# %%
-missing = quality.missing_fields(claim_lines)
-report.save_table(run_dir, "10_missing_fields", missing)
-missing.style.format({"missing_share": "{:.1%}"}).hide(axis="index")
-
-# %%
-rejected = quality.rejects_by_reason(rejects)
-report.save_table(run_dir, "10_rejects_by_reason", rejected)
-display(Markdown(f"**{len(rejects):,} records rejected** (each in `artifacts/rejects.csv` with file and place)."))
-report.show(rejected, "No record was rejected.")
-
-# %%
-balance = result.balance_failures
-report.save_table(run_dir, "10_balance_failures", balance.drop(columns=["claim_location"], errors="ignore"))
-display(Markdown(quality.balance_sentence(balance, claim_lines)))
-report.show(quality.balance_summary(balance), "No claim is out of balance.")
-
-# %%
-recoded = quality.recodes(claim_lines)
-report.save_table(run_dir, "10_recodes", recoded)
-display(Markdown(quality.recode_sentence(claim_lines)))
-report.show(recoded, "No recoded lines.")
-
-# %%
-quality.status_counts(claim_lines)
-
-# %%
-fig = plots.monthly_volume(claim_lines)
+report.show(quality.sources(result.report), "No files read.", caption="Files read, by kind")
 
 # %% [markdown]
 # ## Revenue at stake
 #
 # Billed charges against what payers allowed and paid. *Denied (billed)* is the charge on lines
-# paid nothing; *billed, not paid* is the rest of the charge not paid (reductions, patient share,
-# claims still pending). The benchmark and payer chapters turn these gaps into targets.
+# paid nothing; *billed not paid, other* is the rest of the charge not paid (reductions, patient
+# share, claims still pending). The benchmark and payer chapters turn these gaps into targets;
+# the terms are defined once, in the glossary after the executive summary.
 
 # %%
 by_payer = revenue.revenue_at_stake(claim_lines, "payer")
 report.save_table(run_dir, "10_revenue_by_payer", by_payer, title="Revenue at stake by payer")
 display(Markdown(revenue.headline(claim_lines)))
-by_payer
+report.show(
+    by_payer, "No claim lines.", caption="Billed, paid and denied by payer",
+    columns=["payer", "claims", "billed", "allowed", "paid", "patient_resp", "denied_billed", "unpaid_other", "paid_share_of_billed", "denial_rate_lines"],
+)
 
 # %%
 fig = plots.revenue_bars(by_payer, "payer", "Billed dollars by payer: paid, denied, other unpaid")
@@ -125,7 +88,51 @@ fig = plots.revenue_bars(by_payer, "payer", "Billed dollars by payer: paid, deni
 # %%
 by_specialty = revenue.revenue_at_stake(claim_lines, "specialty")
 report.save_table(run_dir, "10_revenue_by_specialty", by_specialty, title="Revenue at stake by specialty")
-by_specialty
+report.show(
+    by_specialty, "No claim lines.", caption="Billed, paid and denied by specialty",
+    columns=["specialty", "claims", "billed", "allowed", "paid", "patient_resp", "denied_billed", "unpaid_other", "paid_share_of_billed", "denial_rate_lines"],
+)
 
 # %%
 fig = plots.revenue_bars(by_specialty, "specialty", "Billed dollars by specialty")
+
+# %%
+fig = plots.monthly_volume(claim_lines)
+
+# %% [markdown] tags=["appendix"]
+# ## Data quality
+#
+# What was read, which fields are missing (and which later analysis they weaken), why records
+# were rejected, which remittances do not balance, and where the payer paid a different code
+# than the one billed.
+
+# %% tags=["appendix"]
+overview = quality.overview(claim_lines, rejects)
+report.save_table(run_dir, "10_overview", overview, title="What was read")
+report.show(overview, "Nothing was read.", caption="What was read")
+
+# %% tags=["appendix"]
+missing = quality.missing_fields(claim_lines)
+report.save_table(run_dir, "10_missing_fields", missing)
+report.show(missing, "No field is missing.", caption="Missing fields and what they weaken")
+
+# %% tags=["appendix"]
+rejected = quality.rejects_by_reason(rejects)
+report.save_table(run_dir, "10_rejects_by_reason", rejected)
+display(Markdown(f"**{len(rejects):,} records rejected** (each in `artifacts/rejects.csv` with file and place)."))
+report.show(rejected, "No record was rejected.", caption="Rejected records by reason", where_rest="artifacts/rejects.csv and summary.xlsx › 10_rejects_by_reason")
+
+# %% tags=["appendix"]
+balance = result.balance_failures
+report.save_table(run_dir, "10_balance_failures", balance.drop(columns=["claim_location"], errors="ignore"))
+display(Markdown(quality.balance_sentence(balance, claim_lines)))
+report.show(quality.balance_summary(balance), "No claim is out of balance.", caption="Remittances out of balance, by check")
+
+# %% tags=["appendix"]
+recoded = quality.recodes(claim_lines)
+report.save_table(run_dir, "10_recodes", recoded)
+display(Markdown(quality.recode_sentence(claim_lines)))
+report.show(recoded, "No recoded lines.", caption="Lines paid under another code than billed", where_rest="summary.xlsx › 10_recodes")
+
+# %% tags=["appendix"]
+report.show(quality.status_counts(claim_lines), "No claim lines.", caption="Lines by claim status")

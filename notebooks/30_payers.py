@@ -36,6 +36,7 @@ run_dir: str = "."  # the run folder (the kernel's working directory)
 params_base: str = "."  # folder relative input paths resolve from
 
 # %%
+import pandas as pd
 from IPython.display import Markdown, display
 
 from oonplaybook import context, plots, report
@@ -68,14 +69,19 @@ display(Markdown(pf.data_sentence(models, benchmark_source)))
 #
 # One row per payer, ranked: **1 is the payer to work first** (most red flags: a payment cut, a
 # repricer, improper emergency denials, denying or paying significantly worse or slower than the
-# average payer; then the worst mix of denial rate, payment level and speed; then dollars at
-# stake). *Dollars at stake* is what was billed on adjudicated claims and neither paid nor owed by
-# the patient.
+# average payer; then the worst mix of denial rate, payment level and speed; then dollars
+# billed and not paid). *Billed not paid* here is what was billed on adjudicated claims and
+# neither paid nor owed by the patient: the ceiling of the dispute, not what can be recovered
+# (chapter 4's *at stake* and *expected recoverable* are).
 
 # %%
 scorecard = models.scorecard()
 report.save_table(run_dir, "30_scorecard", pf.scorecard_view(scorecard), title="Payer scorecard")
-pf.scorecard_view(scorecard)
+report.show(
+    pf.scorecard_view(scorecard), "No payer could be scored.",
+    caption="Payer scorecard (every column in playbook.xlsx › Payer scorecard)",
+    columns=["rank", "payer", "claims", "dollars at stake", "adjusted denial rate", "denial OR", "x Medicare now", "median days", "speed HR", "appeal overturn", "drift size", "repricer", "improper ER denials", "red flags"],
+)
 
 # %% [markdown]
 # ## What the models say, in plain English
@@ -90,15 +96,13 @@ display(Markdown("\n".join(f"- {s}" for s in pf.readings(models))))
 #
 # Points are estimates, bars 95% CIs. For the ratios the dashed line is the average payer: a bar
 # entirely right of it means *significantly more* (denials, speed, appeal success), entirely left
-# *significantly less*. The payment panel shows each payer's multiple of Medicare.
+# *significantly less*. The payment panel shows each payer's multiple of Medicare. The table of
+# every estimate is in the appendix.
 
 # %%
 effects = models.payer_effects()
 report.save_table(run_dir, "30_payer_effects", effects, title="Payer effects (95% CI)")
 fig = pf.forest_plot(effects)
-
-# %%
-effects
 
 # %% [markdown]
 # ## Denials
@@ -106,15 +110,11 @@ effects
 # A logistic model of claim denial (binomial GLM, robust standard errors). The adjusted denial rate
 # is the share of *this practice's* claims the payer would deny if it handled all of them. Denials
 # of emergency claims for missing prior authorization or network status are improper under the No
-# Surprises Act (45 CFR 149.110(b)); they are counted separately below and modelled by their own
-# term, so they do not distort the comparison of ordinary denials.
+# Surprises Act (45 CFR 149.110(b)); they are counted separately and modelled by their own term,
+# so they do not distort the comparison of ordinary denials.
 
 # %%
 display(Markdown(pf.messages_md(models.denial, models.improper_er)))
-models.denial.payer_table if models.denial is not None else models.errors.get("denial")
-
-# %%
-models.improper_er.tidy() if models.improper_er is not None else models.errors.get("improper_er")
 
 # %% [markdown]
 # ## Payment level and repricing
@@ -126,13 +126,9 @@ models.improper_er.tidy() if models.improper_er is not None else models.errors.g
 
 # %%
 display(Markdown(pf.messages_md(models.payment, models.repricer)))
-models.payment.payer_table if models.payment is not None else models.errors.get("payment")
 
 # %%
 fig = pf.payment_spread_plot(paid_lines(lines)) if models.payment is not None else None
-
-# %%
-models.repricer.tidy() if models.repricer is not None else models.errors.get("payment")
 
 # %% [markdown]
 # ## Drift: did a payer quietly change what it pays?
@@ -140,14 +136,14 @@ models.repricer.tidy() if models.repricer is not None else models.errors.get("pa
 # Each payer's monthly payment index (allowed over Medicare, adjusted for the month's code mix)
 # with its 95% band. A break is tested at every month (sup-F scan with a simulated null
 # distribution, Holm-corrected across payers) and reported only when significant and at least a
-# 3% change; the dashed line marks it.
+# 3% change; the dashed line marks it. The last month of data is left out of the figure when it
+# is incomplete (fewer claims remitted by the cut-off), as the caption says.
 
 # %%
 fig = pf.drift_plot(models.drift_index(), scorecard) if models.drift is not None else None
 
 # %%
 display(Markdown(pf.messages_md(models.drift)))
-models.drift.tidy() if models.drift is not None else models.errors.get("payment")
 
 # %% [markdown]
 # ## Time to payment
@@ -161,7 +157,6 @@ fig = pf.km_plot(models.km_curves()) if models.time_to_pay is not None else None
 
 # %%
 display(Markdown(pf.messages_md(models.time_to_pay)))
-models.time_to_pay.payer_table if models.time_to_pay is not None else models.errors.get("time_to_pay")
 
 # %% [markdown]
 # ## Appeals
@@ -172,4 +167,75 @@ models.time_to_pay.payer_table if models.time_to_pay is not None else models.err
 
 # %%
 display(Markdown(pf.messages_md(models.appeals, none=models.errors.get("appeals", "No data caveats."))))
-models.appeals.payer_table if models.appeals is not None else models.errors.get("appeals")
+report.show(
+    models.appeals.payer_table if models.appeals is not None else pd.DataFrame(),
+    f"Appeals not assessed: {models.errors.get('appeals', 'no appeal history')}.",
+    caption="Appeal outcomes by payer",
+    columns=["payer", "appeals", "overturned", "overturn_rate", "rate_ci_low", "rate_ci_high", "odds_ratio", "p_value"],
+    kinds={"rate_ci_low": "percent", "rate_ci_high": "percent"},
+)
+
+# %% [markdown] tags=["appendix"]
+# ## Payer models in detail
+#
+# The estimates behind chapter 3, model by model, each with its 95% confidence interval and
+# p-value (ratios against the average payer of this practice).
+
+# %% tags=["appendix"]
+report.show(
+    effects, "No payer effects.", limit=40, caption="Payer effects (95% CI), every model",
+    columns=["model", "payer", "estimate", "ci_low", "ci_high", "p_value", "n", "note"],
+    kinds={"ci_low": "multiple", "ci_high": "multiple"},
+)
+
+# %% tags=["appendix"]
+report.show(
+    models.denial.payer_table if models.denial is not None else pd.DataFrame(),
+    f"Denial model not fitted: {models.errors.get('denial', '')}",
+    caption="Denial model: odds ratio against the average payer",
+    kinds={"ci_low": "multiple", "ci_high": "multiple"},
+)
+
+# %% tags=["appendix"]
+report.show(
+    models.improper_er.tidy() if models.improper_er is not None else pd.DataFrame(),
+    f"Improper emergency denials not assessed: {models.errors.get('improper_er', '')}",
+    caption="Improper emergency denials (no prior authorization / network status)",
+    columns=["term", "estimate", "ci_low", "ci_high", "p_value", "improper_denials", "excess_rate", "p_holm", "flagged"],
+    kinds={"estimate": "multiple", "ci_low": "multiple", "ci_high": "multiple"},
+)
+
+# %% tags=["appendix"]
+report.show(
+    models.payment.payer_table if models.payment is not None else pd.DataFrame(),
+    f"Payment model not fitted: {models.errors.get('payment', '')}",
+    caption="Payment level: allowed as a multiple of Medicare",
+    columns=["payer", "multiple", "ci_low", "ci_high", "p_value", "n", "current_multiple", "current_ci_low", "current_ci_high"],
+    kinds={c: "multiple" for c in ("ci_low", "ci_high", "current_ci_low", "current_ci_high")},
+)
+
+# %% tags=["appendix"]
+report.show(
+    models.repricer.tidy() if models.repricer is not None else pd.DataFrame(),
+    f"Repricer fingerprint not assessed: {models.errors.get('payment', '')}",
+    caption="Repricer fingerprint",
+    columns=["term", "estimate", "share_near_median", "mark_share", "vendors", "carc45_share", "flagged", "evidence"],
+    kinds={"estimate": "multiple"},
+)
+
+# %% tags=["appendix"]
+report.show(
+    models.drift.tidy() if models.drift is not None else pd.DataFrame(),
+    f"Drift not assessed: {models.errors.get('payment', '')}",
+    caption="Drift: break in each payer's payment index",
+    columns=["term", "estimate", "ci_low", "ci_high", "break_month", "level_before", "level_after", "p_holm", "flagged"],
+    kinds={c: "multiple" for c in ("estimate", "ci_low", "ci_high", "level_before", "level_after")},
+)
+
+# %% tags=["appendix"]
+report.show(
+    models.time_to_pay.payer_table if models.time_to_pay is not None else pd.DataFrame(),
+    f"Time to pay not assessed: {models.errors.get('time_to_pay', '')}",
+    caption="Time to payment (Kaplan-Meier medians)",
+    kinds={"median_ci_low": "days", "median_ci_high": "days", "remitted": "count", "censored": "count"},
+)

@@ -44,7 +44,7 @@ from oonplaybook.formatting import Kind
         ("target_rationale", ["because"], Kind.TEXT),
         ("patient_cost_share_cap", [250.0], Kind.MONEY),
         ("target_pct_billed", [0.4], Kind.PERCENT),
-        ("drift size", [-0.28], Kind.PERCENT),
+        ("drift size", [0.72], Kind.MULTIPLE),
         ("batching_gain", [1605.11], Kind.MONEY),
         ("unpaid_other", [1605.11], Kind.MONEY),
     ],
@@ -102,7 +102,8 @@ def test_labels_are_human() -> None:
     assert fmt.label("expected_recovery") == glossary.term("expected recoverable").name
     assert fmt.label("lost_revenue") == glossary.term("lost").name
     assert fmt.label("some_new_column") == "Some new column"
-    assert fmt.label("x Medicare now") == "X Medicare now"
+    assert fmt.label("x Medicare now") == "Allowed now (x Medicare)"
+    assert fmt.label("Written for people") == "Written for people"
     assert "_" not in fmt.label("ev_net_if_single")
 
 

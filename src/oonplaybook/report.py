@@ -499,10 +499,14 @@ def show(
     total_row: bool = False,
 ) -> object:
     """A table for a notebook cell and the report, through :mod:`oonplaybook.formatting`: its
-    first ``limit`` rows, formatted, with where the rest are; a sentence when it is empty."""
+    first ``limit`` rows, formatted, with where the rest are; a sentence when it is empty.
+
+    ``columns`` lists the columns to show, in order; those the table lacks are skipped."""
     from oonplaybook import formatting as fmt
 
     total = len(table) if total_rows is None else total_rows
+    if columns is not None:  # the columns present, in this order (a model may add or drop some)
+        columns = [c for c in columns if c in table.columns]
     return fmt.table(
         table,
         caption,
