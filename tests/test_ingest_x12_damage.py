@@ -125,3 +125,132 @@ def test_columnar_route_does_not_import_the_walk() -> None:
         src = Path(mod.__file__).read_text()
         assert "ingest import x12\n" not in src and "ingest.x12 import" not in src
         assert "import x12_columnar" not in src or mod is col
+
+
+# --- item 4: each failure class accounted or rejected with its segment ------------------------
+
+
+def test_interchange_with_other_delimiters_starting_before_the_previous_iea() -> None:
+    first = make_835(3)
+    first = first[: first.index("GE*")]  # no GE/IEA: the next ISA starts before any IEA
+    second = make_835(2, elem="|", comp="\\", term="^").replace("C00", "D00")
+    third = make_835(1).replace("C00", "E00")
+    r = read(first + second + third)
+    assert r.stats["claims"] == 6 and r.stats["claims_rejected"] == 0
+    assert set(r.claim_lines["claim_id"]) == {"C001", "C002", "C003", "D001", "D002", "E001"}
+    assert any("before the previous interchange's IEA" in w for w in r.stats["warnings"])
+
+
+def test_unterminated_999_before_an_835() -> None:
+    text = make_835(3).replace(
+        "ST*835*0001", "ST*999*0001~AK1*HP*1*005010X221A1~ST*835*0001", 1
+    )
+    r = read(text)
+    assert r.stats["claims"] == 3 and r.stats["claims_rejected"] == 0
+    assert r.stats["other_transactions"] == {"999": 1}
+    assert any("non-835 transaction (not terminated)" in w for w in r.stats["warnings"])
+
+
+def test_plb_inside_an_unterminated_other_transaction_is_rejected() -> None:
+    text = make_835(2).replace(
+        "ST*835*0001", "ST*999*0001~PLB*1234567893*20251231*WO*5.00*L6*-2.00~ST*835*0001", 1
+    )
+    r = read(text)
+    plb_rejects = [j for j in r.rejects if j["record"] == "PLB"]
+    assert len(plb_rejects) == 1 and plb_rejects[0]["location"].startswith("segment ")
+    assert r.stats["claims"] == 2
+
+
+def test_plb_after_a_transaction_without_se_is_read() -> None:
+    base = make_835(2)
+    se = base[base.index("SE*") : base.index("~", base.index("SE*")) + 1]
+    text = base.replace(se, "PLB*1234567893*20251231*WO*5.00*L6*-2.00~", 1)
+    r = read(text)
+    assert len(r.provider_adjustments) == 2
+    assert r.provider_adjustments["amount"].sum() == pytest.approx(3.0)
+    assert any("no SE" in w for w in r.stats["warnings"])
+
+
+def test_cas_with_seven_triplets_keeps_the_seventh() -> None:
+    seven = "CAS*CO*45*1.00**253*1.00**45*1.00**45*1.00**45*1.00**45*1.00**94*19.00"
+    r = read(make_835(2).replace("CAS*CO*45*20.00**253*5.00", seven, 1))
+    line = r.adjustments[r.adjustments["claim_id"].eq("C001") & r.adjustments["line_no"].eq(1)]
+    assert len(line) == 7 + 2  # seven CO triplets and the two PR ones
+    assert line.loc[line["group"].eq("CO"), "amount"].sum() == pytest.approx(25.0)
+    assert "94" in set(line["reason"])
+    assert r.balance_failures == []
+    assert any("more than the 6 triplets" in w for w in r.stats["warnings"])
+
+
+@pytest.mark.parametrize("bad", ["NaN", "inf", "-inf", "1e309", "\uff11\uff12"])
+def test_claim_whose_only_line_is_rejected_is_accounted(bad: str) -> None:
+    text = make_835(2).replace("SVC*HC:99214*80.00*50.00**1~", "", 1)  # C001: one line left
+    text = text.replace("SVC*HC:99213:25*120.00", f"SVC*HC:99213:25*{bad}", 1)
+    r = read(text)
+    assert r.stats["claims"] == 2 and r.stats["lines_rejected"] == 1
+    c1 = r.claim_lines[r.claim_lines["claim_id"].eq("C001")]
+    assert len(c1) == 1 and int(c1["line_no"].iloc[0]) == 0  # a claim-level row with CLP amounts
+    assert c1["paid"].sum() == pytest.approx(120.0)
+    (rej,) = r.rejects
+    assert rej["record"] == "claim C001 line 1" and "SVC02 charge" in rej["reason"]
+    assert repr(bad) not in rej["reason"] and "not" in rej["reason"]
+
+
+# --- item 10: no patient value in a reject, warning or summary ---------------------------------
+
+PLANTED = ("BUDD", "JOHNATHAN", "33344555510", "19700101")
+
+
+def _with_planted_patient() -> str:
+    """Claim C001 with a claim-level CAS right before its NM1*QC, whose terminator is lost."""
+    text = make_835(3).replace(
+        "NM1*QC*1*DOE*JANE****MI*M0001",
+        "CAS*CO*45*20.00NM1*QC*1*BUDD*JOHNATHAN****MI*33344555510~DMG*D8*19700101",
+        1,
+    )
+    return text.replace("CLP*C001*1*200.00*120.00*30.00", "CLP*C001*1*220.00*120.00*30.00", 1)
+
+
+def _all_text(r) -> str:
+    """Everything a user sees from a read besides the tables: rejects, warnings, stats."""
+    return repr(r.rejects) + repr(r.stats) + repr(r.balance_failures)
+
+
+def test_lost_terminator_before_nm1_qc_gives_no_giant_adjustment_and_no_phi() -> None:
+    r = read(_with_planted_patient())
+    assert r.adjustments["amount"].abs().max() < 1000  # not $333,445,555.10
+    assert "MI" not in set(r.adjustments["reason"])
+    text = _all_text(r)
+    for value in PLANTED:
+        assert value not in text
+    reasons = " ".join(j["reason"] for j in r.rejects)
+    assert "4 letters, not a number" in reasons  # BUDD as a CAS amount, described
+    assert "not a CARC" in reasons  # MI as a reason code
+    assert r.stats["claims"] == 3
+
+
+def test_unknown_segment_keys_never_carry_patient_text() -> None:
+    text = make_835(2).replace("NM1*QC*1*DOE*JANE****MI*M0001", "BUDD*JOHNATHAN*MI*33344555510", 1)
+    r = read(text)
+    keys = " ".join(r.stats["unknown_segments"])
+    assert "BUDD" not in keys and "non-standard tag (4 letters)" in keys
+    assert r.stats["unknown_segments"] == {"non-standard tag (4 letters)": 1}
+
+
+def test_reject_reasons_describe_bad_values(tmp_path) -> None:
+    """Bad values in CLP, SVC, PLB, AMT, BPR and DTM are described by length and kind only."""
+    text = (
+        make_835(3)
+        .replace("CLP*C002*1*200.00", "CLP*C002*1*BUDD", 1)
+        .replace("SVC*HC:99214*80.00", "SVC*HC:99214*JOHNATHAN", 1)
+        .replace("AMT*B6*55.00", "AMT*B6*BUDD", 1)
+        .replace("DTM*472*20250101", "DTM*472*BUDD", 1)
+        .replace("SE*", "PLB*1234567893*20251231*WO:M0001*BUDD~SE*", 1)
+        .replace("BPR*I*360.00", "BPR*I*JOHNATHAN", 1)
+    )
+    r = read(text)
+    assert r.stats["claims_rejected"] == 1 and r.stats["lines_rejected"] == 1
+    text_out = _all_text(r)
+    for value in ("BUDD", "JOHNATHAN", "M0001"):
+        assert value not in text_out
+    assert "9 letters" in text_out and "4 letters" in text_out
