@@ -219,19 +219,22 @@ def _as_date(value: Any) -> date | None:
         return None
 
 
-def _state_rows(facts: dict[str, Any]) -> list[TableStatus]:
+def _state_rows(facts: dict[str, Any], raw: bytes | None = None) -> list[TableStatus]:
+    """One row per state of the surprise-billing table (``raw``: the YAML; default packaged)."""
     f = resources.files("oonplaybook.reference") / "data" / "state_surprise_billing.yaml"
-    if not f.is_file():
-        return []
-    raw = f.read_bytes()
+    name = "state_surprise_billing.yaml"
+    if raw is None:
+        if not f.is_file():
+            return []
+        raw = f.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
     try:
         doc = yaml.safe_load(raw) or {}
     except yaml.YAMLError as e:
         return [
             TableStatus(
-                "state surprise billing", "all", "unreadable", _src(f.name, sha), "packaged", True,
-                f"state_surprise_billing.yaml does not parse: {e}",
+                "state surprise billing", "all", "unreadable", _src(name, sha), "packaged", True,
+                f"{name} does not parse: {e}",
             )
         ]  # fmt: skip
     table = doc.get("surprise_billing") if isinstance(doc, dict) else None
@@ -259,7 +262,7 @@ def _state_rows(facts: dict[str, Any]) -> list[TableStatus]:
                 "state surprise billing",
                 str(st).upper(),
                 f"checked {checked}" if checked else "unchecked",
-                _src(f.name, sha),
+                _src(name, sha),
                 "packaged",
                 stale=bool(why) and relevant,
                 detail=detail,
