@@ -238,3 +238,14 @@ def test_same_trn_other_content_is_read_and_said(tmp_path: Path) -> None:
     (s,) = res.report["same_trn_other_content"]
     assert s["file"] == "b.835" and s["same_trn_as"] == "a.835"
     assert res.claim_lines["claim_id"].nunique() == 4
+
+
+def test_837_units_that_are_not_plain_numbers_reject_the_line() -> None:
+    text, lines, _ = shared_clm01_837(2)
+    bad = text.replace("SV1*HC:99285*100.00*UN*1***1", "SV1*HC:99285*100.00*UN*1e309***1", 1)
+    assert bad != text
+    c = read_837p(bad.encode(), "c.837", salt="s")
+    assert len(c.claim_lines) == sum(lines) - 1
+    (r,) = c.rejects
+    assert r["record"] == "claim ACCT77 line 1" and "SV104 units" in r["reason"]
+    assert "1e309" not in r["reason"]

@@ -19,6 +19,7 @@ import pandas as pd
 from oonplaybook import schema
 from oonplaybook.ingest.identity import identity_key
 from oonplaybook.ingest.x12 import _cents, _composite, _dates, _money, tokenize
+from oonplaybook.ingest.x12_tokens import InvalidValue, describe, parse_quantity
 
 #: SBR09 claim filing indicator -> plan type. Only code 16 ("Health Maintenance Organization
 #: (HMO) Medicare Risk", X222A1 2000B SBR09) fixes the funding; the others (CI commercial, 12
@@ -112,6 +113,12 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
         cl, claim = claim, None
         if cl is None:
             return
+        if not cl["lines"] and cl["lines_rejected"]:
+            # every service line was rejected (each with its reason): no claim-level stand-in
+            # carrying CLM02, which would count the rejected lines' charges as accepted
+            stats["claims_rejected"] += 1
+            warnings.append(f"{cl['src']}: every service line rejected; claim not read")
+            return
         stats["claims"] += 1
         total = sum(ln["billed"] for ln in cl["lines"])
         if cl["lines"] and total != cl["billed"]:
@@ -204,7 +211,11 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
                 cid, amt_s = el(1), el(2)
                 amt = _cents(amt_s)
                 if not cid or amt is None:
-                    why = "CLM01 is empty" if not cid else f"CLM02 {amt_s!r} is not a number"
+                    why = (
+                        "CLM01 is empty"
+                        if not cid
+                        else f"CLM02 charge: {describe(amt_s)}, not a number"
+                    )
                     reject(segno, f"claim {cid or '?'}", f"{why}; claim not read")
                     stats["claims_rejected"] += 1
                     skip_claim = True
@@ -228,6 +239,7 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
                     "pname": who.get("pname", ""),
                     "dob": who.get("dob", ""),
                     "src": f"{name}:segment {segno}",
+                    "lines_rejected": 0,
                 }
                 nm1 = ""
                 continue
@@ -251,17 +263,21 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
                     reject(
                         segno,
                         f"claim {claim['id']} line {no}",
-                        f"SV102 {el(2)!r} is not a number; line not read",
+                        f"SV102 charge: {describe(el(2))}, not a number; line not read",
                     )
                     stats["lines_rejected"] += 1
+                    claim["lines_rejected"] += 1
                     skip_line = True
                     continue
                 q = el(4)
                 try:
-                    units = float(q) if q else 1.0
-                except ValueError:
-                    units = float("nan")
-                    warnings.append(f"{name}: segment {segno}: SV104 {q!r} is not a number")
+                    units = parse_quantity(q, "SV104 units") if q else 1.0
+                except InvalidValue as err:  # 1e309, inf, full-width digits: never inf or 1
+                    reject(segno, f"claim {claim['id']} line {no}", f"{err}; line not read")
+                    stats["lines_rejected"] += 1
+                    claim["lines_rejected"] += 1
+                    skip_line = True
+                    continue
                 unit = el(3) if el(3) in schema.UNIT_TYPES else "UN"
                 line = {
                     "no": no,
