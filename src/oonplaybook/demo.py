@@ -1384,6 +1384,11 @@ def generate(
         payer_i=payer_i,
     )
     truth["downcoding"] = _downcode_truth(cl, m_dc, dc["eligible"], dc_before)
+    from oonplaybook import demo_coding
+
+    cl, adjustments, claim_phi, truth["coding"] = demo_coding.plant(
+        seed, cl, adjustments, claim_phi
+    )
     defect_writes, truth["defects"] = _plan_defects(seed, cl)
     return DemoPortfolio(
         claim_lines=cl,
@@ -1830,6 +1835,11 @@ def write_demo(
     paths["truth"] = out_dir / "truth.json"
     paths["truth"].write_text(
         json.dumps(portfolio.truth, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
+    )
+    from oonplaybook import demo_coding
+
+    paths["ncci_ptp"], paths["ncci_mue"] = demo_coding.write_tables(
+        portfolio.truth.get("coding", {}), out_dir
     )
     paths["portfolio"] = out_dir / "portfolio.parquet"
     portfolio.claim_lines.to_parquet(paths["portfolio"], index=False)
