@@ -402,8 +402,11 @@ def test_explain_every_state_the_table_turns_on(state: str) -> None:
     )  # fmt: skip
     assert any(row["law"] in w for w in fi.why)
     first = fi.steps[0]
-    if row.get("dispute_clock"):
+    clock = row.get("dispute_clock") or {}
+    if clock.get("from") == "initial_payment":
         assert first.due is not None and fi.initiate_by == first.due
+    elif clock:  # NJ: 90 days from the final offer, a date the claim data do not carry
+        assert first.due is None and "final offer" in first.citation
     else:
         assert first.due is None and "state deadline not encoded; check" in first.citation
     erisa = rules.explain(plan_type="self_funded_erisa", **kw)  # type: ignore[arg-type]
@@ -411,6 +414,22 @@ def test_explain_every_state_the_table_turns_on(state: str) -> None:
     opt = rules.explain(plan_type="self_funded_opt_in", **kw)  # type: ignore[arg-type]
     expect = f"state:{state}" if row.get("self_funded_opt_in") else "federal"
     assert opt.governing_law == expect
+
+
+def test_explain_maryland_professional_claims_stay_federal() -> None:
+    """45 CFR 149.30: an All-Payer Model Agreement sets the recognized amount first, but
+    Maryland's reaches regulated hospital facility services only; a professional claim in MD
+    goes to the federal IDR (state table row MD, scope empty)."""
+    e = rules.explain(state="MD", plan_type="fully_insured", service_date="2026-09-01",
+                      initial_payment_date="2026-10-01", emergency=True)  # fmt: skip
+    assert (e.governing_law, e.dispute_process) == ("federal", "federal_idr")
+
+
+def test_nj_clock_runs_from_the_final_offer() -> None:
+    """N.J.S.A. 26:2SS-10 as amended by S1177 (2022): arbitration within 90 days of the final
+    offer (healthcareperspectivesblog.com): stated, never dated from the initial payment."""
+    due, rule = rules.state_dispute_deadline("NJ", D(2026, 10, 1))
+    assert due is None and "90 calendar days from the final offer" in rule
 
 
 def test_explain_ground_vs_air_ambulance() -> None:

@@ -203,6 +203,12 @@ def state_dispute_deadline(
     if not clock:
         return None, f"{STATE_DEADLINE_NOT_ENCODED} {state}: {law}"
     cite = clock.get("citation", law)
+    start_event = str(clock.get("from", "initial_payment"))
+    if start_event != "initial_payment":
+        return None, (
+            f"{state}: {clock['n']} {str(clock['unit']).replace('_', ' ')} from the "
+            f"{start_event.replace('_', ' ')} ({cite}); that date is not in the claim data: check"
+        )
     if initial_payment_date is None:
         return None, f"{state}: {clock['n']} {clock['unit']} from the initial payment ({cite})"
     start = bd._as_date(initial_payment_date)
