@@ -147,3 +147,41 @@ def test_strict_amounts_units_and_dates_are_rejected_with_reasons() -> None:
     assert "two-digit year read as 2049" in got["B2"]
     assert "billed '99999999999' is not an amount" in got["A9"]
     assert "billed '12.345'" in got["B1"]
+
+
+# --- duplicate headers (issue 10 item 8) ----------------------------------------------------
+
+
+def test_same_header_twice_agreeing_is_one_column_and_said() -> None:
+    t = read(
+        b"claim_id,line_no,code,service_date,billed,code\n"
+        b"A,1,99213,2025-01-02,10,99213\nB,1,,2025-01-02,10,99214\n"
+    )
+    assert t.claim_lines["cpt"].tolist() == ["99213", "99214"]
+    (d,) = t.stats["duplicate_columns"]
+    assert d["target"] == "cpt" and d["used"] == "column 3 'code'"
+    assert d["also"] == ["column 6 'code'"] and "1 empty cells" in d["why"]
+
+
+def test_same_header_twice_disagreeing_rejects_the_file() -> None:
+    from oonplaybook.ingest import MappingError
+
+    with pytest.raises(
+        MappingError,
+        match=r"columns 3 'code' and 6 'code' both give cpt and disagree on data row 2 \('99213' vs '99285'\)",
+    ):
+        read(
+            b"claim_id,line_no,code,service_date,billed,code\n"
+            b"A,1,99213,2025-01-02,10,99213\nB,1,99213,2025-01-02,10,99285\n"
+        )
+
+
+def test_disagreeing_phi_columns_do_not_show_their_values() -> None:
+    from oonplaybook.ingest import MappingError
+
+    with pytest.raises(MappingError) as e:
+        read(
+            b"claim_id,line_no,cpt,service_date,billed,member_id,subscriber_id\n"
+            b"A,1,99213,2025-01-02,10,MEM1,MEM2\n"
+        )
+    assert "member_id" in str(e.value) and "MEM" not in str(e.value)

@@ -332,6 +332,7 @@ def ingest_paths(  # noqa: C901 - orchestration
                 has_outcome=t.stats["has_outcome"],
                 unmapped_plan_types=t.stats["unmapped_plan_types"],
                 invalid_localities_blanked=t.stats["invalid_localities_blanked"],
+                duplicate_columns=t.stats["duplicate_columns"],
                 encoding=t.stats["encoding"],
                 delimiter=t.stats["delimiter"],
                 lines_read_as_cp1252=t.stats["lines_read_as_cp1252"],

@@ -500,6 +500,62 @@ def parse_flags(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return t.isin(_TRUE), ~(t.isin(_TRUE) | t.isin(_FALSE))
 
 
+#: Targets that legitimately span several columns (Mod 1, Mod 2, ...), joined, not compared.
+MULTI_COLUMN_TARGETS = frozenset({"modifiers"})
+
+
+def _resolve_duplicate_columns(
+    raw: pd.DataFrame,
+    header: list[str],
+    by_target: dict[str, list[int]],
+    phi_cols: dict[str, list[int]],
+    name: str,
+) -> list[dict[str, Any]]:
+    """Several columns for one target (``code`` twice, or ``CPT Code`` and ``HCPCS``).
+
+    Columns that agree on every row (or where one is empty) are one column: the first
+    non-empty value of each row is used (``raw`` is filled in place) and the report says so.
+    Columns that disagree on a row reject the file: which one is right cannot be guessed."""
+    out: list[dict[str, Any]] = []
+    for kind, targets in (("col", by_target), ("phi", phi_cols)):
+        for target, idx in targets.items():
+            if len(idx) < 2 or target in MULTI_COLUMN_TARGETS:
+                continue
+            first = raw[idx[0]].astype("str").str.strip()
+            merged = first
+            for j in idx[1:]:
+                other = raw[j].astype("str").str.strip()
+                clash = merged.ne("") & other.ne("") & merged.ne(other)
+                if clash.any():
+                    k = int(np.flatnonzero(clash.to_numpy())[0])
+                    shown = "" if kind == "phi" else f" ({merged.iloc[k]!r} vs {other.iloc[k]!r})"
+                    raise MappingError(
+                        f"{name}: columns {idx[0] + 1} {header[idx[0]]!r} and {j + 1} "
+                        f"{header[j]!r} both give {target} and disagree on data row {k + 1}"
+                        f"{shown}; fix: remove the wrong column from the export, or pass "
+                        "--mapping with a profile that names only the right one"
+                    )
+                merged = merged.where(merged.ne(""), other)
+            filled = int((first.eq("") & merged.ne("")).sum())
+            raw[idx[0]] = merged
+            out.append(
+                {
+                    "target": target,
+                    "used": f"column {idx[0] + 1} {header[idx[0]]!r}",
+                    "also": [f"column {j + 1} {header[j]!r}" for j in idx[1:]],
+                    "why": (
+                        "the columns agree on every row"
+                        + (
+                            f"; {filled} empty cells of the first taken from the others"
+                            if filled
+                            else ""
+                        )
+                    ),
+                }
+            )
+    return out
+
+
 def _repeated_rows(out: dict[str, Any], index: pd.Index) -> pd.Series:
     """Rows that repeat an earlier row's claim, patient, payer, line and content exactly."""
     if "line_no" not in out:
@@ -711,6 +767,7 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
     for i, (kind_, target) in sorted(hm.matched.items()):
         (by_target if kind_ == "col" else phi_cols).setdefault(target, []).append(i)
     ignored = [str(header[i]) for i in range(width) if i not in hm.matched and str(header[i])]
+    duplicate_columns = _resolve_duplicate_columns(raw, header, by_target, phi_cols, name)
 
     def col(target: str) -> pd.Series | None:
         idx = by_target.get(target)
@@ -939,6 +996,7 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         "mapping_origin": m.origin,
         "header_row": hm.row + 1,
         "rows": len(raw) + sum(1 for j in rejects if " fields, header has " in j["reason"]),
+        "duplicate_columns": duplicate_columns,
         "encoding": layout.encoding,
         "delimiter": {"\t": "tab"}.get(layout.delimiter, layout.delimiter),
         "lines_read_as_cp1252": list(layout.mixed_lines[:50]),
