@@ -240,7 +240,7 @@ letter_run = letters.write_letters(
 )
 worklist = letters.with_letter_files(worklist, letter_run.index)  # `letter` = the file actually written
 pb.write_csv(worklist, ctx.artifact("worklist"))  # = to_csv(index=False), byte for byte, faster
-letters.save_inputs(run_dir, worklist=worklist, disputes=disputes, batches=batches, protections=protections, targets=targets)
+letters.save_inputs(run_dir, as_of=as_of, worklist=worklist, disputes=disputes, batches=batches, protections=protections, targets=targets)
 pb.write_workbook(
     ctx.artifact("playbook"),
     {

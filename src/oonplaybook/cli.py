@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "oonplaybook.cli_reference",
     "oonplaybook.cli_payers",
     "oonplaybook.cli_nsa",
+    "oonplaybook.cli_letters",
     "oonplaybook.cli_coding",
     "oonplaybook.cli_rules",
 )

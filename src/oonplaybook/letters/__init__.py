@@ -21,7 +21,7 @@ from oonplaybook.letters.audiences import (
     internal_content,
     merge_fields_in,
 )
-from oonplaybook.letters.inputs import load_inputs, save_inputs
+from oonplaybook.letters.inputs import load_as_of, load_inputs, save_inputs
 from oonplaybook.letters.merge import MergeError, MergeResult, merge_letters, read_crosswalk
 from oonplaybook.letters.render import markdown_to_docx, render_markdown
 from oonplaybook.letters.select import candidate_rows, coverage, letter_types, select_rows
@@ -39,6 +39,7 @@ __all__ = [
     "candidate_rows",
     "coverage",
     "internal_content",
+    "load_as_of",
     "load_inputs",
     "letter_types",
     "markdown_to_docx",
