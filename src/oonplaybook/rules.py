@@ -424,8 +424,7 @@ def explain(
     row = sb.get(st) or {}
     state_reaches = (
         row.get("enabled", False)
-        and basis in (row.get("scope") or [])
-        and basis != "air_ambulance"  # air ambulance: federal (Airline Deregulation Act)
+        and basis in (row.get("scope") or [])  # air ambulance only where the row lists it (AK)
         and (
             plan_type in (row.get("plan_types") or [])
             or (plan_type == "self_funded_opt_in" and bool(row.get("self_funded_opt_in")))
