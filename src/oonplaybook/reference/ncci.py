@@ -112,6 +112,12 @@ def _date(value: str) -> pd.Timestamp | None:
     return pd.Timestamp(f"{value[:4]}-{value[4:6]}-{value[6:8]}") if value else None
 
 
+def _raw_of(source: str | Path | bytes, name: str | None) -> tuple[bytes, str]:
+    if isinstance(source, bytes):
+        return source, name or "<bytes>"
+    return Path(source).read_bytes(), name or str(source)
+
+
 def read_ptp(
     source: str | Path | bytes, name: str | None = None
 ) -> tuple[pd.DataFrame, NcciReadReport]:
@@ -119,17 +125,22 @@ def read_ptp(
 
     Lines before the first record are the notice, title and wrapped header. A record that is
     not seven valid fields is rejected with its line. A last record without a line break is
-    kept when its fields are valid (only the rationale text can be cut) and reported. Vectorised
-    (pandas string kernels), since a release holds ~2.6M records.
+    kept when its fields are valid (only the rationale text can be cut) and reported. Read with
+    pyarrow's CSV reader (a release holds ~2.6M records), Latin-1 as CMS writes it.
     """
-    text, label = _text_of(source, name)
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    raw, label = _raw_of(source, name)
     rep = NcciReadReport(files=[label])
-    lines = text.split("\n")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    head = raw[:65536].split(b"\n")[:200]
     start = next(
         (
             k
-            for k, ln in enumerate(lines[:200])
-            if _CODE.fullmatch(ln.split("\t", 1)[0].strip()) and "\t" in ln
+            for k, ln in enumerate(head)
+            if b"\t" in ln and _CODE.fullmatch(ln.split(b"\t", 1)[0].strip().decode("latin-1"))
         ),
         None,
     )
@@ -138,17 +149,46 @@ def read_ptp(
             f"{label}: no PTP edit record found (expected tab-separated 'column 1, column 2, ...'); "
             "pass the ccipra/ccioph .txt files from CMS's NCCI PTP zip"
         )
-    s = pd.Series(lines[start:], dtype="str").str.rstrip("\r")
-    lineno = pd.Series(np.arange(start + 1, start + 1 + len(s)), index=s.index)
-    s = s[s.str.strip() != ""]
-    lineno = lineno[s.index]
-    rep.rows_read = len(s)
-    nf = s.str.count("\t") + 1
-    f = s.str.split("\t", expand=True).reindex(columns=range(7)).fillna("")
-    f = f.apply(lambda c: c.str.strip())
-    c1, c2, prior, eff, dele, mi, why = (f[k] for k in range(7))
+    offset = sum(len(ln) + 1 for ln in head[:start])
+    body = raw[offset:]
+    # physical line of the k-th non-empty row (pyarrow numbers rows without the blank lines)
+    blanks = np.array(
+        [body.count(b"\n", 0, m.start()) + 2 for m in re.finditer(rb"\n\r?(?=\n)", body)],
+        dtype=np.int64,
+    )
+
+    def physical(ordinal: np.ndarray) -> np.ndarray:
+        shift = np.searchsorted(blanks - np.arange(len(blanks)), ordinal, side="right")
+        return start + ordinal + shift
+
+    names = ["c1", "c2", "prior", "eff", "dele", "mi", "why"]
+    invalid: list[tuple[int, str, str]] = []
+
+    def on_invalid(row: Any) -> str:
+        fields = row.text.split("\t")
+        where = f"{fields[0].strip()[:5]}/{fields[1].strip()[:5]}" if len(fields) > 1 else "?"
+        invalid.append(
+            (row.number, where, f"{row.actual_columns} tab-separated fields, expected 7")
+        )
+        return "skip"
+
+    table = pcsv.read_csv(
+        pa.py_buffer(body),
+        read_options=pcsv.ReadOptions(column_names=names, use_threads=False, encoding="latin-1"),
+        parse_options=pcsv.ParseOptions(
+            delimiter="\t", quote_char=False, invalid_row_handler=on_invalid
+        ),
+        convert_options=pcsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+        ),
+    )
+    f = table.to_pandas(types_mapper=pd.ArrowDtype).apply(lambda c: c.astype("str").str.strip())
+    bad_ord = np.array(sorted(n for n, _, _ in invalid), dtype=np.int64)
+    ordinal = np.setdiff1d(np.arange(1, len(f) + len(bad_ord) + 1), bad_ord)
+    f.index = pd.Index(physical(ordinal))
+    rep.rows_read = len(f) + len(invalid)
+    c1, c2, prior, eff, dele, mi, why = (f[k] for k in names)
     problems = [
-        (nf != 7, nf.astype(str) + " tab-separated fields, expected 7"),
         (
             ~c1.str.fullmatch(_CODE.pattern) | ~c2.str.fullmatch(_CODE.pattern),
             "column 1/column 2 is not a 5-character HCPCS/CPT code",
@@ -161,31 +201,38 @@ def read_ptp(
         ),
         (~mi.isin(list(MODIFIER_INDICATORS)), "modifier indicator is not 0, 1 or 9"),
     ]
-    reason = pd.Series("", index=s.index, dtype="object")
+    reason = pd.Series("", index=f.index, dtype="object")
     for mask, why_bad in problems:
-        reason = reason.where((reason != "") | ~mask, why_bad)
-    bad = reason != ""
-    for k in s.index[bad]:
-        rep.reject(label, int(lineno[k]), f"{c1[k][:5]}/{c2[k][:5]}", str(reason[k]))
-    ok = ~bad
-    if not text.endswith("\n") and len(s) and ok.iloc[-1]:
+        reason = reason.where((reason != "") | ~mask.to_numpy(), why_bad)
+    found = [(int(physical(np.array([n]))[0]), w, r) for n, w, r in invalid]
+    found += [(int(k), f"{c1[k][:5]}/{c2[k][:5]}", str(reason[k])) for k in f.index[reason != ""]]
+    for line, where, why_bad in sorted(found):
+        rep.reject(label, line, where, why_bad)
+    ok = (reason == "").to_numpy()
+    if (
+        not body.endswith(b"\n")
+        and len(f)
+        and ok[-1]
+        and (not found or max(found)[0] < f.index[-1])
+    ):
         rep.warnings.append(
-            f"{label} line {int(lineno.iloc[-1])}: the file ends inside this record (no line "
+            f"{label} line {int(f.index[-1])}: the file ends inside this record (no line "
             "break); its fields are complete and it is kept, but its rationale text may be cut"
         )
+    g = f[ok]
     df = pd.DataFrame(
         {
-            "column1": c1[ok].astype("str"),
-            "column2": c2[ok].astype("str"),
-            "prior_1996": prior[ok] == "*",
-            "effective_date": pd.to_datetime(eff[ok], format="%Y%m%d").astype("datetime64[us]"),
+            "column1": g["c1"].astype("str"),
+            "column2": g["c2"].astype("str"),
+            "prior_1996": (g["prior"] == "*").astype(bool),
+            "effective_date": pd.to_datetime(g["eff"], format="%Y%m%d").astype("datetime64[us]"),
             "deletion_date": pd.to_datetime(
-                dele[ok].where(dele[ok] != "*"), format="%Y%m%d"
+                g["dele"].where(g["dele"] != "*"), format="%Y%m%d"
             ).astype("datetime64[us]"),
-            "modifier_indicator": mi[ok].astype("str"),
-            "rationale": why[ok].astype("str"),
+            "modifier_indicator": g["mi"].astype("str"),
+            "rationale": g["why"].astype("str"),
             "n_files": 1,
-            "source": label + ":" + lineno[ok].astype(str),
+            "source": label + ":" + pd.Series(g.index.astype(str), index=g.index),
         }
     ).reset_index(drop=True)[PTP_COLUMNS]
     rep.rows_accepted = len(df)
