@@ -80,7 +80,7 @@ report.save_table(run_dir, "30_scorecard", pf.scorecard_view(scorecard), title="
 report.show(
     pf.scorecard_view(scorecard), "No payer could be scored.",
     caption="Payer scorecard (every column in playbook.xlsx › Payer scorecard)",
-    columns=["rank", "payer", "claims", "dollars at stake", "adjusted denial rate", "denial OR", "x Medicare now", "median days", "speed HR", "appeal overturn", "drift size", "repricer", "improper ER denials", "red flags"],
+    columns=["rank", "payer", "dollars at stake", "adjusted denial rate", "denial OR", "x Medicare now", "median days", "appeal overturn", "drift size", "repricer", "improper ER denials", "red flags"],
 )
 
 # %% [markdown]

@@ -59,6 +59,9 @@ EXCEL_FORMATS: dict[Kind, str] = {
     Kind.YES_NO: "@",
 }
 
+#: Tables with more columns than this print in a smaller type (class ``wide``).
+WIDE_COLUMNS = 8
+
 #: Kinds whose report cells are right-aligned (numbers).
 NUMERIC_KINDS = frozenset(
     {
@@ -583,7 +586,8 @@ def to_html(
     cls = [
         "num" if k in NUMERIC_KINDS else ("wrap" if k is Kind.TEXT else "txt") for k in kind_list
     ]
-    parts = ['<div class="oop-table">', '<table class="oop">']
+    wide = " wide" if len(kind_list) > WIDE_COLUMNS else ""
+    parts = [f'<div class="oop-table{wide}">', '<table class="oop">']
     if caption:
         parts.append(f"<caption>{html.escape(caption)}</caption>")
     parts.append("<thead><tr>")
