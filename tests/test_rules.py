@@ -479,6 +479,14 @@ def test_rules_explain_cli_json_and_errors() -> None:
         assert key in data
     assert data["initiate_by"] == "2026-12-30"
     assert set(data["steps"][0]) == {"step", "due", "citation"}
+    # the table view keeps the "[unverified ...]" note (not eaten as rich markup)
+    txt = CliRunner().invoke(app, [
+        "rules", "explain", "--state", "OH", "--plan-type", "self_funded_erisa",
+        "--service-date", "2026-09-01", "--initial-payment-date", "2026-10-01", "--emergency",
+    ], env={"COLUMNS": "250"})  # fmt: skip
+    assert txt.exit_code == 0 and "[unverified; override with playbook.rule_applicability]" in (
+        txt.output
+    )
     bad = CliRunner().invoke(app, ["rules", "explain", "--state", "TX", "--plan-type", "hmo",
                                    "--service-date", "2026-09-01"])  # fmt: skip
     assert bad.exit_code == 2 and "--plan-type" in bad.output

@@ -86,23 +86,24 @@ def explain_cmd(
         typer.echo(json.dumps(data, sort_keys=False))
         return
     from rich.console import Console
+    from rich.markup import escape as esc  # texts carry "[unverified]": not rich markup
     from rich.table import Table
 
     con = Console()
-    con.print(f"[bold]Governing law:[/bold] {data['governing_law']}  "
-              f"[bold]process:[/bold] {data['dispute_process']}  "
+    con.print(f"[bold]Governing law:[/bold] {esc(data['governing_law'])}  "
+              f"[bold]process:[/bold] {esc(data['dispute_process'])}  "
               f"[bold]NSA applies:[/bold] {'yes' if data['nsa_applies'] else 'no'}")  # fmt: skip
     for w in data["why"]:
-        con.print(f"  why: {w}")
-    con.print(f"[bold]Rule version:[/bold] {data['rule_version']} ({data['rule_note']})")
+        con.print(f"  why: {esc(w)}")
+    con.print(f"[bold]Rule version:[/bold] {esc(data['rule_version'])} ({esc(data['rule_note'])})")
     table = Table(title="Steps")
     for col in ("step", "due", "citation"):
         table.add_column(col)
     for s in data["steps"]:
-        table.add_row(s["step"], s["due"] or "not computable", s["citation"])
+        table.add_row(esc(s["step"]), s["due"] or "not computable", esc(s["citation"]))
     con.print(table)
     for n in data["notes"]:
-        con.print(f"  note: {n}")
+        con.print(f"  note: {esc(n)}")
 
 
 def register(app: typer.Typer) -> None:
