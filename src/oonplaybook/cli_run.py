@@ -72,4 +72,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1) from None
         for stage, secs in result.stages.items():
             console.print(f"  {stage}: {secs:.1f} s", highlight=False)
+        if result.status == "ok":  # the headline figures and where the report is
+            from oonplaybook.executive import headline_lines
+
+            for line in headline_lines(result.run_dir, params):
+                console.print(escape(line), highlight=False)
         typer.echo(str(result.run_dir))

@@ -8,6 +8,7 @@ come from :mod:`oonplaybook.reference.industry`.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -440,3 +441,47 @@ def summary_for_run(
         fee_schedule_year=config.fee_schedule_year,
         specialties=list(config.specialties),
     )
+
+
+def headline_lines(run_dir: str | Path, params_path: str | Path) -> list[str]:
+    """The lines ``oonplaybook run`` ends with: three headline figures and the report's paths.
+
+    Never raises: a run that succeeded is not turned into a failure by its summary (the line
+    then says why the figures are missing).
+    """
+    from oonplaybook.config import load_config
+
+    run_dir = Path(run_dir)
+    out: list[str] = []
+    html = run_dir / "report.html"
+    if not html.exists():
+        return out
+    try:
+        try:  # the params the run used, as its manifest recorded them
+            from oonplaybook.config import RunConfig
+
+            manifest = json.loads((run_dir / "manifest.json").read_text())
+            cfg, base = RunConfig.model_validate(manifest["params"]), Path(params_path).parent
+        except (OSError, ValueError, KeyError):
+            cfg, base = load_config(params_path)
+        s = summary_for_run(run_dir, cfg, base)
+        width = max(len(label) for label, _ in s.headline())
+        out += [f"  {label:<{width}}  {value:>12}" for label, value in s.headline()]
+        if s.stale:
+            out.append(
+                f"  (deadlines counted to {s.as_of.isoformat()}, {s.stale_days} days before today: "
+                "see the warning at the top of the report)"
+            )
+    except Exception as e:  # the run itself succeeded; say why there are no figures
+        out.append(f"  headline figures unavailable: {type(e).__name__}: {e}")
+    out.append(f"  report: {html}")
+    pdf = run_dir / "report.pdf"
+    if pdf.exists():
+        out.append(f"  report: {pdf}")
+    else:
+        try:
+            note = json.loads((run_dir / "manifest.json").read_text()).get("report_pdf", "")
+        except (OSError, ValueError):
+            note = ""
+        out.append(f"  {note or 'report.pdf not written'}")
+    return out
