@@ -135,8 +135,8 @@ def test_2026_anesthesia_cfs_non_qp_and_qp() -> None:
     """
     non = pfs.price("00790", locality="10112-00", year=2026, minutes=60)
     qp = pfs.price("00790", locality="10112-00", year=2026, minutes=60, qp=True)
-    # AL 2026 GPCIs 1.000/0.875/0.566: 0.7686 + 0.1664x0.875 + 0.0650x0.566 = 0.95100
-    # 20.4976 x 0.95100 = 19.4932 -> 19.49; 20.5998 x 0.95100 = 19.5904 -> 19.59
+    # AL 2026 GPCIs 1.000/0.875/0.566: 0.769 + 0.166x0.875 + 0.065x0.566 = 0.95104
+    # 20.4976 x 0.95104 = 19.4940 -> 19.49; 20.5998 x 0.95104 = 19.5912 -> 19.59
     assert (non.anesthesia_cf, qp.anesthesia_cf) == (19.49, 19.59)
     # (7 base + 60/15 = 4.0 time units) = 11 x 19.49 = 214.39; 11 x 19.59 = 215.49
     assert (non.allowed, qp.allowed) == (214.39, 215.49)
@@ -193,7 +193,8 @@ def test_anesthesia_cf_equals_cms_in_all_109_localities() -> None:
     """Pricing uses CMS's published locality anesthesia CF in every one of the 109 localities.
 
     Source: CMS ANES2025.csv and ANES2025.txt (the same values in two layouts). The fitted
-    shares it replaces miss CMS's value by a cent in 6 localities (issue 11 item 13).
+    shares it replaces missed CMS's value by a cent in 6 localities (issue 11 item 13); the
+    refitted shares (used only for a year without an ANES file) reproduce all 109.
     """
     csv_t = pfs.read_anesthesia_cf(CMS / "ANES2025.csv").set_index("locality")["anes_cf"]
     txt_t = pfs.read_anesthesia_cf(CMS / "ANES2025.txt").set_index("locality")["anes_cf"]
@@ -208,10 +209,18 @@ def test_anesthesia_cf_equals_cms_in_all_109_localities() -> None:
     pd.testing.assert_series_equal(got, csv_t.loc[locs], check_names=False)
     # 11 units x CMS's CF, to the cent, in every locality
     assert np.allclose(out["medicare_allowed"].to_numpy(), np.round(11 * csv_t.loc[locs], 2))
-    fitted = pfs.medicare_allowed(
-        lines, year=2025, anesthesia_cf=20.3178, detail=True
-    )  # a custom national CF takes the share formula
-    assert int((fitted["anes_cf"].to_numpy() != got.to_numpy()).sum()) == 6
+    # a custom national CF takes the share formula: the packaged fitted shares reproduce all
+    # 109 CMS values; the shares used before this change missed 6
+    fitted = pfs.medicare_allowed(lines, year=2025, anesthesia_cf=20.3178, detail=True)
+    assert (fitted["anes_cf"].to_numpy() == got.to_numpy()).all()
+    old = pfs.medicare_allowed(
+        lines,
+        year=2025,
+        anesthesia_cf=20.3178,
+        anesthesia_shares=(0.7686, 0.1664, 0.0650),
+        detail=True,
+    )
+    assert int((old["anes_cf"].to_numpy() != got.to_numpy()).sum()) == 6
 
 
 def test_anesthesia_cf_reader_both_layouts_and_errors(tmp_path) -> None:

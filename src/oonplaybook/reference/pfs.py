@@ -15,19 +15,26 @@ Formula (42 CFR 414.20, 414.22; CMS RVU file README; docs/domain.md §3.1)::
   Pub. 100-04 Ch. 12 §50): ``(base units + time units) x locality anesthesia CF``. Time units are
   minutes / 15 rounded to one decimal (configurable), base units come from
   ``anesthesia_base_units.csv`` (bring your own with :func:`load_anesthesia_base_units`).
-  The locality anesthesia CF is CMS's published ANESyyyy value when one was imported, otherwise
-  the national anesthesia CF x GPCIs weighted by :data:`ANESTHESIA_SHARES`, rounded to the cent.
+  The locality anesthesia CF is CMS's published ANESyyyy value (ANES2025 ships for all 109
+  localities; both CMS layouts read), otherwise the national anesthesia CF x GPCIs weighted by
+  :data:`ANESTHESIA_SHARES`, rounded to the cent. Modifier AD (medical supervision) pays 3 base
+  units, plus 1 time unit when presence at induction is flagged, not 50% (Palmetto GBA).
 * **Status codes** CMS does not price under the PFS get NaN and a stated reason, never 0.
 * **Not applied** (documented, shown in ``medicare_note``): the OPPS cap on non-facility imaging
   (needs CMS's OPPSCAP file; it can only lower some non-facility imaging amounts), endoscopic
   base-code reductions (indicator 3 is approximated as the standard 50%), MAC-priced (status C)
-  codes, the 2026 QP anesthesia CF (not captured, docs/domain.md §8). Multiple-procedure
+  codes. Multiple-procedure
   reductions are applied per line from modifier 51 (the line says it is a subsequent
   procedure); ranking a claim's procedures by amount is left to the biller.
 
-Tables: the 2025 tables ship in ``reference/data`` (built by ``scripts/build_reference.py``
-from CMS's PPRRVU2025_Oct.csv and GPCI2025.csv). ``oonplaybook reference import`` writes newer
-releases to the user cache (:func:`cache_dir`), which takes precedence for its year.
+Tables ship in ``reference/data`` (built by ``scripts/build_reference.py`` from CMS's files):
+2025 RVUs (PPRRVU2025_Oct.csv), GPCIs and ANES CFs; 2026 GPCIs (GPCI2026.csv). Each part of a
+year (RVUs, GPCIs, ANES CFs) comes from the user cache (:func:`cache_dir`, written by
+``oonplaybook reference import``) first, then the packaged files. A year without CMS's RVU file
+(2026 until it is imported) is priced with the nearest year's RVUs, its own GPCIs and CF, and
+says so on every line and once per run (:func:`pricing_note`). The RVU reader finds columns by
+their stacked header text, so the 31-column 2024/2025 layout and the 32-column 2026 layout
+(``PRIC IND`` inserted as column 24) both read.
 """
 
 from __future__ import annotations
@@ -86,13 +93,13 @@ ANESTHESIA_CONVERSION_FACTORS: dict[tuple[int, bool], Decimal | None] = {
 }
 
 #: Work / PE / MP shares used to locality-adjust the anesthesia CF only for a year without CMS's
-#: ANESyyyy file (2025 ships CMS's own ANES2025 values for all 109 localities). CMS publishes the shares on the "Anesthesia Shares" tab of its anesthesia CF
-#: file; the tab itself was not found in a public source, so these values are DERIVED: they
-#: reproduce CMS's published 2025 locality anesthesia CFs to the cent for Alabama 19.31,
-#: Alaska 27.86, Arizona 20.04, Arkansas 19.21 and Bakersfield 20.45 (ANES2025 rows quoted in
-#: public parsers' test fixtures). Configurable via ``anesthesia_shares=``; import ANES2025 for
-#: CMS's exact values.
-ANESTHESIA_SHARES: tuple[float, float, float] = (0.7686, 0.1664, 0.0650)
+#: ANESyyyy file (2025 ships CMS's own ANES2025 values for all 109 localities; 2026 has none
+#: yet). CMS publishes its shares on the "Anesthesia Shares" tab of its anesthesia CF file,
+#: which was not found in a public source, so these are FITTED: a 0.0001 grid search over
+#: shares summing to 1 finds (0.769, 0.166, 0.065) (and 0.7689/0.1661/0.0650) reproducing
+#: CMS's ANES2025 value in all 109 localities to the cent from 20.3178 and the 2025 GPCIs; the
+#: earlier (0.7686, 0.1664, 0.0650) missed 6. Configurable via ``anesthesia_shares=``.
+ANESTHESIA_SHARES: tuple[float, float, float] = (0.769, 0.166, 0.065)
 
 #: Places of service paid at the facility PE RVU (42 CFR 414.22(b)(5)(i); Medicare Claims
 #: Processing Manual Pub. 100-04 Ch. 12 §20.4.2; CY2024 PFS final rule: POS 02 telehealth at the
