@@ -139,14 +139,27 @@ def register(app: typer.Typer) -> None:
         from oonplaybook.reference import pfs
 
         t = Table(title="Medicare PFS tables")
-        for col in ("year", "release", "origin", "codes", "localities"):
+        for col in ("year", "release", "origin", "codes", "localities", "anesthesia CF"):
             t.add_column(col)
+        notes = []
         for y in pfs.available_years():
             tb = pfs.load_tables(y)
             t.add_row(
-                str(y), tb.vintage, tb.origin, f"{tb.rvu['hcpcs'].nunique():,}", str(len(tb.gpci))
+                str(y),
+                tb.vintage,
+                tb.origin
+                if tb.origin == tb.gpci_origin
+                else f"{tb.origin}; GPCIs {tb.gpci_origin}",
+                f"{tb.rvu['hcpcs'].nunique():,}",
+                str(len(tb.gpci)),
+                "CMS ANES file" if tb.anesthesia_cf is not None else "fitted GPCI shares",
             )
-        Console().print(t)
+            if note := pfs.pricing_note(y):
+                notes.append(note)
+        c = Console(soft_wrap=True)
+        c.print(t)
+        for note in notes:
+            c.print(f"[yellow]{note}[/yellow]", highlight=False)
 
     @reference_app.command("status")
     def status_cmd(
