@@ -502,6 +502,8 @@ def test_rules_explain_cli_json_and_errors() -> None:
     "module",
     [
         "oonplaybook.reference.idr_groups",
+        "oonplaybook.reference.rule_versions",
+        "oonplaybook.reference.state_table",
         "oonplaybook.specialties",
         "oonplaybook.nsa",
         "oonplaybook.rules",
@@ -510,7 +512,8 @@ def test_rules_explain_cli_json_and_errors() -> None:
 )
 def test_each_module_imports_alone(module: str) -> None:
     """Issue 11 item 17: the nsa <-> specialties circle is gone (IDR code groups live in
-    reference/idr_groups.py); each module imports in a fresh interpreter on its own."""
+    reference/idr_groups.py); rule versions and the state table sit below nsa, rules and
+    playbook.appeals; each module imports in a fresh interpreter on its own."""
     r = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     from oonplaybook.reference import idr_groups

@@ -89,6 +89,11 @@ class BenchmarkSettings(_Strict):
         default_factory=list, description="Transparency-in-Coverage allowed-amounts JSON files"
     )
     bootstrap_reps: int = Field(500, ge=50, le=20000)
+    ncci_files: list[str] = Field(
+        default_factory=list,
+        description="CMS NCCI PTP/MUE files, zips or folders for the coding check (empty: the "
+        "release imported with `oonplaybook coding import`, if any)",
+    )
     qualifying_apm_participant: bool = Field(
         False,
         description="price with the qualifying APM participant (QP) conversion factors, 2026 on "
@@ -181,7 +186,7 @@ class PlaybookSettings(_Strict):
     @field_validator("rule_applicability", mode="before")
     @classmethod
     def _rules(cls, v: Any) -> dict[str, str]:
-        from oonplaybook.rules import applicability
+        from oonplaybook.reference.rule_versions import applicability
 
         raw = {str(k): str(x) for k, x in (v or {}).items()}
         applicability(raw)  # raises naming the unknown provision or the bad date
@@ -373,6 +378,7 @@ def load_config(path: str | Path, check_inputs: bool = True) -> tuple[RunConfig,
         extra = [cfg.appeals_file] if cfg.appeals_file else []
         extra += [cfg.benchmark.fair_health_file] if cfg.benchmark.fair_health_file else []
         extra += list(cfg.benchmark.allowed_amounts_files)
+        extra += list(cfg.benchmark.ncci_files)
         missing += [p for p in extra if not (base / p).exists()]
         if missing:
             raise ParamsError(

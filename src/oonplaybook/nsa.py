@@ -21,13 +21,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from oonplaybook.reference import calendar as bd
 from oonplaybook.reference import codes as rc
@@ -39,6 +36,16 @@ from oonplaybook.reference.idr_groups import (  # noqa: F401  (re-exported: nsa'
     idr_code_group,
     idr_code_groups,
 )
+from oonplaybook.reference.rule_versions import batch_max_lines, nsa_effective_date, rule_version
+from oonplaybook.reference.state_table import (  # noqa: F401  (re-exported: nsa's public API)
+    NSA_BASES,
+    STATE_DEADLINE_NOT_ENCODED,
+    load_state_table,
+    prompt_pay_due,
+    prompt_pay_row,
+    state_dispute_deadlines,
+)
+from oonplaybook.specialties import ancillary_specialties
 
 # --- clock constants (docs/domain.md §1.5, §1.6, §1.9, §4.3) -------------------------------------
 
@@ -223,8 +230,6 @@ def batch_disputes(
     idr_code_group, batch_window_end, batch_lines, batch_seq, batch_note.
     """
     if max_lines is None and rule_date is not None:
-        from oonplaybook.rules import batch_max_lines
-
         max_lines = batch_max_lines(rule_date, rule_overrides)
     if (max_lines is not None and max_lines < 1) or window_business_days < 1:
         raise ValueError("max_lines and window_business_days must be >= 1")
@@ -311,45 +316,7 @@ def batch_disputes(
 
 # --- state table ------------------------------------------------------------------------------
 
-NSA_BASES = (
-    "emergency",
-    "ancillary_at_in_network_facility",
-    "non_emergency_at_in_network_facility",
-    "air_ambulance",
-    "none",
-)
-
-
-@lru_cache(maxsize=1)
-def _packaged_state_yaml() -> dict[str, Any]:
-    text = (
-        resources.files("oonplaybook.reference")
-        .joinpath("data/state_surprise_billing.yaml")
-        .read_text(encoding="utf-8")
-    )
-    return yaml.safe_load(text)
-
-
-def load_state_table(path: str | None = None) -> dict[str, Any]:
-    """The state surprise-billing + prompt-pay table (packaged YAML, or ``path`` to override)."""
-    if path is None:
-        data = _packaged_state_yaml()
-    else:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    for key in ("surprise_billing", "prompt_pay"):
-        if key not in data:
-            raise ValueError(
-                f"{path or 'state_surprise_billing.yaml'}: missing top-level key {key!r}"
-            )
-    for st, row in data["surprise_billing"].items():
-        bad = [b for b in row.get("scope", []) if b not in NSA_BASES]
-        if bad:
-            raise ValueError(
-                f"{path or 'state_surprise_billing.yaml'}: surprise_billing.{st}.scope has "
-                f"unknown bases {bad}; use {list(NSA_BASES[:-1])}"
-            )
-    return data
+# NSA_BASES, load_state_table: see oonplaybook.reference.state_table (re-exported above)
 
 
 # --- appeal deadlines (docs/domain.md §4.3) ---------------------------------------------------------
@@ -440,8 +407,6 @@ def appeal_deadlines(
         elif claim_received_date is None:
             pp_rule = f"{state}: give claim_received_date to compute the prompt-pay due date"
         else:
-            from oonplaybook.playbook.appeals import prompt_pay_due, prompt_pay_row
-
             row = prompt_pay_row(table, state, regulator) or row
             kind = "electronic" if electronic else "paper"
             days = int(row["hmo_days"] if hmo and row.get("hmo_days") else row[f"{kind}_days"])
@@ -492,8 +457,6 @@ NSA_EFFECTIVE = pd.Timestamp("2022-01-01")
 
 def _plan_year_effective(plan_year_start: str) -> date:
     """First NSA day for a plan-year start text ("" or unparseable -> 2022-01-01)."""
-    from oonplaybook.rules import nsa_effective_date
-
     txt = str(plan_year_start or "").strip()
     if not txt or txt.lower() in ("nan", "nat", "none"):
         return nsa_effective_date(None)
@@ -616,8 +579,6 @@ def assess_claims(
     asof = pd.Timestamp(as_of)
     table = state_table if state_table is not None else load_state_table()
     sb = table.get("surprise_billing", table)
-    from oonplaybook.specialties import ancillary_specialties
-
     # sort lines by (claim, line) and give each claim an integer key 0..n-1 (claim_id order);
     # columns are reordered one at a time (never the whole frame) to keep 1M-line runs fast
     cl_all = claim_lines
@@ -899,8 +860,6 @@ def assess_claims(
     state_dl = pd.Series(pd.NaT, index=c.index, dtype="datetime64[us]")
     sp = kind.eq("state_process").to_numpy()
     if sp.any():
-        from oonplaybook.rules import STATE_DEADLINE_NOT_ENCODED, state_dispute_deadlines
-
         due_sp, _ = state_dispute_deadlines(
             c.loc[sp, "state"], c.loc[sp, "remit_date"], state_table=table
         )
@@ -1025,8 +984,6 @@ def cooling_off_ends(
     "shortened the cooling-off period for batched disputes from 90 to 30 business days";
     secondary source [unverified against the rule text]).
     """
-    from oonplaybook.rules import rule_version
-
     d = pd.to_datetime(determination_dates).astype("datetime64[us]")
     out = (d + pd.Timedelta(days=COOLING_OFF_CD)).astype("datetime64[us]")
     if batched is None:

@@ -26,230 +26,40 @@ fee from 2026-06-11 is verified and lives in :mod:`oonplaybook.idr`.
 :func:`explain` answers a consultant's question for one claim (the ``oonplaybook rules
 explain`` command): which law governs (federal NSA, a specified state law, or none), why,
 the dispute process and each step's due date. See docs/domain.md §1 and §9.
+
+Layering (imports run one way): the versions live in :mod:`oonplaybook.reference.rule_versions`
+and the state table with its clocks in :mod:`oonplaybook.reference.state_table`, both below
+``nsa``; this module builds on ``nsa`` and re-exports them as one public surface.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from oonplaybook import nsa
 from oonplaybook.reference import calendar as bd
 from oonplaybook.reference.code_families import code_family
-
-# --- rule versions ------------------------------------------------------------------------------
-
-#: CMS-9897-F effective date (Holland & Hart, 2026-06-26: "effective August 3, 2026, with
-#: staggered applicability dates for specific provisions").
-CMS_9897F_EFFECTIVE = date(2026, 8, 3)
-
-#: The CMS-9897-F provisions whose applicability date matters to a clock or a batch.
-PROVISIONS: dict[str, str] = {
-    "open_negotiation_portal": "open negotiation notice submitted through the federal IDR portal; "
-    "response notice due by the 15th business day of the period",
-    "idr_initiation_response": "non-initiating party responds within 3 business days of IDR "
-    "initiation",
-    "eligibility_review": "certified IDR entity determines eligibility within 5 business days",
-    "batching": "up to 50 items and services per batch",
-    "batch_cooling_off": "cooling-off after a batched determination: 30 business days",
-    "designated_codes": "payers must use designated CARC/RARC codes on NSA remits",
-}
-
-#: Applicability date of each provision: the effective date, not confirmed from the rule's
-#: applicability table [unverified]; ``applicability(overrides=...)`` replaces any of them.
-DEFAULT_APPLICABILITY: dict[str, date] = dict.fromkeys(PROVISIONS, CMS_9897F_EFFECTIVE)
-
-#: Batch line cap once CMS-9897-F batching applies ("allows up to 50 items and services ... in a
-#: single dispute batch", Altitude Intel; DWT "numeric limits"). None = no cap (Reed Smith, Nov
-#: 2023: "there is currently no limit on the number of services that may be batched").
-BATCH_MAX_LINES_9897F = 50
-
-
-def applicability(overrides: Mapping[str, date | str] | None = None) -> dict[str, date]:
-    """Applicability date per CMS-9897-F provision, defaults replaced by ``overrides``.
-
-    An unknown provision name or a non-ISO date raises ``ValueError`` naming the fix.
-    """
-    out = dict(DEFAULT_APPLICABILITY)
-    for k, v in (overrides or {}).items():
-        if k not in PROVISIONS:
-            raise ValueError(
-                f"rule_applicability: unknown CMS-9897-F provision {k!r}; use one of "
-                f"{sorted(PROVISIONS)}"
-            )
-        try:
-            out[k] = bd._as_date(v)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"rule_applicability.{k} = {v!r} is not an ISO date (YYYY-MM-DD)"
-            ) from None
-    return out
-
-
-@dataclass(frozen=True)
-class RuleVersion:
-    """The federal IDR rules in force on one date (one flag per CMS-9897-F provision)."""
-
-    rule_date: date
-    applied: tuple[str, ...]  # CMS-9897-F provisions in force on rule_date
-    unverified: tuple[str, ...]  # provisions whose applicability date is the unconfirmed default
-    overridden: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def name(self) -> str:
-        """``"2022"``, ``"CMS-9897-F"`` or ``"CMS-9897-F (partly: ...)"``."""
-        if not self.applied:
-            return "2022"
-        if len(self.applied) == len(PROVISIONS):
-            return "CMS-9897-F"
-        return "CMS-9897-F (partly: " + ", ".join(self.applied) + ")"
-
-    def has(self, provision: str) -> bool:
-        """Whether ``provision`` of CMS-9897-F applies on the rule date."""
-        return provision in self.applied
-
-    @property
-    def batch_max_lines(self) -> int | None:
-        """Line limit per IDR batch: none before CMS-9897-F batching, 50 after."""
-        return BATCH_MAX_LINES_9897F if self.has("batching") else None
-
-    @property
-    def eligibility_review_bd(self) -> int:
-        """Business days the IDR entity has to decide eligibility after its selection."""
-        return 5 if self.has("eligibility_review") else 3
-
-    def note(self) -> str:
-        """One sentence for outputs: the version and which dates are unconfirmed."""
-        txt = f"rules in force on {self.rule_date.isoformat()}: {self.name}"
-        pending = [p for p in self.unverified if p not in self.overridden]
-        if pending:
-            txt += (
-                "; CMS-9897-F applicability dates not confirmed from the rule text (default "
-                f"{CMS_9897F_EFFECTIVE.isoformat()}, the effective date) for: "
-                + ", ".join(pending)
-                + " [unverified; override with playbook.rule_applicability]"
-            )
-        return txt
-
-
-def rule_version(on: date | str, overrides: Mapping[str, date | str] | None = None) -> RuleVersion:
-    """The :class:`RuleVersion` in force on ``on`` (a notice or dispute date)."""
-    d = bd._as_date(on)
-    dates = applicability(overrides)
-    over = tuple(k for k in PROVISIONS if k in (overrides or {}))
-    return RuleVersion(
-        rule_date=d,
-        applied=tuple(k for k in PROVISIONS if dates[k] <= d),
-        unverified=tuple(k for k in PROVISIONS if k not in over),
-        overridden=over,
-    )
-
-
-def batch_max_lines(
-    on: date | str, overrides: Mapping[str, date | str] | None = None
-) -> int | None:
-    """Batch line cap for disputes initiated on ``on``: None (no cap) or 50 under CMS-9897-F."""
-    return rule_version(on, overrides).batch_max_lines
-
-
-# --- NSA effective date by plan year -------------------------------------------------------------
-
-#: The NSA's plan-side rules apply "as of the first plan year beginning on or after January 1,
-#: 2022" (Marsh McLennan Agency, 2021-11-23; Naviguard). Without a plan year: 2022-01-01.
-NSA_FIRST_PLAN_YEAR_FROM = date(2022, 1, 1)
-
-
-def nsa_effective_date(plan_year_start: date | str | None = None) -> date:
-    """First day the NSA reaches a plan: its first plan year starting on/after 2022-01-01.
-
-    ``plan_year_start`` is any plan-year start date of the plan (only month and day are used);
-    None gives 2022-01-01. A 29 February start is read as 1 March.
-    """
-    if plan_year_start is None:
-        return NSA_FIRST_PLAN_YEAR_FROM
-    p = bd._as_date(plan_year_start)
-    month, day = (3, 1) if (p.month, p.day) == (2, 29) else (p.month, p.day)
-    start = date(2022, month, day)
-    return start if start >= NSA_FIRST_PLAN_YEAR_FROM else date(2023, month, day)
-
-
-# --- state dispute clocks -------------------------------------------------------------------------
-
-STATE_DEADLINE_NOT_ENCODED = "state deadline not encoded; check"
-
-
-def state_dispute_deadline(
-    state: str,
-    initial_payment_date: date | str | None,
-    *,
-    state_table: Mapping[str, Any] | None = None,
-) -> tuple[date | None, str]:
-    """(deadline, rule) for starting the state dispute process of ``state``.
-
-    From the table row's ``dispute_clock`` (e.g. TX 90 days from the initial payment, Tex. Ins.
-    Code §1467.084(a); NY 3 years from the original payment, N.Y. FIS §601). When the state has
-    no encoded clock the date is None and the rule says ``"state deadline not encoded; check
-    <law>"``; never a guessed date.
-    """
-    if state_table is None:
-        from oonplaybook.nsa import load_state_table
-
-        state_table = load_state_table()
-    sb = state_table.get("surprise_billing", state_table)
-    row = sb.get(state) or {}
-    clock = row.get("dispute_clock")
-    law = row.get("law", state)
-    if not clock:
-        return None, f"{STATE_DEADLINE_NOT_ENCODED} {state}: {law}"
-    cite = clock.get("citation", law)
-    start_event = str(clock.get("from", "initial_payment"))
-    if start_event != "initial_payment":
-        return None, (
-            f"{state}: {clock['n']} {str(clock['unit']).replace('_', ' ')} from the "
-            f"{start_event.replace('_', ' ')} ({cite}); that date is not in the claim data: check"
-        )
-    if initial_payment_date is None:
-        return None, f"{state}: {clock['n']} {clock['unit']} from the initial payment ({cite})"
-    start = bd._as_date(initial_payment_date)
-    n, unit = int(clock["n"]), str(clock["unit"])
-    if unit == "calendar_days":
-        due = bd.add_calendar_days(start, n)
-    elif unit == "business_days":
-        due = bd.add_business_days(start, n)
-    elif unit == "years":
-        due = bd.add_months(start, 12 * n)
-    else:
-        raise ValueError(
-            f"state_surprise_billing.yaml: {state}.dispute_clock.unit {unit!r} is not "
-            "calendar_days, business_days or years"
-        )
-    return due, f"{state}: {n} {unit.replace('_', ' ')} from the initial payment ({cite})"
-
-
-def state_dispute_deadlines(
-    states: Any, initial_payment_dates: Any, *, state_table: Mapping[str, Any] | None = None
-) -> tuple[Any, Any]:
-    """Vectorised :func:`state_dispute_deadline`: (deadline Series, rule Series) per row.
-
-    Each distinct (state, date) pair is computed once; NaT/None where not encoded.
-    """
-    import pandas as pd
-
-    st = pd.Series(states).astype("str").reset_index(drop=True)
-    dt = pd.to_datetime(pd.Series(initial_payment_dates)).reset_index(drop=True)
-    key = st + "|" + dt.dt.strftime("%Y-%m-%d").fillna("")
-    cache: dict[str, tuple[date | None, str]] = {}
-    for k, s_, d_ in zip(key, st, dt, strict=True):
-        if k not in cache:
-            cache[k] = state_dispute_deadline(
-                s_, None if pd.isna(d_) else d_.date(), state_table=state_table
-            )
-    due = pd.to_datetime(key.map(lambda k: cache[k][0])).astype("datetime64[us]")
-    rule = key.map(lambda k: cache[k][1]).astype("str")
-    idx = pd.Series(states).index
-    return due.set_axis(idx), rule.set_axis(idx)
-
+from oonplaybook.reference.rule_versions import (
+    BATCH_MAX_LINES_9897F,
+    CMS_9897F_EFFECTIVE,
+    DEFAULT_APPLICABILITY,
+    NSA_FIRST_PLAN_YEAR_FROM,
+    PROVISIONS,
+    RuleVersion,
+    applicability,
+    batch_max_lines,
+    nsa_effective_date,
+    rule_version,
+)
+from oonplaybook.reference.state_table import (
+    STATE_DEADLINE_NOT_ENCODED,
+    load_state_table,
+    state_dispute_deadline,
+    state_dispute_deadlines,
+)
 
 # --- explain ---------------------------------------------------------------------------------------
 
@@ -342,9 +152,7 @@ def _basis(emergency: bool, facility_in_network: bool, family: str) -> tuple[str
     if emergency:
         return "emergency", "emergency services by an OON provider (42 U.S.C. 300gg-111(a))"
     if facility_in_network:
-        from oonplaybook.nsa import ANCILLARY_FAMILIES
-
-        if family in ANCILLARY_FAMILIES:
+        if family in nsa.ANCILLARY_FAMILIES:
             return "ancillary_at_in_network_facility", (
                 "ancillary service by an OON provider at an in-network facility "
                 "(42 U.S.C. 300gg-132(b)(2); notice and consent cannot waive it)"
@@ -390,8 +198,6 @@ def explain(
             "starts after the payment or denial is received"
         )
     if state_table is None:
-        from oonplaybook.nsa import load_state_table
-
         state_table = load_state_table()
     sb = state_table.get("surprise_billing", {})
     family = code_family(hcpcs) if hcpcs else ""
@@ -511,8 +317,6 @@ def _federal_steps(
     ipd: date | None, nd: date | None, overrides: Mapping[str, date | str] | None
 ) -> tuple[tuple[Step, ...], RuleVersion | None]:
     """The federal open negotiation / IDR steps and the rule version they are counted under."""
-    from oonplaybook import nsa
-
     if ipd is None:
         steps = (
             Step("send the open negotiation notice", None,
@@ -588,6 +392,8 @@ def _federal_steps(
 
 __all__ = [
     "BATCH_MAX_LINES_9897F",
+    "NSA_FIRST_PLAN_YEAR_FROM",
+    "load_state_table",
     "CMS_9897F_EFFECTIVE",
     "DEFAULT_APPLICABILITY",
     "DISPUTE_PROCESSES",

@@ -9,12 +9,19 @@ computed vectorised so a million-line portfolio routes in seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 import pandas as pd
 
+from oonplaybook.nsa import ERISA_ACA_PLAN_TYPES
+from oonplaybook.reference import calendar as bd
 from oonplaybook.reference import codes as rc
+from oonplaybook.reference.state_table import (  # noqa: F401  (prompt_pay_*: re-exported)
+    load_state_table,
+    prompt_pay_due,
+    prompt_pay_row,
+    state_dispute_deadlines,
+)
 
 # --- denial-reason groups ----------------------------------------------------------------------
 
@@ -312,8 +319,6 @@ def rung_deadlines(
     """
     remit = pd.to_datetime(lines["remit_date"])
     service = pd.to_datetime(lines["service_date"])
-    from oonplaybook.nsa import ERISA_ACA_PLAN_TYPES
-
     # ERISA/ACA plans: 180 days (29 CFR 2560.503-1(h)(3)(i); 45 CFR 147.136(b)); others the plan/
     # contract window; the earlier of that and the contract window binds (nsa.appeal_deadlines)
     erisa = lines["plan_type"].astype("str").isin(list(ERISA_ACA_PLAN_TYPES))
@@ -334,8 +339,6 @@ def rung_deadlines(
     # is not encoded (the worklist then says "state deadline not encoded; check", never a guess)
     m = r.eq("state_idr")
     if m.any():
-        from oonplaybook.rules import state_dispute_deadlines
-
         states = (
             lines.loc[m, "state"] if "state" in lines.columns else pd.Series("", index=r.index[m])
         )
@@ -357,30 +360,6 @@ def rung_deadlines(
 # --- state prompt pay ---------------------------------------------------------------------------
 
 
-def prompt_pay_row(table: dict[str, dict], state: str, regulator: str = "") -> dict | None:
-    """The prompt-pay row of ``state``, or its ``variants[regulator]`` (CA: ``dmhc``) when given."""
-    row = table.get(state)
-    if row is None:
-        return None
-    var = (row.get("variants") or {}).get(str(regulator or "").strip().lower())
-    return {**row, **var} if var else row
-
-
-def prompt_pay_due(received: date, days: int, unit: str = "calendar") -> date:
-    """Clean-claim due date: ``days`` calendar, working or business days after ``received``.
-
-    Working and business days are Monday-Friday less the federal holidays (state holidays are
-    not modelled); e.g. GA electronic claims: 15 working days (O.C.G.A. §33-24-59.14(b)(1)).
-    """
-    from oonplaybook.reference import calendar as bd
-
-    if unit == "calendar":
-        return bd.add_calendar_days(received, days)
-    if unit in ("working", "business"):
-        return bd.add_business_days(received, days)
-    raise ValueError(f"prompt-pay day unit {unit!r} is not calendar, working or business")
-
-
 def prompt_pay_interest(
     lines: pd.DataFrame,
     table: dict[str, dict] | None = None,
@@ -391,7 +370,7 @@ def prompt_pay_interest(
 
     ``table``: state -> {electronic_days, paper_days, electronic_unit, paper_unit,
     annual_interest_rate, variants}; default the ``prompt_pay`` table of
-    ``nsa.load_state_table()``. The clock counts in the row's day unit (calendar, working or
+    ``reference.state_table.load_state_table()``. The clock counts in the row's day unit (calendar, working or
     business days; GA electronic claims 15 working days, CA 30 working days); a ``regulator``
     column picks a variant (CA ``dmhc``: 15%/yr, 45 working days for an HMO when column
     ``hmo`` is true; otherwise the CDI row, 10%/yr).
@@ -402,10 +381,7 @@ def prompt_pay_interest(
     and 0 interest (and ``prompt_pay_state`` False).
     """
     if table is None:
-        from oonplaybook.nsa import load_state_table
-
         table = load_state_table()["prompt_pay"]
-    from oonplaybook.reference import calendar as bd
 
     st = lines["state"].astype("str")
     reg = (
