@@ -168,6 +168,25 @@ def test_reference_import_of_2026_layout_csv_and_zip(tmp_path, monkeypatch) -> N
     r = runner.invoke(app, ["reference", "import", str(z)])
     assert r.exit_code == 0, r.output
     assert "CF in file: 33.4009" in r.output
+    # an ANES2026 file (non-QP national CF in its header) scales to the QP CF by the same ratio
+    z2 = tmp_path / "rvu26d.zip"
+    with zipfile.ZipFile(z2, "w") as f:
+        f.writestr("PPRRVU2026_Oct_nonQPP.csv", _pprrvu_2026())
+        f.writestr(
+            "ANES2026.csv",
+            "Contractor,Locality,Locality Name,National Anes CF of 20.4976\n10112 ,00 ,ALABAMA,19.52 \n",
+        )
+    assert runner.invoke(app, ["reference", "import", str(z2)]).exit_code == 0
+    non = pfs.price("00790", locality="10112-00", year=2026, minutes=60)
+    qp = pfs.price("00790", locality="10112-00", year=2026, minutes=60, qp=True)
+    # 19.52 x 20.5998 / 20.4976 = 19.61733 -> 19.62; 11 units x 19.52 = 214.72, x 19.62 = 215.82
+    assert (non.anesthesia_cf, qp.anesthesia_cf, non.allowed, qp.allowed) == (
+        19.52,
+        19.62,
+        214.72,
+        215.82,
+    )
+    assert "x 20.5998/20.4976" in qp.note
     bad = tmp_path / "PPRRVU2026_bad.csv"
     bad.write_text(_pprrvu_2026("31.0000"))
     r = runner.invoke(app, ["reference", "import", str(bad)])

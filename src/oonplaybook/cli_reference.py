@@ -231,6 +231,7 @@ def register(app: typer.Typer) -> None:
             [], "--allowed-amounts", help="TiC allowed-amounts JSON (repeatable)"
         ),
         min_count: int = typer.Option(20, "--min-count", help="fewest charges for a UCR cell"),
+        qp: bool = typer.Option(False, "--qp", help="qualifying APM participant CFs (2026+)"),
     ) -> None:
         """Build the benchmark ladder (Medicare, UCR, FAIR Health, QPA, TiC) for every line."""
         import warnings
@@ -271,6 +272,7 @@ def register(app: typer.Typer) -> None:
                     ucr_min_count=min_count,
                     fair_health=fh,
                     allowed_amounts=aa,
+                    qp=qp,
                 )
         except (
             pfs.ReferenceError,
