@@ -3,6 +3,7 @@
 #   make test    unit tests, a papermill run of every notebook, nbval on the golden notebooks
 #   make lab     JupyterLab on notebooks/ (installs the lab extra)
 #   make golden  regenerate the reference (golden) notebooks in tests/golden/demo
+#   make screenshots  PNGs of the report's first pages in docs/screenshots/
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +18,7 @@ export SM_FORMULA_ENGINE := patsy
 export IPYKERNEL_CELL_NAME := <IPY-INPUT>
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: demo test lab golden notebooks lint bench install clean
+.PHONY: demo test lab golden notebooks lint bench install clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,11 @@ test: $(VENV)/.installed data/demo/truth.json
 
 golden: $(VENV)/.installed data/demo/truth.json
 	$(BIN)/oonplaybook run params/demo.yaml --out tests/golden/demo --no-progress
+
+# PNGs of the report's first pages (and of the letters) in docs/screenshots/, from a fresh demo run
+# (needs chromium and poppler-utils; RUN=outputs/demo/<run-id> reuses a run instead)
+screenshots: $(VENV)/.installed data/demo/truth.json
+	$(BIN)/python scripts/screenshots.py $(if $(RUN),--run $(RUN))
 
 notebooks: $(VENV)/.installed
 	$(BIN)/pip install -q 'jupytext>=1.16'

@@ -77,6 +77,7 @@ class ExecutiveSummary:
     lost_why: list[str] = field(default_factory=list)
     actions: pd.DataFrame = field(default_factory=pd.DataFrame)
     actions_total: int = 0
+    actions_basis: str = ""
     payer_findings: list[str] = field(default_factory=list)
     industry: pd.DataFrame = field(default_factory=pd.DataFrame)
     vintages: list[str] = field(default_factory=list)
@@ -178,7 +179,10 @@ def _share(num: float, den: float) -> float | None:
 
 
 def client_rates(
-    claim_lines: pd.DataFrame, appeals: pd.DataFrame, worklist: pd.DataFrame
+    claim_lines: pd.DataFrame,
+    appeals: pd.DataFrame,
+    worklist: pd.DataFrame,
+    targets: pd.DataFrame | None = None,
 ) -> dict[str, tuple[float | None, str]]:
     """The client's own figures that published ones are compared with: (value, what it counts)."""
     status = claim_lines.get("claim_status", pd.Series(dtype="str")).astype("str")
@@ -221,6 +225,16 @@ def client_rates(
                 float((w * p).sum() / w.sum()) if w.sum() else None,
                 "denied dollars the playbook expects to recover (probability-weighted)",
             )
+    if targets is not None and {"specialty", "idr_award_x_qpa"} <= set(targets.columns):
+        em = pd.to_numeric(
+            targets.loc[targets["specialty"].eq("emergency_medicine"), "idr_award_x_qpa"],
+            errors="coerce",
+        ).dropna()
+        if len(em):
+            rates["idr_award_x_qpa_em"] = (
+                float(em.median()),
+                "IDR award the playbook assumes for emergency medicine (x QPA)",
+            )
     return rates
 
 
@@ -234,10 +248,10 @@ def industry_table(
         kind = "multiple" if "multiple" in f.unit else "percent"
         rows.append(
             {
-                "measure": f.measure,
+                "measure": f.measure[:1].upper() + f.measure[1:],
                 "this practice": format_value(mine, kind) if mine is not None else "—",
                 "what the practice's figure counts": what or "not measured in this run",
-                "published": format_value(f.value, kind),
+                "published": f.display or format_value(f.value, kind),
                 "population": f.population,
                 "source": f.citation,
             }
@@ -268,8 +282,10 @@ def data_vintages(run_dir: Path, claim_lines: pd.DataFrame, fee_schedule_year: i
             vals = vals[vals.str.strip() != ""]
             if len(vals):
                 top = vals.value_counts()
-                extra = f" (and {len(top) - 1} other)" if len(top) > 1 else ""
-                out.append(f"{names[c]}: {top.index[0]}{extra}")
+                if len(top) <= 3:
+                    out.append(f"{names[c]}: {'; '.join(top.index)}")
+                else:
+                    out.append(f"{names[c]}: {top.index[0]} (and {len(top) - 1} others)")
     if "service_date" in claim_lines and len(claim_lines):
         years = claim_lines["service_date"].dropna().dt.year
         other = years[years != fee_schedule_year]
@@ -326,7 +342,9 @@ def build_summary(
             reason = LOST_REASONS.get(str(route), f"the {route} deadline passed")
             why.append(f"{money(r['sum'])} on {int(r['size']):,} items: {reason}")
 
+    stale_days = (run_date - as_of).days
     actions = pd.DataFrame()
+    actions_basis = f"deadlines counted to {as_of.isoformat()}"
     if len(open_):
         cand = open_[days_left >= 0].copy()
         cand = cand[_num(cand, "expected_recovery") > 0]
@@ -335,6 +353,20 @@ def build_summary(
             ascending=[False, True] if "priority" in cand else [True],
             kind="stable",
         )
+        if stale_days > STALE_AFTER_DAYS and "deadline" in cand:
+            # acting today: only items whose deadline is still ahead, days counted from today
+            dl = pd.to_datetime(cand["deadline"], errors="coerce")
+            keep = dl.isna() | (dl.dt.date >= run_date)
+            cand = cand[keep].assign(
+                days_left=(dl[keep] - pd.Timestamp(run_date)).dt.days.astype("Float64"),
+                _undated=dl[keep].isna(),
+            )
+            # dated items first: an item with a deadline ahead is this week's work
+            cand = cand.sort_values("_undated", kind="stable").drop(columns="_undated")
+            actions_basis = (
+                f"items still open on {run_date.isoformat()} (those with a deadline first), "
+                "days left counted from that date"
+            )
         top = cand.head(10)
         actions = pd.DataFrame(
             {
@@ -352,7 +384,6 @@ def build_summary(
     else:
         actions_total = 0
 
-    stale_days = (run_date - as_of).days
     today_open = today_exp = newly_lost = 0
     if len(open_) and "deadline" in open_:
         dl = pd.to_datetime(open_["deadline"], errors="coerce")
@@ -406,9 +437,10 @@ def build_summary(
         lost_why=why,
         actions=actions,
         actions_total=actions_total,
+        actions_basis=actions_basis,
         payer_findings=payer_findings(scorecard),
         industry=industry_table(
-            client_rates(claim_lines, appeals, worklist),
+            client_rates(claim_lines, appeals, worklist, _read_csv(art / "targets.csv")),
             figures if figures is not None else load_industry_benchmarks(),
         ),
         vintages=data_vintages(run_dir, claim_lines, fee_schedule_year),

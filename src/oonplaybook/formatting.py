@@ -584,7 +584,8 @@ def to_html(
     text = format_table(frame, kinds=ks, labels=labels)
     kind_list = [ks[str(c)] for c in frame.columns]
     cls = [
-        "num" if k in NUMERIC_KINDS else ("wrap" if k is Kind.TEXT else "txt") for k in kind_list
+        "num" if k in NUMERIC_KINDS else {Kind.TEXT: "wrap", Kind.CODE: "code"}.get(k, "txt")
+        for k in kind_list
     ]
     wide = " wide" if len(kind_list) > WIDE_COLUMNS else ""
     parts = [f'<div class="oop-table{wide}">', '<table class="oop">']

@@ -31,6 +31,7 @@ class IndustryFigure:
     year: int
     quote: str = ""
     address: str = ""
+    display: str = ""  # how the figure is printed when the value alone misleads ("under 1%")
     by_quarter: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     @property
@@ -77,6 +78,7 @@ def load_industry_benchmarks(path: str | Path | None = None) -> list[IndustryFig
                 year=int(entry["year"]),
                 quote=str(entry.get("quote") or ""),
                 address=str(entry.get("address") or ""),
+                display=str(entry.get("display") or ""),
                 by_quarter=tuple(dict(q) for q in entry.get("by_quarter") or ()),
             )
         )
