@@ -142,9 +142,7 @@ def test_interchange_with_other_delimiters_starting_before_the_previous_iea() ->
 
 
 def test_unterminated_999_before_an_835() -> None:
-    text = make_835(3).replace(
-        "ST*835*0001", "ST*999*0001~AK1*HP*1*005010X221A1~ST*835*0001", 1
-    )
+    text = make_835(3).replace("ST*835*0001", "ST*999*0001~AK1*HP*1*005010X221A1~ST*835*0001", 1)
     r = read(text)
     assert r.stats["claims"] == 3 and r.stats["claims_rejected"] == 0
     assert r.stats["other_transactions"] == {"999": 1}
@@ -254,3 +252,65 @@ def test_reject_reasons_describe_bad_values(tmp_path) -> None:
     for value in ("BUDD", "JOHNATHAN", "M0001"):
         assert value not in text_out
     assert "9 letters" in text_out and "4 letters" in text_out
+
+
+# --- item 17: no procedure code, statuses, claim-level money on the lines ----------------------
+
+
+def test_svc_without_procedure_code_is_kept_without_a_code_and_warned() -> None:
+    r = read(make_835(2).replace("SVC*HC:99214*80.00", "SVC*HC*80.00", 1))
+    line = r.claim_lines[r.claim_lines["claim_id"].eq("C001") & r.claim_lines["line_no"].eq(2)]
+    assert line["cpt"].tolist() == [""]  # never the qualifier "HC" as a procedure
+    assert "HC" not in set(r.claim_lines["cpt"])
+    assert any("SVC01 has no procedure code" in w for w in r.stats["warnings"])
+
+
+def test_predetermination_and_zero_pr32_are_not_paid() -> None:
+    base = make_835(3).replace("CLP*C001*1*200.00*120.00*30.00", "CLP*C001*25*200.00*0*0", 1)
+    c2, c3 = base.index("CLP*C002"), base.index("CLP*C003")
+    pr32 = (
+        "CLP*C002*1*200.00*0*200.00~NM1*QC*1*DOE*JANE****MI*M0002~"
+        "SVC*HC:99213:25*120.00*0**1~CAS*PR*32*120.00~"
+        "SVC*HC:99214*80.00*0**1~CAS*PR*32*80.00~"
+    )
+    r = read(base[:c2] + pr32 + base[c3:])
+    by_claim = r.claim_lines.groupby("claim_id")["claim_status"].agg(set).to_dict()
+    assert by_claim["C001"] == {"predetermination"}
+    assert by_claim["C002"] == {"denied"}  # PR-32: dependent not eligible, not a deductible
+    assert by_claim["C003"] == {"paid"}
+
+
+def test_zero_paid_deductible_line_stays_paid() -> None:
+    text = make_835(1).replace("SVC*HC:99214*80.00*50.00", "SVC*HC:99214*80.00*0", 1)
+    text = text.replace("CAS*CO*45*25.00~CAS*PR*3*5.00", "CAS*CO*45*25.00~CAS*PR*1*55.00", 1)
+    r = read(text)
+    assert r.claim_lines.loc[r.claim_lines["line_no"].eq(2), "claim_status"].tolist() == ["paid"]
+
+
+def test_claim_level_columns_reconcile_cash_from_the_tables(tmp_path) -> None:
+    """Σ claim_paid − Σ PLB = Σ BPR02 from the tables alone, with claim-level CAS on a claim
+    that has lines (where Σ line paid overstates the cash)."""
+    from oonplaybook.ingest import ingest_paths
+
+    text = (
+        make_835(3, extra_in_claim={1: ["CAS*CO*45*10.00"]})
+        .replace("CLP*C001*1*200.00*120.00", "CLP*C001*1*210.00*110.00", 1)
+        .replace("SE*", "PLB*1234567893*20251231*WO*5.00~SE*", 1)
+        .replace("BPR*I*360.00", "BPR*I*345.00", 1)
+    )
+    text = text.replace("SVC*HC:99214*80.00*50.00**1~", "SVC*HC:99214*90.00*50.00**1~", 1)
+    text = text.replace("CAS*CO*45*25.00~", "CAS*CO*45*35.00~", 1)
+    (tmp_path / "a.835").write_text(text)
+    (tmp_path / "b.835").write_text(make_835(2).replace("C00", "D00"))
+    res = ingest_paths([tmp_path], salt="s")
+    cl, plb, rep = res.claim_lines, res.provider_adjustments, res.report
+    assert res.report["balance_failures"] == []
+    cash = cl["claim_paid"].sum() - plb["amount"].sum()
+    assert cash == pytest.approx(rep["bpr_total"]) and rep["bpr_total"] == pytest.approx(585.0)
+    assert cl["paid"].sum() - plb["amount"].sum() == pytest.approx(595.0)  # lines overstate
+    assert cl["claim_paid"].sum() == pytest.approx(rep["clp_paid"])
+    assert cl["claim_level_adjustments"].sum() == pytest.approx(10.0)
+    # each claim's claim-level money sits on one line only (a plain sum counts it once)
+    assert (cl.groupby("claim_id")["claim_paid"].apply(lambda s: (s != 0).sum()) == 1).all()
+    c1 = cl[cl["claim_id"].eq("C001")]
+    assert c1["paid"].sum() - c1["claim_level_adjustments"].sum() == c1["claim_paid"].sum()

@@ -779,12 +779,15 @@ def _plan_defects(seed: int, cl: pd.DataFrame) -> tuple[dict[str, Any], dict[str
     claim(
         "DZ000101",
         clp=f"CLP*DZ000101*1*4OO.00*{paid:.2f}*{pr2:.2f}*12*KMH{icn[0]}*23*1",
-        reject=("claim DZ000101", "CLP03 '4OO.00' is missing or not a number; claim not read"),
+        reject=(
+            "claim DZ000101",
+            "CLP03 charge: 6 characters (letters, digits, punctuation), not a number; claim not read",
+        ),
     )
     claim(
         "DZ000102",
         clp=f"CLP*DZ000102*1*{billed:.2f}",
-        reject=("claim DZ000102", "CLP04 '' is missing or not a number (truncated CLP)"),
+        reject=("claim DZ000102", "CLP04 paid: empty (truncated CLP)"),
     )
     claim(
         "",
@@ -794,7 +797,7 @@ def _plan_defects(seed: int, cl: pd.DataFrame) -> tuple[dict[str, Any], dict[str
     claim(
         "DZ000104",
         cas_pr="CAS*PR*2",
-        reject=("claim DZ000104 CAS PR-2", "CAS03 amount '' is missing or not a number"),
+        reject=("claim DZ000104 CAS PR-2", "CAS03 amount: empty; adjustment not read"),
         reject_at="CAS",
     )
     claim("DZ000105", svc=f"SVC*HC>99283*{billed:.2f}*{paid:.2f}**1")
@@ -1339,6 +1342,8 @@ def generate(
     claim_phi = phi_df.iloc[pat_index].reset_index(drop=True)
     claim_phi.insert(0, "claim_id", claim_ids)
     claim_phi = claim_phi.astype("str")
+    for col in ("claim_paid", "claim_level_adjustments"):  # remit-only (CLP04, claim CAS)
+        cl[col] = np.nan
     cl = cl[[*schema.CLAIM_LINE_COLUMNS, "medicare_allowed"]]
     if any(str(cl[c].dtype) != t for c, t in schema.CLAIM_LINE_COLUMNS.items()):
         cl = schema.conform(cl)  # built with canonical dtypes; conform only if one drifted

@@ -71,6 +71,12 @@ CLAIM_LINE_COLUMNS: dict[str, str] = {
     "allowed": "float64",
     "paid": "float64",
     "patient_resp": "float64",
+    # claim-level money of a remitted claim, on its FIRST line only (0.0 on its other lines, NaN on
+    # lines not from an 835), so a plain column sum counts each claim once: claim_paid is CLP04
+    # (sum(claim_paid) - sum(PLB) = sum(BPR02), the cash), claim_level_adjustments the claim-level
+    # CAS total (line paid + these adjustments do not add up to cash without it)
+    "claim_paid": "float64",
+    "claim_level_adjustments": "float64",
     "claim_status": "str",  # one of CLAIM_STATUSES
     "claim_status_code": "str",  # raw CLP02 (or export status)
     "carc": "str",  # primary reason code, "GROUP-CODE" e.g. "CO-45"; "" when none

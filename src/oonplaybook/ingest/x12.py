@@ -1449,6 +1449,7 @@ def _derive(acc: Remit835Reader, adj: dict[str, Any], b: dict[str, Any]) -> dict
         "patient_resp": presp / 100,
         "claim_status": status,
         "carc": carc,
+        "claim_cas": csum,
         "a_claim": a_claim,
         "a_line": a_line,
         "a_group": group,
@@ -1573,6 +1574,8 @@ def _build_remit(acc: Remit835Reader, *, consume: bool = False) -> RemitRead:
             "claim_status": d["claim_status"],
             "carc": d["carc"],
             "rarc": b["l_rarc"],
+            "claim_paid_cents": np.asarray(b["c_paid"], dtype="int64"),
+            "claim_cas_cents": d["claim_cas"],
             "source": _sources(acc.names, b["l_src"]),
         },
         warnings=warnings,
@@ -1708,6 +1711,17 @@ def _build_lines(
     out["paid"] = _money(lines["paid"])
     out["allowed"] = _money(lines["allowed"])
     out["patient_resp"] = _money(lines["patient_resp"])
+    if "claim_paid_cents" in lines:  # claim-level money on each claim's first line only
+        first = np.zeros(len(ci), dtype=bool)
+        if len(ci):
+            _, idx = np.unique(ci, return_index=True)
+            first[idx] = True
+        for col, key in (
+            ("claim_paid", "claim_paid_cents"),
+            ("claim_level_adjustments", "claim_cas_cents"),
+        ):
+            v = np.asarray(lines[key], dtype="int64")
+            out[col] = np.where(first, v[ci] if len(ci) else 0, 0) / 100
     out["units"] = np.asarray(lines["units"], dtype="float64")
     df = pd.DataFrame(out, copy=False)  # fresh columns, no second copy
     df["recoded"] = df["billed_cpt"].ne("")
