@@ -488,3 +488,40 @@ def test_full_disk_patched_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         run_client(params, run_id="x", progress=False, prepare_only=True)
     manifest = read_manifest(tmp_path / "params" / "outputs" / "acme" / "x.failed")
     assert manifest["status"] == "failed" and manifest["error"]["ename"] == "OSError"
+
+
+def test_out_of_a_run_in_progress_is_refused(tmp_path: Path, fake_stages: None) -> None:
+    params = _params(tmp_path / "params")
+    first = run_client(params, progress=False, prepare_only=True)
+    manifest = read_manifest(first.run_dir)
+    manifest["status"] = "running"  # as if this process were still writing it
+    write_manifest(first.run_dir, manifest)
+    with pytest.raises(RunFolderError, match="in progress"):
+        run_client(params, out=first.run_dir, only="20", progress=False, prepare_only=True)
+
+
+def test_full_disk_inside_a_real_kernel(
+    tmp_path: Path, tmpfs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stage cell that fills the disk: one message naming the failure and the fix.
+    import nbformat
+
+    from oonplaybook.run import RunFailed
+
+    nb_dir = tmp_path / "nbs"
+    nb_dir.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Py"}
+    params_cell = nbformat.v4.new_code_cell("client = ''")
+    params_cell.metadata["tags"] = ["parameters"]
+    fill = "open('artifacts/big.bin', 'wb').write(b'0' * (4 << 20))"
+    nb.cells = [params_cell, nbformat.v4.new_code_cell(fill)]
+    nbformat.write(nb, nb_dir / "10_ingest.ipynb")
+    monkeypatch.setenv("OONPLAYBOOK_NOTEBOOKS", str(nb_dir))
+    params = _params(tmp_path / "params", output_root=str(tmpfs))
+    with pytest.raises((RunFailed, OutputIOError)) as e:
+        run_client(params, run_id="k", only="10_ingest", progress=False)
+    msg = str(e.value)
+    assert "No space left" in msg and "free disk space" in msg, msg
+    failed = tmpfs / "acme" / "k.failed"
+    assert read_manifest(failed)["status"] == "failed"

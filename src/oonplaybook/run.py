@@ -28,6 +28,7 @@ from oonplaybook.run_folder import (
     claim_out_folder,
     finish,
     io_error,
+    io_fix,
     read_manifest,
     reap_dead_partials,
     reserve_space,
@@ -345,8 +346,10 @@ def run_client(
                         "evalue": e.evalue,
                     }
                     where_now = final if slot.in_place else final.with_name(final.name + ".failed")
+                    fix = io_fix(f"{e.ename}: {e.evalue}")
                     raise RunFailed(
                         f"{cfg.client}: {result.error} (see {where_now / (stage + '.ipynb')})"
+                        + (f"; the stage could not write to {work}: {fix}" if fix else "")
                     ) from None
                 secs = round(time.perf_counter() - t0, 2)
                 manifest["stages"][stage] = {

@@ -85,6 +85,15 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
+def io_fix(text: str) -> str:
+    """The fix for an I/O failure described in ``text`` (a kernel's error), or ""."""
+    if "No space left" in text or "Errno 28" in text or "Disk quota" in text:
+        return "free disk space in the run folder's disk, or set output_root to a larger disk"
+    if "Read-only file system" in text or "Permission denied" in text:
+        return "make the run folder writable, or set output_root / --out to a writable folder"
+    return ""
+
+
 def io_error(e: OSError, folder: Path, doing: str) -> OutputIOError:
     """One clear message for a failed write: what failed, in which folder, and the fix."""
     code = errno.errorcode.get(e.errno or 0, "")
@@ -390,6 +399,15 @@ def claim_out_folder(out: Path, client: str) -> RunSlot:
             raise RunFolderError(
                 f"--out {out}: this is a run folder of client {owner!r}, not {client!r}; "
                 "nothing was changed. Give a new folder, or a run folder of this client"
+            )
+        manifest = read_manifest(out) or {}
+        if (
+            manifest.get("status") == "running"
+            and runner_alive(manifest.get("runner")) is not False
+        ):
+            raise RunFolderError(
+                f"--out {out}: a run is in progress in this folder (runner "
+                f"{manifest.get('runner')}); wait for it to finish"
             )
         return RunSlot(work=out, final=out, in_place=True, lock=_acquire_lock(out))
     try:
