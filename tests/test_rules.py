@@ -89,6 +89,27 @@ def test_state_table_turns_on_va_ga_co_me_and_adds_ak_mi() -> None:
     assert "unverified" in bif["source"]
 
 
+def test_bifurcated_state_claims_assessed_federal_say_to_confirm() -> None:
+    """HHS applicability chart: in 18 "bifurcated" states the state process applies to some
+    plans/services and the federal IDR to the rest (hallbenefitslaw.com); Triage Cancer marks
+    Florida "Mixed". A federal assessment there says to confirm it; a non-bifurcated state
+    (Alabama, "Federal" on the same chart) does not."""
+    lines = pd.DataFrame(
+        {
+            "claim_id": ["F1", "A1"],
+            "cpt": "99285",
+            "emergency": True,
+            "state": ["FL", "AL"],
+            "plan_type": "self_funded_erisa",
+            "service_date": pd.Timestamp("2026-05-01"),
+            "remit_date": pd.Timestamp("2026-06-01"),
+        }
+    )
+    a = nsa.assess_claims(lines, as_of=D(2026, 6, 2)).set_index("claim_id")
+    assert "bifurcated state" in a.loc["F1", "nsa_note"]
+    assert "bifurcated" not in a.loc["A1", "nsa_note"]
+
+
 # --- item 3: ground ambulance -----------------------------------------------------------------
 
 

@@ -784,6 +784,20 @@ def assess_claims(
     lc, lu = pd.factorize(law)
     c["state_law"] = _str_codes(lc, np.asarray(lu, dtype=object))
     c["state_law_governs"] = c["state_law"].str.len() > 0
+    # bifurcated states (HHS applicability chart): the state process for some plans/services,
+    # the federal IDR for the rest; a claim assessed as federal there says to confirm it
+    bif = table.get("bifurcated_states") or {}
+    bif_states = set(bif.get("confirmed") or []) | set(bif.get("unverified") or [])
+    in_bif = c["state"].isin(sorted(bif_states)) & c["nsa_applies"] & ~c["state_law_governs"]
+    c["nsa_note"] = (
+        c["nsa_note"]
+        .where(
+            ~in_bif,
+            (c["nsa_note"] + "; ").where(c["nsa_note"].ne(""), "")
+            + "bifurcated state (HHS applicability chart): confirm the federal process applies",
+        )
+        .astype("str")
+    )
 
     # --- improper denials, QPA disclosure ------------------------------------------------------
     basis_codes, basis_uniq = rc.factorize_str(basis.where(c["nsa_applies"], "none"))
