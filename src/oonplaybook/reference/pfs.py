@@ -584,6 +584,7 @@ _MANIFEST_KEY = {"rvu": "pprrvu", "gpci": "gpci", "anes": "anesthesia_cf"}
 
 
 def _packaged_years() -> list[int]:
+    """Years with a packaged ``pfs_YYYY.json`` manifest."""
     data = resources.files("oonplaybook.reference") / "data"
     return sorted(
         int(m.group(1)) for p in data.iterdir() if (m := re.fullmatch(r"pfs_(\d{4})\.json", p.name))
@@ -591,6 +592,7 @@ def _packaged_years() -> list[int]:
 
 
 def _cached_years() -> list[int]:
+    """Years imported into the user cache (a ``reference/YYYY/manifest.json``)."""
     root = cache_dir() / "reference"
     if not root.is_dir():
         return []
@@ -618,6 +620,7 @@ def _component(year: int, kind: str, cache_root: str) -> tuple[Any, dict, str] |
 
 
 def _component_years(kind: str, cache_root: str) -> list[int]:
+    """Years that have their own ``kind`` part (cache or packaged)."""
     return [y for y in available_years() if _component(y, kind, cache_root) is not None]
 
 
@@ -627,6 +630,7 @@ def _nearest(year: int, years: list[int]) -> int:
 
 
 def _read_component(src: Any, kind: str) -> pd.DataFrame:
+    """Read one part (RVU parquet, GPCI or ANES CSV) with its code columns as strings."""
     if kind == "rvu":
         with resources.as_file(src) as p:
             return pd.read_parquet(p)
@@ -656,7 +660,8 @@ def _load_tables_cached(year: int, cache_root: str) -> ReferenceTables:
                 )
             use_year = _nearest(year, years)
             got = _component(use_year, kind, cache_root)
-        assert got is not None
+        if got is None:  # unreachable: use_year was chosen among the years that have it
+            raise ReferenceError(f"no PFS {kind} table for {use_year}")
         parts[kind] = (use_year, *got)
     anes_src = _component(year, "anes", cache_root)
     rvu_year, rvu_src, rvu_man, origin = parts["rvu"]
@@ -727,6 +732,7 @@ def _stand_in_note(year: int, t: ReferenceTables) -> str:
 
 
 def _join_and(a: str, b: str) -> str:
+    """``a and b``, or ``b`` alone when ``a`` is empty."""
     return f"{a} and {b}" if a else b
 
 
@@ -1516,10 +1522,12 @@ def _sha256(path: Path) -> str:
 
 
 def _source_name(src: str | Path | bytes, given: str | None) -> str:
+    """The file name a part is recorded under (the given name, else the path's)."""
     return Path(given or (str(src) if not isinstance(src, bytes) else "<bytes>")).name
 
 
 def _source_sha256(src: str | Path | bytes) -> str:
+    """SHA-256 of a part's bytes or file ("" when neither), for the manifest."""
     import hashlib
 
     if isinstance(src, bytes):
@@ -1743,7 +1751,8 @@ def import_release(path: str | Path, dest: Path | None = None) -> ImportReport:
     write_tables(folder, rvu, g, anes, manifest, packaged=False)
     if "locco" in blobs:
         locco.to_csv(folder / "locco.csv", index=False, lineterminator="\n")
-    assert rvu is not None
+    if rvu is None:  # unreachable: a PPRRVU member was found above
+        raise ReferenceError(f"{path}: no PPRRVU table read")
     new_codes = set(rvu["hcpcs"])
     old_codes = set(previous.rvu["hcpcs"]) if previous is not None else set()
     return ImportReport(

@@ -53,6 +53,7 @@ class TableStatus:
 
 
 def _src(file: str | None, sha: str | None) -> str:
+    """``file (sha256 <12 hex>)`` for a table row, "-" when there is no file."""
     if not file:
         return "-"
     return f"{file} (sha256 {sha[:12]})" if sha else str(file)
@@ -94,6 +95,7 @@ def _claim_facts(claims: pd.DataFrame | None) -> dict[str, Any]:
 
 
 def _pfs_rows(facts: dict[str, Any]) -> list[TableStatus]:
+    """Rows for each PFS year (RVUs, GPCIs, anesthesia CFs), the CFs and the base units."""
     rows: list[TableStatus] = []
     years = sorted(set(pfs.available_years()) | set(facts["years"]))
     for y in years:
@@ -178,6 +180,7 @@ def _pfs_rows(facts: dict[str, Any]) -> list[TableStatus]:
 
 
 def _quarter_end(yyyyq: str) -> date | None:
+    """Last day of a CMS ``YYYYQ`` quarter (None when malformed)."""
     m = re.fullmatch(r"(\d{4})([1-4])", yyyyq)
     if not m:
         return None
@@ -186,6 +189,7 @@ def _quarter_end(yyyyq: str) -> date | None:
 
 
 def _zip_row(facts: dict[str, Any]) -> TableStatus:
+    """The ZIP5 table's row: stale when ZIP-located lines run past the file's quarter."""
     v = zip5_vintage()
     if not v:
         return TableStatus("ZIP to locality", "ZIP5", "none", "-", "-", facts["zip_lines"] > 0, "")
@@ -211,6 +215,7 @@ def _zip_row(facts: dict[str, Any]) -> TableStatus:
 
 
 def _as_date(value: Any) -> date | None:
+    """A date from a YAML value (date or ISO text), None when it is not one."""
     if isinstance(value, date):
         return value
     try:
@@ -279,6 +284,7 @@ _DESCRIBED = re.compile(
 
 
 def _other_files() -> list[TableStatus]:
+    """Rows for packaged files no other row describes (so nothing goes unlisted)."""
     data = resources.files("oonplaybook.reference") / "data"
     rows = []
     for p in sorted(data.iterdir(), key=lambda p: p.name):
