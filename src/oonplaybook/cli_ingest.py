@@ -49,7 +49,33 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``ingest`` command to the CLI."""
+    """Add the ``ingest`` and ``mapping suggest`` commands to the CLI."""
+    mapping_app = typer.Typer(help="Tabular mapping profiles for practice-management exports.")
+    app.add_typer(mapping_app, name="mapping")
+
+    @mapping_app.command("suggest")
+    def mapping_suggest_cmd(
+        file: Path = typer.Argument(..., help="a CSV/XLSX export"),
+    ) -> None:
+        """Print a mapping YAML drafted from FILE's headers (unmatched ones as comments)."""
+        from oonplaybook.ingest import IngestError, classify
+        from oonplaybook.ingest.suggest import suggest_mapping
+
+        try:
+            data = file.read_bytes()
+            kind = classify(data, file.name)
+            if kind not in ("csv", "xlsx"):
+                raise IngestError(
+                    f"{file.name}: an X12 {kind} file needs no mapping; mappings are for "
+                    "CSV/XLSX exports"
+                )
+            typer.echo(suggest_mapping(data, file.name, kind), nl=False)
+        except OSError as e:
+            typer.echo(f"error: {file}: cannot read the file ({e.strerror})", err=True)
+            raise typer.Exit(code=2) from None
+        except (IngestError, ValueError) as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(code=2) from None
 
     @app.command("ingest")
     def ingest_cmd(

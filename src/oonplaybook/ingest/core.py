@@ -291,6 +291,7 @@ def ingest_paths(  # noqa: C901 - orchestration
                 plb=st["plb"],
                 transactions=st["transactions"],
                 versions=st["versions"],
+                encoding=st["encoding"],
                 balance_failures=0,
                 warnings=len(st["warnings"]),
             )
@@ -321,6 +322,8 @@ def ingest_paths(  # noqa: C901 - orchestration
             (outcome_rows if t.stats["has_outcome"] else billed).append(t.claim_lines)
             rejects += t.rejects
             mappings_used[name] = t.stats["mapping"]
+            if t.stats["claim_key"]:
+                warnings.append(f"{name}: {t.stats['claim_key']}")
             ignored[name] = t.stats["ignored_columns"]
             lines_read += t.stats["rows"]
             info.update(
@@ -333,6 +336,7 @@ def ingest_paths(  # noqa: C901 - orchestration
                 unmapped_plan_types=t.stats["unmapped_plan_types"],
                 invalid_localities_blanked=t.stats["invalid_localities_blanked"],
                 duplicate_columns=t.stats["duplicate_columns"],
+                claim_key=t.stats["claim_key"],
                 encoding=t.stats["encoding"],
                 delimiter=t.stats["delimiter"],
                 lines_read_as_cp1252=t.stats["lines_read_as_cp1252"],

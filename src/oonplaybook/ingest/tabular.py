@@ -32,7 +32,7 @@ import yaml
 
 from oonplaybook import schema
 from oonplaybook.ingest.errors import IngestError, MappingError
-from oonplaybook.ingest.identity import identity_key
+from oonplaybook.ingest.identity import _hmac16, identity_key
 from oonplaybook.ingest.x12_tokens import (
     DATE_MAX_YEAR,
     DATE_MIN_YEAR,
@@ -160,6 +160,16 @@ def builtin_mappings() -> dict[str, Mapping]:
             m = _parse_mapping(yaml.safe_load(f.read_text()), f"mappings/{f.name}")
             out[m.name] = m
     return out
+
+
+#: The broad synonym table of PM report headers: tried last, so a profile written for one
+#: layout wins a tie (both recognising every column).
+SYNONYM_PROFILE = "pm_reports"
+
+
+def auto_order(mappings: Any) -> list[Mapping]:
+    """Profiles in the order ``mapping: auto`` tries them (the synonym table last)."""
+    return sorted(mappings, key=lambda m: (m.name == SYNONYM_PROFILE, m.name))
 
 
 def load_mapping(name_or_path: str, base: Path | None = None) -> Mapping:
@@ -298,7 +308,9 @@ def _match(m: Mapping, header: list[str], row: int) -> HeaderMatch:
         if hit:
             matched[i] = hit
     targets = {t for k, t in matched.values() if k == "col"}
-    missing = [c for c in REQUIRED if c not in targets]
+    accounts = any(k == "phi" and t == "account" for k, t in matched.values())
+    # no claim-number column: a patient account column keys the claims (account + DOS + ...)
+    missing = [c for c in REQUIRED if c not in targets and not (c == "claim_id" and accounts)]
     return HeaderMatch(m, row, matched, missing)
 
 
@@ -498,6 +510,43 @@ def parse_flags(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Y/N style booleans; returns (bool values, bad mask)."""
     t = s.astype("str").str.strip().str.upper()
     return t.isin(_TRUE), ~(t.isin(_TRUE) | t.isin(_FALSE))
+
+
+def account_claim_keys(
+    salt: str,
+    account: pd.Series,
+    service_date: pd.Series,
+    payer: pd.Series | None,
+    npi: pd.Series | None,
+) -> pd.Series:
+    """Claim keys for an export without claim numbers: ``A`` + a salted HMAC of account, date of
+    service, payer and rendering NPI (one claim per patient, day, payer and provider). The
+    account is PHI-adjacent: only its hash enters the key; "" where the account is empty."""
+    empty = pd.Series("", index=account.index, dtype="str")
+    frame = pd.DataFrame(
+        {
+            "a": account.astype("str").str.strip(),
+            "d": service_date.dt.strftime("%Y%m%d").fillna(""),
+            "p": (empty if payer is None else payer.astype("str")).str.strip().str.upper(),
+            "n": (empty if npi is None else npi.astype("str")).str.strip(),
+        }
+    )
+    uniq = frame.drop_duplicates()
+    keys = [
+        "" if not a else "A" + _hmac16(salt, "|".join(("CLAIM", a.upper(), d, p, n)))
+        for a, d, p, n in uniq.itertuples(index=False)
+    ]
+    lut = pd.Series(keys, index=pd.MultiIndex.from_frame(uniq), dtype="str")
+    return pd.Series(
+        lut.reindex(pd.MultiIndex.from_frame(frame)).to_numpy(), index=account.index, dtype="str"
+    )
+
+
+def account_patient_keys(salt: str, account: pd.Series) -> pd.Series:
+    """patient_key from the account number when the export carries no other identity."""
+    acct = account.astype("str").str.strip().str.upper()
+    lut = {a: (_hmac16(salt, "ACCT|" + a) if a else "") for a in pd.unique(acct)}
+    return acct.map(lut).astype("str")
 
 
 #: Targets that legitimately span several columns (Mod 1, Mod 2, ...), joined, not compared.
@@ -738,7 +787,9 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
 ) -> TableRead:
     """Read a CSV/XLSX export with a mapping profile into canonical claim lines + rejects."""
     mappings = (
-        list(builtin_mappings().values()) if mapping == "auto" else [load_mapping(mapping, base)]
+        auto_order(builtin_mappings().values())
+        if mapping == "auto"
+        else [load_mapping(mapping, base)]
     )
     rejects: list[dict[str, str]] = []
     fast = None
@@ -785,9 +836,12 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
 
     out: dict[str, Any] = {}
     cid = col("claim_id")
-    assert cid is not None
+    account_keyed = cid is None
+    if cid is None:  # built from the account below, once the date, payer and NPI are read
+        cid = pd.Series("", index=raw.index, dtype="str")
+    else:
+        flag(cid.eq(""), "claim id is empty")
     out["claim_id"] = cid
-    flag(cid.eq(""), "claim id is empty")
     cpt = col("cpt")
     assert cpt is not None
     cpt = cpt.str.upper()
@@ -952,6 +1006,36 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         idx = phi_cols.get(t)
         return raw[idx[0]].astype("str").str.strip() if idx else pd.Series("", index=raw.index)
 
+    claim_key = ""
+    if account_keyed:
+        if not salt:
+            raise MappingError(
+                f"{name}: no claim-number column, so claims are keyed by the hashed patient "
+                "account; set the PHI salt ($OONPLAYBOOK_PHI_SALT) to read it"
+            )
+        acct = phicol("account")
+        cid = account_claim_keys(
+            salt, acct, out["service_date"], out.get("payer"), out.get("provider_npi")
+        )
+        out["claim_id"] = cid
+        flag(
+            acct.eq(""),
+            "patient account is empty (no claim-number column: the claim key is built from it)",
+        )
+        used = [header[phi_cols["account"][0]], header[by_target["service_date"][0]]]
+        used += [header[by_target[c][0]] for c in ("payer", "provider_npi") if c in by_target]
+        claim_key = (
+            "no claim-number column: claims keyed by "
+            + " + ".join(repr(u) for u in used)
+            + " (the account is hashed with the PHI salt, never written)"
+        )
+    if (
+        salt
+        and "account" in phi_cols
+        and not (phi_cols.keys() & {"member_id", "patient_name", "birth_date"})
+    ):
+        out["patient_key"] = account_patient_keys(salt, phicol("account"))
+
     ident = pd.DataFrame(
         {"m": phicol("member_id"), "n": phicol("patient_name"), "d": phicol("birth_date")}
     )
@@ -997,6 +1081,7 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         "header_row": hm.row + 1,
         "rows": len(raw) + sum(1 for j in rejects if " fields, header has " in j["reason"]),
         "duplicate_columns": duplicate_columns,
+        "claim_key": claim_key,
         "encoding": layout.encoding,
         "delimiter": {"\t": "tab"}.get(layout.delimiter, layout.delimiter),
         "lines_read_as_cp1252": list(layout.mixed_lines[:50]),
