@@ -105,7 +105,7 @@ def test_price_2026_with_packaged_gpcis_and_cf() -> None:
     """`oonplaybook price` for 2026: 2025 RVUs, packaged 2026 GPCIs, 2026 CF, said once.
 
     Source: GPCI2026.csv (CY2026 Addendum E; Manhattan 1.064/1.162/1.586, Alabama
-    1.000/0.875/0.566); CY2026 PFS final rule CF $33.4009 non-QP, $33.5675 QP (PBN; audit H4).
+    1.000/0.875/0.566); CY2026 PFS final rule CF $33.4009 non-QP, $33.5675 QP (PBN; docs/domain.md §3.1).
     """
     r = runner.invoke(app, ["price", "99213", "-l", "13202-01", "-y", "2026", "--json"])
     assert r.exit_code == 0, r.output
@@ -130,7 +130,7 @@ def test_2026_anesthesia_cfs_non_qp_and_qp() -> None:
     """2026 anesthesia: national $20.4976 non-QP / $20.5998 QP, locality-adjusted by 2026 GPCIs.
 
     Source: CY2026 PFS final rule (PBN: non-APM anesthesia CF $20.4976); Ventra Health ("a
-    separate CF of $20.5998" for Advanced APM participants; audit H5). No CMS ANES2026 file is
+    separate CF of $20.5998" for Advanced APM participants; docs/domain.md §3.1). No CMS ANES2026 file is
     packaged, so the shares stand in (and the note says so).
     """
     non = pfs.price("00790", locality="10112-00", year=2026, minutes=60)
@@ -277,7 +277,7 @@ def test_modifier_ad_pays_three_base_units_not_half() -> None:
 
     Source: Palmetto GBA, "HCPCS Modifier AD": "Payment for services that are medically
     supervised is based on three base units per procedure with an additional unit of time if the
-    physician documents that he or she was present at induction" (DOMAIN-AUDIT-2026-12 H6).
+    physician documents that he or she was present at induction" (docs/domain.md §3.1).
     """
     # Alabama 2025, CMS locality anesthesia CF 19.31 (ANES2025)
     ad = pfs.price("00790", modifier="AD", locality="10112-00", minutes=95)

@@ -400,7 +400,7 @@ def test_reference_vintages_for_manifest():
     assert v["pfs_2025"]["released"] == "2025-09-11"
     assert v["pfs_2025"]["conversion_factor_file"] == ["32.3465"]
     assert v["conversion_factors"]["2026 QP"] == "33.5675"
-    # Ventra Health: "a separate CF of $20.5998" for Advanced APM participants (audit H5)
+    # Ventra Health: "a separate CF of $20.5998" for Advanced APM participants (docs/domain.md §3.1)
     assert v["anesthesia_conversion_factors"]["2026 QP"] == "20.5998"
     assert v["pfs_2026"]["rvu_year"] == 2025 and v["pfs_2026"]["gpci_file"] == "GPCI2026.csv"
     assert v["notes"] == [v["pfs_2026"]["note"]] and "2025 RVUs" in v["notes"][0]
