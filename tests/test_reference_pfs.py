@@ -299,7 +299,7 @@ def test_other_year_uses_its_cf_and_says_so():
     """2026 without CMS's 2026 RVU file: 2025 RVUs, packaged 2026 GPCIs, 2026 CF, and it says so.
 
     Source: issue 11 item 12; GPCI2026.csv (CY2026 Addendum E: Manhattan 1.064 / 1.162 /
-    1.586); CY2026 PFS final rule CFs 33.4009 non-QP, 33.5675 QP (DOMAIN-AUDIT-2026-12 H4).
+    1.586); CY2026 PFS final rule CFs 33.4009 non-QP, 33.5675 QP (docs/domain.md §3.1).
     """
     with pytest.warns(UserWarning, match="2025 RVUs"):
         out = pfs.medicare_allowed(
