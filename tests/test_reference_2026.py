@@ -157,6 +157,7 @@ def test_reference_import_of_2026_layout_csv_and_zip(tmp_path, monkeypatch) -> N
     r = runner.invoke(app, ["reference", "import", str(csv_path)])
     assert r.exit_code == 0, r.output
     assert "32-column layout" in r.output and "installed 2026 GPCIs" in r.output
+    assert "an excerpt, not CMS's full national file?" in r.output  # 2 codes vs 16,852
     assert pfs.pricing_note(2026) == ""
     p = pfs.price("99213", locality="13202-01", year=2026)
     # imported 2026 RVUs: (1.40x1.064 + 1.30x1.162 + 0.12x1.586) = 3.19052 x 33.4009 = 106.56624

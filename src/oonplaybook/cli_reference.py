@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
         except pfs.ReferenceError as e:
             _fail(f"reference import: {e}")
             return
-        c = Console()
+        c = Console(soft_wrap=True)
         c.print(f"imported PFS {rep.year} {rep.release} release ({rep.released}) into {rep.folder}")
         c.print(
             f"  {rep.codes:,} codes ({rep.columns}-column layout), {rep.localities} localities"
@@ -129,6 +129,8 @@ def register(app: typer.Typer) -> None:
                 c.print(
                     f"  [yellow]GPCI localities missing from LOCCO: {', '.join(rep.localities_without_counties)}[/yellow]"
                 )
+        for w in rep.warnings:
+            c.print(f"  [yellow]warning: {w}[/yellow]", highlight=False)
         for label, codes in (("added", rep.codes_added), ("removed", rep.codes_removed)):
             shown = ", ".join(codes[:20]) + (" ..." if len(codes) > 20 else "")
             c.print(f"  codes {label}: {len(codes)}{': ' + shown if codes else ''}")

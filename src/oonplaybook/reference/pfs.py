@@ -1655,6 +1655,7 @@ class ImportReport:
     localities_without_counties: list[str] = field(default_factory=list)
     columns: int = 0  # columns of the PPRRVU layout (31 in 2024/2025, 32 from 2026)
     gpci_source: str = "file"
+    warnings: list[str] = field(default_factory=list)
 
 
 def _find_members(names: list[str]) -> dict[str, str]:
@@ -1773,4 +1774,10 @@ def import_release(path: str | Path, dest: Path | None = None) -> ImportReport:
         localities_without_counties=uncovered,
         columns=int(manifest["pprrvu"].get("columns", 0)),
         gpci_source="file" if g is not None else f"installed {year} GPCIs",
+        warnings=[
+            f"only {len(new_codes):,} codes ({len(old_codes):,} before): an excerpt, not CMS's "
+            f"full national file? Codes it lacks are now unpriced for {year}"
+        ]
+        if old_codes and len(new_codes) < len(old_codes) // 2
+        else [],
     )
