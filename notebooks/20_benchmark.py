@@ -38,7 +38,7 @@ params_base: str = "."  # folder relative input paths resolve from
 from IPython.display import Markdown, display
 
 from oonplaybook import benchmark as bm
-from oonplaybook import context, plots, report
+from oonplaybook import coding, context, plots, report
 from oonplaybook import formatting as fmt
 
 # %%
@@ -162,6 +162,37 @@ report.show(
 
 # %%
 fig = bm.plot_gaps(gaps, by="payer")
+
+# %% [markdown]
+# ## Coding compliance: were the payers' bundling and unit edits right?
+#
+# Each bundling, modifier or unit denial (CO-97, CO-234, CO-236, CO-4, CO-59, CO-151, CO-119) is
+# checked against CMS's NCCI procedure-to-procedure edits and medically unlikely edits (MUEs) in
+# force on the date of service, and against the fee schedule's global-period, bilateral,
+# assistant-at-surgery and multiple-procedure indicators. Appealing a correct edit wastes an
+# appeal level; a missing modifier is fixed with a corrected claim; an edit NCCI does not support
+# is appealed with NCCI as the evidence. Lines not yet paid are checked the same way, before the
+# payer sees them. Every edit, with its evidence, is in `artifacts/coding_edits.csv`.
+
+# %%
+check = coding.stage_check(
+    claim_lines, [ctx.resolve(p) for p in settings.ncci_files], ctx.config.fee_schedule_year
+)
+check.edits.to_csv(ctx.artifact("coding_edits"), index=False, lineterminator="\n", date_format="%Y-%m-%d")
+coding_summary = check.summary(claim_lines)
+report.save_table(run_dir, "20_coding_compliance", coding_summary, title="Coding denials by verdict")
+display(Markdown(check.note))
+report.show(
+    coding_summary, "No coding denials or scrub flags.", caption="Coding denials and scrub flags by verdict",
+    labels={"lines": "Lines", "verdict": "Verdict", "n_lines": "Lines (count)", "billed": "Billed"},
+)
+
+# %%
+report.show(
+    check.top_pairs(), "No NCCI code-pair edits on the claims.",
+    caption="The code pairs behind the most coding denials", where_rest="artifacts/coding_edits.csv",
+    labels={"column1_code": "Column 1 code", "column2_code": "Column 2 code (bundled)", "n_lines": "Lines"},
+)
 
 # %% [markdown]
 # ## Findings

@@ -647,3 +647,76 @@ def summarize(edits: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
         .agg(lines=("line_no", "size"), billed=("billed", "sum"))
         .reset_index()
     )
+
+
+# --- the pipeline step (stage 20) -------------------------------------------------------------
+
+VERDICT_LABELS = {
+    "payer_edit_correct": "Payer's edit is correct (NCCI or fee-schedule rule supports it)",
+    "payer_edit_wrong": "Payer's edit is wrong (the claim meets the rule's bypass)",
+    "payer_edit_not_ncci": "Payer's own edit (no active NCCI edit applies)",
+    "documentation_needed": "Appealable with the medical record (clinical edit)",
+    "ok": "Consistent with the edits",
+}
+
+
+@dataclass(frozen=True)
+class CodingCheck:
+    """The coding check of one run: every edit, one verdict per line, and what it rested on."""
+
+    edits: pd.DataFrame
+    verdicts: pd.DataFrame
+    vintage: str
+    note: str
+
+    def summary(self, lines: pd.DataFrame) -> pd.DataFrame:
+        """Coding denials and scrub flags by verdict: lines and billed dollars, in plain words."""
+        s = summarize(self.edits, lines)
+        s = s[s["coding_verdict"] != "ok"]
+        return s.assign(
+            stage=s["stage"].map({"remitted": "denied by the payer", "pre_submission": "not yet billed / pending"}),
+            coding_verdict=s["coding_verdict"].map(VERDICT_LABELS),
+        ).rename(columns={"stage": "lines", "coding_verdict": "verdict", "lines": "n_lines"})
+
+    def top_pairs(self, n: int = 10) -> pd.DataFrame:
+        """The PTP pairs behind the most coding denials, with their verdicts."""
+        p = self.edits[(self.edits["edit"] == "ptp") & (self.edits["verdict"] != "ok")]
+        if p.empty:
+            return pd.DataFrame(columns=["column1_code", "column2_code", "verdict", "n_lines"])
+        return (
+            p.groupby(["column1_code", "column2_code", "verdict"], dropna=False)
+            .size()
+            .rename("n_lines")
+            .reset_index()
+            .sort_values(["n_lines", "column1_code", "column2_code"], ascending=[False, True, True])
+            .head(n)
+            .assign(verdict=lambda d: d["verdict"].map(VERDICT_LABELS))
+            .reset_index(drop=True)
+        )
+
+
+def stage_check(lines: pd.DataFrame, ncci_paths: list, year: int) -> CodingCheck:
+    """Run the check as the pipeline does: the params' NCCI files, else the imported release.
+
+    Without any NCCI table only the PFS policy indicators are checked, and ``note`` says so.
+    """
+    from oonplaybook.reference import ncci, pfs
+
+    if ncci_paths:
+        tables, _ = ncci.read_release(list(ncci_paths))
+    else:
+        tables = ncci.load_imported()
+    ind = PolicyIndicators.from_rvu(pfs.load_tables(year).rvu)
+    if tables is None:
+        edits = check_claims(lines, indicators=ind)
+        note = (
+            "No NCCI tables were given (benchmark.ncci_files) or imported (`oonplaybook coding "
+            "import`): only the fee schedule's policy indicators (global period, bilateral, "
+            "assistant, multiple procedure) were checked."
+        )
+        vintage = ""
+    else:
+        edits = check_claims(lines, tables.ptp, tables.mue, ind)
+        vintage = tables.vintage
+        note = f"Checked against {vintage} and the {year} PFS policy indicators."
+    return CodingCheck(edits=edits, verdicts=line_verdicts(edits), vintage=vintage, note=note)

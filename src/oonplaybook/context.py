@@ -25,6 +25,7 @@ ARTIFACTS: dict[str, str] = {
     "ingest_report": "ingest_report.json",
     "appeals": "appeals.parquet",
     "benchmarks": "benchmarks.parquet",
+    "coding_edits": "coding_edits.csv",
     "payer_effects": "payer_effects.csv",
     "scorecard": "scorecard.csv",
     "payer_models": "payer_models.json",
