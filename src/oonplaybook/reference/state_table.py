@@ -15,6 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -117,23 +118,40 @@ def state_dispute_deadlines(
     *,
     state_table: Mapping[str, Any] | None = None,
 ) -> tuple[pd.Series, pd.Series]:
-    """Vectorised :func:`state_dispute_deadline`: (deadline Series, rule Series) per row.
+    """Vectorised :func:`state_dispute_deadline`: (deadline, rule) Series per row.
 
-    Each distinct (state, date) pair is computed once; NaT/None where not encoded.
+    Each distinct (state, date) pair is computed once; the deadline is NaT where not encoded;
+    the rule texts come back as a categorical (few distinct texts, any number of rows).
     """
-    st = pd.Series(states).astype("str").reset_index(drop=True)
-    dt = pd.to_datetime(pd.Series(initial_payment_dates)).reset_index(drop=True)
-    key = st + "|" + dt.dt.strftime("%Y-%m-%d").fillna("")
-    cache: dict[str, tuple[date | None, str]] = {}
-    for k, s_, d_ in zip(key, st, dt, strict=True):
-        if k not in cache:
-            cache[k] = state_dispute_deadline(
-                s_, None if pd.isna(d_) else d_.date(), state_table=state_table
-            )
-    due = pd.to_datetime(key.map(lambda k: cache[k][0])).astype("datetime64[us]")
-    rule = key.map(lambda k: cache[k][1]).astype("str")
     idx = pd.Series(states).index
-    return due.set_axis(idx), rule.set_axis(idx)
+    st = pd.Series(states).astype("str").to_numpy()
+    dt = pd.to_datetime(pd.Series(initial_payment_dates)).astype("datetime64[us]").to_numpy()
+    if len(st) == 0:
+        empty = pd.Series([], dtype="datetime64[us]")
+        return empty.set_axis(idx), pd.Series([], dtype="str").set_axis(idx)
+    if state_table is None:
+        state_table = load_state_table()
+    # one computation per distinct (state, date) pair, then integer gathers (fast for 1M claims)
+    s_codes, s_uniq = pd.factorize(st, sort=False)
+    d_codes, d_uniq = pd.factorize(dt, sort=False, use_na_sentinel=False)
+    comb = s_codes.astype(np.int64) * (len(d_uniq) + 1) + d_codes
+    uniq_comb, first, inv = np.unique(comb, return_index=True, return_inverse=True)
+    dues = np.full(len(uniq_comb), np.datetime64("NaT"), dtype="datetime64[us]")
+    rules_: list[str] = []
+    for j, row in enumerate(first):
+        d_ = dt[row]
+        due, rule = state_dispute_deadline(
+            str(st[row]), None if pd.isna(d_) else pd.Timestamp(d_).date(), state_table=state_table
+        )
+        if due is not None:
+            dues[j] = np.datetime64(due, "us")
+        rules_.append(rule)
+    r_codes, r_uniq = pd.factorize(pd.Series(rules_, dtype=object), sort=False)
+    rule = pd.Categorical.from_codes(r_codes[inv], categories=pd.Index(r_uniq, dtype=object))
+    return (
+        pd.Series(dues[inv], index=idx, dtype="datetime64[us]"),
+        pd.Series(rule, index=idx),
+    )
 
 
 # --- prompt pay --------------------------------------------------------------------------------
