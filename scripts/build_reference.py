@@ -1,7 +1,7 @@
 """Build the packaged reference tables (src/oonplaybook/reference/data) from CMS's own files.
 
-Usage: ``.venv/bin/python scripts/build_reference.py [CMS_FOLDER]`` (default
-``../shared/data/real/cms``). Per PFS year it reads what the folder holds:
+Usage: ``.venv/bin/python scripts/build_reference.py [CMS_FOLDER [OUT_FOLDER]]`` (default
+``../shared/data/real/cms`` into ``src/oonplaybook/reference/data``). Per PFS year it reads what the folder holds:
 
 * ``PPRRVU<year>_*.csv`` (the full national RVU file; files named ``*excerpt*`` are skipped:
   an excerpt must never stand in for a year's RVUs),
@@ -39,6 +39,7 @@ def _by_year(files: list[Path], pattern: str) -> dict[int, Path]:
 def main(argv: list[str]) -> int:
     """Parse the CMS files in the folder given (or the shared default) and write the tables."""
     src = Path(argv[0]) if argv else ROOT.parent / "shared" / "data" / "real" / "cms"
+    out = Path(argv[1]) if len(argv) > 1 else OUT
     files = [p for p in src.iterdir() if p.is_file()] if src.is_dir() else []
     rvus = _by_year(files, r"PPRRVU(\d{4})_.*\.csv")
     gpcis = _by_year(files, r"GPCI(\d{4})\.csv")
@@ -65,9 +66,9 @@ def main(argv: list[str]) -> int:
                 f"CMS's full {year} RVU file was not among the build's CMS files; {year} lines use "
                 f"the nearest year's RVUs until `oonplaybook reference import` loads it"
             )
-        paths = pfs.write_tables(OUT, rvu, g, a, manifest, packaged=True)
+        paths = pfs.write_tables(out, rvu, g, a, manifest, packaged=True)
         for p in paths:
-            print(f"wrote {p.relative_to(ROOT)} ({p.stat().st_size:,} bytes)")
+            print(f"wrote {p} ({p.stat().st_size:,} bytes)")
         rel = manifest["pprrvu"] or {}
         print(
             f"PFS {year}: RVUs {rel.get('release', 'none')} ({rel.get('released', '-')}), "
@@ -77,8 +78,8 @@ def main(argv: list[str]) -> int:
     zips = sorted(f for f in files if re.fullmatch(r"ZIP5_.*\.txt", f.name, re.I))
     if zips:
         z = localities.read_zip5(zips[-1])
-        for p in localities.write_zip5(OUT, z, zips[-1]):
-            print(f"wrote {p.relative_to(ROOT)} ({p.stat().st_size:,} bytes)")
+        for p in localities.write_zip5(out, z, zips[-1]):
+            print(f"wrote {p} ({p.stat().st_size:,} bytes)")
         print(f"ZIP5 {zips[-1].name}: {len(z):,} ZIPs, {int(z['needs_zip9'].sum())} need ZIP9")
     return 0
 

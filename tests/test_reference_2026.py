@@ -20,7 +20,8 @@ from oonplaybook import benchmark
 from oonplaybook.cli import app
 from oonplaybook.reference import localities, pfs, status
 
-CMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "cms"
+#: CMS files copied into the repository (tests/data/README.md gives their provenance).
+CMS = Path(__file__).resolve().parent / "data" / "real" / "cms"
 SHARED = CMS.parent
 runner = CliRunner()
 
@@ -87,7 +88,6 @@ def test_pprrvu_reader_is_position_free() -> None:
     pd.testing.assert_frame_equal(a, b)
 
 
-@pytest.mark.skipif(not CMS.is_dir(), reason="../shared CMS files absent")
 def test_shared_2026_excerpt_and_2025_file_read() -> None:
     """CMS's own 2026 excerpt (32 columns) and 2025 file (31 columns) both read.
 
@@ -208,7 +208,6 @@ def test_packaged_anesthesia_cfs_are_cms_values() -> None:
     assert (a["10112-00"], a["02102-01"], a["06302-00"]) == (19.31, 27.86, 19.29)
 
 
-@pytest.mark.skipif(not CMS.is_dir(), reason="../shared CMS files absent")
 def test_anesthesia_cf_equals_cms_in_all_109_localities() -> None:
     """Pricing uses CMS's published locality anesthesia CF in every one of the 109 localities.
 
@@ -365,7 +364,6 @@ def test_benchmark_takes_locality_from_service_zip() -> None:
     assert b["medicare_allowed"].iloc[0] == 176.43
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared files absent")
 def test_837p_carries_the_billing_provider_zip() -> None:
     """837P claim lines carry the billing provider's N403 ZIP when no 2310C facility is given.
 
@@ -459,3 +457,52 @@ def test_reference_status_cli(tmp_path) -> None:
     assert table.exit_code == 0 and "STALE" in table.output
     r = runner.invoke(app, ["reference", "status", "--claims", str(tmp_path / "nope.parquet")])
     assert r.exit_code == 2 and "nope.parquet" in r.output
+
+
+#: The build's own source folder (the full CMS set, GPCI2026 and ZIP5 included).
+BUILD_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "cms"
+
+
+@pytest.mark.skipif(not BUILD_SOURCE.is_dir(), reason="../shared CMS files absent")
+def test_build_reference_rebuilds_the_packaged_tables(tmp_path) -> None:
+    """scripts/build_reference.py rebuilds every packaged PFS/ANES/ZIP table byte for byte from
+    CMS's files and records each file's SHA-256; the 2026 excerpt is never packaged as RVUs.
+
+    Source: issue 11 ("keep scripts/build_reference.py working ... record vintages and
+    SHA-256"); ../shared/data/real/cms.
+    """
+    import hashlib
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(root / "scripts" / "build_reference.py"),
+            str(BUILD_SOURCE),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr + r.stdout
+    data = root / "src" / "oonplaybook" / "reference" / "data"
+    built = sorted(p.name for p in tmp_path.iterdir())
+    assert built == [
+        "anes_cf_2025.csv",
+        "gpci_2025.csv",
+        "gpci_2026.csv",
+        "pfs_2025.json",
+        "pfs_2026.json",
+        "pprrvu_2025.parquet",
+        "zip5_locality.json",
+        "zip5_locality.parquet",
+    ]
+    for name in built:
+        assert (tmp_path / name).read_bytes() == (data / name).read_bytes(), name
+    m = json.loads((tmp_path / "pfs_2025.json").read_text())
+    sha = hashlib.sha256((BUILD_SOURCE / "ANES2025.csv").read_bytes()).hexdigest()
+    assert m["anesthesia_cf"]["sha256"] == sha and m["anesthesia_cf"]["national_cf"] == "20.3178"
+    assert json.loads((tmp_path / "pfs_2026.json").read_text())["pprrvu"] is None
