@@ -167,13 +167,29 @@ def test_out_of_another_client_is_refused(tmp_path: Path, fake_stages: None) -> 
     assert _tree(world) == before
 
 
-def test_a_run_folder_with_a_user_file_in_it_is_refused(tmp_path: Path, fake_stages: None) -> None:
+def test_user_files_in_a_run_folder_survive_an_in_place_rerun(
+    tmp_path: Path, fake_stages: None
+) -> None:
     params = _params(tmp_path / "params")
     first = run_client(params, progress=False, prepare_only=True)
     (first.run_dir / "my_notes.txt").write_text("mine")
+    (first.run_dir / "artifacts" / "mine.csv").write_text("a,b")
+    run_client(params, out=first.run_dir, progress=False, prepare_only=True)
+    assert (first.run_dir / "my_notes.txt").read_text() == "mine"
+    assert (first.run_dir / "artifacts" / "mine.csv").read_text() == "a,b"
+
+
+def test_folder_without_manifest_and_with_user_files_is_refused(
+    tmp_path: Path, fake_stages: None
+) -> None:
+    params = _params(tmp_path / "params")
+    first = run_client(params, progress=False, prepare_only=True)
+    (first.run_dir / "manifest.json").unlink()
+    (first.run_dir / "my_notes.txt").write_text("mine")
+    before = _tree(first.run_dir)
     with pytest.raises(RunFolderError, match="not an oonplaybook run folder"):
         run_client(params, out=first.run_dir, progress=False, prepare_only=True)
-    assert (first.run_dir / "my_notes.txt").read_text() == "mine"
+    assert _tree(first.run_dir) == before
 
 
 def test_out_of_the_same_client_is_rerun_in_place(tmp_path: Path, fake_stages: None) -> None:

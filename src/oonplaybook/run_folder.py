@@ -42,7 +42,16 @@ RESERVE = ".manifest-reserve"
 RESERVE_BYTES = 256 * 1024
 #: Top-level entries an oonplaybook run folder holds (anything else is the user's).
 RUN_ENTRIES = frozenset(
-    {MANIFEST, LOCK, RESERVE, "artifacts", "report.html", "summary.xlsx", ".ipynb_checkpoints"}
+    {
+        MANIFEST,
+        LOCK,
+        RESERVE,
+        "artifacts",
+        "report.html",
+        "report.pdf",
+        "summary.xlsx",
+        ".ipynb_checkpoints",
+    }
 )
 
 
@@ -205,10 +214,15 @@ def _notebook_client(nb: Path) -> str | None:
 def run_folder_client(folder: Path) -> str | None:
     """The client an oonplaybook run folder belongs to, or None when it is not a run folder.
 
-    A run folder holds only run entries (stage notebooks, ``artifacts/``, the manifest, the
-    report and summary) and names its client in its manifest or its stage notebooks.
+    A run folder names its client in its ``manifest.json``; a folder without a manifest (the
+    golden notebooks) counts when it holds only run entries (stage notebooks, ``artifacts/``,
+    report, summary) and its stage notebooks' injected parameters name the client. Re-running
+    in place only rewrites the run's own outputs, so other files in a run folder are kept.
     """
     entries = list(folder.iterdir())
+    manifest = read_manifest(folder)
+    if manifest and isinstance(manifest.get("client"), str):
+        return manifest["client"]
     foreign = [
         e.name
         for e in entries
@@ -218,9 +232,6 @@ def run_folder_client(folder: Path) -> str | None:
     ]
     if foreign:
         return None
-    manifest = read_manifest(folder)
-    if manifest and isinstance(manifest.get("client"), str):
-        return manifest["client"]
     for e in sorted(entries):
         if _is_stage_notebook(e.name):
             client = _notebook_client(e)
