@@ -540,3 +540,28 @@ def test_each_module_imports_alone(module: str) -> None:
     from oonplaybook.reference import idr_groups
 
     assert nsa.IDR_CODE_GROUPS is idr_groups.IDR_CODE_GROUPS
+
+
+def test_params_rule_applicability_override_and_errors(tmp_path: object) -> None:
+    """Issue 11 item 9: applicability dates that could not be confirmed are a params override
+    (``playbook.rule_applicability``); a bad provision or date names the key and the fix."""
+    from pathlib import Path
+
+    from oonplaybook.config import ParamsError, PlaybookSettings, load_config
+
+    ok = PlaybookSettings(rule_applicability={"batching": "2026-10-01"})
+    assert rules.batch_max_lines("2026-09-15", ok.rule_applicability) is None
+    assert rules.batch_max_lines("2026-10-01", ok.rule_applicability) == 50
+    base = Path(str(tmp_path))
+    for bad, words in (
+        ("{batch_size: '2026-10-01'}", "unknown CMS-9897-F provision"),
+        ("{batching: 'October 2026'}", "not an ISO date"),
+    ):
+        p = base / "p.yaml"
+        p.write_text(
+            "client: acme\ninputs: [x.835]\nstate: TX\nlocality: '04412-99'\n"
+            f"playbook:\n  rule_applicability: {bad}\n"
+        )
+        with pytest.raises(ParamsError) as e:
+            load_config(p, check_inputs=False)
+        assert "playbook.rule_applicability" in str(e.value) and words in str(e.value)
