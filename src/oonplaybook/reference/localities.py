@@ -317,34 +317,42 @@ def fill_localities_from_zip(
 
     Returns ``locality`` (the line's value, the ZIP's locality, or "" so the pricer's default
     applies) and ``locality_source`` saying which, e.g. "line", "ZIP 10001 (CMS ZIP5 20254)",
-    "default 13202-01 (ZIP 01434 needs ZIP9; not guessed)". A ZIP CMS splits between
-    localities is never resolved from ZIP5 alone.
+    "default 13202-01 (ZIP 01434: ZIP needs ZIP9 ...; not guessed)". A ZIP CMS splits between
+    localities is never resolved from ZIP5 alone. Each distinct (locality, ZIP) pair is
+    resolved once (1M lines in a fraction of a second).
     """
-    loc = locality.astype("str").fillna("").str.strip()
-    loc = loc.where(~loc.isin(["nan", "None", "<NA>"]), "")
-    have = loc != ""
-    src = pd.Series(np.where(have, "line", ""), index=locality.index, dtype=object)
-    out_loc = loc.copy()
+    n = len(locality)
+    c_loc, u_loc = pd.factorize(locality.astype("str").fillna(""), use_na_sentinel=False)
+    if zips is not None:
+        c_zip, u_zip = pd.factorize(zips.astype("str").fillna(""), use_na_sentinel=False)
+    else:
+        c_zip, u_zip = np.zeros(n, dtype="int64"), np.array([""], dtype=object)
+    combined = c_loc.astype("int64") * len(u_zip) + c_zip
+    uniq, inv = np.unique(combined, return_inverse=True)
+    pair_loc = pd.Series(
+        np.asarray(u_loc, dtype=object)[uniq // len(u_zip)], dtype="str"
+    ).str.strip()
+    pair_loc = pair_loc.where(~pair_loc.isin(["nan", "None", "<NA>"]), "")
+    pair_zip = pd.Series(np.asarray(u_zip, dtype=object)[uniq % len(u_zip)], dtype="str")
+    have = (pair_loc != "").to_numpy()
+    out_loc = pair_loc.to_numpy(dtype=object).copy()
     dflt = f"default {default}" if default else "no locality"
+    src = np.where(have, "line", dflt).astype(object)
     if zips is not None and (~have).any():
-        z = zip_localities(zips[~have])
+        z = zip_localities(pair_zip[~have])
         quarter = ",".join(zip5_vintage().get("year_quarter", [])) or "?"
-        ok = z["locality"] != ""
-        out_loc.loc[z.index[ok]] = z.loc[ok, "locality"]
-        src.loc[z.index[ok]] = "ZIP " + z.loc[ok, "zip5"] + f" (CMS ZIP5 {quarter})"
-        why = z.loc[~ok]
-        src.loc[why.index] = np.where(
-            why["zip_status"] == "no ZIP",
-            dflt,
-            dflt
-            + " (ZIP "
-            + why["zip5"].where(why["zip5"] != "", "?")
-            + ": "
-            + why["zip_status"]
-            + ")",
-        )
-    src[src == ""] = dflt
+        idx = np.flatnonzero(~have)
+        ok = (z["locality"] != "").to_numpy()
+        out_loc[idx[ok]] = z["locality"].to_numpy()[ok]
+        src[idx[ok]] = ("ZIP " + z["zip5"] + f" (CMS ZIP5 {quarter})").to_numpy()[ok]
+        bad = ~ok & (z["zip_status"] != "no ZIP").to_numpy()
+        src[idx[bad]] = (
+            dflt + " (ZIP " + z["zip5"].where(z["zip5"] != "", "?") + ": " + z["zip_status"] + ")"
+        ).to_numpy()[bad]
     return pd.DataFrame(
-        {"locality": out_loc.astype("str"), "locality_source": src.astype("str")},
+        {
+            "locality": pd.array(out_loc.astype(str), dtype="str").take(inv),
+            "locality_source": pd.array(src.astype(str), dtype="str").take(inv),
+        },
         index=locality.index,
     )
