@@ -36,20 +36,24 @@ from oonplaybook.reference.code_families import code_family
 from oonplaybook.reference.pfs import medicare_allowed, price
 from oonplaybook.report import write_workbook
 from oonplaybook.run import RunFailed, run_client, run_many
+from oonplaybook.run_folder import OutputIOError, RunFolderError
 from oonplaybook.schema import conform, validate_claim_lines
 from oonplaybook.specialties import load_profile
-from oonplaybook.tic import read_allowed_amounts
+from oonplaybook.tic import TicFormatError, read_allowed_amounts
 
 __all__ = [
     "IdrPriors",
     "IngestError",
     "IngestResult",
     "InsufficientDataError",
+    "OutputIOError",
     "ParamsError",
     "PayerModels",
     "RunConfig",
     "RunFailed",
+    "RunFolderError",
     "StageContext",
+    "TicFormatError",
     "assess_claims",
     "batch_disputes",
     "build_benchmarks",
