@@ -812,14 +812,11 @@ def plot_multiples(
             capsize=4,
             label="median, 95% bootstrap CI",
         )
-        ax.legend(loc="lower right")
-    ax.axvline(1.0, color="#e34a33", ls="--", lw=1)
-    ax.text(1.0, -0.6, " Medicare", color="#e34a33", va="bottom")
-    ax.set_xscale("log")
-    fmt = plt.FuncFormatter(lambda v, _p: f"{v:g}x")
-    ax.xaxis.set_major_formatter(fmt)
-    ax.xaxis.set_minor_formatter(fmt)
-    ax.tick_params(axis="x", which="minor", labelsize=8)
+    from oonplaybook.plots import legend_outside, log_axis
+
+    ax.axvline(1.0, color="#e34a33", ls="--", lw=1, label="Medicare (1x)")
+    log_axis(ax, "x")  # a few round ticks; the default minor labels overlapped
+    legend_outside(ax)
     ax.set_xlabel(f"{value.split('_x_')[0]} / Medicare allowed (log scale)")
     ax.set_ylabel("")
     what = {"allowed_x_medicare": "allows", "paid_x_medicare": "pays (plan share)"}.get(
@@ -887,6 +884,8 @@ def plot_gaps(gaps: pd.DataFrame, by: str = "payer"):
         plt.FuncFormatter(lambda v, _p: f"${v / 1e3:,.0f}K" if abs(v) >= 1e3 else f"${v:,.0f}")
     )
     ax.set_title("The gap between what was paid and each benchmark")
+    if ax.get_legend() is not None:  # beside the bars, never over them
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -922,9 +921,11 @@ def plot_billed_vs_published(table: pd.DataFrame):
         color="#e34a33",
         label="published (Bai & Anderson 2017)",
     )
-    ax.set_yticks(y, t["specialty"])
+    from oonplaybook.plots import legend_outside, readable
+
+    ax.set_yticks(y, [readable(v) for v in t["specialty"]])
     ax.set_xlabel("charges as a multiple of Medicare")
-    ax.legend(loc="lower right")
+    legend_outside(ax)
     ax.set_title("Billed charges against the specialty's published multiple")
     fig.tight_layout()
     return fig

@@ -18,6 +18,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from oonplaybook.payers.scorecard import PayerModels  # noqa: E402
+from oonplaybook.plots import legend_outside, log_axis  # noqa: E402
 
 #: What each model's estimate means, for axis labels and readings.
 MODEL_LABELS = {
@@ -37,16 +38,21 @@ def forest_plot(effects: pd.DataFrame) -> plt.Figure:
         if m in set(effects["model"])
         and effects.loc[effects["model"] == m, "estimate"].notna().any()
     ]
+    # two panels per row: at print width each panel stays ~3.5 in wide and its text legible
+    ncol = min(2, max(len(models), 1))
+    nrow = int(np.ceil(max(len(models), 1) / ncol))
     fig, axes = plt.subplots(
-        1,
-        max(len(models), 1),
-        figsize=(4.2 * max(len(models), 1), 0.45 * effects["payer"].nunique() + 1.6),
+        nrow,
+        ncol,
+        figsize=(9, nrow * (0.42 * effects["payer"].nunique() + 1.6)),
         sharey=True,
         squeeze=False,
     )
     payers = sorted(effects["payer"].unique())
     ypos = {p: i for i, p in enumerate(payers)}
-    for ax, m in zip(axes[0], models, strict=False):
+    for ax in axes.ravel()[len(models) :]:
+        ax.set_visible(False)
+    for ax, m in zip(axes.ravel(), models, strict=False):
         e = effects[(effects["model"] == m) & effects["estimate"].notna()]
         y = e["payer"].map(ypos).to_numpy()
         ax.errorbar(
@@ -60,12 +66,14 @@ def forest_plot(effects: pd.DataFrame) -> plt.Figure:
         )
         if m in _REF:
             ax.axvline(_REF[m], color="#e34a33", lw=1, ls="--")
+            lo = float(min(e["ci_low"].min(), _REF[m]))
+            hi = float(max(e["ci_high"].max(), _REF[m]))
             ax.set_xscale("log")
-            plain = FuncFormatter(lambda v, _pos: f"{v:g}")
-            ax.xaxis.set_major_formatter(plain)
-            ax.xaxis.set_minor_formatter(plain)
-            ax.tick_params(axis="x", which="minor", labelsize=7)
-        ax.set_title(MODEL_LABELS[m], fontsize=9)
+            ax.set_xlim(lo / 1.15, hi * 1.15)
+            log_axis(ax, "x", unit="")
+        else:
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}x"))
+        ax.set_title(_wrap(MODEL_LABELS[m]), fontsize=11)
         ax.set_yticks(range(len(payers)))
         ax.set_yticklabels(payers)
         ax.set_ylim(-0.6, len(payers) - 0.4)
@@ -92,8 +100,8 @@ def km_plot(curves: pd.DataFrame, horizon: float = 120.0) -> plt.Figure:
     ax.set_ylabel("share of claims remitted")
     ax.set_ylim(0, 1)
     ax.axhline(0.5, color="#999999", lw=0.8, ls=":")
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title("Time to payment (Kaplan-Meier; unremitted claims censored at the cut-off)")
+    legend_outside(ax, fontsize=9)
+    ax.set_title("Time to payment (Kaplan-Meier)\nclaims not remitted by the cut-off are censored")
     fig.tight_layout()
     return fig
 
@@ -105,9 +113,10 @@ def drift_plot(index: pd.DataFrame, scorecard: pd.DataFrame) -> plt.Figure:
     ncol = min(3, max(len(payers), 1))
     nrow = int(np.ceil(len(payers) / ncol)) if payers else 1
     fig, axes = plt.subplots(
-        nrow, ncol, figsize=(4.3 * ncol, 2.8 * nrow), squeeze=False, sharex=True
+        nrow, ncol, figsize=(11, 3.0 * nrow), squeeze=False, sharex=True, sharey=True
     )
     sc = scorecard.set_index("payer")
+    index, dropped = drop_incomplete_last_month(index)
     for ax, p in zip(axes.ravel(), payers, strict=False):
         g = index[index["payer"] == p].sort_values("month")
         x = pd.PeriodIndex(g["month"], freq="M").to_timestamp()
@@ -124,13 +133,47 @@ def drift_plot(index: pd.DataFrame, scorecard: pd.DataFrame) -> plt.Figure:
             b = pd.Period(sc.loc[p, "drift_month"], "M").to_timestamp()
             ax.axvline(b, color="#e34a33", ls="--", lw=1)
             title += f"\nbreak {sc.loc[p, 'drift_month']}: x{sc.loc[p, 'drift_size']:.2f}"
-        ax.set_title(title, fontsize=9)
-        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        ax.set_title(title, fontsize=10)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=9, labelbottom=True)
     for ax in axes.ravel()[len(payers) :]:
         ax.set_visible(False)
     fig.supylabel("allowed / Medicare (mix-adjusted)")
+    if dropped:
+        fig.suptitle(
+            f"Incomplete last month left out (too few lines remitted by the cut-off): {dropped}",
+            fontsize=10,
+            color="#555555",
+        )
     fig.tight_layout()
     return fig
+
+
+def drop_incomplete_last_month(index: pd.DataFrame, share: float = 0.5) -> tuple[pd.DataFrame, str]:
+    """The drift index without each payer's last month when it is incomplete (its line count
+    under ``share`` of that payer's median month), and which were left out ("" if none).
+
+    Claims of the last months are still being remitted at the cut-off; a month built on a
+    handful of lines draws a false spike (e.g. 3.3x) or cliff.
+    """
+    if index.empty or "n" not in index:
+        return index, ""
+    drop = pd.Series(False, index=index.index)
+    left_out: list[str] = []
+    for payer, g in index.groupby("payer", sort=True):
+        g = g.sort_values("month")
+        if len(g) < 3:
+            continue
+        last = g.iloc[-1]
+        if float(last["n"]) < share * float(g["n"].iloc[:-1].median()):
+            drop[g.index[-1]] = True
+            left_out.append(f"{payer} {last['month']}")
+    return index[~drop], "; ".join(left_out)
+
+
+def _wrap(text: str, width: int = 34) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
 
 
 def payment_spread_plot(paid: pd.DataFrame) -> plt.Figure:
@@ -150,6 +193,8 @@ def payment_spread_plot(paid: pd.DataFrame) -> plt.Figure:
     )
     ax.set_xlabel("allowed as a multiple of Medicare (paid lines)")
     ax.set_title("How each payer's allowed amounts spread around its level")
+    if ax.get_legend() is not None:
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title=None)
     fig.tight_layout()
     return fig
 
