@@ -9,7 +9,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-SHARED_REAL = SHARED / "data" / "real"
+#: The public sample files the tests read, copied into the repository with their provenance and
+#: licence notes (tests/data/README.md), so a user's clone runs the same suite (no skips).
+SHARED_REAL = REPO / "tests" / "data" / "real"
 DEMO_DIR = REPO / "data" / "demo"
 DEMO_PARAMS = REPO / "params" / "demo.yaml"
 DEMO_LINES = 20000
@@ -22,9 +24,8 @@ os.environ.setdefault("IPYKERNEL_CELL_NAME", "<IPY-INPUT>")
 
 @pytest.fixture(scope="session")
 def shared_real() -> Path:
-    """``../shared/data/real`` (real public files); tests using it skip when it is absent."""
-    if not SHARED_REAL.is_dir():
-        pytest.skip("../shared/data/real is not present")
+    """``tests/data/real``: the public X12/CMS/TiC sample files (see tests/data/README.md)."""
+    assert SHARED_REAL.is_dir(), f"{SHARED_REAL} is missing: it is part of the repository"
     return SHARED_REAL
 
 

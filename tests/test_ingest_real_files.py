@@ -1,6 +1,8 @@
-"""Every file in ../shared/data/real read with its expected claims, lines and dollar totals.
+"""Every file in tests/data/real read with its expected claims, lines and dollar totals.
 
-Expected values were checked by hand against the files (see ../shared/data/real/README.md for
+The files are public samples copied into the repository (tests/data/README.md gives their
+sources and licences), so this runs the same on every clone.
+Expected values were checked by hand against the files (see tests/data/README.md for
 each file's quirks); CAS pair counts were also counted independently with a regex.
 """
 
@@ -157,7 +159,8 @@ EXPECTED: dict[str, dict] = {
         plb=-1.27,
         tx=1,
         clp02={"1": 2, "2": 1, "4": 3, "22": 2, "25": 1},
-        status={"denied": 4, "paid": 3, "reversal": 2},
+        # CLP02=25 is predetermination pricing only (no payment), its own status (issue 10 #17)
+        status={"denied": 3, "paid": 3, "predetermination": 1, "reversal": 2},
         balance=1,
         allowed=114.83,
     ),

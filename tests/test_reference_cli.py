@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from oonplaybook.cli import app
 from oonplaybook.reference import pfs
 
-CMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "cms"
+#: CMS files copied into the repository (tests/data/README.md gives their provenance).
+CMS = Path(__file__).resolve().parent / "data" / "real" / "cms"
 LOCCO = CMS.parent / "cms_2017_locality_county_crosswalk.txt"
 runner = CliRunner()
 
@@ -67,7 +67,6 @@ def _zip_release(tmp_path: Path, transform) -> Path:
     return z
 
 
-@pytest.mark.skipif(not CMS.is_dir(), reason="../shared CMS files absent")
 def test_reference_import_reports_changes_and_cache_takes_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv(pfs.CACHE_ENV, str(tmp_path / "cache"))
 
@@ -91,7 +90,6 @@ def test_reference_import_reports_changes_and_cache_takes_precedence(tmp_path, m
     assert np.isnan(out["medicare_allowed"].iloc[0]) and out["medicare_allowed"].iloc[1] > 0
 
 
-@pytest.mark.skipif(not CMS.is_dir(), reason="../shared CMS files absent")
 def test_reference_import_refuses_cf_mismatch_and_bad_layout(tmp_path, monkeypatch):
     monkeypatch.setenv(pfs.CACHE_ENV, str(tmp_path / "cache"))
     z = _zip_release(

@@ -9,16 +9,10 @@ import pytest
 from oonplaybook.reference import pfs
 from oonplaybook.reference.localities import county_locality, read_locco
 
-LOCCO = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "data"
-    / "real"
-    / "cms_2017_locality_county_crosswalk.txt"
-)
+#: CMS's 2017 LOCCO file, copied into the repository (tests/data/README.md gives its provenance).
+LOCCO = Path(__file__).resolve().parent / "data" / "real" / "cms_2017_locality_county_crosswalk.txt"
 
 
-@pytest.mark.skipif(not LOCCO.is_file(), reason="../shared LOCCO file absent")
 def test_cms_2017_locco_file():
     df = read_locco(LOCCO)
     assert len(df) == 112 and df["locality"].is_unique

@@ -17,7 +17,8 @@ import pytest
 
 from oonplaybook.reference import pfs
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+#: Public sample files copied into the repository (tests/data/README.md gives their provenance).
+SHARED = Path(__file__).resolve().parent / "data" / "real"
 
 # (code, modifiers, locality, pos, units, expected allowed)
 CASES = [
@@ -326,7 +327,6 @@ def test_localities_table():
     assert loc["locality"].str.fullmatch(r"\d{5}-\d{2}").all()
 
 
-@pytest.mark.skipif(not (SHARED / "cms").is_dir(), reason="../shared CMS files absent")
 def test_readers_on_cms_files_match_packaged_tables():
     rvu, meta = pfs.read_pprrvu(SHARED / "cms" / "PPRRVU2025_Oct.csv")
     assert meta["released"] == "2025-09-11" and meta["year"] == 2025
