@@ -1,0 +1,143 @@
+"""The executive summary's figures: range, lost and why, actions, stale as-of, industry table."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from oonplaybook import executive
+from oonplaybook.reference.industry import load_industry_benchmarks
+
+
+def _run(tmp_path: Path) -> Path:
+    art = tmp_path / "artifacts"
+    art.mkdir()
+    lines = pd.DataFrame(
+        {
+            "claim_id": ["A", "B", "C", "D"],
+            "service_date": pd.to_datetime(
+                ["2025-01-05", "2025-02-01", "2026-01-03", "2025-03-01"]
+            ),
+            "claim_status": ["paid", "denied", "paid", "denied"],
+            "billed": [1000.0, 2000.0, 500.0, 100.0],
+            "paid": [400.0, 0.0, 200.0, 0.0],
+            "specialty": ["radiology", "radiology", None, "radiology"],
+        }
+    )
+    lines.to_parquet(art / "claim_lines.parquet", index=False)
+    pd.DataFrame(
+        {
+            "rank": [1, 2, 3, 4],
+            "claim_id": ["A", "B", "C", "D"],
+            "payer": ["P1", "P1", "P2", "P2"],
+            "route": ["open_negotiation", "appeal_l1", "appeal_l1", "open_negotiation"],
+            "status": ["open", "open", "lost", "open"],
+            "deadline": ["2025-06-10", "2025-08-01", "2025-03-01", "2025-05-20"],
+            "days_left": [10, 62, -5, 0],
+            "at_stake": [600.0, 1500.0, 300.0, 50.0],
+            "probability": [0.8, 0.5, 0.5, 0.5],
+            "expected_recovery": [450.0, 700.0, 0.0, 0.0],
+            "lost_revenue": [0.0, 0.0, 150.0, 0.0],
+            "denied_amount": [0.0, 1500.0, 0.0, 50.0],
+            "priority": [400.0, 300.0, 0.0, 0.0],
+        }
+    ).to_csv(art / "worklist.csv", index=False)
+    return tmp_path
+
+
+def test_summary_figures(tmp_path: Path) -> None:
+    run = _run(tmp_path)
+    s = executive.build_summary(
+        run,
+        client_name="X",
+        as_of=date(2025, 5, 31),
+        run_date=date(2025, 6, 5),
+        fee_schedule_year=2025,
+        specialties=["radiology"],
+        figures=[],
+    )
+    assert (s.open_items, s.lost_items) == (3, 1)
+    assert s.at_stake_open == pytest.approx(2150.0)
+    assert s.expected_recoverable == pytest.approx(1150.0)
+    assert s.recoverable_low < s.expected_recoverable < s.recoverable_high
+    assert s.lost == pytest.approx(150.0)
+    assert s.lost_why == ["$150.00 on 1 items: the plan's internal-appeal deadline passed"]
+    assert list(s.actions["claim_id"]) == ["A", "B"]  # $0 expected items are not actions
+    assert not s.stale
+    assert "1 lines ($500.00 billed) are outside the chosen specialties" in s.scope_note
+    assert any("2025 fee schedule" in v and "1 lines of 2026" in v for v in s.vintages)
+    assert s.headline()[1] == ("Expected recoverable", "$1,150")
+
+
+def test_stale_as_of_counts_to_today(tmp_path: Path) -> None:
+    run = _run(tmp_path)
+    s = executive.build_summary(
+        run,
+        client_name="X",
+        as_of=date(2025, 5, 31),
+        run_date=date(2025, 7, 15),
+        fee_schedule_year=2025,
+        figures=[],
+    )
+    assert s.stale and s.stale_days == 45
+    # A (2025-06-10) and D (2025-05-20) have passed by 2025-07-15; B (2025-08-01) is open
+    assert (s.today_open_items, s.today_newly_lost) == (1, 2)
+    assert s.today_expected == pytest.approx(700.0)
+    assert list(s.actions["claim_id"]) == ["B"]
+    assert s.actions["days_left"].tolist() == [17]
+
+
+def test_recoverable_range_is_zero_width_for_certain_items() -> None:
+    items = pd.DataFrame({"at_stake": [100.0], "probability": [1.0], "expected_recovery": [90.0]})
+    assert executive.recoverable_range(items) == (90.0, 90.0)
+
+
+def test_payer_findings_from_scorecard() -> None:
+    sc = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "payer": ["Cut Co", "Fair Co"],
+            "drift_flag": [True, False],
+            "drift_month": ["2025-05", None],
+            "drift_size": [0.72, 1.0],
+            "repricer_flag": [False, False],
+            "improper_er_flag": [False, False],
+            "denial_odds_ratio": [2.8, 1.0],
+            "denial_odds_ratio_p": [1e-9, 0.9],
+        }
+    )
+    found = executive.payer_findings(sc)
+    assert found[0].startswith("Cut Co cut what it pays by 28% from 2025-05")
+    assert any("Cut Co denies claims more often" in f for f in found)
+    assert not any(f.startswith("Fair Co") for f in found)
+
+
+def test_industry_table_cites_every_figure() -> None:
+    figures = load_industry_benchmarks()
+    ids = {f.id for f in figures}
+    assert {"denial_rate_oon_marketplace", "idr_provider_win_rate", "denials_recoverable"} <= ids
+    idr = next(f for f in figures if f.id == "idr_provider_win_rate")
+    assert len(idr.by_quarter) == 10 and idr.by_quarter[-1]["quarter"] == "2025Q2"
+    table = executive.industry_table({"denial_rate": (0.126, "lines denied")}, figures)
+    assert len(table) == len(figures)
+    assert table["source"].str.contains(r"\(\d{4} data\)").all()
+    row = table[table["measure"].str.startswith("Out-of-network")].iloc[0]
+    assert (row["this practice"], row["published"]) == ("12.6%", "37.0%")
+    assert "under 1%" in set(table["published"])
+
+
+def test_industry_table_rejects_uncited_figure(tmp_path: Path) -> None:
+    bad = tmp_path / "b.yaml"
+    bad.write_text("benchmarks:\n  - {id: x, measure: m, compare_to: c, value: 0.3, unit: share}\n")
+    with pytest.raises(ValueError, match="lacks population, source, year"):
+        load_industry_benchmarks(bad)
+    pct = tmp_path / "p.yaml"
+    pct.write_text(
+        "benchmarks:\n  - {id: x, measure: m, compare_to: c, value: 37, unit: share of claims,"
+        " population: p, source: s, year: 2023}\n"
+    )
+    with pytest.raises(ValueError, match="a share is a fraction"):
+        load_industry_benchmarks(pct)
