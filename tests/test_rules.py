@@ -298,6 +298,27 @@ def test_deadlines_after_cms_9897f_hand_computed_and_override() -> None:
         rules.applicability({"batch_size": "2026-09-01"})
 
 
+def test_notice_before_and_idr_after_the_applicability_date() -> None:
+    """CMS-9897-F applies from 2026-08-03 (Holland & Hart; default applicability [unverified]):
+    open negotiation provisions by the notice date, IDR-stage ones (3-BD response, 5-BD
+    eligibility; insurasales.com) by the initiation date. Payment and notice Mon 2026-06-15:
+    Juneteenth Fri 06-19 and Independence Day observed Fri 07-03 are off, so Jun 15-18 (4),
+    22-26 (9), Jun 29-Jul 2 (13), Jul 6-10 (18), 13-17 (23), 20-24 (28), 27 (29), Tue 28 (30);
+    window Wed 07-29, day 4 Mon 08-03 (the effective date); response/selection 08-04, 05, 06 ->
+    08-06; eligibility 07, 10, 11, 12, 13 -> 08-13; no portal (notice under the 2022 rules)."""
+    e = rules.explain(
+        state="OH", plan_type="self_funded_erisa", service_date="2026-06-01",
+        initial_payment_date="2026-06-15", notice_date="2026-06-15", emergency=True,
+    )  # fmt: skip
+    assert e.rule_version == "2022 (IDR stage: CMS-9897-F)"
+    due = {s.step.split(" (")[0]: s.due for s in e.steps}
+    assert due["open negotiation period ends"] == D(2026, 7, 28)
+    assert due["initiate federal IDR"] == D(2026, 8, 3)
+    assert due["non-initiating party's response to the IDR initiation"] == D(2026, 8, 6)
+    assert due["IDR entity's eligibility determination"] == D(2026, 8, 13)
+    assert "portal" not in e.steps[0].step
+
+
 def test_batch_cooling_off_shorter_after_cms_9897f() -> None:
     """45 CFR 149.510(c)(4)(vii)(B): 90 calendar days; CMS-9897-F shortened the cooling-off for
     batched disputes to 30 business days (IndeMedAction on the final rule, secondary).

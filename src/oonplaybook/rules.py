@@ -266,14 +266,22 @@ def explain(
         "federal IDR applies: no specified state law reaches this plan and service "
         f"({'no enabled row for ' + st if not row.get('enabled') else row.get('law', st) + ' does not reach it'})"
     )
-    steps, version = _federal_steps(ipd, nd, overrides)
+    steps, version, idr_version = _federal_steps(ipd, nd, overrides)
+    name = version.name if version else "unknown (no initial payment date)"
+    note = (
+        version.note()
+        if version
+        else "give --initial-payment-date to date the steps and pick the rule version"
+    )
+    if version and idr_version and idr_version.name != version.name:
+        name = f"{version.name} (IDR stage: {idr_version.name})"
+        note += f"; IDR-stage steps: {idr_version.note()}"
     return Explanation(
         state=st, plan_type=plan_type, service_date=svc, nsa_applies=True, nsa_basis=basis,
         governing_law="federal", dispute_process="federal_idr", why=tuple(why),
-        rule_version=version.name if version else "unknown (no initial payment date)",
+        rule_version=name,
         rule_date=version.rule_date if version else None,
-        rule_note=version.note() if version else
-        "give --initial-payment-date to date the steps and pick the rule version",
+        rule_note=note,
         steps=steps, notes=tuple(notes),
     )  # fmt: skip
 
@@ -315,15 +323,20 @@ def _appeal_only(
 
 def _federal_steps(
     ipd: date | None, nd: date | None, overrides: Mapping[str, date | str] | None
-) -> tuple[tuple[Step, ...], RuleVersion | None]:
-    """The federal open negotiation / IDR steps and the rule version they are counted under."""
+) -> tuple[tuple[Step, ...], RuleVersion | None, RuleVersion | None]:
+    """The federal steps and the rule versions they are counted under (notice, IDR initiation).
+
+    Open negotiation provisions follow the version on the notice date (else the last allowed
+    notice day); IDR-stage provisions (initiation response, eligibility review) the version on
+    the last day to initiate IDR.
+    """
     if ipd is None:
         steps = (
             Step("send the open negotiation notice", None,
                  "within 30 business days beginning on the day the initial payment or denial "
                  "is received (45 CFR 149.510(b)(1)(ii)(B)); give --initial-payment-date"),
         )  # fmt: skip
-        return steps, None
+        return steps, None, None
     dl = nsa.deadlines(ipd, notice_date=nd)
     rule_date = nd or dl.open_negotiation_initiate_by
     v = rule_version(rule_date, overrides)
@@ -358,7 +371,10 @@ def _federal_steps(
              "negotiation (45 CFR 149.510(b)(2)(i))"),
     ]  # fmt: skip
     init = dl.idr_initiate_by
-    if v.has("idr_initiation_response"):
+    # IDR-stage provisions apply by the initiation date (a notice sent before CMS-9897-F applies
+    # may still lead to an IDR initiated after it)
+    vi = rule_version(init, overrides)
+    if vi.has("idr_initiation_response"):
         steps.append(
             Step(
                 "non-initiating party's response to the IDR initiation (if initiated on the "
@@ -378,16 +394,16 @@ def _federal_steps(
     steps.append(
         Step(
             "IDR entity's eligibility determination (if selected on the last day)",
-            bd.add_business_days(sel, v.eligibility_review_bd),
-            f"{v.eligibility_review_bd} business days after selection"
+            bd.add_business_days(sel, vi.eligibility_review_bd),
+            f"{vi.eligibility_review_bd} business days after selection"
             + (
                 " (CMS-9897-F adds two business days: insurasales.com)"
-                if v.has("eligibility_review")
+                if vi.has("eligibility_review")
                 else " (45 CFR 149.510(c)(1)(v), 2022 rules)"
             ),
         )
     )
-    return tuple(steps), v
+    return tuple(steps), v, vi
 
 
 __all__ = [
