@@ -899,7 +899,7 @@ def _price_combos(
 ) -> pd.DataFrame:
     """Price distinct (cpt, modifiers, locality, facility) combinations; return per-combo terms."""
     c = combos.merge(_split_modifiers(combos["modifiers"]), on="modifiers", how="left")
-    rvu = t.rvu
+    rvu = t.rvu[t.rvu["hcpcs"].isin(pd.unique(combos["cpt"]))]  # only the codes priced here
     # the row modifier's own row when the file has it; else the global row (decided below)
     c["lookup_mod"] = c["row_mod"]
     keyed = rvu.set_index(["hcpcs", "mod"])
