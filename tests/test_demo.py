@@ -20,7 +20,7 @@ import pytest
 from oonplaybook import demo, schema
 
 CF_2025 = 32.3465  # CMS CY2025 PFS conversion factor (PPRRVU25 CONV FACTOR column)
-ANES_CF_2025 = 20.3178  # CMS CY2025 anesthesia conversion factor (DOMAIN.md section 3.1)
+ANES_CF_2025 = 20.3178  # CMS CY2025 anesthesia conversion factor (docs/domain.md §3.1)
 # (non-facility total RVU, facility total RVU) from PPRRVU2025_Oct.csv for the demo's codes
 _RVU = {
     ("10060", ""): (3.84, 3.24), ("12001", ""): (2.82, 1.34), ("12002", ""): (3.43, 1.76),

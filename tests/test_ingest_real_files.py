@@ -214,7 +214,7 @@ def test_managed_care_claim_level_cas_stays_on_the_claim(shared_real: Path) -> N
         ("8765432112", 55.0),
     ]
     assert set(claim_level["group"] + "-" + claim_level["reason"]) == {"CO-A2"}
-    # worked example 1 (DOMAIN.md §5.2): claim 800 - 50 - 300 = 450; BPR = 450 + 495 = 945
+    # worked example 1 (docs/domain.md §5.2): claim 800 - 50 - 300 = 450; BPR = 450 + 495 = 945
     assert r.stats["clp_paid_cents"] == 94500 == r.stats["bpr_total_cents"]
     assert r.balance_failures == []
 
