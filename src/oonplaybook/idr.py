@@ -308,7 +308,8 @@ class IdrPriors:
                     ay = 2023
                     mult, asrc = _AWARD_BY_SPECIALTY_YEAR[("generic", 2023)]
                     if spec != "generic":
-                        asrc = f"no published {spec} median: all-specialty {asrc}"  # docs/domain.md §8
+                        # no published specialty median (docs/domain.md §8)
+                        asrc = f"no published {spec} median: all-specialty {asrc}"
                 if ay != year:
                     asrc += f" [carried from {ay}]"
                 rows.append((spec, year, p, mult, 0, f"win: {psrc}; award: {asrc}"))
