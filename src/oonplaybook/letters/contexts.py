@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from oonplaybook.letters import arguments as arg
-from oonplaybook.letters.render import day, iso, money, mult
+from oonplaybook.letters.render import day, iso, money, mult, pct
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,24 @@ class LetterData:
     appeals: pd.DataFrame | None = None
     profiles: Mapping[str, Any] = field(default_factory=dict)
     payer_effects: pd.DataFrame | None = None
+    _per_line: pd.DataFrame | None = None
+
+    def per_line(self) -> pd.DataFrame:
+        """IDR offer and opening ask of every line, computed once (indexed like ``lines``)."""
+        if self._per_line is None:
+            from oonplaybook.playbook.idr_batches import idr_offer
+            from oonplaybook.playbook.targets import line_targets
+
+            if self.lines.empty:
+                self._per_line = pd.DataFrame({"offer": [], "ask": []}, dtype="float64")
+            else:
+                offer, _, _ = idr_offer(self.lines, self.targets)
+                ask = line_targets(self.lines, self.targets)["line_opening_ask"]
+                self._per_line = pd.DataFrame(
+                    {"offer": offer, "ask": ask.fillna(self.lines["billed"])},
+                    index=self.lines.index,
+                ).astype("float64")
+        return self._per_line
 
 
 def profile_for(specialty: str, profiles: Mapping[str, Any]) -> Any:
@@ -142,12 +160,8 @@ def appeal_context(
 
 def _offers(w: Mapping[str, Any], lines: pd.DataFrame, data: LetterData) -> dict[int, float]:
     """Offer per line: the priced IDR dispute line when there is one, else the IDR offer rule."""
-    from oonplaybook.playbook.idr_batches import idr_offer
-
-    offers: dict[int, float] = {}
-    if len(lines):
-        s, _, _ = idr_offer(lines, data.targets)
-        offers = {int(n): float(v) for n, v in zip(lines["line_no"], s, strict=True)}
+    pl = data.per_line().loc[lines.index, "offer"] if len(lines) else pd.Series(dtype="float64")
+    offers = {int(n): float(v) for n, v in zip(lines["line_no"], pl, strict=True)}
     if data.disputes is not None and len(data.disputes):
         d = data.disputes[data.disputes["claim_id"] == w["claim_id"]]
         offers.update({int(n): float(v) for n, v in zip(d["line_no"], d["offer"], strict=True)})
@@ -196,12 +210,9 @@ def notice_context(
 
 def _opening_ask(lines: pd.DataFrame, data: LetterData) -> pd.Series:
     """The requested amount per line: the opening ask (never the target or the walk-away)."""
-    from oonplaybook.playbook.targets import line_targets
-
     if lines.empty:
         return pd.Series(dtype="float64")
-    lt = line_targets(lines, data.targets)
-    return lt["line_opening_ask"].fillna(lines["billed"]).astype("float64")
+    return data.per_line().loc[lines.index, "ask"]
 
 
 def published_benchmarks(profile: Any) -> list[str]:
@@ -413,6 +424,20 @@ def send_on_table(received: Any, as_of: date, rows: int = 6) -> list[dict[str, s
     return out
 
 
+def _num(v: Any) -> float:
+    """A number from a worklist cell (NaN when blank or not a number)."""
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _days(v: Any) -> str:
+    """Days left in words ('12 days left', 'no deadline')."""
+    x = _num(v)
+    return "no deadline" if x != x else f"{int(x):,} days left"
+
+
 def cover_note(
     kind: str,
     letter_file: str,
@@ -452,7 +477,7 @@ def cover_note(
             ("Route / next step", f"{w['route']} / {w.get('next_step', '')}"),
             (
                 "Deadline",
-                f"{iso(w.get('deadline'))} ({w.get('days_left', '')} days left as of {iso(data.as_of)})",
+                f"{iso(w.get('deadline'))} ({_days(w.get('days_left'))} as of {iso(data.as_of)})",
             ),
             (
                 "Billed / allowed / paid",
@@ -460,7 +485,7 @@ def cover_note(
             ),
             (
                 "Expected recovery",
-                f"{money(w.get('expected_recovery'))} (probability {w.get('probability', '')})",
+                f"{money(w.get('expected_recovery'))} (probability {pct(100 * _num(w.get('probability')))})",
             ),
         ]
         t = _target_row(data, str(w["payer"]), str(w.get("code_family", "")))

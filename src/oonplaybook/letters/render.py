@@ -117,7 +117,7 @@ def _table(doc: Any, block: list[str]) -> None:
     ]
     ncol = max(len(r) for r in rows)
     table = doc.add_table(rows=0, cols=ncol)
-    table.style = doc.styles["Table Grid"]
+    table._tbl.tblStyle_val = "TableGrid"  # by id: python-docx's by-name lookup scans every style
     for r_i, row in enumerate(rows):
         cells = table.add_row().cells  # one cells lookup per row (python-docx cell() is O(n^2))
         for c_i, cell in enumerate(cells):
@@ -136,6 +136,13 @@ def _table(doc: Any, block: list[str]) -> None:
                     run.text = run.text.replace(" ", "\u00a0").replace("-", "\u2011")
 
 
+def _styled(doc: Any, style_id: str) -> Any:
+    """A new paragraph with a built-in style set by id (the by-name lookup is O(styles))."""
+    par = doc.add_paragraph()
+    par._p.style = style_id
+    return par
+
+
 def markdown_to_docx(markdown: str, path: Path) -> Path:
     """Write the Markdown subset the templates use (headings, paragraphs, bullets, tables, bold) as .docx."""
     from docx import Document
@@ -150,8 +157,6 @@ def markdown_to_docx(markdown: str, path: Path) -> Path:
     style = doc.styles["Normal"]
     style.font.name = "Calibri"
     style.font.size = Pt(10.5)
-    bullet = doc.styles["List Bullet"]
-    numbered = doc.styles["List Number"]
     lines = markdown.splitlines()
     i = 0
     while i < len(lines):
@@ -167,9 +172,9 @@ def markdown_to_docx(markdown: str, path: Path) -> Path:
         if m:
             doc.add_heading(m.group(2), level=len(m.group(1)))
         elif line.startswith("- "):
-            _add_runs(doc.add_paragraph(style=bullet), line[2:])
+            _add_runs(_styled(doc, "ListBullet"), line[2:])
         elif re.match(r"^\d+\.\s", line):
-            _add_runs(doc.add_paragraph(style=numbered), re.sub(r"^\d+\.\s+", "", line))
+            _add_runs(_styled(doc, "ListNumber"), re.sub(r"^\d+\.\s+", "", line))
         elif line.strip():
             _add_runs(doc.add_paragraph(), line.rstrip("\\").rstrip())
         i += 1
@@ -186,10 +191,10 @@ def _save_deterministic(doc: Any, path: Path) -> None:
     buf.seek(0)
     with (
         zipfile.ZipFile(buf) as zin,
-        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zout,
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zout,
     ):
         for item in zin.infolist():
             info = zipfile.ZipInfo(item.filename, date_time=(2000, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = item.external_attr
-            zout.writestr(info, zin.read(item.filename))
+            zout.writestr(info, zin.read(item.filename), compresslevel=1)
