@@ -1,0 +1,268 @@
+"""A streaming structural scanner for Transparency-in-Coverage files: one JSON object, any size.
+
+TiC in-network files are a single JSON object of 1-150 GB (not NDJSON), so neither a full parser
+(DuckDB/Polars hold 6-9x the file in memory) nor an event parser over every token (ijson: ~77
+MB/s) reaches the floor, which is gzip decompression (~170 MB/s per core). This scanner reads
+the bytes in chunks and finds the JSON structure with numpy (quotes, escapes, brackets, nesting
+depth as a cumulative sum), so per byte it does a few vector operations and no Python:
+
+* the root object's scalar fields (plan, reporting entity, version) are kept as a small skeleton;
+* each element of the root ``provider_references`` array is returned whole (they are needed to
+  resolve the rates' provider ids, and are small next to ``in_network``);
+* each element of the root ``in_network`` array is returned only when a byte-level pre-filter
+  (``"billing_code": "<one of the wanted codes>"``, found by one regex pass per chunk) matches
+  inside it; every other item is skipped without being parsed.
+
+Memory is bounded by the chunk size plus the largest single item, whatever the file size. A
+file that ends early keeps what was read and says at which byte it stopped.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+CHUNK = 16 << 20
+
+_LUT = np.zeros(256, dtype=np.int8)
+_LUT[ord("{")] = 1
+_LUT[ord("[")] = 1
+_LUT[ord("}")] = -1
+_LUT[ord("]")] = -1
+_KEY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*$')
+
+
+class TicScanError(ValueError):
+    """A TiC file that cannot be read: names the file and the byte offset."""
+
+
+@dataclass
+class Span:
+    """One element of a root array: which array, where it starts (absolute byte), its bytes."""
+
+    array: str
+    offset: int
+    data: bytes
+
+
+@dataclass
+class ScanResult:
+    """What a scan saw besides the spans: the root skeleton, counts, and where it stopped."""
+
+    root: bytes = b""
+    bytes_read: int = 0
+    items_seen: int = 0
+    items_matched: int = 0
+    truncated_at: int | None = None
+    problem: str = ""
+    arrays: list[str] = field(default_factory=list)
+
+
+def open_stream(path: str | Path, hasher: object | None = None) -> Iterator[bytes]:
+    """Chunks of a ``.json`` or ``.json.gz`` file's uncompressed bytes (gzip by its magic bytes).
+
+    ``hasher`` (e.g. ``hashlib.sha256()``) is fed the file's bytes as stored. A gzip stream that
+    ends early raises :class:`TicScanError` with the compressed offset after the data it could
+    decompress has been yielded.
+    """
+    path = Path(path)
+    with path.open("rb") as f:
+        head = f.read(2)
+        f.seek(0)
+        if head != b"\x1f\x8b":
+            while chunk := f.read(CHUNK):
+                if hasher is not None:
+                    hasher.update(chunk)  # type: ignore[attr-defined]
+                yield chunk
+            return
+        d = zlib.decompressobj(wbits=47)
+        pos = 0
+        while raw := f.read(CHUNK // 4):
+            if hasher is not None:
+                hasher.update(raw)  # type: ignore[attr-defined]
+            pos += len(raw)
+            try:
+                out = d.decompress(raw)
+            except zlib.error as e:
+                raise TicScanError(
+                    f"{path}: gzip data damaged near compressed byte {pos - len(raw):,} ({e}); "
+                    "download the file again"
+                ) from e
+            if out:
+                yield out
+            while d.eof and d.unused_data:  # concatenated gzip members
+                rest = d.unused_data
+                d = zlib.decompressobj(wbits=47)
+                out = d.decompress(rest)
+                if out:
+                    yield out
+        tail = d.flush()
+        if tail:
+            yield tail
+        if not d.eof:
+            raise TicScanError(
+                f"{path}: gzip stream ends early at compressed byte {pos:,} (truncated download?); "
+                "what was read before that point is kept"
+            )
+
+
+def _real_quotes(arr: np.ndarray, base: int, buf: bytearray, lo: int) -> np.ndarray:
+    """Positions (relative to ``buf``) of the quotes in ``arr`` not escaped by a backslash."""
+    q = np.flatnonzero(arr == 34) + base
+    if not len(q):
+        return q
+    prev = q - 1
+    cand = q[(prev >= lo) & (np.frombuffer(buf, dtype=np.uint8)[np.maximum(prev, 0)] == 92)]
+    if not len(cand):
+        return q
+    escaped = []
+    for p in cand.tolist():
+        n, k = 0, p - 1
+        while k >= lo and buf[k] == 92:
+            n += 1
+            k -= 1
+        if n % 2:
+            escaped.append(p)
+    return np.setdiff1d(q, np.array(escaped, dtype=q.dtype), assume_unique=True) if escaped else q
+
+
+def scan(
+    chunks: Iterable[bytes],
+    codes: Iterable[str] | None,
+    *,
+    arrays: tuple[str, ...] = ("provider_references", "in_network"),
+    filtered: str = "in_network",
+    result: ScanResult | None = None,
+) -> Iterator[Span]:
+    """Yield the elements of the root ``arrays`` (``filtered`` only when a wanted code is in it).
+
+    ``codes=None`` keeps every element. ``result`` (filled as the scan goes) receives the root
+    skeleton, counts and, for a file that ends early, the byte where it stopped.
+    """
+    res = result if result is not None else ScanResult()
+    if codes is None:
+        code_re = None
+    else:
+        alts = b"|".join(re.escape(c.encode()) for c in sorted(set(codes)))
+        code_re = re.compile(rb'"billing_code"\s*:\s*"(?:' + alts + rb')"') if alts else None
+    buf = bytearray()
+    base = 0  # absolute offset of buf[0]
+    scan_from = 0  # relative position in buf not yet scanned
+    depth = 0
+    in_string = False
+    root_cursor: int | None = None  # absolute: root text collected up to here
+    root_parts: list[bytes] = []
+    container: tuple[str, int] | None = None  # (key, absolute start) of the open root container
+    elem_start: int | None = None  # absolute start of the open element of a wanted array
+    elem_hit = False
+    pending_hits: list[int] = []  # absolute positions of code matches not yet assigned
+    hit_floor = -1  # absolute start of the last match taken (matches are taken once)
+    started = False
+    for chunk in chunks:
+        if not chunk:
+            continue
+        buf += chunk
+        res.bytes_read += len(chunk)
+        arr = np.frombuffer(buf, dtype=np.uint8, offset=scan_from)
+        quotes = _real_quotes(arr, scan_from, buf, 0)
+        br = np.flatnonzero(_LUT[arr]) + scan_from
+        if len(br):
+            before = np.searchsorted(quotes, br, side="left")
+            outside = ((before + int(in_string)) % 2) == 0
+            br = br[outside]
+        in_string = bool((len(quotes) + int(in_string)) % 2)
+        if code_re is not None:  # re-search a little before the new bytes: a match may straddle
+            for m in code_re.finditer(buf, max(scan_from - 64, 0)):
+                if m.start() + base > hit_floor:
+                    pending_hits.append(m.start() + base)
+                    hit_floor = m.start() + base
+        if len(br):
+            delta = _LUT[np.frombuffer(buf, dtype=np.uint8)[br]].astype(np.int64)
+            after = depth + np.cumsum(delta)
+            prior = after - delta
+            if int(after.min()) < 0:
+                bad = int(br[np.argmax(after < 0)]) + base
+                raise TicScanError(
+                    f"unbalanced JSON: a closing bracket at byte {bad:,} has no opening one"
+                )
+            # only the few bracket events at depths 0-2 need Python
+            events = np.flatnonzero(np.minimum(prior, after) <= 2)
+            for k in events.tolist():
+                p = int(br[k]) + base
+                d0, d1 = int(prior[k]), int(after[k])
+                if d0 == 0 and d1 == 1:
+                    started = True
+                    root_cursor = p
+                elif d0 == 1 and d1 == 2:  # a root value container opens: which key?
+                    rel = p - base
+                    m = _KEY.search(bytes(buf[max(rel - 256, 0) : rel]))
+                    key = m.group(1).decode("utf-8", "replace") if m else ""
+                    if root_cursor is not None:
+                        root_parts.append(bytes(buf[root_cursor - base : rel]))
+                    root_cursor = None
+                    container = (key, p)
+                    if key in arrays:
+                        root_parts.append(b"null")
+                        if key not in res.arrays:
+                            res.arrays.append(key)
+                elif d0 == 2 and d1 == 1:  # the root container closes
+                    if container is not None and container[0] not in arrays:
+                        root_parts.append(bytes(buf[container[1] - base : p - base + 1]))
+                    container = None
+                    root_cursor = p + 1
+                elif d0 == 2 and d1 == 3 and container is not None and container[0] in arrays:
+                    elem_start = p
+                    elem_hit = False
+                elif d0 == 3 and d1 == 2 and elem_start is not None and container is not None:
+                    key = container[0]
+                    end = p + 1
+                    if key == filtered:
+                        res.items_seen += 1
+                        if code_re is not None:
+                            inside = [h for h in pending_hits if elem_start <= h < end]
+                            pending_hits = [h for h in pending_hits if h >= end]
+                            elem_hit = elem_hit or bool(inside)
+                    if key != filtered or code_re is None or elem_hit:
+                        if key == filtered:
+                            res.items_matched += 1
+                        yield Span(key, elem_start, bytes(buf[elem_start - base : end - base]))
+                    elem_start = None
+                elif d0 == 1 and d1 == 0:
+                    if root_cursor is not None:
+                        root_parts.append(bytes(buf[root_cursor - base : p - base + 1]))
+                    root_cursor = None
+            depth = int(after[-1])
+            del delta, after, prior
+        arr = None  # no numpy view may hold the buffer while it is resized
+        scan_from = len(buf)
+        # keep only what an open element, container or the root text still needs
+        keep = base + len(buf) - 256
+        for x in (root_cursor, elem_start):
+            if x is not None:
+                keep = min(keep, x)
+        if container is not None and container[0] not in arrays:
+            keep = min(keep, container[1])
+        if code_re is not None and elem_start is None:
+            pending_hits = [h for h in pending_hits if h >= keep]
+        cut = max(keep - base, 0)
+        if cut:
+            del buf[:cut]
+            base += cut
+            scan_from -= cut
+    if not started:
+        raise TicScanError("no JSON object found (empty file, or not a TiC JSON file)")
+    if depth != 0:
+        res.truncated_at = base + len(buf)
+        where = f"inside the {container[0]!r} array" if container else "in the root object"
+        res.problem = (
+            f"the file ends at byte {res.truncated_at:,} {where} before the JSON is complete "
+            "(truncated download?); the items read before that point are kept"
+        )
+        if root_cursor is not None:
+            root_parts.append(bytes(buf[root_cursor - base :]))
+    res.root = b"".join(root_parts)
