@@ -182,3 +182,16 @@ def test_glossary_terms() -> None:
     assert len(glossary.glossary_table()) == len(glossary.TERMS)
     with pytest.raises(KeyError, match="not a glossary term"):
         glossary.term("revenue")
+
+
+def test_vocabulary_values_read_as_words_and_small_tables_keep_together() -> None:
+    df = pd.DataFrame({"route": ["open_negotiation"], "claim_id": ["DM_1"], "billed": [1.0]})
+    out = fmt.format_table(df)
+    assert out.loc[0, "Route"] == "open negotiation"
+    assert out.loc[0, "Claim"] == "DM_1"  # identifiers are left as they are
+    assert df.loc[0, "route"] == "open_negotiation"  # the input is not changed
+    assert 'class="oop-table keep"' in fmt.to_html(df)
+    many = pd.DataFrame({"billed": range(40)})
+    assert "keep" not in fmt.to_html(many, limit=40)
+    wide = pd.DataFrame({f"c{i}": [1] for i in range(fmt.WIDE_COLUMNS + 1)})
+    assert "oop-table wide" in fmt.to_html(wide)

@@ -62,6 +62,23 @@ EXCEL_FORMATS: dict[Kind, str] = {
 #: Tables with more columns than this print in a smaller type (class ``wide``).
 WIDE_COLUMNS = 8
 
+#: Tables of at most this many rows are kept on one printed page (no orphaned header).
+KEEP_TOGETHER_ROWS = 16
+
+#: Group columns whose values are vocabulary words ("open_negotiation"): written with spaces.
+WORD_VALUE_COLUMNS = frozenset(
+    {
+        "specialty",
+        "code_family",
+        "route",
+        "plan_type",
+        "denial_group",
+        "next_step",
+        "status",
+        "model",
+    }
+)
+
 #: Kinds whose report cells are right-aligned (numbers).
 NUMERIC_KINDS = frozenset(
     {
@@ -536,6 +553,9 @@ def format_table(
         frame = frame[columns]
     frame = label_blank_groups(frame)
     ks = _series_kinds(frame, kinds)
+    for c in frame.columns:
+        if str(c) in WORD_VALUE_COLUMNS and ks[str(c)] in (Kind.TEXT, Kind.CODE):
+            frame[c] = frame[c].map(lambda v: v.replace("_", " ") if isinstance(v, str) else v)
     out = pd.DataFrame(
         {c: [format_value(v, ks[str(c)]) for v in frame[c].tolist()] for c in frame.columns},
         index=pd.RangeIndex(len(frame)),
@@ -588,7 +608,8 @@ def to_html(
         for k in kind_list
     ]
     wide = " wide" if len(kind_list) > WIDE_COLUMNS else ""
-    parts = [f'<div class="oop-table{wide}">', '<table class="oop">']
+    keep = " keep" if len(text) <= KEEP_TOGETHER_ROWS else ""  # printed on one page
+    parts = [f'<div class="oop-table{wide}{keep}">', '<table class="oop">']
     if caption:
         parts.append(f"<caption>{html.escape(caption)}</caption>")
     parts.append("<thead><tr>")
