@@ -315,3 +315,25 @@ def test_codes_from_claim_lines_and_lists(tmp_path: Path) -> None:
     lst.write_text("99285\n27447\n")
     assert tin.codes_from(str(lst)) == ["27447", "99285"]
     assert np.all(np.diff([1]) >= 0)
+
+
+def test_cli_extract_and_duckdb_reads_the_dataset(tmp_path: Path) -> None:
+    """`oonplaybook tic extract` on CMS's examples (folder, TOC included); DuckDB reads the result."""
+    from typer.testing import CliRunner
+
+    from oonplaybook.cli import app
+
+    out = tmp_path / "rates"
+    res = CliRunner().invoke(
+        app,
+        ["tic", "extract", str(DATA), "--codes", "27447,99214", "--out", str(out), "--no-progress"],
+    )
+    assert res.exit_code == 0, res.output
+    assert "listed but not downloaded" in res.output  # the TOC's links are reported, not guessed
+    duckdb = pytest.importorskip("duckdb")
+    got = duckdb.sql(
+        f"select billing_code, count(*) n from read_parquet('{out}/**/*.parquet', hive_partitioning=true) "
+        "where percent_of_billed is null group by all order by all"
+    ).fetchall()
+    # 81.54 is the ICD-9 bundle whose bundled codes hold 27447
+    assert [c for c, _ in got] == ["27447", "81.54", "99214"] and all(n > 0 for _, n in got)

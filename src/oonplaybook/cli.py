@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "oonplaybook.cli_nsa",
     "oonplaybook.cli_letters",
     "oonplaybook.cli_coding",
+    "oonplaybook.cli_tic",
     "oonplaybook.cli_rules",
 )
 

@@ -415,10 +415,19 @@ def expand_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
     """
     files: list[Path] = []
     missing: list[str] = []
+    todo: list[tuple[Path, bool]] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(x for x in p.rglob("*") if x.name.endswith((".json", ".json.gz")))
-            continue
+            todo += [
+                (x, True) for x in sorted(p.rglob("*")) if x.name.endswith((".json", ".json.gz"))
+            ]
+        else:
+            todo.append((p, False))
+    for p, in_folder in todo:
+        if in_folder and p.suffix == ".json" and p.stat().st_size < (1 << 20):
+            head = p.read_bytes()
+            if b'"in_network"' not in head and b'"reporting_structure"' not in head:
+                continue  # a v1 provider-reference file (used through --provider-refs)
         if not p.is_file():
             missing.append(f"{p}: not found")
             continue
