@@ -76,5 +76,5 @@ def register(app: typer.Typer) -> None:
             from oonplaybook.executive import headline_lines
 
             for line in headline_lines(result.run_dir, params):
-                console.print(escape(line), highlight=False)
+                console.print(escape(line), highlight=False, soft_wrap=True)
         typer.echo(str(result.run_dir))

@@ -501,8 +501,8 @@ def headline_lines(run_dir: str | Path, params_path: str | Path) -> list[str]:
         out += [f"  {label:<{width}}  {value:>12}" for label, value in s.headline()]
         if s.stale:
             out.append(
-                f"  (deadlines counted to {s.as_of.isoformat()}, {s.stale_days} days before today: "
-                "see the warning at the top of the report)"
+                f"  (deadlines counted to {s.as_of.isoformat()}, {s.stale_days} days ago: "
+                "see the report's warning)"
             )
     except Exception as e:  # the run itself succeeded; say why there are no figures
         out.append(f"  headline figures unavailable: {type(e).__name__}: {e}")
