@@ -68,7 +68,7 @@ def test_summary_figures(tmp_path: Path) -> None:
     assert list(s.actions["claim_id"]) == ["A", "B"]  # $0 expected items are not actions
     assert not s.stale
     assert "1 lines ($500.00 billed) are outside the chosen specialties" in s.scope_note
-    assert any("2025 fee schedule" in v and "1 lines of 2026" in v for v in s.vintages)
+    assert any("1 lines of 2026 priced with the 2025 fee schedule" in v for v in s.vintages)
     assert s.headline()[1] == ("Expected recoverable", "$1,150")
 
 
@@ -141,3 +141,25 @@ def test_industry_table_rejects_uncited_figure(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="a share is a fraction"):
         load_industry_benchmarks(pct)
+
+
+def test_vintage_note_reads_each_lines_fee_schedule_year(tmp_path: Path) -> None:
+    art = tmp_path / "artifacts"
+    art.mkdir()
+    lines = pd.DataFrame(
+        {
+            "claim_id": ["A", "B", "C"],
+            "line_no": [1, 1, 1],
+            "service_date": pd.to_datetime(["2025-03-01", "2026-01-05", "2026-02-01"]),
+        }
+    )
+    pd.DataFrame(
+        {
+            "claim_id": ["A", "B", "C"],
+            "line_no": [1, 1, 1],
+            "medicare_vintage": ["CMS PFS 2025 Oct", "CMS PFS 2026 Jan", "CMS PFS 2025 Oct"],
+        }
+    ).to_parquet(art / "benchmarks.parquet", index=False)
+    notes = executive.data_vintages(tmp_path, lines, 2025)
+    assert notes[0] == "Medicare: CMS PFS 2025 Oct; CMS PFS 2026 Jan"
+    assert notes[-1].startswith("Medicare amounts: 1 lines of 2026 priced with the 2025 fee")

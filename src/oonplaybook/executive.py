@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -259,13 +260,18 @@ def industry_table(
     return pd.DataFrame(rows)
 
 
+_PFS_YEAR = re.compile(r"\bPFS (\d{4})\b")
+
+
 def data_vintages(run_dir: Path, claim_lines: pd.DataFrame, fee_schedule_year: int) -> list[str]:
-    """One sentence per reference data set used, and the note when lines of another year are
-    priced with the params' fee-schedule year."""
+    """One sentence per reference data set used, and a note on lines of one year priced with
+    another year's fee schedule (read from each line's Medicare vintage when recorded)."""
     out: list[str] = []
     bench_path = run_dir / "artifacts" / "benchmarks.parquet"
+    b = pd.DataFrame()
     if bench_path.exists():
-        cols = ["medicare_vintage", "ucr_vintage", "fh_vintage", "qpa_vintage", "tic_vintage"]
+        cols = ["claim_id", "line_no", "medicare_vintage", "ucr_vintage", "fh_vintage"]
+        cols += ["qpa_vintage", "tic_vintage"]
         import pyarrow.parquet as pq
 
         have = set(pq.read_schema(bench_path).names)
@@ -277,7 +283,7 @@ def data_vintages(run_dir: Path, claim_lines: pd.DataFrame, fee_schedule_year: i
             "qpa_vintage": "QPA",
             "tic_vintage": "Transparency in Coverage",
         }
-        for c in b.columns:
+        for c in [c for c in b.columns if c in names]:
             vals = b[c].dropna().astype("str")
             vals = vals[vals.str.strip() != ""]
             if len(vals):
@@ -286,17 +292,33 @@ def data_vintages(run_dir: Path, claim_lines: pd.DataFrame, fee_schedule_year: i
                     out.append(f"{names[c]}: {'; '.join(top.index)}")
                 else:
                     out.append(f"{names[c]}: {top.index[0]} (and {len(top) - 1} others)")
-    if "service_date" in claim_lines and len(claim_lines):
-        years = claim_lines["service_date"].dropna().dt.year
-        other = years[years != fee_schedule_year]
-        if len(other):
-            by_year = other.value_counts().sort_index()
-            parts = ", ".join(f"{n:,} lines of {y}" for y, n in by_year.items())
-            out.append(
-                f"Medicare amounts use the {fee_schedule_year} fee schedule for every line "
-                f"(params fee_schedule_year), including {parts}; a year's own schedule can differ "
-                "by a few percent."
-            )
+    if "service_date" not in claim_lines or claim_lines.empty:
+        return out
+    lines = claim_lines[[c for c in ("claim_id", "line_no", "service_date") if c in claim_lines]]
+    if {"claim_id", "line_no", "medicare_vintage"} <= set(b.columns) and "line_no" in lines:
+        priced = lines.merge(b[["claim_id", "line_no", "medicare_vintage"]], how="left")
+        year = priced["medicare_vintage"].astype("str").str.extract(_PFS_YEAR)[0]
+        priced_year = pd.to_numeric(year, errors="coerce").fillna(fee_schedule_year)
+    else:  # no per-line vintage: every line is priced with the params' year
+        priced = lines
+        priced_year = pd.Series(float(fee_schedule_year), index=lines.index)
+    service_year = priced["service_date"].dt.year
+    off = priced[(service_year != priced_year) & service_year.notna()]
+    if len(off):
+        pairs = (
+            pd.DataFrame({"service": service_year[off.index], "priced": priced_year[off.index]})
+            .astype("int64")
+            .value_counts()
+            .sort_index()
+        )
+        parts = "; ".join(
+            f"{n:,} lines of {sy} priced with the {py} fee schedule"
+            for (sy, py), n in pairs.items()
+        )
+        out.append(
+            f"Medicare amounts: {parts} (its own year's schedule was not used; amounts can differ "
+            "by a few percent)."
+        )
     return out
 
 
