@@ -314,3 +314,84 @@ def test_claim_level_columns_reconcile_cash_from_the_tables(tmp_path) -> None:
     assert (cl.groupby("claim_id")["claim_paid"].apply(lambda s: (s != 0).sum()) == 1).all()
     c1 = cl[cl["claim_id"].eq("C001")]
     assert c1["paid"].sum() - c1["claim_level_adjustments"].sum() == c1["claim_paid"].sum()
+
+
+# --- items 6 and 7: encodings and strict values -------------------------------------------------
+
+
+def test_cp1252_bytes_are_decoded_as_cp1252_and_reported() -> None:
+    text = make_835(2).replace(
+        "N1*PR*ACME HEALTH PLAN", "N1*PR*Soci\u00e9t\u00e9 G\u00e9n\u00e9rale"
+    )
+    text = text.replace("CLP*C001", "CLP*C\u201c01", 1)
+    r = read(text.encode("cp1252"))
+    assert r.stats["encoding"] == "cp1252"
+    assert set(r.claim_lines["payer"]) == {"Soci\u00e9t\u00e9 G\u00e9n\u00e9rale"}
+    assert "C\u201c01" in set(r.claim_lines["claim_id"])  # the identifier kept, not U+FFFD
+    assert not r.claim_lines["claim_id"].str.contains("\ufffd").any()
+    assert any("read as cp1252" in w for w in r.stats["warnings"])
+
+
+def test_utf8_and_latin1_only_bytes() -> None:
+    text = make_835(1).replace("N1*PR*ACME HEALTH PLAN", "N1*PR*Soci\u00e9t\u00e9")
+    r = read(text.encode("utf-8"))
+    assert r.stats["encoding"] == "utf-8" and set(r.claim_lines["payer"]) == {"Soci\u00e9t\u00e9"}
+    assert not any("UTF-8" in w for w in r.stats["warnings"])
+    r = read(text.encode("utf-8").replace(b"Soci", b"\x81Soci"))  # \x81: undefined in cp1252
+    assert r.stats["encoding"] == "cp1252+latin-1"
+    assert set(r.claim_lines["payer"]) == {"\x81Soci\u00c3\u00a9t\u00c3\u00a9"}
+    assert read(make_835(1)).stats["encoding"] == "ascii"
+    assert read("\ufeff" + make_835(1)).stats["encoding"] == "utf-8-sig"
+
+
+@pytest.mark.parametrize(
+    ("units", "accepted"),
+    [
+        ("1e309", False),
+        ("\u00b2", False),
+        ("\uff12", False),
+        ("inf", False),
+        ("NaN", False),
+        ("9999999", False),
+        ("2.5", True),
+        ("", True),
+        ("-1", True),
+    ],
+)
+def test_svc05_units_strict(units: str, accepted: bool) -> None:
+    r = read(
+        make_835(1).replace("SVC*HC:99214*80.00*50.00**1", f"SVC*HC:99214*80.00*50.00**{units}")
+    )
+    line2 = r.claim_lines[r.claim_lines["line_no"].eq(2)]
+    if accepted:
+        assert len(line2) == 1 and r.rejects == []
+        assert line2["units"].iloc[0] == (float(units) if units else 1.0)
+    else:
+        assert line2.empty and r.stats["lines_rejected"] == 1
+        (rej,) = r.rejects
+        assert "SVC05 units" in rej["reason"] and repr(units) not in rej["reason"]
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "2025011",
+        "\uff12\uff10\uff12\uff15\uff10\uff11\uff10\uff11",
+        "20250230",
+        "18990101",
+        "20990101",
+    ],
+)
+def test_service_dates_strict(date: str) -> None:
+    r = read(make_835(1).replace("DTM*472*20250101", f"DTM*472*{date}", 1))
+    line1 = r.claim_lines[r.claim_lines["line_no"].eq(1)]
+    assert line1["service_date"].isna().all()  # never 2025-01-01 from "2025011"
+    assert any("date (" in w and "left empty" in w for w in r.stats["warnings"])
+    assert not any(date in w for w in r.stats["warnings"])
+
+
+def test_cas_quantity_and_amount_strict() -> None:
+    text = make_835(1).replace("CAS*CO*45*25.00", "CAS*CO*45*\uff12\uff15.00", 1)
+    r = read(text)
+    (rej,) = r.rejects
+    assert "non-ASCII digits" in rej["reason"] and rej["record"] == "claim C001 CAS CO-45"

@@ -465,12 +465,14 @@ def _walk_835(  # noqa: C901
         enveloped = tok.enveloped
         fast_counts = None
         claim_rarc: dict[int, list[str]] | None = None
+        encoding = tok.encoding
     else:
         sources = [(d, zip(nos, segs, strict=True)) for d, nos, segs in fast.chunks]
         warnings = []
         enveloped = True
         fast_counts = iter(fast.svc_counts)
         claim_rarc = {}
+        encoding = "utf-8-sig" if data.startswith(BOM) else "ascii"  # the fast route is ASCII
     rejects = acc.rejects
     reject_keys = acc.reject_keys
     unknown: dict[str, int] = {}
@@ -544,6 +546,7 @@ def _walk_835(  # noqa: C901
         "component_separator_mismatch": 0,
         "versions": {},
         "other_transactions": {},
+        "encoding": encoding,  # how the bytes were decoded (x12_tokens.decode), reported per file
     }
 
     hdr: dict[str, Any] = {}
@@ -993,7 +996,7 @@ def _walk_835(  # noqa: C901
                 skipping = ""
                 prov = e[1].strip() if len(e) > 1 else ""
                 fdate = e[2].strip() if len(e) > 2 else ""
-                for k in range(3, min(len(e), 15), 2):
+                for k in range(3, len(e), 2):  # X12 allows 6 pairs: any more are kept too
                     rc = e[k].strip()
                     amt_s = e[k + 1].strip() if len(e) > k + 1 else ""
                     if not rc and not amt_s:
