@@ -163,3 +163,8 @@ def test_vintage_note_reads_each_lines_fee_schedule_year(tmp_path: Path) -> None
     notes = executive.data_vintages(tmp_path, lines, 2025)
     assert notes[0] == "Medicare: CMS PFS 2025 Oct; CMS PFS 2026 Jan"
     assert notes[-1].startswith("Medicare amounts: 1 lines of 2026 priced with the 2025 fee")
+
+
+def test_idr_win_rate_trend_by_quarter() -> None:
+    (trend,) = executive.industry_trends(load_industry_benchmarks())
+    assert "2023Q1 73.5%" in trend and trend.endswith("2025Q2 88.2%.")

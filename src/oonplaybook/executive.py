@@ -89,6 +89,7 @@ class ExecutiveSummary:
     scope_note: str = ""
     idr_batches_worth: int = 0
     idr_ev_net: float = 0.0
+    industry_trends: list[str] = field(default_factory=list)
 
     @property
     def stale(self) -> bool:
@@ -263,6 +264,19 @@ def industry_table(
 _PFS_YEAR = re.compile(r"\bPFS (\d{4})\b")
 
 
+def industry_trends(figures: list[IndustryFigure]) -> list[str]:
+    """One sentence per published figure that comes by quarter (the federal IDR win rate)."""
+    out = []
+    for f in figures:
+        if not f.by_quarter:
+            continue
+        parts = ", ".join(
+            f"{q['quarter']} {format_value(q['value'], 'percent')}" for q in f.by_quarter
+        )
+        out.append(f"{f.measure[:1].upper() + f.measure[1:]}, by quarter ({f.source}): {parts}.")
+    return out
+
+
 def data_vintages(run_dir: Path, claim_lines: pd.DataFrame, fee_schedule_year: int) -> list[str]:
     """One sentence per reference data set used, and a note on lines of one year priced with
     another year's fee schedule (read from each line's Medicare vintage when recorded)."""
@@ -427,6 +441,7 @@ def build_summary(
                 "chapter 4's billed total is lower by that amount."
             )
 
+    figs = figures if figures is not None else load_industry_benchmarks()
     worth = (
         batches[batches["worth_filing"].astype("str").str.lower().eq("true")]
         if len(batches) and "worth_filing" in batches
@@ -463,8 +478,9 @@ def build_summary(
         payer_findings=payer_findings(scorecard),
         industry=industry_table(
             client_rates(claim_lines, appeals, worklist, _read_csv(art / "targets.csv")),
-            figures if figures is not None else load_industry_benchmarks(),
+            figs,
         ),
+        industry_trends=industry_trends(figs),
         vintages=data_vintages(run_dir, claim_lines, fee_schedule_year),
         stale_days=stale_days,
         today_open_items=today_open,
