@@ -36,10 +36,9 @@ run_dir: str = "."  # the run folder (the kernel's working directory)
 params_base: str = "."  # folder relative input paths resolve from
 
 # %%
-import pandas as pd
 from IPython.display import Markdown, display
 
-from oonplaybook import context, letters, plots, report
+from oonplaybook import context, letters, plots, report, workbook
 from oonplaybook import playbook as pb
 from oonplaybook.specialties import load_profiles
 
@@ -109,7 +108,7 @@ targets.to_csv(ctx.artifact("targets"), index=False)
 report.save_table(run_dir, "40_targets", targets, title="Targets per payer and code family")
 report.show(
     targets.sort_values("n_lines", ascending=False, kind="stable"), "No targets could be set.",
-    caption="Targets per payer and code family (the most-billed 15)", where_rest="artifacts/playbook.xlsx › Targets",
+    caption="Targets per payer and code family (the 15 with the most lines)", where_rest="artifacts/playbook.xlsx › Targets",
     columns=["payer", "code_family", "n_lines", "current_x", "opening_ask_x", "target_x", "walk_away_x", "target_rationale"],
 )
 
@@ -175,7 +174,8 @@ fig = pb.stake_figure(by_route, "route", "At stake by route")
 
 # %%
 report.show(
-    batches, "No dispute is eligible for federal IDR.", caption="IDR batches (the first 15 by expected value)",
+    batches.sort_values("ev_net", ascending=False, kind="stable"), "No dispute is eligible for federal IDR.",
+    caption="IDR batches (the 15 with the highest net expected value)",
     where_rest="artifacts/playbook.xlsx › IDR batches",
     columns=["batch_id", "payer", "idr_code_group", "n_claims", "initiate_by", "offer_total", "paid_total", "qpa_total", "p_win", "ev_net", "worth_filing"],
 )
@@ -222,8 +222,8 @@ report.show(
 # %% [markdown]
 # ## Deliverables
 #
-# `playbook.xlsx` (Summary, Targets, Worklist, IDR batches, Payer scorecard, Patient
-# protections), `worklist.csv`, `idr_batches.csv`, `targets.csv` and the letters (Markdown and
+# `playbook.xlsx` (README, Summary, the open Worklist with columns to record the work, the rows
+# not open, the document checklists, Targets, IDR batches, Payer scorecard, Patient protections), `worklist.csv`, `idr_batches.csv`, `targets.csv` and the letters (Markdown and
 # Word) of the top worklist items and IDR batches, all under this run's `artifacts/`.
 
 # %%
@@ -241,22 +241,15 @@ letter_run = letters.write_letters(
 worklist = letters.with_letter_files(worklist, letter_run.index)  # `letter` = the file actually written
 pb.write_csv(worklist, ctx.artifact("worklist"))  # = to_csv(index=False), byte for byte, faster
 letters.save_inputs(run_dir, as_of=as_of, worklist=worklist, disputes=disputes, batches=batches, protections=protections, targets=targets)
-pb.write_workbook(
-    ctx.artifact("playbook"),
-    {
-        "Summary": summary,
-        "Targets": targets,
-        "Worklist": worklist,
-        "IDR batches": batches,
-        "Payer scorecard": scorecard if scorecard is not None else pd.DataFrame({"note": ["stage 30 did not write a scorecard"]}),
-        "Patient protections": protections,
-    },
+pb.write_playbook_workbook(
+    ctx.artifact("playbook"), summary=summary, worklist=worklist, targets=targets, batches=batches,
+    scorecard=scorecard, protections=protections, facts=workbook.run_facts(run_dir, ctx.config),
 )
 display(Markdown(
     f"Wrote `playbook.xlsx`, `worklist.csv` ({len(worklist):,} rows), `idr_batches.csv` ({len(batches):,} batches), "
     f"`targets.csv` and {len(letter_run.index):,} letters (Markdown + Word, each with a staff cover note in "
     "`letters/internal/`) under `artifacts/letters/`. Letters per type are limited by `playbook.letter_limit` "
-    f"(rows due within {settings.letter_due_days} days are always written); "
+    f"(rows due within {settings.letter_due_days} days first); "
     "`oonplaybook letters RUN_DIR --all` writes the rest."
     + "".join(f"\n\n- {x}" for x in letter_run.warnings)
 ))

@@ -180,18 +180,26 @@ def test_external_letters_fail_loudly_on_internal_content() -> None:
     assert not internal_content("«MEMBER_ID» · Member ID", PAYER)
 
 
-def test_limit_is_per_type_and_urgent_rows_are_always_written(
-    fixture_run: tuple, tmp_path: Path
-) -> None:
+def test_limit_is_per_type_and_due_rows_come_first(fixture_run: tuple, tmp_path: Path) -> None:
     _, _, f = fixture_run
-    run = _write(f, tmp_path, limit=0, due_days=10_000)
     cand = letters.candidate_rows(f["wl"])
-    assert set(run.index["claim_id"]) >= set(cand["claim_id"])  # all due within the window
-    none = _write(f, tmp_path / "b", limit=0, due_days=0)
-    assert none.index["letter_type"].ne("idr_offer_brief").sum() <= len(cand)
-    cov = none.coverage.set_index("Letter")
-    assert (cov["Needed"] >= cov["Written"]).all()
+    run = _write(f, tmp_path, limit=1, due_days=30)
+    per_type = (
+        run.index[run.index["letter_type"].ne("idr_offer_brief")].groupby("letter_type").size()
+    )
+    assert len(per_type) and (per_type <= 1).all()
+    days = (pd.to_datetime(cand["deadline"]) - pd.Timestamp(AS_OF)).dt.days
+    for kind, g in cand.assign(days=days).groupby("letter_type"):
+        soon = g[g["days"].between(0, 30)]
+        chosen = run.index[run.index["letter_type"].eq(kind)]
+        if len(soon) and len(chosen):  # a row due within 30 days goes before one with more time
+            assert chosen["claim_id"].iloc[0] in set(soon["claim_id"])
+    cov = run.coverage.set_index("Letter")
     assert (cov["Not yet written"] == cov["Needed"] - cov["Written"]).all()
+    assert (cov["Due soon, not written"] <= cov["Due within 30 days"]).all()
+    every = _write(f, tmp_path / "all", limit=None)
+    got = set(zip(every.index["claim_id"], every.index["route"], strict=True))
+    assert set(zip(cand["claim_id"], cand["route"], strict=True)) <= got
 
 
 def test_worklist_letter_names_the_file_written(fixture_run: tuple) -> None:

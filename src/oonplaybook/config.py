@@ -142,7 +142,7 @@ class PlaybookSettings(_Strict):
         description="per-letter-type limits overriding letter_limit, e.g. {appeal: 100}",
     )
     letter_due_days: int = Field(
-        14, ge=0, description="rows due within this many days always get their letter"
+        14, ge=0, description="rows due within this many days get their letter first (within the limits)"
     )
     timely_filing_days: int = Field(
         365,

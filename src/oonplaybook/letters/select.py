@@ -2,9 +2,10 @@
 
 Every **open** worklist row whose route needs a letter is a candidate (corrected claims and
 write-offs need none). A limit applies per letter type (``playbook.letter_limit``, or
-``playbook.letter_limits[type]``), taken in worklist rank order; rows due within
-``playbook.letter_due_days`` are always written, whatever the limit. ``oonplaybook letters
-RUN_DIR --all`` writes every candidate. Patient letters go only to the worklist's patient rows.
+``playbook.letter_limits[type]``); within a type, rows due within ``playbook.letter_due_days``
+come first, then the rest in worklist rank order, so the limit falls on the rows with the most
+time left. ``oonplaybook letters RUN_DIR --all`` writes every candidate. Patient letters go
+only to the worklist's patient rows.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ def candidate_rows(worklist: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("rank", kind="stable")
 
 
+def _due_soon(rows: pd.DataFrame, as_of: date, due_days: int) -> pd.Series:
+    """Rows whose deadline falls within ``due_days`` of ``as_of`` (and has not passed)."""
+    days = (pd.to_datetime(rows["deadline"]) - pd.Timestamp(as_of)).dt.days
+    return days.le(due_days) & days.ge(0)
+
+
 def select_rows(
     worklist: pd.DataFrame,
     *,
@@ -53,15 +60,16 @@ def select_rows(
     limits: Mapping[str, int] | None = None,
     due_days: int = 14,
 ) -> pd.DataFrame:
-    """The candidate rows to write now: the top ``limit`` of each type plus every row due soon."""
+    """The candidate rows to write now: per type, rows due within ``due_days`` first, then the
+    rest in rank order, up to the type's limit (``None``: every candidate)."""
     cand = candidate_rows(worklist)
     limits = dict(limits or {})
-    days = (pd.to_datetime(cand["deadline"]) - pd.Timestamp(as_of)).dt.days
-    urgent = days.le(due_days) & days.ge(0)
+    urgent = _due_soon(cand, as_of, due_days)
+    cand = cand.assign(_u=~urgent).sort_values(["_u", "rank"], kind="stable").drop(columns="_u")
     order = cand.groupby("letter_type", sort=False).cumcount()
     cap = cand["letter_type"].map(lambda k: _limit(k, limit, limits))
-    within = cap.isna() | (order < cap.fillna(0))
-    return cand[within | urgent]
+    keep = cap.isna() | (order < cap.fillna(0))
+    return cand[keep].sort_values("rank", kind="stable")
 
 
 def select_batches(
@@ -82,10 +90,25 @@ def coverage(
     *,
     limit: int | None,
     limits: Mapping[str, int] | None = None,
+    as_of: date | None = None,
+    due_days: int = 14,
 ) -> pd.DataFrame:
-    """Per letter type: recipient, letters needed, written, not yet written and the limit used."""
+    """Per letter type: recipient, letters needed, written, not yet written, those due soon
+    (and due soon but not written), and the limit used."""
     cand = candidate_rows(worklist)
     need = cand["letter_type"].value_counts()
+    soon_rows = cand[_due_soon(cand, as_of, due_days)] if as_of is not None else cand.iloc[:0]
+    soon = soon_rows["letter_type"].value_counts()
+    done_keys = set(zip(written.get("claim_id", []), written.get("route", []), strict=True))
+    is_done = pd.Series(
+        [
+            (c, r) in done_keys
+            for c, r in zip(soon_rows["claim_id"], soon_rows["route"], strict=True)
+        ],
+        index=soon_rows.index,
+        dtype="bool",
+    )
+    missed = soon_rows.loc[~is_done, "letter_type"].value_counts()
     n_batches = (
         0
         if batches is None or batches.empty
@@ -104,6 +127,8 @@ def coverage(
                 "Needed": needed,
                 "Written": got,
                 "Not yet written": max(needed - got, 0),
+                f"Due within {due_days} days": int(soon.get(key, 0)),
+                "Due soon, not written": int(missed.get(key, 0)),
                 "Limit per type": "none" if cap is None else str(cap),
             }
         )

@@ -111,7 +111,7 @@ def write_letters(
     """Write the letters of the selected open worklist rows and IDR batches, with cover notes.
 
     ``limit``/``limits`` cap each letter type (``None`` = every candidate); rows due within
-    ``due_days`` of ``as_of`` are always written. Returns the index and the coverage per type.
+    ``due_days`` of ``as_of`` come first within a type. Returns the index and the coverage.
     """
     from oonplaybook.playbook._adapters import isin, line_frame
 
@@ -203,7 +203,9 @@ def write_letters(
         )
     idx = pd.DataFrame(index, columns=INDEX_COLUMNS)
     idx.to_csv(out / INDEX_FILE, index=False)
-    cov = sel.coverage(worklist, idx, batches, limit=limit, limits=limits)
+    cov = sel.coverage(
+        worklist, idx, batches, limit=limit, limits=limits, as_of=as_of, due_days=due_days
+    )
     return LetterRun(idx, cov, warnings)
 
 
