@@ -168,3 +168,17 @@ def test_vintage_note_reads_each_lines_fee_schedule_year(tmp_path: Path) -> None
 def test_idr_win_rate_trend_by_quarter() -> None:
     (trend,) = executive.industry_trends(load_industry_benchmarks())
     assert "2023Q1 73.5%" in trend and trend.endswith("2025Q2 88.2%.")
+
+
+def test_packaged_idr_win_rates_match_the_cms_tables(shared_real: Path) -> None:
+    """The packaged by-quarter figures are CMS Table 12's provider-prevailing / total."""
+    t = pd.read_parquet(shared_real / "idr" / "supp_payment_determination_outcomes.parquet")
+    total = t[t["Metric"].str.startswith("Total Payment Determinations")].set_index("Quarter")
+    won = t[t["Metric"].str.contains("Provider, Facility, or Air Ambulance Provider is the Prev")]
+    won = won.set_index("Quarter")
+    idr = next(f for f in load_industry_benchmarks() if f.id == "idr_provider_win_rate")
+    for q in idr.by_quarter:
+        assert q["determinations"] == total.loc[q["quarter"], "Total"]
+        assert q["provider_prevailed"] == won.loc[q["quarter"], "Total"]
+        assert q["value"] == pytest.approx(q["provider_prevailed"] / q["determinations"], abs=5e-4)
+    assert idr.value == idr.by_quarter[-1]["value"]
