@@ -170,9 +170,15 @@ def test_idr_win_rate_trend_by_quarter() -> None:
     assert "2023Q1 73.5%" in trend and trend.endswith("2025Q2 88.2%.")
 
 
-def test_packaged_idr_win_rates_match_the_cms_tables(shared_real: Path) -> None:
-    """The packaged by-quarter figures are CMS Table 12's provider-prevailing / total."""
-    t = pd.read_parquet(shared_real / "idr" / "supp_payment_determination_outcomes.parquet")
+def test_packaged_idr_win_rates_match_the_cms_tables() -> None:
+    """The packaged by-quarter figures are CMS Table 12's provider-prevailing / total
+    (a provenance check against the CMS tables in ../shared; the package carries the figures)."""
+    from tests.conftest import SHARED
+
+    src = SHARED / "data" / "real" / "idr" / "supp_payment_determination_outcomes.parquet"
+    if not src.exists():
+        pytest.skip(f"{src} (the CMS IDR supplemental tables) is not present")
+    t = pd.read_parquet(src)
     total = t[t["Metric"].str.startswith("Total Payment Determinations")].set_index("Quarter")
     won = t[t["Metric"].str.contains("Provider, Facility, or Air Ambulance Provider is the Prev")]
     won = won.set_index("Quarter")
