@@ -182,6 +182,10 @@ def test_folder_of_params_goes_on_past_a_failing_client(tmp_path: Path) -> None:
     ]
     good["appeals_file"] = str(REPO / "data" / "demo" / "appeals.csv")
     good["output_root"] = str(tmp_path / "outputs")
+    bench = good.get("benchmark", {})
+    for key in ("ncci_files", "allowed_amounts_files"):  # lists of paths relative to params/
+        if bench.get(key):
+            bench[key] = [str((DEMO_PARAMS.parent / f).resolve()) for f in bench[key]]
     (folder / "a_good.yaml").write_text(yaml.safe_dump(good))
     (folder / "b_bad.yaml").write_text(
         yaml.safe_dump({**good, "client": "bad", "state": "Nowhere"})

@@ -3,7 +3,8 @@
 A run is written to ``<output_root>/<client>/.<run-id>.partial`` and renamed to
 ``<output_root>/<client>/<run-id>`` when it ends, so a folder without the ``.partial`` suffix is
 always whole. A failed run is kept (renamed to ``<run-id>.failed``) with ``status: failed`` and
-the notebook and cell that failed in its ``manifest.json``.
+the notebook and cell that failed in its ``manifest.json``. Where a run may write, how it claims
+its folder, and how its manifest survives kills and full disks is :mod:`oonplaybook.run_folder`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from oonplaybook.run_folder import (
     claim_new_run,
     claim_out_folder,
     finish,
+    free_name,
     io_error,
     io_fix,
     read_manifest,
@@ -345,7 +347,9 @@ def run_client(
                         "ename": e.ename,
                         "evalue": e.evalue,
                     }
-                    where_now = final if slot.in_place else final.with_name(final.name + ".failed")
+                    where_now = (
+                        final if slot.in_place else free_name(final.parent, f"{final.name}.failed")
+                    )
                     fix = io_fix(f"{e.ename}: {e.evalue}")
                     raise RunFailed(
                         f"{cfg.client}: {result.error} (see {where_now / (stage + '.ipynb')})"
