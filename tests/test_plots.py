@@ -86,7 +86,8 @@ def test_revenue_bars_label_blank_groups_and_keep_legend_off_the_bars() -> None:
     assert labels == {"emergency medicine", "not recorded"}
     fig.canvas.draw()
     legend = ax.get_legend().get_window_extent()
-    assert legend.x0 >= ax.get_window_extent().x1  # right of the plotting area
+    assert legend.y1 <= ax.get_window_extent().y0  # under the plotting area, off the bars
+    assert legend.y1 <= ax.xaxis.label.get_window_extent().y0  # and under the axis label
     plt.close(fig)
 
 

@@ -885,7 +885,16 @@ def plot_gaps(gaps: pd.DataFrame, by: str = "payer"):
     )
     ax.set_title("The gap between what was paid and each benchmark")
     if ax.get_legend() is not None:  # beside the bars, never over them
-        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        from oonplaybook.plots import below_axes
+
+        sns.move_legend(
+            ax,
+            "upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            bbox_transform=below_axes(ax, 0.6),
+            ncol=3,
+            frameon=False,
+        )
     fig.tight_layout()
     return fig
 

@@ -122,10 +122,30 @@ def log_axis(ax: plt.Axes, axis: str = "x", unit: str = "x", max_ticks: int = 7)
     return ax
 
 
-def legend_outside(ax: plt.Axes, **kwargs: object) -> None:
-    """The legend to the right of the plot, outside the data (never over bars, points or the
-    axis label); the notebook saves figures with a tight bounding box, so it stays in view."""
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, **kwargs)
+def below_axes(ax: plt.Axes, inches: float = 0.6) -> matplotlib.transforms.Transform:
+    """Axes coordinates shifted ``inches`` down: an anchor under the tick labels and axis
+    label whatever the figure's height."""
+    return matplotlib.transforms.offset_copy(ax.transAxes, fig=ax.figure, y=-inches, units="inches")
+
+
+def legend_outside(
+    ax: plt.Axes, *, ncol: int | None = None, below: float = 0.6, **kwargs: object
+) -> None:
+    """The legend under the plot, outside the data (never over bars, points or the axis
+    label): anchored ``below`` inches under the axes, centred, in up to three columns."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    ax.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=below_axes(ax, below),
+        ncol=ncol or min(len(handles), 3),
+        frameon=False,
+        **kwargs,
+    )
 
 
 def readable(value: object) -> str:
@@ -220,7 +240,7 @@ def monthly_volume(claim_lines: pd.DataFrame) -> plt.Figure:
     ax.set_title(title)
     ax.set_xlabel("")
     ax.set_ylabel("billed")
-    legend_outside(ax)
+    legend_outside(ax, ncol=4, below=0.85)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig

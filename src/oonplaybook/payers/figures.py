@@ -18,7 +18,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from oonplaybook.payers.scorecard import PayerModels  # noqa: E402
-from oonplaybook.plots import legend_outside, log_axis  # noqa: E402
+from oonplaybook.plots import below_axes, legend_outside, log_axis  # noqa: E402
 
 #: What each model's estimate means, for axis labels and readings.
 MODEL_LABELS = {
@@ -194,7 +194,15 @@ def payment_spread_plot(paid: pd.DataFrame) -> plt.Figure:
     ax.set_xlabel("allowed as a multiple of Medicare (paid lines)")
     ax.set_title("How each payer's allowed amounts spread around its level")
     if ax.get_legend() is not None:
-        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title=None)
+        sns.move_legend(
+            ax,
+            "upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            bbox_transform=below_axes(ax, 0.6),
+            ncol=3,
+            frameon=False,
+            title=None,
+        )
     fig.tight_layout()
     return fig
 
