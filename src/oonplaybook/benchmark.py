@@ -765,7 +765,7 @@ def findings(
                 else ("below" if r["ratio_to_published"] < 0.9 else "in line with")
             )
             out.append(
-                f"{r['specialty']}: charges are a median {r['billed_multiple_median']:.1f}x Medicare, "
+                f"{str(r['specialty']).replace('_', ' ')}: charges are a median {r['billed_multiple_median']:.1f}x Medicare, "
                 f"{word} the published {r['published_label']} ({r['source']})."
             )
     out.append(
