@@ -47,6 +47,8 @@ from oonplaybook.formatting import Kind
         ("drift size", [0.72], Kind.MULTIPLE),
         ("batching_gain", [1605.11], Kind.MONEY),
         ("unpaid_other", [1605.11], Kind.MONEY),
+        ("overturned", [52], Kind.COUNT),
+        ("overturn_rate", [0.38], Kind.PERCENT),
     ],
 )
 def test_kind_of(column: str, values: list, kind: Kind) -> None:

@@ -396,6 +396,8 @@ def kind_of(column: str, series: pd.Series | None = None) -> Kind:
     if _DAYS.search(c):
         return Kind.DAYS
     if _PERCENT.search(c):
+        if series is not None and pd.api.types.is_integer_dtype(series):
+            return Kind.COUNT  # a share is never stored as an integer ("overturned": 52)
         return Kind.PERCENT
     if _COUNT.search(c):
         return Kind.COUNT
