@@ -147,6 +147,14 @@ def test_no_raw_values_and_no_index_in_any_table(rendered: dict) -> None:
             if RAW_VALUES.search(text):
                 bad.append(text[:80])
     assert not bad, f"{len(bad)} raw values in table cells, e.g. {bad[:5]}"
+    # a count formatted as a share reads "2000.0%": no share in the report is ten times the whole
+    pct = [
+        td.get_text(strip=True)
+        for td in soup.find_all("td")
+        if re.fullmatch(r"-?[\d,]+\.\d%", td.get_text(strip=True))
+        and float(td.get_text(strip=True)[:-1].replace(",", "")) > 1000
+    ]
+    assert not pct, f"implausible percentages (a count read as a share?): {pct[:5]}"
     cut = [
         td.get_text() for td in soup.find_all("td") if td.get_text().rstrip().endswith(("...", "…"))
     ]
