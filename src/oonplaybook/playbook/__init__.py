@@ -2,7 +2,7 @@
 
 Public functions (the 40_playbook notebook calls these): :func:`build_targets`,
 :func:`appeal_ladder`, :func:`route_claims`, :func:`build_worklist`, :func:`build_idr_batches`,
-:func:`patient_protections`, :func:`revenue_at_stake`, :func:`write_workbook`.
+:func:`patient_protections`, :func:`revenue_at_stake`, :func:`write_playbook_workbook`.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from oonplaybook.playbook.summary import (
     specialty_scope,
     stake_figure,
     summary_sheet,
+    write_playbook_workbook,
     write_workbook,
 )
 from oonplaybook.playbook.targets import build_targets, line_targets
 from oonplaybook.playbook.worklist import (
     appeal_success_rates,
     build_worklist,
+    coherence_problems,
     link_idr_batches,
     route_claims,
 )
@@ -50,8 +52,10 @@ __all__ = [
     "idr_disputes",
     "patient_protections",
     "revenue_at_stake",
+    "coherence_problems",
     "route_claims",
     "summary_sheet",
+    "write_playbook_workbook",
     "write_workbook",
     "denial_group",
     "denial_groups",

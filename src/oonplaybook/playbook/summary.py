@@ -1,4 +1,4 @@
-"""Revenue at stake and the workbook a consultant hands a client.
+"""Revenue at stake and the playbook's summary figures (the workbook itself: ``workbook.py``).
 
 ``revenue_at_stake`` answers "how much, where, and how much of it can we still get": billed and
 paid from the claim lines; underpaid against target, denied, expected recoverable and already
@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from oonplaybook.report import WORKBOOK_MAX_ROWS, write_workbook  # noqa: F401 (re-exported)
+from oonplaybook.workbook import (  # noqa: F401 (re-exported)
+    WORKBOOK_MAX_ROWS,
+    write_playbook_workbook,
+    write_workbook,
+)
 
 STAKE_COLUMNS = [
     "billed",
@@ -72,73 +76,112 @@ def summary_sheet(
     as_of: str,
     specialties: list[str],
 ) -> pd.DataFrame:
-    """The Summary sheet: one labelled figure per row, each saying what it counts."""
+    """The Summary sheet: one labelled figure per row, each saying what it counts.
+
+    ``value`` holds numbers as numbers (dates as dates) and ``kind`` says how each row's value
+    reads (money, count, date, text: :class:`formatting.Kind` values), so the workbook stores
+    and formats every figure by its kind and the report can write it with ``format_value``.
+    """
     open_ = worklist["status"].eq("open")
-    rows = [
-        ("Client", client_name, "from params"),
-        ("Deadlines counted to", as_of, "params playbook.as_of_date, else the data cut-off"),
+    status = worklist["status"].astype("str")
+    worth = batches["worth_filing"].astype("bool") if len(batches) else pd.Series(dtype="bool")
+    money = "money"
+    rows: list[tuple[str, object, str, str]] = [
+        ("Client", client_name, "text", "from params"),
+        (
+            "Deadlines counted to",
+            pd.Timestamp(as_of),
+            "date",
+            "params playbook.as_of_date, else the data cut-off",
+        ),
         (
             "Specialties",
             ", ".join(specialties),
+            "text",
             "specialty profiles used for arguments and checklists",
         ),
-        ("Claim lines", int(len(claim_lines)), "all lines read"),
-        ("Billed", round(float(claim_lines["billed"].sum()), 2), "sum of line charges"),
-        ("Paid", round(float(claim_lines["paid"].sum()), 2), "sum of plan payments"),
-        ("Worklist items (open)", int(open_.sum()), "claims x routes still workable"),
+        ("Claim lines", int(len(claim_lines)), "count", "all lines in scope"),
+        ("Billed", round(float(claim_lines["billed"].sum()), 2), money, "sum of line charges"),
+        ("Paid", round(float(claim_lines["paid"].sum()), 2), money, "sum of plan payments"),
+        ("Worklist items (open)", int(open_.sum()), "count", "claims x routes still workable"),
         (
-            "Underpaid vs target",
+            "Worklist items (in progress)",
+            int(status.eq("in_progress").sum()),
+            "count",
+            "appeals filed, decision pending",
+        ),
+        (
+            "Write-offs",
+            int(status.eq("write_off").sum()),
+            "count",
+            "items whose expected recovery does not cover the cost of working them",
+        ),
+        (
+            "Lost items",
+            int(status.eq("lost").sum()),
+            "count",
+            "items whose every deadline has passed",
+        ),
+        (
+            "Underpaid against target",
             round(float(worklist["underpaid"].sum()), 2),
+            money,
             "target less allowed, paid lines",
         ),
         (
             "Denied, at stake",
             round(float(worklist["denied_amount"].sum()), 2),
+            money,
             "denied lines at the payer's usual rate",
         ),
         (
             "Expected recoverable",
             round(float(worklist.loc[open_, "expected_recovery"].sum()), 2),
-            "probability x amount, net of fees and work cost",
+            money,
+            "open items: probability x amount, net of fees and work cost",
         ),
         (
-            "Lost (deadline passed)",
+            "Lost",
             round(float(worklist["lost_revenue"].sum()), 2),
+            money,
             "expected value forgone (probability x amount) where every route has closed",
         ),
         (
             "IDR batches worth filing",
-            int(batches["worth_filing"].sum()) if len(batches) else 0,
-            "batches with positive net EV",
+            int(worth.sum()),
+            "count",
+            "batches with positive net expected value",
         ),
         (
             "IDR expected value, net",
-            round(float(batches.loc[batches["worth_filing"], "ev_net"].sum()), 2)
-            if len(batches)
-            else 0.0,
-            "sum over worthwhile batches",
+            round(float(batches.loc[worth, "ev_net"].sum()), 2) if len(batches) else 0.0,
+            money,
+            "sum over the batches worth filing",
         ),
         (
             "Claims that may not be balance-billed",
-            int((~protections["balance_bill_allowed"]).sum()),
-            "NSA-protected, no valid consent",
+            int((~protections["balance_bill_allowed"].astype("bool")).sum()),
+            "count",
+            "NSA-protected or public plan, no valid consent",
         ),
         (
             "Patient responsibility above NSA cap",
             int(protections["patient_resp_exceeds_cap"].sum()),
+            "count",
             "claims to refund or re-bill",
         ),
         (
-            "Self-pay bills $400+ over GFE",
+            "Self-pay bills $400+ over the estimate",
             int(protections["ppdr_eligible"].sum()),
+            "count",
             "patient-provider dispute eligible (45 CFR 149.620)",
         ),
     ]
-    return pd.DataFrame(rows, columns=["item", "value", "what it counts"]).astype({"value": "str"})
+    out = pd.DataFrame(rows, columns=["item", "value", "kind", "what it counts"])
+    out["value"] = out["value"].astype("object")
+    return out
 
 
-#: Rows per sheet written to the workbook; larger tables are cut to their first rows (they are
-#: sorted by priority/value) and the sheet's last row says how many more are in the CSV.
 def specialty_scope(
     claim_lines: pd.DataFrame, specialties: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
