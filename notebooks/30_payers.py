@@ -80,7 +80,7 @@ report.save_table(run_dir, "30_scorecard", pf.scorecard_view(scorecard), title="
 report.show(
     pf.scorecard_view(scorecard), "No payer could be scored.",
     caption="Payer scorecard (every column in playbook.xlsx › Payer scorecard)",
-    columns=["rank", "payer", "dollars at stake", "adjusted denial rate", "denial OR", "x Medicare now", "median days", "appeal overturn", "drift size", "repricer", "improper ER denials", "red flags"],
+    columns=["rank", "payer", "dollars at stake", "adjusted denial rate", "denial OR", "x Medicare now", "median days", "median days from service", "appeal overturn", "drift size", "repricer", "improper ER denials", "red flags"],
 )
 
 # %% [markdown]
@@ -150,7 +150,9 @@ display(Markdown(pf.messages_md(models.drift)))
 #
 # Share of claims remitted (paid or denied) by days since the payer received them, per payer
 # (Kaplan-Meier; claims with no remittance by the data cut-off count as still open, not as
-# late payments). The hazard ratio compares each payer's speed with the average payer's.
+# late payments). When most claims carry no claim-received date, the days run from the date of
+# service instead (the axis, the scorecard column and the note below say so). The hazard ratio
+# compares each payer's speed with the average payer's.
 
 # %%
 fig = pf.km_plot(models.km_curves()) if models.time_to_pay is not None else None
