@@ -243,7 +243,9 @@ def negotiation_context(
                 "billed": money(r["billed"]),
                 "allowed": money(r["allowed"]),
                 "medicare": money(m),
-                "allowed_x": mult(float(r["allowed"]) / m) if m == m and m > 0 else "—",
+                "allowed_x": mult(float(r["allowed"]) / m)
+                if m == m and m > 0 and float(r["allowed"]) > 0
+                else "—",
                 "asked": money(a),
             }
         )

@@ -64,6 +64,11 @@ def select_rows(
     rest in rank order, up to the type's limit (``None``: every candidate)."""
     cand = candidate_rows(worklist)
     limits = dict(limits or {})
+    unknown = sorted(set(limits) - set(LETTER_TYPES))
+    if unknown:
+        raise ValueError(
+            f"playbook.letter_limits: unknown letter type(s) {unknown}; use {sorted(LETTER_TYPES)}"
+        )
     urgent = _due_soon(cand, as_of, due_days)
     cand = cand.assign(_u=~urgent).sort_values(["_u", "rank"], kind="stable").drop(columns="_u")
     order = cand.groupby("letter_type", sort=False).cumcount()
