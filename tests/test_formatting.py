@@ -48,6 +48,8 @@ from oonplaybook.formatting import Kind
         ("batching_gain", [1605.11], Kind.MONEY),
         ("unpaid_other", [1605.11], Kind.MONEY),
         ("overturned", [52], Kind.COUNT),
+        ("deadline", ["2026-02-09", None], Kind.DATE),
+        ("letter", ["open_negotiation/DM1.md"], Kind.CODE),
         ("overturn_rate", [0.38], Kind.PERCENT),
     ],
 )
@@ -197,3 +199,10 @@ def test_vocabulary_values_read_as_words_and_small_tables_keep_together() -> Non
     assert "keep" not in fmt.to_html(many, limit=40)
     wide = pd.DataFrame({f"c{i}": [1] for i in range(fmt.WIDE_COLUMNS + 1)})
     assert "oop-table wide" in fmt.to_html(wide)
+
+
+def test_identifiers_break_only_after_separators_and_dates_stay_whole() -> None:
+    df = pd.DataFrame({"letter": ["payer/open_negotiation.md"], "deadline": ["2026-02-09"]})
+    html = fmt.to_html(df)
+    assert '<td class="code">payer/<wbr>open_<wbr>negotiation.<wbr>md</td>' in html
+    assert '<td class="date">2026-02-09</td>' in html

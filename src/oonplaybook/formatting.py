@@ -314,6 +314,8 @@ _CODE_NAMES = frozenset(
         "drift_month_low",
         "drift_month_high",
         "idr_code_group",
+        "letter",  # a file name: breaks after "_" or "/" only
+        "file",
     }
 )
 #: Kinds of known columns whose names the rules below would misread.
@@ -339,6 +341,7 @@ KNOWN_KINDS: dict[str, Kind] = {
     "needed_by": Kind.TEXT,
     "initiate_by": Kind.DATE,
 }
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 _DATE_NAMES = re.compile(r"(_date|^deadline|_end|_service|^date)$")
 _PVALUE = re.compile(r"(^p_value$|_p$|_p_holm$|^p-value$|^p$|p_holm)")
 _MULTIPLE = re.compile(
@@ -382,6 +385,8 @@ def kind_of(column: str, series: pd.Series | None = None) -> Kind:
                 return Kind.YES_NO
             if len(non_null) and non_null.map(lambda v: isinstance(v, date | pd.Timestamp)).all():
                 return Kind.DATE
+            if len(non_null) and non_null.astype("str").str.fullmatch(_ISO_DATE).all():
+                return Kind.DATE  # ISO dates read back from a CSV as text
             return Kind.TEXT
     elif c in _CODE_NAMES:
         return Kind.CODE
@@ -606,7 +611,9 @@ def to_html(
     text = format_table(frame, kinds=ks, labels=labels)
     kind_list = [ks[str(c)] for c in frame.columns]
     cls = [
-        "num" if k in NUMERIC_KINDS else {Kind.TEXT: "wrap", Kind.CODE: "code"}.get(k, "txt")
+        "num"
+        if k in NUMERIC_KINDS
+        else {Kind.TEXT: "wrap", Kind.CODE: "code", Kind.DATE: "date"}.get(k, "txt")
         for k in kind_list
     ]
     wide = " wide" if len(kind_list) > WIDE_COLUMNS else ""
@@ -623,7 +630,7 @@ def to_html(
     for i, row in enumerate(text.itertuples(index=False, name=None)):
         tr = ' class="total"' if total_row and i == n - 1 else ""
         cells = "".join(
-            f'<td class="{c}">{html.escape(str(v))}</td>' for v, c in zip(row, cls, strict=True)
+            f'<td class="{c}">{_cell(str(v), c)}</td>' for v, c in zip(row, cls, strict=True)
         )
         parts.append(f"<tr{tr}>{cells}</tr>")
     parts.append("</tbody></table>")
@@ -632,6 +639,15 @@ def to_html(
         parts.append(f'<p class="rest-note">{html.escape(note)}</p>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def _cell(text: str, cls: str) -> str:
+    """A cell's escaped text; identifiers may break only after ``_``, ``/`` or ``.``."""
+    out = html.escape(text)
+    if cls == "code":
+        for ch in ("_", "/", "."):
+            out = out.replace(ch, ch + "<wbr>")
+    return out
 
 
 class HtmlTable:
