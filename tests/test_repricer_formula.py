@@ -99,3 +99,19 @@ def test_demo_payer_switched_to_formula_pricing_is_named_in_the_findings() -> No
     assert not sc.loc[others, "repricer_flag"].any()
     text = " ".join(readings(pm))
     assert f"{fair} prices by formula (reference-based pricing, no vendor named)" in text
+
+
+def test_executive_summary_names_formula_pricing() -> None:
+    from oonplaybook.executive import payer_findings as executive_findings
+
+    sc = pd.DataFrame(
+        {
+            "payer": ["F", "N"],
+            "repricer_flag": [True, True],
+            "repricer_level": [FORMULA, NAMED],
+            "repricer_evidence": ["allowed clusters at 1.400x Medicare", "MULTIPLAN"],
+        }
+    )
+    text = executive_findings(sc)
+    assert any(t.startswith("F pays by formula (reference-based pricing") for t in text), text
+    assert any(t.startswith("N pays by a repricer's formula") for t in text), text

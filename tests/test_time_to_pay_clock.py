@@ -72,3 +72,12 @@ def test_slowest_payer_is_still_named_without_submitted_dates(no_submitted_fit) 
     assert json.loads(pm.to_json())["time_to_pay_clock"] == "service"
     fig = km_plot(pm.km_curves())
     assert "date of service" in fig.axes[0].get_xlabel()
+
+
+def test_executive_summary_says_days_from_service(no_submitted_fit) -> None:
+    from oonplaybook.executive import payer_findings as executive_findings
+
+    truth, pm = no_submitted_fit
+    slow = next(p for p, t in truth["payers"].items() if t["behaviour"] == "slow")
+    lines = [x for x in executive_findings(pm.scorecard()) if x.startswith(f"{slow} pays")]
+    assert lines and "days to pay from the date of service" in lines[0], lines

@@ -151,8 +151,13 @@ def payer_findings(scorecard: pd.DataFrame) -> list[str]:
             )
         if flag(r, "repricer_flag"):
             ev = str(r.get("repricer_evidence") or "").strip()
+            who = (
+                "by formula (reference-based pricing, no repricing vendor named)"
+                if str(r.get("repricer_level", "")).startswith("formula")
+                else "by a repricer's formula"
+            )  # levels: payers/repricer.py
             out.append(
-                f"{payer} pays by a repricer's formula rather than a fair evaluation of each claim"
+                f"{payer} pays {who} rather than a fair evaluation of each claim"
                 + (f": {ev}." if ev and ev != "nan" else ".")
             )
         if flag(r, "improper_er_flag"):
@@ -171,7 +176,12 @@ def payer_findings(scorecard: pd.DataFrame) -> list[str]:
         hr, hp = r.get("payment_hazard_ratio"), r.get("payment_hazard_ratio_p")
         if pd.notna(hr) and pd.notna(hp) and float(hp) < 0.05 and float(hr) <= 0.8:
             days = r.get("median_days_to_pay")
-            tail = f" (median {float(days):.0f} days to pay)" if pd.notna(days) else ""
+            since = (
+                " from the date of service"
+                if "date of service" in str(r.get("days_to_pay_clock", ""))
+                else ""
+            )  # no claim-received dates: the clock starts at service (payers/survival.py)
+            tail = f" (median {float(days):.0f} days to pay{since})" if pd.notna(days) else ""
             out.append(f"{payer} pays markedly slower than the average payer{tail}.")
     return out
 
