@@ -38,7 +38,7 @@ params_base: str = "."  # folder relative input paths resolve from
 from IPython.display import Markdown, display
 
 from oonplaybook import benchmark as bm
-from oonplaybook import coding, context, plots, report
+from oonplaybook import coding, context, plots, report, tic_benchmark
 from oonplaybook import formatting as fmt
 
 # %%
@@ -68,6 +68,8 @@ bench = bm.build_benchmarks(
     fair_health=fair_health,
     allowed_amounts=allowed_amounts,
     qp=settings.qualifying_apm_participant,
+    in_network=tic_benchmark.load(ctx.resolve(settings.tic_in_network_dataset), sorted(set(claim_lines["cpt"]))),
+    qpa_flag_below=settings.qpa_flag_below,
 )
 bench.to_parquet(ctx.artifact("benchmarks"), index=False)
 coverage = bm.coverage_table(bench)
@@ -162,6 +164,43 @@ report.show(
 
 # %%
 fig = bm.plot_gaps(gaps, by="payer")
+
+# %% [markdown]
+# ## What the payers pay in-network in the region (Transparency-in-Coverage files)
+#
+# Every plan must publish its in-network rates monthly. From the payer's own files (extracted
+# with `oonplaybook tic extract` for the codes the practice bills and the providers of its
+# region), each line gets the payer's in-network distribution for the code (median, quartiles,
+# 90th percentile, how many provider groups) and the all-payer regional one. Dollar rates only;
+# percentage-of-billed contracts are applied to the line's own charge and shown apart.
+
+# %%
+innet = tic_benchmark.in_network_table(bench)
+report.save_table(run_dir, "20_in_network_rates", innet, title="In-network rates by payer (TiC)")
+report.show(
+    innet, "No TiC in-network rate dataset was given (benchmark.tic_in_network_dataset).",
+    caption="The payer's own in-network median, as a multiple of Medicare, and what it allowed out of network as a share of it",
+    labels={"innet_x_medicare": "In-network median (x Medicare)", "allowed_share_of_innet": "Allowed as share of in-network median", "innet_groups": "Provider groups (most)"},
+    kinds={"innet_x_medicare": "multiple", "allowed_share_of_innet": "percent", "innet_groups": "count"},
+)
+
+# %% [markdown]
+# ### The QPA check
+#
+# The QPA is meant to be the plan's median contracted rate for the service in the area (45 CFR
+# 149.140). Where the remittance carries a QPA, it is compared with the same payer's current
+# in-network median for the code; a QPA far below it (params `benchmark.qpa_flag_below`) is
+# listed with the files, months and provider-group count behind it.
+
+# %%
+qpa_checks = tic_benchmark.qpa_check_table(bench)
+report.save_table(run_dir, "20_qpa_check", qpa_checks, title="QPA against the payer's in-network median")
+report.show(
+    qpa_checks, "No line carries both a QPA and an in-network rate.",
+    caption="QPA against the payer's own in-network median, by payer and code", where_rest="summary.xlsx › 20_qpa_check",
+    labels={"flagged": "Lines flagged", "qpa_to_innet_median": "QPA / in-network median", "innet_median": "In-network median", "innet_groups": "Provider groups", "evidence": "Evidence"},
+    kinds={"qpa_to_innet_median": "multiple", "innet_median": "money", "innet_groups": "count", "flagged": "count"},
+)
 
 # %% [markdown]
 # ## Coding compliance: were the payers' bundling and unit edits right?

@@ -371,11 +371,14 @@ def build_benchmarks(
     fair_health: pd.DataFrame | None = None,
     allowed_amounts: pd.DataFrame | None = None,
     qp: bool = False,
+    in_network: pd.DataFrame | None = None,
+    qpa_flag_below: float = 0.8,
 ) -> pd.DataFrame:
     """One row per claim line (keyed claim_id, line_no) with every benchmark rung side by side.
 
     ``qp`` prices with the qualifying-APM-participant conversion factors (2026 on; params
-    ``benchmark.qualifying_apm_participant``).
+    ``benchmark.qualifying_apm_participant``). ``in_network`` is an extracted TiC rate dataset
+    (:mod:`oonplaybook.tic_benchmark`): the in-network rung and the QPA check.
     """
     need = {"claim_id", "line_no", "cpt"}
     missing = need - set(claim_lines.columns)
@@ -483,6 +486,11 @@ def build_benchmarks(
     out["qpa_vintage"] = out["qpa_vintage"].astype("str")
     out["qpa_x_medicare"] = qpa / m_pos
     out = pd.concat([out, _tic_rung(lines, allowed_amounts)], axis=1)
+    from oonplaybook.tic_benchmark import in_network_rung
+
+    out = pd.concat(
+        [out, in_network_rung(lines, in_network, qpa_flag_below=qpa_flag_below)], axis=1
+    )
     paid = out["paid"]
     out["gap_medicare"] = (m - paid).round(2)
     for p in pcts:
@@ -490,6 +498,7 @@ def build_benchmarks(
         out[f"gap_fh_p{p}"] = (out[f"fh_p{p}"] - paid).round(2)
     out["gap_qpa"] = (qpa - paid).round(2)
     out["gap_tic"] = (out["tic_allowed_median"] - paid).round(2)
+    out["gap_tic_in_network"] = (out["innet_median"] - paid).round(2)
     for c in out.columns:
         if out[c].dtype == object:
             out[c] = out[c].astype("str")
@@ -700,6 +709,7 @@ GAP_RUNGS: tuple[tuple[str, str], ...] = (
     ("UCR p80 (client charges)", "ucr_p80"),
     ("FAIR Health p80", "fh_p80"),
     ("TiC allowed (median)", "tic_allowed_median"),
+    ("In-network median (TiC)", "innet_median"),
 )
 
 
@@ -953,6 +963,7 @@ def coverage_table(bench: pd.DataFrame) -> pd.DataFrame:
         ("FAIR Health", "fh_p80", "fh_source", "fh_vintage"),
         ("QPA", "qpa", "qpa_source", "qpa_vintage"),
         ("TiC allowed amounts", "tic_allowed_median", "tic_source", "tic_vintage"),
+        ("TiC in-network rates", "innet_median", "innet_source", "innet_vintage"),
     ]
     rows = []
     for label, col, src, vin in rungs:

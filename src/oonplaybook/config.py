@@ -89,6 +89,17 @@ class BenchmarkSettings(_Strict):
         default_factory=list, description="Transparency-in-Coverage allowed-amounts JSON files"
     )
     bootstrap_reps: int = Field(500, ge=50, le=20000)
+    tic_in_network_dataset: str | None = Field(
+        None,
+        description="TiC in-network rate dataset from `oonplaybook tic extract` (the in-network "
+        "rung and the QPA check)",
+    )
+    qpa_flag_below: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="flag a QPA below this multiple of the payer's in-network median",
+    )
     ncci_files: list[str] = Field(
         default_factory=list,
         description="CMS NCCI PTP/MUE files, zips or folders for the coding check (empty: the "
@@ -142,7 +153,9 @@ class PlaybookSettings(_Strict):
         description="per-letter-type limits overriding letter_limit, e.g. {appeal: 100}",
     )
     letter_due_days: int = Field(
-        14, ge=0, description="rows due within this many days get their letter first (within the limits)"
+        14,
+        ge=0,
+        description="rows due within this many days get their letter first (within the limits)",
     )
     timely_filing_days: int = Field(
         365,
@@ -150,7 +163,9 @@ class PlaybookSettings(_Strict):
         description="payer timely-filing window for corrected claims (contracts: 90-365, docs/domain.md §4.3)",
     )
     work_cost_per_claim: float = Field(
-        57.23, ge=0, description="cost to work one appeal (Premier 2023: $57.23/claim, docs/domain.md §6)"
+        57.23,
+        ge=0,
+        description="cost to work one appeal (Premier 2023: $57.23/claim, docs/domain.md §6)",
     )
     patient_collection_rate: float = Field(
         0.5,
@@ -253,7 +268,10 @@ class RunConfig(_Strict):
     @classmethod
     def _state(cls, v: str) -> str:
         if v not in US_STATES:
-            raise ValueError(f"state {v!r} is not a 2-letter US state code (e.g. NY)")
+            raise ValueError(
+                f"state {v!r} is not a 2-letter US state code; fix: give the practice's state "
+                'in capitals, e.g. NY (quote it, "NY", if another tool reads the file)'
+            )
         return v
 
     @field_validator("locality", mode="before")
@@ -379,6 +397,9 @@ def load_config(path: str | Path, check_inputs: bool = True) -> tuple[RunConfig,
         extra += [cfg.benchmark.fair_health_file] if cfg.benchmark.fair_health_file else []
         extra += list(cfg.benchmark.allowed_amounts_files)
         extra += list(cfg.benchmark.ncci_files)
+        extra += (
+            [cfg.benchmark.tic_in_network_dataset] if cfg.benchmark.tic_in_network_dataset else []
+        )
         missing += [p for p in extra if not (base / p).exists()]
         if missing:
             raise ParamsError(

@@ -1837,6 +1837,11 @@ def write_demo(
     paths["appeals"] = out_dir / "appeals.csv"
     write_csv_text(ap.astype("str"), paths["appeals"])
 
+    from oonplaybook import demo_tic
+
+    _, paths["tic_rates"], portfolio.truth["tic"] = demo_tic.write(
+        portfolio.claim_lines, out_dir, int(portfolio.truth.get("seed", 0))
+    )
     paths["truth"] = out_dir / "truth.json"
     paths["truth"].write_text(
         json.dumps(portfolio.truth, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
