@@ -249,3 +249,24 @@ def test_837_units_that_are_not_plain_numbers_reject_the_line() -> None:
     (r,) = c.rejects
     assert r["record"] == "claim ACCT77 line 1" and "SV104 units" in r["reason"]
     assert "1e309" not in r["reason"]
+
+
+def test_the_same_export_given_twice_is_read_once(tmp_path: Path) -> None:
+    text = (
+        "claim_id,line_no,cpt,service_date,billed,member_id\n"
+        "E1,1,99285,2025-01-01,500,M1\nE1,2,93010,2025-01-01,50,M1\nE2,1,99284,2025-01-02,400,M2\n"
+    )
+    (tmp_path / "jan.csv").write_text(text)
+    (tmp_path / "jan_copy.csv").write_text(text)
+    res = ingest_paths([tmp_path / "jan.csv", tmp_path / "jan_copy.csv"], salt="s")
+    assert len(res.claim_lines) == 3 and res.report["billed"] == 950.0
+    assert res.report["duplicate_claim_copies"] == 2
+    assert set(res.rejects["file"]) == {"jan_copy.csv"} and len(res.rejects) == 3
+    assert res.rejects["reason"].str.contains("read at jan.csv:row ", regex=False).all()
+    files = {f["file"]: f["rejects"] for f in res.report["files"]}
+    assert files == {"jan.csv": 0, "jan_copy.csv": 3}
+    # a corrected copy (another amount) is a distinct claim, kept apart, never merged
+    (tmp_path / "jan_fixed.csv").write_text(text.replace("400,M2", "450,M2"))
+    res2 = ingest_paths([tmp_path / "jan.csv", tmp_path / "jan_fixed.csv"], salt="s")
+    assert sorted(res2.claim_lines["claim_id"].unique()) == ["E1", "E2", "E2#2"]
+    assert res2.report["billed"] == 950.0 + 450.0
