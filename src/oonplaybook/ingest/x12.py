@@ -1233,8 +1233,11 @@ def _expand_cas(acc: Remit835Reader, b: dict[str, Any]) -> dict[str, Any]:
     src = np.asarray(b["x_src"], dtype="int64")
     rej: list[tuple[int, dict[str, str]]] = []
     amt_set = pc.not_equal(pc.utf8_trim_whitespace(amt), "").to_numpy(zero_copy_only=False)
-    carc_ok = pc.match_substring_regex(reason, r"^(?:[0-9]{1,3}|[A-Z][0-9]{1,2})$")
-    carc_ok = carc_ok.to_numpy(zero_copy_only=False)
+    # CARC form (x12_tokens.CARC_FORM), checked once per distinct reason (a few hundred values)
+    enc = pc.dictionary_encode(reason)
+    form = pc.match_substring_regex(enc.dictionary, r"^(?:[0-9]{1,3}|[A-Z][0-9]{1,2})$")
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    carc_ok = form.to_numpy(zero_copy_only=False)[idx] if len(idx) else np.zeros(0, dtype=bool)
     valid &= np.abs(cents) <= MAX_AMOUNT_DOLLARS * 100  # an id run into an amount: refused
     bad = (no_reason & amt_set) | (~no_reason & (~valid | ~carc_ok))
     if bad.any():  # rare: built in Python, in segment and slot order
