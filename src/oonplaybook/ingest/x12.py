@@ -54,13 +54,22 @@ CARC and the line/claim balance checks are run reductions over the adjustments
 and parsed with the CAS. The scalar rules (:func:`_cents`, :func:`_line_status`,
 :func:`_primary_carc`, :func:`_allowed`) stay as the reference the tests compare against.
 
-* **Tokenizer** (:func:`tokenize`): bytes in, a UTF-8 BOM and leading whitespace stripped. The
-  element separator is ``ISA[3]``; the component separator and segment terminator are the two
-  characters after the 16th element separator (the ISA is *not* assumed to be 106 characters,
-  masked ISAs exist). A newline terminator and CRLF are normalised. Each interchange (up to its
-  IEA) is tokenized with its own delimiters, so several ISA/GS/ST per file work. Data that
-  starts at ``ST`` (no envelope) falls back to ``* : ~`` with a warning. Anything else
-  (empty, CSV, binary) raises :class:`NotX12Error` naming the file.
+* **Tokenizer** (:mod:`.x12_tokens`, below both routes, which import it and not each other's
+  internals): bytes decoded by BOM, UTF-8 validity, then cp1252 (the encoding is in the file's
+  stats; nothing becomes U+FFFD). The element separator is ``ISA[3]``; ISA16 and the segment
+  terminator are the two characters after the 16th element separator, line breaks around the
+  terminator ignored (``ISA...^`` + newline + ``~GS`` is a ``~`` file), checked against the GS
+  that follows (a damaged ISA is repaired from it with a warning). Each interchange, up to its
+  IEA or the next ISA, is tokenized with its own delimiters. Data that starts at ``ST`` (no
+  envelope) falls back to ``* : ~`` with a warning; anything else (empty, CSV, binary) raises
+  :class:`NotX12Error` naming the file, and a file with CLP bytes that yields no claim raises
+  :class:`X12StructureError` (never a silent empty result).
+* **Strict values, PHI-safe reasons**: money, units and dates follow the X12 R/N0/DT rules of
+  :mod:`.x12_tokens` (ASCII digits; no exponent, inf, NaN, full-width digits or superscripts;
+  8-digit dates with a year check; amounts beyond $10M and CAS reasons not in CARC form refused).
+  A reject reason or warning describes a bad value by length and kind ("CAS06 amount: 4
+  letters, not a number"), and unknown-segment summaries name only standard X12 tags, so a
+  damaged segment carrying a patient's name or member id cannot leak through them.
 * **Walker** (:func:`read_835`): one pass over segment strings (``str.split`` per segment,
   except CAS), a tag ``if`` chain ordered by frequency, plain Python lists as column buffers,
   no per-segment objects; :meth:`Remit835Reader.build` then expands the CAS and derives the
@@ -69,8 +78,11 @@ and parsed with the CAS. The scalar rules (:func:`_cents`, :func:`_line_status`,
   decimal is refused, not rounded), so every balance check is exact; floats appear only when
   the canonical table is built.
 * **Nothing silently dropped**: every CLP becomes a claim or a reject; every CAS triplet (all
-  six, claim and line level, negative amounts, group CR) becomes an adjustment row or a reject;
-  a claim without SVC becomes one claim-level line (``line_no`` 0); PLB goes to its own table.
+  of them, more than X12's six noted; claim and line level, negative amounts, group CR) becomes
+  an adjustment row or a reject; a claim without SVC, or whose every line was rejected, becomes
+  one claim-level line (``line_no`` 0); PLB pairs go to their own table or a reject. Each claim's
+  first line carries its CLP04 (``claim_paid``) and claim-level CAS total, so cash reconciles
+  from the tables.
   Unknown segments are skipped and counted. Balancing (line, claim, BPR = ΣCLP04 − ΣPLB) is
   checked in cents and reported per claim, never used to drop data.
 * **Recognised repricer marks** (:data:`REPRICER_MARKS`): text of PER segments (1000A payer
