@@ -9,9 +9,42 @@ import pytest
 
 from oonplaybook.config import ParamsError, load_config
 from oonplaybook.params_yaml import MAX_ALIASES, load_params_yaml
-from tests.conftest import DEMO_PARAMS
 
-BASE = DEMO_PARAMS.read_text()
+#: A fixed params file (not params/demo.yaml, which others edit), so line numbers are stable.
+BASE = """\
+# Demo-like client for the params tests.
+client: demo
+client_name: "Demo Physician Partners (synthetic)"
+inputs:
+  - ../data/demo/claims_export.csv
+  - ../data/demo/remits
+mapping: auto
+specialties:
+  - emergency_medicine
+  - anesthesiology
+  - radiology
+  - pathology
+  - orthopedic_surgery
+  - behavioral_health
+  - neonatology
+  - generic
+  - neurosurgery_ionm
+state: NY
+locality: "13202-01"            # Manhattan (MAC 13202, locality 01)
+fee_schedule_year: 2025
+benchmark:
+  ucr_percentiles: [50, 75, 80, 90]
+  ucr_min_count: 20
+  bootstrap_reps: 500
+playbook:
+  idr_batch_max_lines: 25
+  walk_away_multiple_of_medicare: 1.5
+  contract_appeal_days: 180
+  letter_limit: 40
+output_root: ../outputs
+seed: 20251
+phi_salt_env: OONPLAYBOOK_PHI_SALT
+"""
 
 
 def _load(tmp_path: Path, text: str | bytes) -> str:
@@ -50,9 +83,13 @@ def _swap(old: str, new: str) -> str:
             "walk_away_multiple_of_medicare: .nan",
             ["= .nan", "finite"],
         ),
-        ("state: NY", "state: NO", ["line 18", "state = NO", "'NO' is not a 2-letter US state"]),
-        ("client: demo", 'client: "demo\\n"', ["line 4", "client", "line breaks"]),
-        ("client: demo", "client: " + "a" * 300, ["line 4", "300 characters", "at most 64"]),
+        (
+            "state: NY",
+            "state: NO",
+            ["line 18", "state = NO", "'NO' is not a 2-letter US state", "fix: give"],
+        ),
+        ("client: demo", 'client: "demo\\n"', ["line 2", "client", "line breaks"]),
+        ("client: demo", "client: " + "a" * 300, ["line 2", "300 characters", "at most 64"]),
     ],
 )
 def test_bad_values_name_line_key_value_and_fix(
@@ -92,17 +129,20 @@ def test_unquoted_code_fix_quotes_it_as_written(tmp_path: Path) -> None:
 def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     msg = _load(tmp_path, _swap("state: NY", "state: [NY"))
     assert "client.yaml:19:9" in msg and "YAML syntax error" in msg and "fix:" in msg
+    assert "(in state = [NY, line 18)" in msg, "names the key where the broken value began"
 
 
 def test_tab_indentation(tmp_path: Path) -> None:
     msg = _load(tmp_path, _swap("  ucr_min_count: 20", "\tucr_min_count: 20"))
     assert "client.yaml:23" in msg and "tab" in msg and "indent with spaces" in msg
+    assert "ucr_min_count = 20" in msg
 
 
 def test_latin1_file_names_line_column_and_byte(tmp_path: Path) -> None:
     text = _swap('client_name: "Demo', 'client_name: "Soci\u00e9t\u00e9 Demo')
     msg = _load(tmp_path, text.encode("latin-1"))
-    assert "client.yaml:5" in msg and "0xE9" in msg and "column 19" in msg
+    assert "client.yaml:3" in msg and "0xE9" in msg and "column 19" in msg
+    assert "client_name = " in msg
     assert "'é'" in msg and "save the file as UTF-8" in msg
 
 
@@ -110,7 +150,7 @@ def test_utf8_bom_is_fine(tmp_path: Path) -> None:
     p = tmp_path / "c.yaml"
     p.write_bytes(b"\xef\xbb\xbf" + BASE.encode())
     cfg, _ = load_config(p, check_inputs=False)
-    assert cfg.client == "demo"
+    assert cfg.client == "demo" and cfg.seed == 20251
 
 
 def test_alias_bomb_is_refused_fast(tmp_path: Path) -> None:

@@ -148,6 +148,22 @@ def _decode(raw: bytes, path: Path) -> str:
         ) from None
 
 
+def _key_on(raw: bytes, line: int | None) -> str:
+    """``key = value: `` for the ``key: value`` written on a 1-based line (for messages)."""
+    if not line:
+        return ""
+    lines = raw.split(b"\n")
+    if line > len(lines):
+        return ""
+    text = lines[line - 1].decode("utf-8", errors="replace").strip()
+    m = re.match(r"^-?\s*([A-Za-z_][\w-]*)\s*:\s*(.*)$", text)
+    if not m:
+        return ""
+    value = m.group(2).split(" #")[0].strip()
+    value = value if len(value) <= 60 else value[:57] + "..."
+    return f"{m.group(1)} = {value}: " if value else f"{m.group(1)}: "
+
+
 def _index(
     node: yaml.Node,
     loc: tuple[Any, ...],
@@ -210,14 +226,17 @@ def load_params_yaml(path: Path) -> ParamsDocument:
         data = loader.construct_document(node)
     except _Refused as e:
         where = f":{e.line}" if e.line else ""
-        raise ParamsError(f"{path}{where}: {e}") from None
+        raise ParamsError(f"{path}{where}: {_key_on(raw, e.line)}{e}") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         what = "; ".join(x for x in (e.context, e.problem) if x)
+        start = e.context_mark or mark  # where the broken construct began
+        key = _key_on(raw, start.line + 1 if start else None).removesuffix(": ")
+        began = f" (in {key}, line {start.line + 1})" if key and start else ""
         raise ParamsError(
-            f"{path}{where}: YAML syntax error: {what}; fix: check the indentation, a missing "
-            "':' or an unclosed quote or bracket on this line or the one before"
+            f"{path}{where}: YAML syntax error{began}: {what}; fix: check the indentation, a "
+            "missing ':' or an unclosed quote or bracket on this line or the one before"
         ) from None
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML ({e}); fix: check the file") from None
