@@ -225,11 +225,13 @@ def plant(
             & (cl["modifiers"] == "")
             & (cl["locality"] == cl.at[s, "locality"])
             & (cl["units"] == cl.at[e, "units"])
+            & (cl["pos"] == cl.at[e, "pos"])
             & (cl["billed_cpt"] == ""),
-            "billed",
+            ["billed", "medicare_allowed"],
         ]
         if len(price):
-            cl.at[e, "billed"] = float(price.iloc[0])
+            cl.at[e, "billed"] = float(price["billed"].iloc[0])
+            cl.at[e, "medicare_allowed"] = float(price["medicare_allowed"].iloc[0])
             for c in ("state", "locality"):
                 cl.at[e, c] = cl.at[s, c]
         src_phi = phi.index[phi["claim_id"] == cl.at[s, "claim_id"]]
