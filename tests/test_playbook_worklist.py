@@ -35,7 +35,7 @@ def test_improper_emergency_prior_auth_denial_goes_to_open_negotiation(wl: pd.Da
     e1 = wl.loc["E1"]
     assert e1["route"] == "open_negotiation" and e1["status"] == "open"
     assert e1["next_step"] == "idr" and bool(e1["idr_candidate"])
-    assert e1["letter"] == "open_negotiation_notice"
+    assert e1["letter_type"] == "open_negotiation_notice"
     assert e1["deadline"] > pd.Timestamp(AS_OF)
     # EV = 0.8 x ($1,000 offer - $0 paid) - ($115 admin + 0.2 x $840 IDRE fee, 2025 schedule) = $517
     assert e1["at_stake"] == pytest.approx(1000.0)
@@ -61,7 +61,7 @@ def test_medical_necessity_goes_to_appeal_with_records(wl: pd.DataFrame) -> None
     m1 = wl.loc["M1"]
     assert m1["route"] == "appeal_l1"
     assert "medical records" in m1["documents_needed"]
-    assert m1["letter"] == "appeal"
+    assert m1["letter_type"] == "appeal"
     # one upheld medical-necessity appeal at Beta shrinks the 54.3% prior: p = (0 + 20*0.543)/(1 + 20)
     p = (APPEAL_PRIOR_WEIGHT * APPEAL_SUCCESS_PRIOR) / (1 + APPEAL_PRIOR_WEIGHT)
     assert m1["probability"] == pytest.approx(p)
@@ -90,7 +90,7 @@ def test_coding_denial_goes_to_corrected_claim(wl: pd.DataFrame) -> None:
 
 def test_self_pay_goes_to_patient_bill(wl: pd.DataFrame) -> None:
     s1 = wl.loc["S1"]
-    assert s1["route"] == "patient_bill" and s1["letter"] == "patient_explanation"
+    assert s1["route"] == "patient_bill" and s1["letter_type"] == "patient_explanation"
 
 
 def test_priority_is_ev_times_urgency(wl: pd.DataFrame) -> None:

@@ -230,6 +230,7 @@ LABELS: dict[str, str] = {
     "ppdr_eligible": "Dispute eligible",
     "ppdr_window_end": "Dispute window ends",
     "may_bill_patient": "May bill patient",
+    "max_patient_bill": "Most the patient may be billed",
     "explanation": "Explanation",
     "batch_id": "Batch",
     "provider_tin": "Provider TIN",
@@ -321,6 +322,7 @@ _CODE_NAMES = frozenset(
 #: Kinds of known columns whose names the rules below would misread.
 KNOWN_KINDS: dict[str, Kind] = {
     "patient_cost_share_cap": Kind.MONEY,
+    "max_patient_bill": Kind.MONEY,
     "median_medicare": Kind.MONEY_CENTS,
     "priority": Kind.MONEY,
     "urgency": Kind.NUMBER,

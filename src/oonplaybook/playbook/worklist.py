@@ -131,9 +131,6 @@ _ROUTE_ACTION: dict[str, str] = {
     "write_off": "Approve the write-off",
 }
 
-#: Letter types whose template the letters module renders under another name (until it reads
-#: ``letter_type`` itself): the state notice is the negotiation letter's state-law variant.
-_TEMPLATE_OF: dict[str, str] = {"state_dispute_notice": "payer_negotiation"}
 
 WORKLIST_COLUMNS = [
     "rank",
@@ -428,9 +425,7 @@ def route_claims(
     # the practice's own deadline for billing the patient: from the plan's remit, when the
     # patient's share is known, else (self-pay) from the date of service
     billable = pd.to_datetime(lines["remit_date"]).fillna(pd.to_datetime(lines["service_date"]))
-    bill_by = (billable + pd.Timedelta(days=settings.patient_billing_days)).astype(
-        "datetime64[us]"
-    )
+    bill_by = (billable + pd.Timedelta(days=settings.patient_billing_days)).astype("datetime64[us]")
 
     route = pd.Series("", index=lines.index, dtype="str")
     deadline = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[us]")
@@ -669,14 +664,15 @@ def build_worklist(
 def _finalise(agg: pd.DataFrame) -> pd.DataFrame:
     """The columns that follow from route and status (letter type, letter, action), then rank.
 
-    Only open rows need a letter; ``letter`` names the template the letters module renders
-    (it sets the file actually written).
+    Only open rows need a letter. ``letter`` is empty here: the letters package sets it to the
+    file it actually writes (``letters.with_letter_files``), so it never names a letter that
+    does not exist.
     """
     agg = agg.copy()
     is_open = agg["status"].eq("open")
     lt = agg["route"].map(ROUTE_LETTER_TYPE).fillna("").astype("str").where(is_open, "")
     agg["letter_type"] = lt
-    agg["letter"] = lt.map(lambda t: _TEMPLATE_OF.get(t, t)).astype("str")
+    agg["letter"] = pd.Series("", index=agg.index, dtype="str")
     agg["action"] = _actions(agg)
     return _rank(agg)
 
