@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from oonplaybook import run as runner
@@ -541,3 +543,27 @@ def test_full_disk_inside_a_real_kernel(
     assert "No space left" in msg and "free disk space" in msg, msg
     failed = tmpfs / "acme" / "k.failed"
     assert read_manifest(failed)["status"] == "failed"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=80))
+def test_any_accepted_run_id_stays_one_folder_below_the_client(run_id: str) -> None:
+    client_dir = Path("/srv/outputs/acme")
+    try:
+        check_run_id(run_id)
+    except RunFolderError:
+        return
+    target = Path(os.path.normpath(client_dir / run_id))
+    assert target.parent == client_dir and target.name == run_id
+    assert not run_id.startswith(".") and not run_id.endswith((".partial", ".failed"))
+
+
+def test_two_processes_same_params_no_run_id(tmp_path: Path) -> None:
+    params = _params(tmp_path / "params")
+    procs = [_child(params, 0.5) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    dirs = {o.split("OK ", 1)[1].strip() for o, _ in outs}
+    assert len(dirs) == 2, "each run has its own folder"
+    for d in dirs:
+        assert read_manifest(Path(d))["status"] == "prepared"
