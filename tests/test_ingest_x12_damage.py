@@ -395,3 +395,12 @@ def test_cas_quantity_and_amount_strict() -> None:
     r = read(text)
     (rej,) = r.rejects
     assert "non-ASCII digits" in rej["reason"] and rej["record"] == "claim C001 CAS CO-45"
+
+
+def test_cas_quantity_not_a_number_is_warned_and_the_amount_kept() -> None:
+    r = read(make_835(1).replace("CAS*CO*45*25.00", "CAS*CO*45*25.00*\uff12", 1))
+    adj = r.adjustments[r.adjustments["amount"].eq(25.0)]
+    assert len(adj) == 1 and adj["quantity"].isna().all() and r.rejects == []
+    assert any(
+        "CAS quantity (1 character (non-ASCII characters))" in w for w in r.stats["warnings"]
+    )

@@ -1284,6 +1284,16 @@ def _expand_cas(acc: Remit835Reader, b: dict[str, Any]) -> dict[str, Any]:
     if len(has_q):
         qs = q_all.take(pa.array(has_q)).to_pylist()
         qv[has_q] = [float(q) if _NUM(q.strip()) else NAN for q in qs]
+        bad_q = has_q[np.isnan(qv[has_q])]
+        if len(bad_q):  # the adjustment is kept (its amount is valid); the quantity is unknown
+            for i in bad_q[:20].tolist():
+                p = int(src[int(seg[keep[i]])])
+                w = (
+                    f"{acc.names[p // _FILE_STRIDE]}: segment {p % _FILE_STRIDE}: CAS quantity "
+                    f"({describe(q_all[i].as_py())}) is not a number; left empty"
+                )
+                acc.warnings.append(w)
+                acc.file_stats[p // _FILE_STRIDE]["warnings"].append(w)
     return {
         "seg": seg[keep],
         "k": kk[keep],
