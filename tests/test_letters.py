@@ -180,6 +180,15 @@ def test_external_letters_fail_loudly_on_internal_content() -> None:
     assert not internal_content("«MEMBER_ID» · Member ID", PAYER)
 
 
+def test_payer_letters_cite_only_published_payment_levels() -> None:
+    from oonplaybook.letters.contexts import published_benchmarks
+
+    em, anes = load_profiles(["emergency_medicine", "anesthesiology"])
+    assert any("257% of QPA" in b for b in published_benchmarks(em))
+    # a patient-exposure statistic is not a payment benchmark for a payer
+    assert not any("$794" in b for b in published_benchmarks(anes))
+
+
 def test_limit_is_per_type_and_due_rows_come_first(fixture_run: tuple, tmp_path: Path) -> None:
     _, _, f = fixture_run
     cand = letters.candidate_rows(f["wl"])
@@ -356,6 +365,10 @@ def test_demo_merge_fills_fields_and_stays_out_of_the_run(demo_run: Path, tmp_pa
     assert notice["file"] in res.unfilled  # still unfilled: the practice address, for one
     # the run folder holds no PHI
     assert not any("W123456789" in p.read_text() for p in (art / "letters").glob("*.md"))
+    listed = letters.merge_letters(
+        demo_run, xw, tmp_path / "listed", sent_on=date(2026, 2, 2), docx=False, only_listed=True
+    )
+    assert [p.name for p in listed.written] == [notice["file"]]
     with pytest.raises(letters.MergeError, match="outside"):
         letters.merge_letters(demo_run, xw, art / "merged", sent_on=date(2026, 2, 2))
     bad = tmp_path / "bad.csv"

@@ -144,6 +144,9 @@ def register(app: typer.Typer) -> None:
             [], "--set", help="FIELD=value for every letter, e.g. SIGNER_NAME='Jane Roe'"
         ),
         no_docx: bool = typer.Option(False, "--no-docx", help="Markdown only"),
+        only_listed: bool = typer.Option(
+            False, "--only-listed", help="only the letters of claims (or IDR batches) listed"
+        ),
     ) -> None:
         """Fill the letters' «FIELDS» from CROSSWALK into OUT (refused inside the run folder)."""
         from oonplaybook.letters import MergeError, merge_letters
@@ -160,7 +163,13 @@ def register(app: typer.Typer) -> None:
             pairs[k] = val
         try:
             res = merge_letters(
-                run_dir, crosswalk, out, sent_on=sent, values=pairs, docx=not no_docx
+                run_dir,
+                crosswalk,
+                out,
+                sent_on=sent,
+                values=pairs,
+                docx=not no_docx,
+                only_listed=only_listed,
             )
         except MergeError as e:
             _fail(str(e))

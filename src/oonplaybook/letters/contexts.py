@@ -216,13 +216,15 @@ def _opening_ask(lines: pd.DataFrame, data: LetterData) -> pd.Series:
 
 
 def published_benchmarks(profile: Any) -> list[str]:
-    """The profile's negotiation benchmarks that cite a source and year, without commentary."""
+    """The profile's published payment benchmarks (a payment level as a multiple of Medicare or
+    of the QPA, with a source year), without commentary; other statistics are not for payers."""
     import re
 
     out = []
     for b in getattr(profile, "negotiation_benchmarks", []):
         text = str(b).split(" -- ")[0].strip()
-        if re.search(r"\b(19|20)\d{2}\b", text):
+        level = re.search(r"\d(\.\d+)?x (Medicare|QPA)|\d+% of (the )?QPA", text)
+        if level and re.search(r"\b(19|20)\d{2}\b", text):
             out.append(text)
     return out
 

@@ -143,8 +143,10 @@ def merge_letters(
     sent_on: date,
     values: Mapping[str, str] | None = None,
     docx: bool = True,
+    only_listed: bool = False,
 ) -> MergeResult:
-    """Write filled copies of a run's letters to ``out`` (which must be outside ``run_dir``)."""
+    """Write filled copies of a run's letters to ``out`` (which must be outside ``run_dir``);
+    with ``only_listed``, only the letters whose claim (or IDR batch) the crosswalk lists."""
     run = Path(run_dir)
     letters = run / "artifacts" / "letters"
     index_path = letters / INDEX_FILE
@@ -171,6 +173,8 @@ def merge_letters(
     cache: dict[str, pd.DataFrame] = {}
     for row in idx.to_dict("records"):
         cid = row["claim_id"]
+        if only_listed and cid not in xwalk and row["batch_id"] not in xwalk:
+            continue
         if row["letter_type"] == "idr_offer_brief":  # keyed by batch id in the crosswalk
             vals = given | xwalk.get(row["batch_id"], {})
             start = _iso_date(vals.get("OPEN_NEGOTIATION_START", ""), crosswalk, row["batch_id"])
