@@ -84,6 +84,7 @@ def _first(lines: pd.DataFrame, col: str) -> str:
 
 
 def _sender(sender: Sender, lines: pd.DataFrame) -> dict[str, Any]:
+    """The sender block: practice name, contact (or merge fields), NPI and TIN from the lines."""
     return {
         "name": sender.name or "«PRACTICE_NAME»",
         "contact": sender.contact,
@@ -93,6 +94,7 @@ def _sender(sender: Sender, lines: pd.DataFrame) -> dict[str, Any]:
 
 
 def _claim(w: Mapping[str, Any], lines: pd.DataFrame) -> dict[str, Any]:
+    """The claim identifiers every payer letter prints (no patient identifiers: those merge)."""
     dates = (
         sorted({iso(x) for x in lines["service_date"]}) if len(lines) else [iso(w["service_date"])]
     )
@@ -387,6 +389,7 @@ def patient_context(
 
 
 def _target_row(data: LetterData, payer: str, family: str) -> dict[str, Any] | None:
+    """The (payer, code family) targets row, for the staff note only."""
     t = data.targets
     if t is None or t.empty:
         return None

@@ -110,6 +110,7 @@ def fill(text: str, values: Mapping[str, str]) -> tuple[str, list[str]]:
     left: list[str] = []
 
     def sub(m: re.Match[str]) -> str:
+        """The field's value, or the field itself (noted as left) when there is none."""
         v = values.get(m.group(1))
         if v:
             return v

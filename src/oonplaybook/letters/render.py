@@ -65,6 +65,7 @@ def iso(v: Any) -> str:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
+    """The strict jinja2 environment over ``letters/templates`` with the letter filters."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("oonplaybook.letters", "templates"),
         undefined=jinja2.StrictUndefined,

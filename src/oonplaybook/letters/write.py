@@ -53,10 +53,12 @@ class LetterRun:
 
 
 def _safe(name: str) -> str:
+    """A file-name-safe form of an id (letters, digits, ``_.-``; at most 80 characters)."""
     return re.sub(r"[^0-9A-Za-z_.-]+", "_", name)[:80]
 
 
 def _profiles(profiles: Mapping[str, Any] | Sequence[Any] | None) -> dict[str, Any]:
+    """Specialty profiles by name, from a mapping or the list ``load_profiles`` returns."""
     if profiles is None:
         return {}
     if isinstance(profiles, Mapping):
