@@ -270,3 +270,43 @@ def test_the_same_export_given_twice_is_read_once(tmp_path: Path) -> None:
     res2 = ingest_paths([tmp_path / "jan.csv", tmp_path / "jan_fixed.csv"], salt="s")
     assert sorted(res2.claim_lines["claim_id"].unique()) == ["E1", "E2", "E2#2"]
     assert res2.report["billed"] == 950.0 + 450.0
+
+
+def test_a_delivery_that_resends_one_earlier_transaction(tmp_path: Path) -> None:
+    from tests._ingest_samples import CLAIM_PAID, isa, make_835
+
+    t1 = make_835(3, envelope=False)  # TRN EFT0001, claims C001-C003
+    t2 = (
+        make_835(2, envelope=False)
+        .replace("EFT0001", "EFT0002")
+        .replace("CLP*C00", "CLP*D00")
+        .replace("ST*835*0001", "ST*835*0002")
+        .replace("*0001~", "*0002~")
+    )
+    gs = "GS*HP*PAYER*PROVIDER*20250110*1200*1*X*005010X221A1~"
+    first = isa() + gs + t1 + "GE*1*1~IEA*1*000000001~"
+    both = isa().replace("000000001", "000000002") + gs + t1 + t2 + "GE*2*1~IEA*1*000000002~"
+    (tmp_path / "mon.835").write_text(first)
+    (tmp_path / "tue.835").write_text(both)
+    res = ingest_paths([tmp_path / "mon.835", tmp_path / "tue.835"], salt="s")
+    cl = res.claim_lines
+    assert sorted(cl["claim_id"].unique()) == ["C001", "C002", "C003", "D001", "D002"]
+    assert not cl.duplicated(["claim_id", "line_no"]).any()
+    assert set(cl.loc[cl["claim_id"].str.startswith("C"), "source"].str.split(":").str[0]) == {
+        "mon.835"
+    }
+    assert res.report["paid"] == CLAIM_PAID * 5
+    assert res.report["bpr_total"] == CLAIM_PAID * 5 and res.report["payments_reconcile"]
+    assert res.report["claims"] == 5 and res.report["claims_in_x12_files"] == 5
+    (d,) = res.report["duplicate_deliveries"]
+    assert (
+        d["file"] == "tue.835" and d["duplicate_of"] == "mon.835" and d["trn"].startswith("EFT0001")
+    )
+    (r,) = res.rejects.to_dict("records")
+    assert (
+        r["file"] == "tue.835" and "duplicate delivery of a transaction in mon.835" in r["reason"]
+    )
+    assert set(res.adjustments["claim_id"]) == {"C001", "C002", "C003", "D001", "D002"}
+    assert len(res.adjustments) == 6 * 5
+    files = {f["file"]: f for f in res.report["files"]}
+    assert files["tue.835"]["claims"] == 2 and files["tue.835"]["repeated_transactions"] == 1

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from oonplaybook import schema
 from oonplaybook.config import resolve_inputs
 from oonplaybook.ingest.claim_instances import assign_remits, resolve_billed_instances
-from oonplaybook.ingest.deliveries import DeliveryIndex
+from oonplaybook.ingest.deliveries import DeliveryIndex, Transaction
 from oonplaybook.ingest.deliveries import describe as describe_trn
 from oonplaybook.ingest.errors import IngestError
 from oonplaybook.ingest.tabular import norm_header, parse_dates, parse_money, read_table
@@ -247,6 +247,7 @@ def ingest_paths(  # noqa: C901 - orchestration
     lines_read = 0
     deliveries = DeliveryIndex()
     duplicate_deliveries: list[dict[str, str]] = []
+    repeated_tx: dict[str, list[tuple[Transaction, str]]] = {}
     for order, path in enumerate(files):
         name = _display_name(path, base)
         try:
@@ -296,6 +297,11 @@ def ingest_paths(  # noqa: C901 - orchestration
                 warnings=len(st["warnings"]),
             )
             remit_stats.append((info, st))
+            repeated = deliveries.repeated_transactions(data, name, path)
+            if repeated:
+                _drop_repeated_totals(repeated, totals)
+                repeated_tx[name] = repeated
+                info["repeated_transactions"] = len(repeated)
         elif kind == _Kind.X837P:
             c = read_837p(data, name, salt=salt)
             c.claim_lines["_file"] = order
@@ -354,6 +360,28 @@ def ingest_paths(  # noqa: C901 - orchestration
     rejects = remits.rejects + rejects
     balance = remits.balance_failures
     warnings = remits.stats["warnings"] + warnings
+    if repeated_tx:  # transactions re-sent inside a later delivery: read once
+        rejects, balance, dropped = _drop_repeated(remits, rejects, balance, repeated_tx)
+        for info, _st in remit_stats:
+            if info["file"] in dropped:
+                n_claims_gone, n_lines_gone = dropped[info["file"]]
+                info["claims"] -= n_claims_gone
+                info["lines"] -= n_lines_gone
+                lines_read -= n_lines_gone
+        for f, reps in sorted(repeated_tx.items()):
+            for t, prev in reps:
+                duplicate_deliveries.append(
+                    {
+                        "file": f,
+                        "duplicate_of": prev,
+                        "trn": t.trn,
+                        "segments": f"{t.first}-{t.last}",
+                    }
+                )
+                warnings.append(
+                    f"{f}: segments {t.first}-{t.last} re-send the transaction TRN {t.trn} of "
+                    f"{prev} (same content); read once from {prev}"
+                )
     R = remits.claim_lines
     R["_file"] = 0  # _clp is unique across files
     R["_origin"] = "835"
@@ -455,6 +483,99 @@ def ingest_paths(  # noqa: C901 - orchestration
         **rev,
     }
     return IngestResult(merged, A, P, rej, report)
+
+
+_TOTAL_OF = {
+    "bpr": "bpr",
+    "plb": "plb",
+    "clp_paid": "clp_paid",
+    "clp_billed": "clp_billed",
+    "clp_presp": "clp_presp",
+}
+
+
+def _drop_repeated_totals(repeated: list[tuple[Transaction, str]], totals: dict[str, int]) -> None:
+    """Take the re-sent transactions' money and claim counts out of the ingest totals."""
+    for t, _prev in repeated:
+        for k, v in t.cents:
+            totals[_TOTAL_OF[k]] -= v
+        totals["claims_in_file"] -= t.claims
+
+
+_SEGNO = re.compile(r"segment (\d+)")
+
+
+def _in_ranges(
+    file: pd.Series, seg: pd.Series, ranges: dict[str, list[tuple[int, int]]]
+) -> np.ndarray:
+    """Rows whose (file, segment number) falls in one of that file's ranges."""
+    hit = np.zeros(len(file), dtype=bool)
+    f = file.to_numpy()
+    n = seg.to_numpy(dtype="float64", na_value=np.nan)
+    for name, rs in ranges.items():
+        mine = f == name
+        for a, b in rs:
+            hit |= mine & (n >= a) & (n <= b)
+    return hit
+
+
+def _drop_repeated(
+    remits: Any,
+    rejects: list[dict[str, str]],
+    balance: list[dict[str, Any]],
+    repeated: dict[str, list[tuple[Transaction, str]]],
+) -> tuple[list[dict[str, str]], list[dict[str, Any]], dict[str, tuple[int, int]]]:
+    """Remove the rows of re-sent transactions from the remit tables (in place), their rejects and
+    balance failures; one reject per re-sent transaction names it and the file read instead.
+    Returns (rejects, balance failures, file -> (claims dropped, lines dropped))."""
+    ranges = {f: [(t.first, t.last) for t, _ in reps] for f, reps in repeated.items()}
+
+    def split(src: pd.Series) -> tuple[pd.Series, pd.Series]:
+        parts = src.astype("str").str.rsplit(":segment ", n=1, expand=True)
+        if parts.shape[1] < 2:
+            return parts[0], pd.Series(np.nan, index=src.index)
+        return parts[0], pd.to_numeric(parts[1], errors="coerce")
+
+    dropped: dict[str, tuple[int, int]] = {}
+    R = remits.claim_lines
+    f, n = split(R["source"])
+    gone = _in_ranges(f, n, ranges)
+    clps = set(R.loc[gone, "_clp"].tolist())
+    for name in ranges:
+        mine = gone & (f.to_numpy() == name)
+        dropped[name] = (int(R.loc[mine, "_clp"].nunique()), int(mine.sum()))
+    remits.claim_lines = R.loc[~gone].reset_index(drop=True)
+    A = remits.adjustments
+    remits.adjustments = A.loc[~A["_clp"].isin(clps)].reset_index(drop=True)
+    P = remits.provider_adjustments
+    if len(P):
+        pf, pn = split(P["source"])
+        remits.provider_adjustments = P.loc[~_in_ranges(pf, pn, ranges)].reset_index(drop=True)
+
+    def inside(file: str, text: str) -> bool:
+        m = _SEGNO.search(str(text))
+        return bool(m) and any(a <= int(m.group(1)) <= b for a, b in ranges.get(file, []))
+
+    kept = [r for r in rejects if not inside(r["file"], r["location"])]
+    for name, reps in sorted(repeated.items()):
+        for t, prev in reps:
+            kept.append(
+                {
+                    "file": name,
+                    "location": f"segments {t.first}-{t.last}",
+                    "record": f"835 transaction TRN {t.trn}",
+                    "reason": (
+                        f"duplicate delivery of a transaction in {prev}: same TRN (check/EFT "
+                        "number, payer) and content; read once from that file, this copy not read"
+                    ),
+                }
+            )
+    bal = [
+        b
+        for b in balance
+        if not inside(b.get("file", ""), f"{b.get('location', '')} {b.get('claim_location', '')}")
+    ]
+    return kept, bal, dropped
 
 
 def _cat(frames: list[pd.DataFrame], columns: dict[str, str]) -> pd.DataFrame:

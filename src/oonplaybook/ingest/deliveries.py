@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oonplaybook.ingest.errors import NotX12Error
+from oonplaybook.ingest.x12_tokens import cents as cents_of
 from oonplaybook.ingest.x12_tokens import tokenize
 
 _TRN = re.compile(rb"TRN([^\w\s])\s*1\s*\1([^\r\n~']{0,80})")
@@ -53,6 +54,71 @@ def content_fingerprint(data: bytes, name: str) -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class Transaction:
+    """One ST..SE transaction of an 835: its segment range, TRN, content hash and money."""
+
+    first: int  # segment number of ST (file-wide, as the reader numbers them)
+    last: int  # segment number of SE (or of the last segment when SE is missing)
+    trn: str  # TRN02|TRN03
+    fingerprint: str
+    cents: tuple[tuple[str, int], ...]  # ("bpr", ..), ("plb", ..), ("clp_paid", ..), ...
+    claims: int  # CLP segments
+
+
+_MONEY_AT = {"CLP": ((4, "clp_paid"), (3, "clp_billed"), (5, "clp_presp"))}
+
+
+def transactions(data: bytes, name: str) -> list[Transaction]:
+    """The 835 transactions of a file with their fingerprints (see :func:`content_fingerprint`)
+    and the money the ingest totals count (BPR02, PLB, CLP03/04/05), for a partial re-send."""
+    out: list[Transaction] = []
+    h = None
+    first = last = 0
+    trn = ""
+    cents: dict[str, int] = {}
+    claims = 0
+
+    def close() -> None:
+        if h is not None:
+            out.append(
+                Transaction(first, last, trn, h.hexdigest(), tuple(sorted(cents.items())), claims)
+            )
+
+    for no, el, _d in tokenize(data, name).iter_segments():
+        el = [e.strip() for e in el]
+        tag = el[0]
+        if tag in _ENVELOPE:
+            continue
+        if tag == "ST":
+            close()
+            h, first, trn, cents, claims = hashlib.sha256(), no, "", {}, 0
+            el = [*el[:2], *el[3:]]
+        if h is None:
+            continue
+        last = no
+        if tag == "SE":
+            el = el[:1]
+        elif tag == "TRN" and len(el) > 2:
+            trn = "|".join(el[2:4])
+        elif tag == "BPR" and len(el) > 2:
+            cents["bpr"] = cents.get("bpr", 0) + (cents_of(el[2]) or 0)
+        elif tag == "PLB":
+            for i in range(4, len(el), 2):
+                cents["plb"] = cents.get("plb", 0) + (cents_of(el[i]) or 0)
+        elif tag == "CLP":
+            claims += 1
+            for i, k in _MONEY_AT["CLP"]:
+                if len(el) > i:
+                    cents[k] = cents.get(k, 0) + (cents_of(el[i]) or 0)
+        h.update("*".join(el).encode("utf-8", "surrogatepass") + b"~")
+        if tag == "SE":
+            close()
+            h = None
+    close()
+    return out
+
+
 @dataclass
 class DeliveryIndex:
     """The 835 deliveries read so far in one ingest, to recognise a re-sent one."""
@@ -60,6 +126,42 @@ class DeliveryIndex:
     by_trn: dict[tuple[bytes, ...], list[tuple[str, Path]]] = field(default_factory=dict)
     fingerprints: dict[str, str] = field(default_factory=dict)
     same_trn_other_content: list[dict[str, str]] = field(default_factory=list)
+    by_single_trn: dict[bytes, list[tuple[str, Path]]] = field(default_factory=dict)
+    tx_cache: dict[str, list[Transaction]] = field(default_factory=dict)
+
+    def repeated_transactions(
+        self, data: bytes, name: str, path: Path
+    ) -> list[tuple[Transaction, str]]:
+        """Transactions of this file that repeat one of an earlier file (same TRN and content),
+        with that file's name: a delivery that re-sends part of an earlier one. Only files
+        sharing a TRN with an earlier file are tokenised; call after :meth:`duplicate_of`."""
+        keys = set(trn_keys(data))
+        earlier: dict[str, Path] = {}
+        for k in keys:
+            for prev, prev_path in self.by_single_trn.get(k, []):
+                if prev != name:
+                    earlier.setdefault(prev, prev_path)
+            self.by_single_trn.setdefault(k, []).append((name, path))
+        if not earlier:
+            return []
+        try:
+            mine = self._transactions(data, name)
+            seen: dict[tuple[str, str], str] = {}
+            for prev, prev_path in earlier.items():
+                for t in self._transactions(None, prev, prev_path):
+                    seen.setdefault((t.trn, t.fingerprint), prev)
+        except NotX12Error:
+            return []
+        return [(t, seen[(t.trn, t.fingerprint)]) for t in mine if (t.trn, t.fingerprint) in seen]
+
+    def _transactions(
+        self, data: bytes | None, name: str, path: Path | None = None
+    ) -> list[Transaction]:
+        """A file's transactions, computed once per ingest."""
+        if name not in self.tx_cache:
+            raw = data if data is not None else path.read_bytes()  # type: ignore[union-attr]
+            self.tx_cache[name] = transactions(raw, name)
+        return self.tx_cache[name]
 
     def duplicate_of(self, data: bytes, name: str, path: Path) -> str | None:
         """The earlier file this one repeats, or None (it is then remembered by path, so the
