@@ -142,7 +142,9 @@ report.show(
 # ## Revenue at stake
 #
 # Billed and paid over all lines in scope; underpaid against target, denied dollars, expected
-# recoverable and already lost from the worklist.
+# recoverable and already lost from the worklist. The payer and specialty tables total the same
+# billed dollars as the lines in scope; the route table's billed and paid count only the claims on
+# the worklist (a claim with lines on two routes counts under each), so its total is lower.
 
 # %%
 by_payer = pb.revenue_at_stake(lines, worklist, "payer")
