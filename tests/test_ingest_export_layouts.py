@@ -185,3 +185,25 @@ def test_disagreeing_phi_columns_do_not_show_their_values() -> None:
             b"A,1,99213,2025-01-02,10,MEM1,MEM2\n"
         )
     assert "member_id" in str(e.value) and "MEM" not in str(e.value)
+
+
+# --- the appeals file is an export too ---------------------------------------------------------
+
+
+def test_appeals_file_cp1252_semicolons_and_ragged_rows(tmp_path) -> None:
+    from oonplaybook.ingest import read_appeals
+
+    p = tmp_path / "appeals.csv"
+    p.write_bytes(
+        "claim_id;payer;appeal_level;filed_date;outcome;recovered\n"
+        "A1;Société Générale;1;2025-02-01;overturned;120.00\n"
+        "A2;Bolt;1;2025-02-03;upheld\n"
+        "A3;Bolt;2;2025-02-04;pending;0;extra\n"
+        "A4;Bolt;1;2025-02-05;partial;1e309\n".encode("cp1252")
+    )
+    ap, rej = read_appeals(p)
+    assert ap["claim_id"].tolist() == ["A1"] and ap["payer"].tolist() == ["Société Générale"]
+    got = dict(zip(rej["location"], rej["reason"], strict=True))
+    assert "row has 5 fields, header has 6" in got["row 3"]
+    assert "row has 7 fields, header has 6" in got["row 4"]
+    assert "recovered is not an amount" in got["row 5"]

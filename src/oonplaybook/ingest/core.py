@@ -34,7 +34,16 @@ from oonplaybook.ingest.claim_instances import assign_remits, resolve_billed_ins
 from oonplaybook.ingest.deliveries import DeliveryIndex, Transaction
 from oonplaybook.ingest.deliveries import describe as describe_trn
 from oonplaybook.ingest.errors import IngestError
-from oonplaybook.ingest.tabular import norm_header, parse_dates, parse_money, read_table
+from oonplaybook.ingest.tabular import (
+    body_rows,
+    csv_rows,
+    decode_export,
+    norm_header,
+    parse_dates,
+    parse_money,
+    read_table,
+    sniff_delimiter,
+)
 from oonplaybook.ingest.x12 import Remit835Reader
 from oonplaybook.ingest.x12_tokens import BOM
 from oonplaybook.ingest.x837 import read_837p
@@ -826,7 +835,22 @@ def read_appeals(
     if not p.is_file():
         raise IngestError(f"{p}: appeals file not found; fix appeals_file in the params")
     name = p.name
-    raw = pd.read_csv(p, dtype="str", keep_default_na=False)
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise IngestError(
+            f"{name}: cannot read the appeals file ({e.strerror}); check it"
+        ) from None
+    text, _enc, _odd = decode_export(data, name)  # BOM / UTF-8 / cp1252, never U+FFFD
+    rows = csv_rows(text, sniff_delimiter(text))
+    if not rows or not any(str(c).strip() for c in rows[0]):
+        raise IngestError(
+            f"{name}: the appeals file has no header row; expected {list(_APPEAL_ALIASES)}"
+        )
+    shape_rejects: list[dict[str, str]] = []  # rows with more or fewer fields than the header
+    raw, rownums = body_rows(rows[1:], 0, rows[0], name, shape_rejects)
+    raw.columns = [str(h).strip() for h in rows[0]]
+    raw = raw.loc[:, ~raw.columns.duplicated()]
     cols = {norm_header(c): c for c in raw.columns}
     pick: dict[str, str] = {}
     for target, aliases in _APPEAL_ALIASES.items():
@@ -871,7 +895,7 @@ def read_appeals(
     rej = pd.DataFrame(
         {
             "file": name,
-            "location": ["row " + str(i + 2) for i in np.flatnonzero(bad.to_numpy())],
+            "location": ["row " + str(rownums[i]) for i in np.flatnonzero(bad.to_numpy())],
             "record": ["appeal claim " + str(x) for x in df.loc[bad, "claim_id"]],
             "reason": problems[bad].str.rstrip("; ").tolist(),
         }
@@ -880,5 +904,10 @@ def read_appeals(
     df["appeal_level"] = df["appeal_level"].fillna(1).astype("int64")
     return (
         schema.conform(df, schema.APPEAL_COLUMNS),
-        schema.conform(rej, schema.REJECT_COLUMNS),
+        schema.conform(
+            pd.concat(
+                [pd.DataFrame(shape_rejects, columns=list(rej.columns)), rej], ignore_index=True
+            ),
+            schema.REJECT_COLUMNS,
+        ),
     )

@@ -259,7 +259,7 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _csv_rows(text: str, delim: str) -> list[list[str]]:
+def csv_rows(text: str, delim: str) -> list[list[str]]:
     """All rows of a CSV text split on ``delim`` (double-quote quoting)."""
     return [row for row in csv.reader(io.StringIO(text), delimiter=delim)]
 
@@ -277,7 +277,7 @@ def read_raw(data: bytes, name: str, kind: str) -> tuple[list[list[str]], TextLa
         return df.fillna("").astype("str").to_numpy().tolist(), TextLayout("xlsx", "")
     text, enc, odd = decode_export(data, name)
     delim = sniff_delimiter(text)
-    return _csv_rows(text, delim), TextLayout(enc, delim, '"', odd)
+    return csv_rows(text, delim), TextLayout(enc, delim, '"', odd)
 
 
 # --- header detection -------------------------------------------------------------------------
@@ -695,7 +695,7 @@ def _width_problem(r: list[str], width: int, named: int) -> str | None:
     return f"row has {n} fields, header has {width} (a cut or merged row); row not read"
 
 
-def _body_rows(
+def body_rows(
     body: list[list[str]],
     header_row: int,
     header: list[str],
@@ -741,7 +741,7 @@ def _csv_fast(
     import pyarrow.csv as pv
 
     lines = text.splitlines()
-    head_rows = _csv_rows("\n".join(lines[: HEADER_SCAN_ROWS + 1]), layout.delimiter)
+    head_rows = csv_rows("\n".join(lines[: HEADER_SCAN_ROWS + 1]), layout.delimiter)
     hm = detect_header(head_rows, mappings, name)
     width = len(head_rows[hm.row])
     irregular: list[int] = []
@@ -804,14 +804,14 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         m = hm.mapping
     else:
         if kind == "csv":
-            rows = _csv_rows(text, layout.delimiter)
+            rows = csv_rows(text, layout.delimiter)
         else:
             rows, layout = read_raw(data, name, kind)
         hm = detect_header(rows, mappings, name)
         m = hm.mapping
         header = rows[hm.row]
         width = len(header)
-        raw, rownums = _body_rows(rows[hm.row + 1 :], hm.row, header, name, rejects)
+        raw, rownums = body_rows(rows[hm.row + 1 :], hm.row, header, name, rejects)
     rn = pd.Series(rownums, dtype="int64")
     by_target: dict[str, list[int]] = {}
     phi_cols: dict[str, list[int]] = {}
