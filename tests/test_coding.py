@@ -462,3 +462,22 @@ def test_cli_check_without_tables_says_how(tmp_path: Path, monkeypatch: pytest.M
     pd.DataFrame([_line("A", 1, "93010")]).to_parquet(src)
     res = CliRunner().invoke(app, ["coding", "check", str(src), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "coding import" in res.output
+
+
+def test_reference_import_takes_ncci_files(tmp_path: Path) -> None:
+    """`oonplaybook reference import` recognises a CMS NCCI download and stores it for the check."""
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from oonplaybook.cli import app
+
+    z = tmp_path / "medicare-ncci-2026q3-practitioner-ptp-edits-ccipra-v322r0-f1.zip"
+    with zipfile.ZipFile(z, "w") as f:
+        f.write(PTP_FILE, PTP_FILE.name)
+    assert ncci.is_ncci_release(z) and ncci.is_ncci_release(MUE_FILE)
+    assert not ncci.is_ncci_release(DATA.parent / "real" / "cms")
+    res = CliRunner().invoke(app, ["reference", "import", str(z), "--cache", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    t = ncci.load_imported(tmp_path / "c")
+    assert t is not None and len(t.ptp) == 155 and "imported NCCI" in res.output

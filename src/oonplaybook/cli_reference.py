@@ -106,9 +106,27 @@ def register(app: typer.Typer) -> None:
             None, "--cache", help="cache root (default $OONPLAYBOOK_CACHE or ~/.cache/oonplaybook)"
         ),
     ) -> None:
-        """Validate a newer CMS release and load it into the user cache; report what changed."""
-        from oonplaybook.reference import pfs
+        """Validate a newer CMS release and load it into the user cache; report what changed.
 
+        CMS's NCCI PTP/MUE downloads go the same way (recognised by name or content) into the
+        store the coding check reads."""
+        from oonplaybook.reference import ncci, pfs
+
+        if ncci.is_ncci_release(path):
+            try:
+                folder, nrep = ncci.import_release([path], dest=cache)
+            except (ncci.ReferenceError, OSError) as e:
+                _fail(f"reference import: {e}")
+                return
+            c = Console(soft_wrap=True)
+            c.print(f"imported NCCI into {folder}: {ncci.load_imported(folder.parent).vintage}")
+            c.print(
+                f"  {nrep.rows_read:,} records read, {nrep.rows_accepted:,} kept, {nrep.duplicates:,} "
+                f"duplicates across files, {len(nrep.rejects):,} rejected"
+            )
+            for w in nrep.warnings:
+                c.print(f"  [yellow]warning: {w}[/yellow]", highlight=False)
+            return
         try:
             rep = pfs.import_release(path, dest=cache)
         except pfs.ReferenceError as e:

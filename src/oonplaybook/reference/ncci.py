@@ -374,6 +374,21 @@ def _is_mue(name: str, data: bytes) -> bool:
     return "MUE" in Path(name).name.upper() or b"MUE Adjudication" in data[:4000]
 
 
+def is_ncci_release(path: str | Path) -> bool:
+    """Whether a path (zip, folder or file) holds CMS NCCI PTP or MUE files, by name or content."""
+    try:
+        members = _members(Path(path))
+    except (ReferenceError, OSError, zipfile.BadZipFile):
+        return False
+    for name, data in members:
+        base = Path(name.split(":")[-1]).name.lower()
+        if "mue" in base or base.startswith(("ccipra", "ccioph", "ccicpt")):
+            return True
+        if b"Column1/Column2 Edits" in data[:2000] or b"MUE Adjudication" in data[:4000]:
+            return True
+    return False
+
+
 def read_release(paths: list[str | Path]) -> tuple[NcciTables, NcciReadReport]:
     """Read PTP and MUE files (zips, folders or files) into one :class:`NcciTables`."""
     ptp_frames, ptp_reps, mue_frames = [], [], []
