@@ -460,10 +460,9 @@ def test_reference_status_cli(tmp_path) -> None:
 
 
 #: The build's own source folder (the full CMS set, GPCI2026 and ZIP5 included).
-BUILD_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "cms"
+BUILD_SOURCE = CMS  # tests/data/real/cms (copied from ../shared; tests/data/README.md)
 
 
-@pytest.mark.skipif(not BUILD_SOURCE.is_dir(), reason="../shared CMS files absent")
 def test_build_reference_rebuilds_the_packaged_tables(tmp_path) -> None:
     """scripts/build_reference.py rebuilds every packaged PFS/ANES/ZIP table byte for byte from
     CMS's files and records each file's SHA-256; the 2026 excerpt is never packaged as RVUs.
