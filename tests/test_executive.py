@@ -188,3 +188,16 @@ def test_packaged_idr_win_rates_match_the_cms_tables() -> None:
         assert q["provider_prevailed"] == won.loc[q["quarter"], "Total"]
         assert q["value"] == pytest.approx(q["provider_prevailed"] / q["determinations"], abs=5e-4)
     assert idr.value == idr.by_quarter[-1]["value"]
+
+
+def test_industry_reading_sets_the_practice_beside_published_rates() -> None:
+    rates = {
+        "denial_rate": (0.126, ""),
+        "appeal_share": (0.355, ""),
+        "overturn_rate": (0.502, ""),
+    }
+    text = executive.industry_reading(rates, load_industry_benchmarks())
+    assert "denied 12.6% of its adjudicated lines, below the 37% of out-of-network" in text
+    assert "appealed 36% of its denied claims" in text and "50% of its decided appeals" in text
+    assert "(2025Q2)" in text
+    assert executive.industry_reading({}, []) == ""

@@ -90,6 +90,7 @@ class ExecutiveSummary:
     idr_batches_worth: int = 0
     idr_ev_net: float = 0.0
     industry_trends: list[str] = field(default_factory=list)
+    industry_reading: str = ""
 
     @property
     def stale(self) -> bool:
@@ -274,6 +275,43 @@ def industry_table(
 _PFS_YEAR = re.compile(r"\bPFS (\d{4})\b")
 
 
+def industry_reading(
+    rates: dict[str, tuple[float | None, str]], figures: list[IndustryFigure]
+) -> str:
+    """Two or three plain sentences setting the practice's own rates beside published ones."""
+    by_id = {f.id: f for f in figures}
+    parts = []
+    deny = rates.get("denial_rate", (None, ""))[0]
+    oon = by_id.get("denial_rate_oon_marketplace")
+    if deny is not None and oon is not None:
+        word = "below" if deny < oon.value else "above"
+        parts.append(
+            f"The practice's payers denied {deny:.1%} of its adjudicated lines, {word} the "
+            f"{oon.value:.0%} of out-of-network claims denied by Marketplace insurers "
+            f"({oon.source.split(',')[0]}, {oon.year} data)."
+        )
+    appealed = rates.get("appeal_share", (None, ""))[0]
+    kff = by_id.get("denials_appealed_marketplace")
+    if appealed is not None and kff is not None:
+        parts.append(
+            f"It appealed {appealed:.0%} of its denied claims, where fewer than 1% of denials "
+            f"are appealed in the Marketplace ({kff.source.split(',')[0]}, {kff.year} data)"
+            + (
+                f"; {rates['overturn_rate'][0]:.0%} of its decided appeals were overturned."
+                if rates.get("overturn_rate", (None, ""))[0] is not None
+                else "."
+            )
+        )
+    win = by_id.get("idr_provider_win_rate")
+    if win is not None:
+        parts.append(
+            f"Providers won {win.value:.0%} of federal IDR payment determinations in the latest "
+            f"quarter published by CMS ({win.by_quarter[-1]['quarter'] if win.by_quarter else win.year}): "
+            "the playbook prices each dispute with win probabilities drawn from these outcomes."
+        )
+    return " ".join(parts)
+
+
 def industry_trends(figures: list[IndustryFigure]) -> list[str]:
     """One sentence per published figure that comes by quarter (the federal IDR win rate)."""
     out = []
@@ -452,6 +490,7 @@ def build_summary(
             )
 
     figs = figures if figures is not None else load_industry_benchmarks()
+    rates = client_rates(claim_lines, appeals, worklist, _read_csv(art / "targets.csv"))
     worth = (
         batches[batches["worth_filing"].astype("str").str.lower().eq("true")]
         if len(batches) and "worth_filing" in batches
@@ -486,10 +525,8 @@ def build_summary(
         actions_total=actions_total,
         actions_basis=actions_basis,
         payer_findings=payer_findings(scorecard),
-        industry=industry_table(
-            client_rates(claim_lines, appeals, worklist, _read_csv(art / "targets.csv")),
-            figs,
-        ),
+        industry=industry_table(rates, figs),
+        industry_reading=industry_reading(rates, figs),
         industry_trends=industry_trends(figs),
         vintages=data_vintages(run_dir, claim_lines, fee_schedule_year),
         stale_days=stale_days,
