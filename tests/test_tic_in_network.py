@@ -337,3 +337,35 @@ def test_cli_extract_and_duckdb_reads_the_dataset(tmp_path: Path) -> None:
     ).fetchall()
     # 81.54 is the ICD-9 bundle whose bundled codes hold 27447
     assert [c for c, _ in got] == ["27447", "81.54", "99214"] and all(n > 0 for _, n in got)
+
+
+def test_nppes_area_filter(tmp_path: Path) -> None:
+    """NPPES practice ZIP -> MAC locality (CMS ZIP5) and taxonomy pick the region's providers."""
+    g1, g2 = GROUPS[0], GROUPS[1]
+    nppes = tmp_path / "npidata_pfile.csv"
+    pd.DataFrame(
+        {
+            "NPI": [str(g1.npis[0]), str(g1.npis[1]), str(g2.npis[0]), "1999999999"],
+            "Provider Business Practice Location Address Postal Code": [
+                "100011234",
+                "10001",
+                "606011000",
+                "99999",
+            ],
+            "Healthcare Provider Taxonomy Code_1": [
+                "207P00000X",
+                "207R00000X",
+                "207P00000X",
+                "207P00000X",
+            ],
+            "Provider Last Name (Legal Name)": ["not read", "not read", "not read", "not read"],
+        }
+    ).to_csv(nppes, index=False)
+    manhattan = tin.npi_filter_from_nppes(nppes, localities={"13202-01"})
+    assert manhattan == {g1.npis[0], g1.npis[1]}
+    em_docs = tin.npi_filter_from_nppes(nppes, localities={"13202-01"}, taxonomies={"207P00000X"})
+    assert em_docs == {g1.npis[0]}
+    f = tmp_path / "plan.json"
+    _gen(f)
+    df, _ = tin.read_rates(f, ["99285"], pfilter=tin.ProviderFilter(npis=em_docs))
+    assert set(df["provider_group_id"]) == {1} and set(df["n_npi"]) == {1}
