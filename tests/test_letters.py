@@ -404,6 +404,19 @@ def test_demo_cli_letters_all_writes_the_rest(demo_run: Path, tmp_path: Path) ->
     }
     w = pd.read_csv(run / "artifacts" / "worklist.csv", dtype="str", keep_default_na=False)
     assert all((run / "artifacts" / "letters" / n).exists() for n in w["letter"] if n)
+    from openpyxl import load_workbook
+
+    from oonplaybook.formatting import label
+
+    wb = load_workbook(run / "artifacts" / "playbook.xlsx", read_only=True)
+    in_book = set()
+    for ws in wb.worksheets:
+        rows = ws.iter_rows(values_only=True)
+        head = [str(h) for h in next(rows, ())]
+        if label("letter") in head and label("rank") in head:
+            i = head.index(label("letter"))
+            in_book |= {r[i] for r in rows if r[i]}
+    assert in_book == set(w["letter"]) - {""}  # the workbook names the same files as the CSV
     res = CliRunner().invoke(
         app,
         [

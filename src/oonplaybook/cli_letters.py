@@ -2,8 +2,8 @@
 
 - ``oonplaybook letters RUN_DIR [--all]`` rewrites ``artifacts/letters/`` from the frames the
   playbook stage saved (``artifacts/letter_inputs/``), with the params' per-type limits or, with
-  ``--all``, a letter for every open worklist row that needs one; ``worklist.csv``'s ``letter``
-  column is updated to the files written.
+  ``--all``, a letter for every open worklist row that needs one; the ``letter`` column of
+  ``worklist.csv`` and ``playbook.xlsx`` is updated to the files written.
 - ``oonplaybook letters merge RUN_DIR --crosswalk FILE --out DIR`` fills the merge fields from a
   practice-held CSV into a folder outside the run folder (PHI never enters the run).
 """
@@ -96,6 +96,7 @@ def write_run(run_dir: Path, *, every: bool, docx: bool = True) -> tuple[int, ob
     wl = letters.with_letter_files(wl, run.index)
     pb.write_csv(wl, art / "worklist.csv")
     letters.save_inputs(run_dir, worklist=wl)
+    letters.update_workbook_letters(art / "playbook.xlsx", wl)
     return len(run.index), run
 
 

@@ -10,7 +10,8 @@
 - :mod:`~oonplaybook.letters.render`: jinja2 to Markdown, Markdown to .docx;
 - :mod:`~oonplaybook.letters.write`: writing a run's letters, cover notes and ``index.csv``;
 - :mod:`~oonplaybook.letters.inputs`: the stage-40 frames kept for ``oonplaybook letters --all``;
-- :mod:`~oonplaybook.letters.merge`: filling merge fields from a practice-held crosswalk.
+- :mod:`~oonplaybook.letters.merge`: filling merge fields from a practice-held crosswalk;
+- :mod:`~oonplaybook.letters.xlsx`: the workbook's letter column after ``letters --all``.
 """
 
 from oonplaybook.letters.audiences import (
@@ -26,6 +27,7 @@ from oonplaybook.letters.merge import MergeError, MergeResult, merge_letters, re
 from oonplaybook.letters.render import markdown_to_docx, render_markdown
 from oonplaybook.letters.select import candidate_rows, coverage, letter_types, select_rows
 from oonplaybook.letters.write import INDEX_FILE, LetterRun, with_letter_files, write_letters
+from oonplaybook.letters.xlsx import update_workbook_letters
 
 __all__ = [
     "INDEX_FILE",
@@ -49,6 +51,7 @@ __all__ = [
     "render_markdown",
     "save_inputs",
     "select_rows",
+    "update_workbook_letters",
     "with_letter_files",
     "write_letters",
 ]
