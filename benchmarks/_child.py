@@ -11,3 +11,18 @@ def peak_mb():
             return int(row.split()[1]) / 1024
     return _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024
 """
+
+
+def run_child(code: str) -> dict[str, float]:
+    """Run ``code`` (with ``peak_mb()`` defined) in a fresh interpreter; parse its ``k=v`` output."""
+    import subprocess
+    import sys
+    import textwrap
+
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_MB + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {k: float(v) for k, v in (x.split("=") for x in out.split())}

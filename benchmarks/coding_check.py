@@ -15,27 +15,18 @@ a fresh child process with its own peak memory (VmHWM):
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import PEAK_MB  # noqa: E402
+from oonplaybook.reference import ncci
 
-HEADER = (
-    "CPT only copyright 2025 American Medical Association.  All rights reserved.\t\t\t\t\t\t\r\n"
-    "Column1/Column2 Edits\t\t\t\t\t\t\r\n"
-    "Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rationale\r\n"
-    "\t\tprior to 1996\tDate\tDate\t0=not allowed\t\r\n"
-    "\t\t\t\t*=no data\t1=allowed\t\r\n"
-    "\t\t\t\t\t9=not applicable\t\r\n"
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _child import run_child as _child  # noqa: E402
 
 
 def _codes(n: int) -> np.ndarray:
@@ -58,7 +49,7 @@ def make_inputs(folder: Path, lines: int, ptp_rows: int, seed: int) -> tuple[Pat
     body = pd.DataFrame({"a": c1, "b": c2, "p": "", "e": eff, "d": dele, "m": mi, "r": why})
     ptp_path = folder / "ccipra-bench-f1.txt"
     with ptp_path.open("w", encoding="latin-1", newline="") as f:
-        f.write(HEADER)
+        f.write(ncci.PTP_HEADER)
         body.to_csv(f, sep="\t", header=False, index=False, lineterminator="\r\n")
     mue = pd.DataFrame(
         {
@@ -97,16 +88,6 @@ def make_inputs(folder: Path, lines: int, ptp_rows: int, seed: int) -> tuple[Pat
     lines_path = folder / "claim_lines.parquet"
     cl.to_parquet(lines_path)
     return ptp_path, mue_path, lines_path
-
-
-def _child(code: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-c", PEAK_MB + textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return {k: float(v) for k, v in (x.split("=") for x in out.split())}
 
 
 def main() -> None:

@@ -19,12 +19,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import PEAK_MB  # noqa: E402
+from _child import run_child as _child  # noqa: E402
 
 from oonplaybook import tic_generate as tg  # noqa: E402
 
@@ -49,16 +48,6 @@ def _make(path: Path, gb: float, seed: int) -> int:
         seed=seed,
     )
     return path.stat().st_size
-
-
-def _child(code: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-c", PEAK_MB + textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return {k: float(v) for k, v in (x.split("=") for x in out.split())}
 
 
 def main() -> None:

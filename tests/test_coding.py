@@ -23,19 +23,8 @@ DATA = Path(__file__).parent / "data" / "ncci"
 PTP_FILE = DATA / "ccipra-v322r0-f1.excerpt.txt"
 MUE_FILE = DATA / "MCR_MUE_PractitionerServices_Eff_07-01-2026.excerpt.csv"
 
-PTP_HEADER = (
-    "CPT only copyright 2025 American Medical Association.  All rights reserved.\t\t\t\t\t\t\r\n"
-    "Column1/Column2 Edits\t\t\t\t\t\t\r\n"
-    "Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rationale\r\n"
-    "\t\tprior to 1996\tDate\tDate\t0=not allowed\t\r\n"
-    "\t\t\t\t*=no data\t1=allowed\t\r\n"
-    "\t\t\t\t\t9=not applicable\t\r\n"
-)
-
-
-def ptp_file(rows: list[str]) -> bytes:
-    """A PTP file in CMS's layout with the given tab-separated records."""
-    return (PTP_HEADER + "".join(r + "\r\n" for r in rows)).encode("latin-1")
+PTP_HEADER = ncci.PTP_HEADER
+ptp_file = ncci.ptp_file_bytes
 
 
 # --- readers --------------------------------------------------------------------------------

@@ -24,19 +24,12 @@ import numpy as np
 import pandas as pd
 
 from oonplaybook import schema
+from oonplaybook.reference import ncci
 
 PTP_NAME = "ccipra-demo-f1.txt"
 MUE_NAME = "MCR_MUE_PractitionerServices_Eff_01-01-2024.csv"
 _EFFECTIVE = "20190101"
 
-_PTP_HEADER = (
-    "CPT only copyright 2025 American Medical Association.  All rights reserved.\t\t\t\t\t\t\r\n"
-    "Column1/Column2 Edits\t\t\t\t\t\t\r\n"
-    "Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rationale\r\n"
-    "\t\tprior to 1996\tDate\tDate\t0=not allowed\t\r\n"
-    "\t\t\t\t*=no data\t1=allowed\t\r\n"
-    "\t\t\t\t\t9=not applicable\t\r\n"
-)
 _MUE_HEADER = (
     "\"Synthetic demo table in the layout of CMS's MUE file. Not CMS data.\n\n"
     "CMS's real file carries the AMA CPT notice here.\",,,\r\n"
@@ -266,11 +259,11 @@ def write_tables(truth: dict[str, Any], out_dir: Path) -> list[Path]:
     folder = Path(out_dir) / "ncci"
     folder.mkdir(parents=True, exist_ok=True)
     ptp = folder / PTP_NAME
-    body = "".join(
-        f"{c1}\t{c2}\t\t{eff}\t{dele}\t{mi}\tSynthetic demo edit (not CMS data)\r\n"
+    body = (
+        f"{c1}\t{c2}\t\t{eff}\t{dele}\t{mi}\tSynthetic demo edit (not CMS data)"
         for c1, c2, eff, dele, mi in sorted(map(tuple, truth.get("ptp", [])))
     )
-    ptp.write_bytes((_PTP_HEADER + body).encode("latin-1"))
+    ptp.write_bytes(ncci.ptp_file_bytes(body))
     mue = folder / MUE_NAME
     rows = "".join(
         f"{code},{value},{mai},Synthetic demo value\r\n"

@@ -192,36 +192,26 @@ def in_network_rung(
     return res
 
 
+QPA_CHECK_COLUMNS = [
+    "payer",
+    "cpt",
+    "lines",
+    "flagged",
+    "qpa_to_innet_median",
+    "innet_median",
+    "innet_groups",
+    "evidence",
+]
+
+
 def qpa_check_table(bench: pd.DataFrame) -> pd.DataFrame:
     """Lines whose QPA sits far below the payer's in-network median, by payer and code."""
     need = {"qpa_to_innet_median", "qpa_check", "payer", "cpt"}
     if not need <= set(bench.columns):
-        return pd.DataFrame(
-            columns=[
-                "payer",
-                "cpt",
-                "lines",
-                "flagged",
-                "qpa_to_innet_median",
-                "innet_median",
-                "innet_groups",
-                "evidence",
-            ]
-        )
+        return pd.DataFrame(columns=QPA_CHECK_COLUMNS)
     b = bench[bench["qpa_to_innet_median"].notna()]
     if b.empty:
-        return pd.DataFrame(
-            columns=[
-                "payer",
-                "cpt",
-                "lines",
-                "flagged",
-                "qpa_to_innet_median",
-                "innet_median",
-                "innet_groups",
-                "evidence",
-            ]
-        )
+        return pd.DataFrame(columns=QPA_CHECK_COLUMNS)
     g = b.groupby(["payer", "cpt"], sort=True)
     out = pd.DataFrame(
         {

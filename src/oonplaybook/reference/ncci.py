@@ -25,6 +25,7 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,23 @@ PTP_COLUMNS = [
     "source",
 ]
 MUE_COLUMNS = ["hcpcs", "mue_value", "mai", "mai_text", "rationale", "effective_date", "source"]
+
+#: The first lines of CMS's practitioner PTP file: AMA notice, title and the wrapped header
+#: (for writing test and demo files in the real layout).
+PTP_HEADER = (
+    "CPT only copyright 2025 American Medical Association.  All rights reserved.\t\t\t\t\t\t\r\n"
+    "Column1/Column2 Edits\t\t\t\t\t\t\r\n"
+    "Column 1\tColumn 2\t*=in existence\tEffective\tDeletion\tModifier\tPTP Edit Rationale\r\n"
+    "\t\tprior to 1996\tDate\tDate\t0=not allowed\t\r\n"
+    "\t\t\t\t*=no data\t1=allowed\t\r\n"
+    "\t\t\t\t\t9=not applicable\t\r\n"
+)
+
+
+def ptp_file_bytes(records: Iterable[str]) -> bytes:
+    """A PTP file in CMS's layout (Latin-1, CRLF) holding the given tab-separated records."""
+    return (PTP_HEADER + "".join(r + "\r\n" for r in records)).encode("latin-1")
+
 
 _CODE = re.compile(r"[0-9A-Z]{5}")
 _DATE = re.compile(r"(19|20)\d{6}")
