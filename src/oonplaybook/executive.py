@@ -405,7 +405,11 @@ def build_summary(
     ap_path = art / "appeals.parquet"
     appeals = pd.read_parquet(ap_path) if ap_path.exists() else pd.DataFrame()
 
-    status = worklist["status"].astype("str") if "status" in worklist else pd.Series(dtype="str")
+    status = (
+        worklist["status"].astype("str")
+        if "status" in worklist
+        else pd.Series("", index=worklist.index, dtype="str")
+    )
     open_ = worklist[status.eq("open")] if len(worklist) else worklist
     lost_rows = worklist[status.eq("lost")] if len(worklist) else worklist
     low, high = recoverable_range(open_) if len(open_) else (0.0, 0.0)
@@ -548,8 +552,13 @@ def summary_for_run(
     run_dir = Path(run_dir)
     ctx = StageContext(config=config, run_dir=run_dir, params_base=params_base or run_dir)
     cl_path = run_dir / "artifacts" / "claim_lines.parquet"
-    cols = ["remit_date", "submitted_date", "service_date"]
-    claim_lines = pd.read_parquet(cl_path, columns=cols) if cl_path.exists() else None
+    claim_lines = None
+    if cl_path.exists():
+        import pyarrow.parquet as pq
+
+        have = set(pq.read_schema(cl_path).names)
+        cols = [c for c in ("remit_date", "submitted_date", "service_date") if c in have]
+        claim_lines = pd.read_parquet(cl_path, columns=cols)
     return build_summary(
         run_dir,
         client_name=config.client_name or config.client,

@@ -189,16 +189,24 @@ def build_report_html(
         if extra is not None:
             appendices.append(extra)
     summary = None
+    problem = ""
     if config is not None and (out.parent / "artifacts" / "worklist.csv").exists():
         from oonplaybook.executive import summary_for_run
 
-        summary = summary_for_run(out.parent, config, params_base)
+        try:
+            summary = summary_for_run(out.parent, config, params_base)
+        except Exception as e:  # the chapters are still worth having; say what is missing
+            problem = (
+                '<div class="warning" id="summary-error"><strong>The executive summary could '
+                f"not be computed</strong> ({html.escape(type(e).__name__)}: "
+                f"{html.escape(str(e))}); the chapters below are complete.</div>"
+            )
     if summary is None:
         body = "\n".join(f'<section class="chapter">{c.html}</section>' for c in chapters)
         doc = (
             f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
             f"{html.escape(title)}</title><style>{_template('report.css')}</style></head>"
-            f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+            f"<body><h1>{html.escape(title)}</h1>{problem}{body}</body></html>"
         )
         out.write_text(doc, encoding="utf-8")
         return out
