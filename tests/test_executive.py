@@ -173,12 +173,10 @@ def test_idr_win_rate_trend_by_quarter() -> None:
 def test_packaged_idr_win_rates_match_the_cms_tables() -> None:
     """The packaged by-quarter figures are CMS Table 12's provider-prevailing / total
     (a provenance check against the CMS tables in ../shared; the package carries the figures)."""
-    from tests.conftest import SHARED
+    from tests.conftest import SHARED_REAL
 
-    src = SHARED / "data" / "real" / "idr" / "supp_payment_determination_outcomes.parquet"
-    if not src.exists():
-        pytest.skip(f"{src} (the CMS IDR supplemental tables) is not present")
-    t = pd.read_parquet(src)
+    # copied into the repository from ../shared (tests/data/README.md gives its provenance)
+    t = pd.read_parquet(SHARED_REAL / "idr" / "supp_payment_determination_outcomes.parquet")
     total = t[t["Metric"].str.startswith("Total Payment Determinations")].set_index("Quarter")
     won = t[t["Metric"].str.contains("Provider, Facility, or Air Ambulance Provider is the Prev")]
     won = won.set_index("Quarter")
@@ -201,3 +199,24 @@ def test_industry_reading_sets_the_practice_beside_published_rates() -> None:
     assert "appealed 36% of its denied claims" in text and "50% of its decided appeals" in text
     assert "(2025Q2)" in text
     assert executive.industry_reading({}, []) == ""
+
+
+def test_headline_lines_for_the_terminal(tmp_path: Path) -> None:
+    import json
+
+    from tests.test_report_html import _config
+
+    run = _run(tmp_path)
+    (run / "report.html").write_text("<html></html>")
+    manifest = {
+        "params": _config().model_dump(mode="json"),
+        "report_pdf": "report.pdf not written: x",
+    }
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    lines = executive.headline_lines(run, tmp_path / "params.yaml")
+    assert lines[0].split() == ["At", "stake", "on", "open", "items", "$2,150"]
+    assert "Expected recoverable" in lines[1] and "$1,150" in lines[1]
+    assert "Lost (deadlines passed)" in lines[2]
+    assert any("report:" in ln and ln.endswith("report.html") for ln in lines)
+    assert lines[-1].strip() == "report.pdf not written: x"
+    assert executive.headline_lines(tmp_path / "nowhere", tmp_path / "p.yaml") == []
