@@ -404,3 +404,12 @@ def test_cas_quantity_not_a_number_is_warned_and_the_amount_kept() -> None:
     assert any(
         "CAS quantity (1 character (non-ASCII characters))" in w for w in r.stats["warnings"]
     )
+
+
+def test_clp_run_into_the_previous_segment_is_accounted() -> None:
+    text = make_835(3).replace("AMT*B6*55.00~CLP*C002", "AMT*B6*55.00CLP*C002", 1)
+    r = read(text)
+    assert r.stats["claims_in_file"] == 3 and r.stats["claims"] == 2
+    assert r.stats["claims_rejected"] == 1
+    (rej,) = [j for j in r.rejects if j["record"] == "CLP"]
+    assert rej["location"] == "whole file" and "run into the segment before" in rej["reason"]

@@ -110,12 +110,12 @@ def mutate(base: bytes, term: str, sep: str, ops: list[tuple[str, float, int]]) 
 
 
 def clp_segments_in_bytes(data: bytes, term: str, sep: str) -> int:
-    """CLP segments in the bytes: the tag ``CLP`` right after a terminator (layout whitespace
-    allowed) and followed by the separator, a terminator or the end (a truncated CLP), counted
-    without the reader."""
-    t, e = re.escape(term.encode()), re.escape(sep.encode())
-    pat = t + rb"[ \t\r\n]*CLP(?:" + e + b"|" + t + rb"|[ \t\r\n]*\Z)"
-    return len(re.findall(pat, data))
+    """CLP segments in the bytes, counted without the reader: every ``CLP`` + separator
+    (at a segment start, or run into another segment by a lost terminator), plus a truncated
+    bare ``CLP`` tag at the very end."""
+    n = data.count(b"CLP" + sep.encode())
+    t = re.escape(term.encode())
+    return n + len(re.findall(t + rb"[ \t\r\n]*CLP(?:" + t + rb"|[ \t\r\n]*\Z)", data))
 
 
 def _leaks(text: str) -> list[str]:

@@ -374,7 +374,7 @@ class Remit835Reader:
                     return stats
             snap = self._snapshot()
             stats = _walk_835(self, data, name)
-            if stats["claims_in_file"] == 0 and _CLP_BYTES.search(data):
+            if stats["claims_in_file"] == stats["claims_run_in"] and _CLP_BYTES.search(data):
                 self._rollback(snap)
                 raise X12StructureError(
                     f"{name}: the file holds CLP (claim) segments but none could be read: the "
@@ -1116,6 +1116,29 @@ def _walk_835(  # noqa: C901
     else:
         n_lines = len(l_claim) - l0
 
+    # a CLP run into another segment (its terminator lost) is not a segment the walk could read:
+    # its bytes are counted so the claim is accounted as rejected, never silently gone
+    clp_bytes = sum(
+        data.count(b"CLP" + sep.encode("latin-1"))
+        for sep in {d.element for d, _ in sources}
+        if ord(sep) < 256
+    )
+    lost = max(0, clp_bytes - stats["claims_in_file"])
+    stats["claims_run_in"] = lost  # claims accounted only by their bytes (see above)
+    if lost:
+        rejects.append(
+            {
+                "file": name,
+                "location": "whole file",
+                "record": "CLP",
+                "reason": f"{lost} CLP segment(s) run into the segment before them (segment "
+                "terminator missing or damaged); those claims were not read, and the claim "
+                "before each may hold its lines (see the balance report); re-request the file",
+            }
+        )
+        reject_keys.append(file_base)
+        stats["claims_in_file"] += lost
+        stats["claims_rejected"] += lost
     stats["unknown_segments"] = dict(sorted(unknown.items()))
     stats["claims"] = stats["claims_in_file"] - stats["claims_rejected"]
     stats["balance_failures"] = 0  # completed by build(), which expands the CAS
