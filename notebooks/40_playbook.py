@@ -38,7 +38,7 @@ params_base: str = "."  # folder relative input paths resolve from
 # %%
 from IPython.display import Markdown, display
 
-from oonplaybook import context, letters, plots, report, workbook
+from oonplaybook import coding, context, letters, plots, report, workbook
 from oonplaybook import playbook as pb
 from oonplaybook.specialties import load_profiles
 
@@ -125,7 +125,7 @@ report.show(
 # %%
 worklist = pb.build_worklist(
     lines, benchmarks, nsa, targets, scorecard, as_of=as_of, settings=settings,
-    profiles=profiles, appeals=appeals,
+    profiles=profiles, appeals=appeals, coding=coding.read_verdicts(ctx.artifact("coding_edits")),
 )
 disputes = pb.idr_disputes(lines, benchmarks, nsa, worklist, targets, as_of=as_of)
 batches = pb.build_idr_batches(disputes, as_of=as_of, settings=settings)

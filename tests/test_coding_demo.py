@@ -77,3 +77,42 @@ def test_demo_tables_are_in_cms_layout(tmp_path: Path) -> None:
     ]
     assert m.iloc[0][["hcpcs", "mue_value", "mai"]].tolist() == ["88305", 2, 3]
     assert str(m.iloc[0]["effective_date"].date()) == "2024-01-01"  # from the file name
+
+
+def test_worklist_routes_coding_denials_by_verdict() -> None:
+    """A coding denial the NCCI check calls correct is a write-off or a corrected claim; a wrong
+    or non-NCCI edit is appealed (no external review: not a medical-judgment determination)."""
+    import pandas as pd
+
+    from oonplaybook.config import PlaybookSettings
+    from oonplaybook.playbook import worklist as wl
+
+    lines = pd.DataFrame(
+        {
+            "claim_id": ["A", "B", "C", "D"],
+            "line_no": [2, 2, 1, 1],
+            "claim_status": "denied",
+            "carc": "CO-97",
+            "denial_group": "coding_bundling",
+            "plan_type": "fully_insured",
+            "nsa_applies": False,
+            "remit_date": pd.Timestamp("2026-10-01"),
+            "service_date": pd.Timestamp("2026-09-20"),
+        }
+    )
+    verdicts = pd.DataFrame(
+        {
+            "claim_id": ["A", "B", "C"],
+            "line_no": [2, 2, 1],
+            "coding_verdict": ["payer_edit_correct", "payer_edit_correct", "payer_edit_wrong"],
+            "coding_route": ["write_off", "corrected_claim", "appeal"],
+            "coding_evidence": ["indicator 0", "missing modifier", "59 ignored"],
+        }
+    )
+    lines = wl.attach_coding(lines, verdicts)
+    r = wl.route_claims(lines, as_of=pd.Timestamp("2026-11-01").date(), settings=PlaybookSettings())
+    got = dict(zip(lines["claim_id"], r["route"], strict=True))
+    assert got["A"] == "write_off" and got["B"] == "corrected_claim" and got["C"] == "appeal_l1"
+    assert r.loc[r.index[2], "next_step"] == "appeal_l2"
+    assert lines.loc[3, "coding_verdict"] == ""  # no verdict: the usual coding ladder
+    assert got["D"] in ("appeal_l1", "corrected_claim")

@@ -24,6 +24,7 @@ policy indicators (CMS RVU file documentation: GLOB DAYS, MULT PROC, BILAT SURG,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -720,3 +721,15 @@ def stage_check(lines: pd.DataFrame, ncci_paths: list, year: int) -> CodingCheck
         vintage = tables.vintage
         note = f"Checked against {vintage} and the {year} PFS policy indicators."
     return CodingCheck(edits=edits, verdicts=line_verdicts(edits), vintage=vintage, note=note)
+
+
+def read_verdicts(path: str | Path) -> pd.DataFrame | None:
+    """One verdict per line from a run's ``coding_edits.csv`` (None when the file is absent)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    e = pd.read_csv(p, dtype=str, keep_default_na=False)
+    if e.empty:
+        return line_verdicts(pd.DataFrame(columns=OUTPUT_COLUMNS))
+    e["line_no"] = e["line_no"].astype("int64")
+    return line_verdicts(e)

@@ -148,6 +148,8 @@ WORKLIST_COLUMNS = [
     "code_family",
     "denial_group",
     "carc",
+    "coding_verdict",
+    "coding_evidence",
     "nsa_applies",
     "state_law",
     "idr_eligible",
@@ -175,6 +177,37 @@ WORKLIST_COLUMNS = [
     "documents_needed",
     "letter",
 ]
+
+
+#: Ladders of coding denials by the coding check's route (:mod:`oonplaybook.coding`): a correct
+#: edit with a missing modifier is fixed by a corrected claim (then appealed if the payer still
+#: denies); a correct edit without a bypass is written off with its reason; a wrong or non-NCCI
+#: edit and a clinical MUE are appealed (coding disputes are no medical-judgment determination,
+#: so no external review: 29 CFR 2590.715-2719(d)(1)).
+CODING_LADDERS: dict[str, tuple[str, ...]] = {
+    "corrected_claim": ("corrected_claim", "appeal_l1"),
+    "write_off": ("write_off",),
+    "appeal": ("appeal_l1", "appeal_l2"),
+    "appeal_with_records": ("appeal_l1", "appeal_l2"),
+}
+
+
+def attach_coding(lines: pd.DataFrame, coding: pd.DataFrame | None) -> pd.DataFrame:
+    """The coding verdict, route and evidence of each line ("" where the check said nothing)."""
+    cols = ["coding_verdict", "coding_route", "coding_evidence"]
+    if coding is None or coding.empty:
+        return lines.assign(**dict.fromkeys(cols, ""))
+    c = coding[["claim_id", "line_no", *cols]].copy()
+    c["claim_id"] = c["claim_id"].astype("str")
+    c["line_no"] = c["line_no"].astype("int64")
+    c = c[c["coding_verdict"].astype("str") != "ok"].drop_duplicates(["claim_id", "line_no"])
+    out = lines.drop(columns=[x for x in cols if x in lines.columns]).merge(
+        c, on=["claim_id", "line_no"], how="left"
+    )
+    out.index = lines.index
+    for x in cols:
+        out[x] = out[x].fillna("").astype("str")
+    return out
 
 
 def _profile_checklists(profiles: Mapping[str, Any] | Sequence[Any] | None) -> dict[str, list[str]]:
@@ -317,6 +350,8 @@ def _ladder(key: str) -> tuple[str, ...]:
     base, upheld, notice, ext, bill = key.split("#")
     if base == "self_pay":
         rungs: tuple[str, ...] = ("patient_bill",)
+    elif base.startswith("coding|"):
+        rungs = CODING_LADDERS[base.split("|", 1)[1]]
     elif base.startswith(("nsa|", "state|")):
         # improper denials (no prior auth, not in network) may also be appealed; a payment-amount
         # dispute under the NSA has only open negotiation then IDR (docs/domain.md §4.2, CO-45). Where a
@@ -383,6 +418,12 @@ def route_claims(
     )
     sent = (nsa & notice.notna()).to_numpy()
     base = np.where(self_pay, "self_pay", np.where(nsa, prefix + group, group + "|" + code))
+    if "coding_route" in lines.columns:  # coding denials: the NCCI/PFS verdict picks the ladder
+        cr = lines["coding_route"].fillna("").astype("str")
+        use = (
+            ~nsa & ~self_pay & cr.ne("") & lines["claim_status"].astype("str").eq("denied")
+        ).to_numpy()
+        base = np.where(use, "coding|" + cr.to_numpy(dtype=object), base)
     from oonplaybook.nsa import ERISA_ACA_PLAN_TYPES
 
     # federal external review exists for ERISA/ACA group and individual plans only
@@ -506,8 +547,13 @@ def build_worklist(
     profiles: Mapping[str, Any] | Sequence[Any] | None = None,
     appeals: pd.DataFrame | None = None,
     priors: Any = None,
+    coding: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every underpaid or denied claim with route, deadline, expected recovery, probability and priority.
+
+    ``coding`` (one verdict per line, :func:`oonplaybook.coding.line_verdicts`) routes coding
+    denials by what CMS's edits say: a correct edit is a corrected claim or a write-off, a wrong
+    or non-NCCI edit an appeal citing the edit, a clinical MUE an appeal with the record.
 
     Sorted: open items by priority (highest first), then in-progress, write-offs, resolved and
     lost items, ties by claim id. ``as_of`` is the date deadlines count to (params or data
@@ -541,6 +587,7 @@ def build_worklist(
     lines = lines[problem].copy()
     if lines.empty:
         return pd.DataFrame(columns=WORKLIST_COLUMNS)
+    lines = attach_coding(lines, coding)
     lim = lines[["claim_id"]].merge(limits, on="claim_id", how="left")
     lines["patient_bill_allowed"] = lim["balance_bill_allowed"].fillna(True).to_numpy()
     gap = gap[problem]
@@ -843,6 +890,8 @@ _FIRST = (
     "denial_group",
     "carc",
     "next_step",
+    "coding_verdict",
+    "coding_evidence",
 )
 _SUM = (
     "billed",
