@@ -2,7 +2,8 @@
 
 Runs the demo (or takes an existing run folder), prints its report.html to PDF with headless
 Chromium and renders the first two pages to PNG with poppler's ``pdftoppm``, so a reader sees
-what the client receives. Deterministic file names; the PNGs are committed.
+what the client receives; then ``screenshot_letters.py`` shoots one letter of each type from
+the same run. Deterministic file names; the PNGs are committed.
 
     python scripts/screenshots.py [--run RUN_DIR] [--out docs/screenshots]
 """
@@ -72,6 +73,19 @@ def main() -> None:
         run_dir = args.run or demo_run(Path(tmp))
         for path in report_pages(run_dir, args.out):
             print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+        letters = REPO / "scripts" / "screenshot_letters.py"  # one letter of each type, same run
+        if letters.exists():
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(letters),
+                    "--run",
+                    str(run_dir),
+                    "--out",
+                    str(args.out / "letters"),
+                ],
+                check=True,
+            )
 
 
 if __name__ == "__main__":
