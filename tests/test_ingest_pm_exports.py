@@ -162,3 +162,13 @@ def test_mapping_suggest_refuses_x12(tmp_path: Path) -> None:
     )
     out = CliRunner().invoke(app, ["mapping", "suggest", str(p)])
     assert out.exit_code == 2 and "needs no mapping" in out.output
+
+
+def test_ingest_summary_names_keys_duplicates_and_encodings(tmp_path: Path) -> None:
+    from oonplaybook.cli_ingest import summary_rows
+
+    p = tmp_path / "pm.csv"
+    p.write_bytes(NO_CLAIM_NO.replace("Acme Health", "Société").encode("cp1252"))
+    rows = dict(summary_rows(ingest_paths([p], salt="s").report))
+    assert rows["encoding of pm.csv"] == "cp1252"
+    assert rows["claim key of pm.csv"] == "account + DOS + payer + NPI (hashed)"

@@ -36,6 +36,24 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
             "yes" if report.get("payments_reconcile") else "no",
         ),
     ]
+    if report.get("duplicate_deliveries"):
+        rows.append(
+            ("835 deliveries read once (re-sent)", f"{len(report['duplicate_deliveries']):,}")
+        )
+    if report.get("duplicate_claim_copies"):
+        rows.append(("duplicate claim copies not read", f"{report['duplicate_claim_copies']:,}"))
+    if report.get("claims_disambiguated"):
+        rows.append(
+            (
+                "claims sharing a claim number, kept apart (#k)",
+                f"{report['claims_disambiguated']:,}",
+            )
+        )
+    for f in report.get("files", []):
+        if f.get("encoding") not in (None, "ascii", "utf-8", "xlsx"):
+            rows.append((f"encoding of {f['file']}", str(f["encoding"])))
+        if f.get("claim_key"):
+            rows.append((f"claim key of {f['file']}", "account + DOS + payer + NPI (hashed)"))
     for f, m in sorted(report.get("mappings_used", {}).items()):
         rows.append((f"mapping for {f}", m))
     for f, cols in sorted(report.get("ignored_columns", {}).items()):
