@@ -860,6 +860,11 @@ def plot_family_heatmap(mult: pd.DataFrame):
         ax=ax,
         cbar_kws={"label": "x Medicare"},
     )
+    from oonplaybook.plots import readable
+
+    ax.set_xticklabels(
+        [readable(t.get_text()) for t in ax.get_xticklabels()], rotation=45, ha="right"
+    )
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title("Median multiple of Medicare by payer and code family")
