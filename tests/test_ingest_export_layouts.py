@@ -207,3 +207,22 @@ def test_appeals_file_cp1252_semicolons_and_ragged_rows(tmp_path) -> None:
     assert "row has 5 fields, header has 6" in got["row 3"]
     assert "row has 7 fields, header has 6" in got["row 4"]
     assert "recovered is not an amount" in got["row 5"]
+
+
+def test_single_quote_quoting_is_sniffed_and_an_apostrophe_is_not_a_quote() -> None:
+    t = read(
+        b"claim_id,line_no,cpt,service_date,billed,payer\n"
+        b"A1,1,99213,2025-01-02,'1,200.00','Acme, Inc'\n"
+        b"A2,1,99214,2025-01-03,'300.00','Bolt, LLC'\n"
+    )
+    assert t.stats["quote"] == "'" and t.rejects == []
+    assert t.claim_lines["billed"].tolist() == [1200.0, 300.0]
+    assert t.claim_lines["payer"].tolist() == ["Acme, Inc", "Bolt, LLC"]
+    u = read(
+        b"claim_id,line_no,cpt,service_date,billed,payer\n"
+        b'A1,1,99213,2025-01-02,10,O\'Brien Health\nA2,1,99213,2025-01-02,10,"Bolt, LLC"\n'
+    )
+    assert u.stats["quote"] == '"' and u.claim_lines["payer"].tolist() == [
+        "O'Brien Health",
+        "Bolt, LLC",
+    ]

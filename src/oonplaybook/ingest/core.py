@@ -42,7 +42,7 @@ from oonplaybook.ingest.tabular import (
     parse_dates,
     parse_money,
     read_table,
-    sniff_delimiter,
+    sniff_layout,
 )
 from oonplaybook.ingest.x12 import Remit835Reader
 from oonplaybook.ingest.x12_tokens import BOM
@@ -842,7 +842,7 @@ def read_appeals(
             f"{name}: cannot read the appeals file ({e.strerror}); check it"
         ) from None
     text, _enc, _odd = decode_export(data, name)  # BOM / UTF-8 / cp1252, never U+FFFD
-    rows = csv_rows(text, sniff_delimiter(text))
+    rows = csv_rows(text, *sniff_layout(text))
     if not rows or not any(str(c).strip() for c in rows[0]):
         raise IngestError(
             f"{name}: the appeals file has no header row; expected {list(_APPEAL_ALIASES)}"

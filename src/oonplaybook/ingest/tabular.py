@@ -237,31 +237,39 @@ def decode_export(data: bytes, name: str) -> tuple[str, str, tuple[int, ...]]:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The delimiter (, ; tab |) giving the most rows of one consistent width (at least 2).
+    """The delimiter (, ; tab |) of an export: see :func:`sniff_layout`."""
+    return sniff_layout(text)[0]
 
-    Each candidate splits the first rows with the csv module (so quoted cells count once); the
-    width most rows share wins, then the wider one (a ";" file whose names hold one comma
-    splits every row in two on commas, in ten on ";"). csv.Sniffer guesses from character
-    frequencies and picked "," for such files."""
+
+def sniff_layout(text: str) -> tuple[str, str]:
+    """(delimiter, quote character) giving the most rows of one consistent width (at least 2).
+
+    Each candidate (, ; tab | with " or ' quoting) splits the first rows with the csv module
+    (so quoted cells count once); the width most rows share wins, then the wider one (a ";"
+    file whose names hold one comma splits every row in two on commas, in ten on ";"), then
+    the usual double quote. csv.Sniffer guesses from character frequencies and picked "," for
+    such files."""
     head = text.splitlines()[:SNIFF_ROWS]
-    best, best_score = ",", (0, 0)
-    for d in DELIMITERS:
-        widths = [len(r) for r in csv.reader(head, delimiter=d) if any(c.strip() for c in r)]
-        if not widths:
-            continue
-        counts: dict[int, int] = {}
-        for w in widths:
-            counts[w] = counts.get(w, 0) + 1
-        width, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
-        score = (n, width) if width >= 2 else (0, 0)
-        if score > best_score:
-            best, best_score = d, score
+    best, best_score = (",", '"'), (0, 0, 0)
+    for q in ('"', "'"):
+        for d in DELIMITERS:
+            rows = csv.reader(head, delimiter=d, quotechar=q)
+            widths = [len(r) for r in rows if any(c.strip() for c in r)]
+            if not widths:
+                continue
+            counts: dict[int, int] = {}
+            for w in widths:
+                counts[w] = counts.get(w, 0) + 1
+            width, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+            score = (n, width, int(q == '"')) if width >= 2 else (0, 0, 0)
+            if score > best_score:
+                best, best_score = (d, q), score
     return best
 
 
-def csv_rows(text: str, delim: str) -> list[list[str]]:
-    """All rows of a CSV text split on ``delim`` (double-quote quoting)."""
-    return [row for row in csv.reader(io.StringIO(text), delimiter=delim)]
+def csv_rows(text: str, delim: str, quote: str = '"') -> list[list[str]]:
+    """All rows of a CSV text split on ``delim``, cells quoted with ``quote``."""
+    return [row for row in csv.reader(io.StringIO(text), delimiter=delim, quotechar=quote)]
 
 
 def read_raw(data: bytes, name: str, kind: str) -> tuple[list[list[str]], TextLayout]:
@@ -276,8 +284,8 @@ def read_raw(data: bytes, name: str, kind: str) -> tuple[list[list[str]], TextLa
             ) from None
         return df.fillna("").astype("str").to_numpy().tolist(), TextLayout("xlsx", "")
     text, enc, odd = decode_export(data, name)
-    delim = sniff_delimiter(text)
-    return csv_rows(text, delim), TextLayout(enc, delim, '"', odd)
+    delim, quote = sniff_layout(text)
+    return csv_rows(text, delim, quote), TextLayout(enc, delim, quote, odd)
 
 
 # --- header detection -------------------------------------------------------------------------
@@ -741,7 +749,9 @@ def _csv_fast(
     import pyarrow.csv as pv
 
     lines = text.splitlines()
-    head_rows = csv_rows("\n".join(lines[: HEADER_SCAN_ROWS + 1]), layout.delimiter)
+    head_rows = csv_rows(
+        "\n".join(lines[: HEADER_SCAN_ROWS + 1]), layout.delimiter, layout.quotechar
+    )
     hm = detect_header(head_rows, mappings, name)
     width = len(head_rows[hm.row])
     irregular: list[int] = []
@@ -795,7 +805,7 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
     fast = None
     if kind == "csv":
         text, enc, odd = decode_export(data, name)
-        layout = TextLayout(enc, sniff_delimiter(text), '"', odd)
+        layout = TextLayout(enc, *sniff_layout(text), odd)
         fast = _csv_fast(text, layout, name, mappings)
     if fast is not None:
         hm, raw, rownums = fast
@@ -804,7 +814,7 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         m = hm.mapping
     else:
         if kind == "csv":
-            rows = csv_rows(text, layout.delimiter)
+            rows = csv_rows(text, layout.delimiter, layout.quotechar)
         else:
             rows, layout = read_raw(data, name, kind)
         hm = detect_header(rows, mappings, name)
@@ -1084,6 +1094,7 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         "claim_key": claim_key,
         "encoding": layout.encoding,
         "delimiter": {"\t": "tab"}.get(layout.delimiter, layout.delimiter),
+        "quote": layout.quotechar,
         "lines_read_as_cp1252": list(layout.mixed_lines[:50]),
         "ignored_columns": ignored,
         "phi_columns_hashed": sorted(phi_cols),
