@@ -29,7 +29,6 @@ h2 { font-size: 15px; margin-top: 18px; } h3 { font-size: 13px; }
 table { border-collapse: collapse; margin: 8px 0; }
 td, th { border: 1px solid #999; padding: 3px 7px; vertical-align: top; }
 th { background: #eee; }
-td:not(:first-child) { white-space: nowrap; }
 """
 
 

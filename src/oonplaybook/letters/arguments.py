@@ -168,17 +168,29 @@ def supported_circumstances(lines: pd.DataFrame) -> list[Circumstance]:
     facts: list[str] = []
     hits = cpts[cpts.isin(list(ACUITY_CODES))]
     for code, count in hits.value_counts().sort_index().items():
-        facts.append(f"{count} of the {n} line items are CPT {code} ({ACUITY_CODES[code]})")
+        verb = "is" if count == 1 else "are"
+        facts.append(f"{count} of the {n} line items {verb} CPT {code} ({ACUITY_CODES[code]})")
     if "units" in lines.columns:
-        multi = lines[(lines["units"].astype("float64") > 1) & ~cpts.isin(list(ACUITY_CODES))]
+        # service units only: anesthesia minutes (unit type MJ) are time the QPA already prices
+        if "unit_type" in lines.columns:
+            minutes = lines["unit_type"].astype("str").eq("MJ")
+        elif "code_family" in lines.columns:
+            minutes = lines["code_family"].astype("str").eq("anesthesia")
+        else:
+            minutes = pd.Series(False, index=lines.index)
+        multi = lines[
+            (lines["units"].astype("float64") > 1) & ~cpts.isin(list(ACUITY_CODES)) & ~minutes
+        ]
         if len(multi):
             facts.append(
-                f"{len(multi)} of the {n} line items were furnished in more than one unit "
+                f"{_of(len(multi), n)} furnished in more than one unit "
                 f"(up to {int(multi['units'].max())} units)"
             )
     if "emergency" in lines.columns and bool(lines["emergency"].astype("bool").any()):
         k = int(lines["emergency"].astype("bool").sum())
-        facts.append(f"{k} of the {n} line items were emergency services")
+        facts.append(
+            f"{_of(k, n)} {'an emergency service' if k == 1 or n == 1 else 'emergency services'}"
+        )
     if not facts:
         return []
     return [
@@ -186,6 +198,13 @@ def supported_circumstances(lines: pd.DataFrame) -> list[Circumstance]:
             "acuity_complexity", FACTOR_TITLES["acuity_complexity"], "; ".join(facts) + "."
         )
     ]
+
+
+def _of(k: int, n: int) -> str:
+    """'3 of the 16 line items were' / '1 of the 8 line items was' / 'the line item was'."""
+    if n == 1:
+        return "the line item was"
+    return f"{k} of the {n} line items {'was' if k == 1 else 'were'}"
 
 
 def unsupported_factors(supported: list[Circumstance]) -> list[str]:
