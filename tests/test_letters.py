@@ -118,6 +118,26 @@ def test_open_negotiation_notice_content_point_by_point(fixture_run: tuple) -> N
     assert "«MEMBER_ID»" in text and "award" not in text.lower()  # how the offer was built
 
 
+def test_notice_without_a_qpa_offers_the_opening_ask_not_the_target(tmp_path: Path) -> None:
+    from oonplaybook.playbook._adapters import line_frame
+    from oonplaybook.playbook.targets import line_targets
+
+    f = _fixture_frames()
+    f["lines"] = f["lines"].assign(qpa=float("nan"))
+    f["d"] = f["d"].iloc[:0]
+    run = _write(f, tmp_path, batches=None)
+    lines = line_frame(f["lines"], None)
+    lt = pd.concat([lines[["claim_id"]], line_targets(lines, f["targets"])], axis=1)
+    notices = run.index[run.index["letter_type"].eq("open_negotiation_notice")]
+    assert len(notices)
+    for r in notices.to_dict("records"):
+        text = (tmp_path / r["file"]).read_text()
+        t = lt[lt["claim_id"] == r["claim_id"]].iloc[0]
+        assert f"${t['line_opening_ask']:,.2f}" in text
+        if abs(t["line_target"] - t["line_opening_ask"]) > 0.005:
+            assert f"${t['line_target']:,.2f}" not in text
+
+
 def test_notice_cover_note_has_the_send_on_table(fixture_run: tuple) -> None:
     run, out, _ = fixture_run
     row = run.index[

@@ -53,9 +53,12 @@ class LetterData:
             else:
                 offer, _, _ = idr_offer(self.lines, self.targets)
                 ask = line_targets(self.lines, self.targets)["line_opening_ask"]
+                ask = ask.fillna(self.lines["billed"])
+                # without a QPA the IDR offer rule falls back to the negotiation target, which
+                # never leaves the practice: the notice offers the opening ask instead
+                has_qpa = self.lines["qpa"].astype("float64") > 0
                 self._per_line = pd.DataFrame(
-                    {"offer": offer, "ask": ask.fillna(self.lines["billed"])},
-                    index=self.lines.index,
+                    {"offer": offer.where(has_qpa, ask), "ask": ask}, index=self.lines.index
                 ).astype("float64")
         return self._per_line
 
@@ -166,6 +169,8 @@ def _offers(w: Mapping[str, Any], lines: pd.DataFrame, data: LetterData) -> dict
     offers = {int(n): float(v) for n, v in zip(lines["line_no"], pl, strict=True)}
     if data.disputes is not None and len(data.disputes):
         d = data.disputes[data.disputes["claim_id"] == w["claim_id"]]
+        if "qpa" in d.columns:
+            d = d[d["qpa"].astype("float64") > 0]
         offers.update({int(n): float(v) for n, v in zip(d["line_no"], d["offer"], strict=True)})
     return offers
 
