@@ -310,3 +310,30 @@ def test_a_delivery_that_resends_one_earlier_transaction(tmp_path: Path) -> None
     assert len(res.adjustments) == 6 * 5
     files = {f["file"]: f for f in res.report["files"]}
     assert files["tue.835"]["claims"] == 2 and files["tue.835"]["repeated_transactions"] == 1
+
+
+def test_replacement_and_void_claims_supersede_the_original(tmp_path: Path) -> None:
+    seg0, n0, tot0 = _claim(0, "ORIG1")
+    seg1, n1, tot1 = _claim(1, "ORIG1")  # the corrected claim: other charges, frequency 7
+    seg1 = seg1.replace("*23:B:1*", "*23:B:7*")
+    seg2, n2, _ = _claim(2, "GONE2")
+    seg3, _, _ = _claim(2, "GONE2")  # the void of GONE2
+    seg3 = seg3.replace("*23:B:1*", "*23:B:8*").replace("HL*4*", "HL*5*")
+    text = ISA837 + seg0 + seg1 + seg2 + seg3
+    text += f"SE*{text.count('~') - 1}*0021~GE*1*1~IEA*1*000000907~"
+    (tmp_path / "c.837").write_text(text)
+    res = ingest_paths([tmp_path / "c.837"], salt="s")
+    cl = res.claim_lines
+    assert cl["claim_id"].unique().tolist() == ["ORIG1"]  # GONE2 voided, no ORIG1#2
+    assert len(cl) == n1 and round(cl["billed"].sum(), 2) == tot1
+    assert res.report["claims_replaced"] == 1 and res.report["claims_voided"] == 1
+    reasons = res.rejects["reason"]
+    assert (
+        reasons.str.contains(
+            "replaced by the corrected claim ORIG1 (CLM05-3 = 7)", regex=False
+        ).sum()
+        == n0
+    )
+    assert reasons.str.contains("void of claim GONE2").sum() == n2
+    assert reasons.str.contains("voided by claim GONE2").sum() == n2
+    assert res.report["lines"] == n1 + n0 + 2 * n2

@@ -7,6 +7,10 @@ instance (``_file`` = input order, ``_claim`` = the claim's ordinal in that file
 position in an 837P; the (claim, patient, payer, k-th repeat of the line number) group in an
 export). This module then decides, per claim number shared by several instances:
 
+* **corrections** (837P CLM05-3): a replacement claim (7) supersedes the earlier copies of its
+  claim number, a void (8) cancels them and itself, in input order; the superseded lines are
+  rejected naming the correcting claim (``corrected_claims`` in the report).
+
 * **true duplicates**: the same lines (line number, code, modifiers, units, billed cents,
   service date) and the same patient (or a patient unknown on one side). One copy is kept
   (the one with an outcome, else the first read); each line of the others goes to rejects
@@ -54,14 +58,81 @@ def _split_source(src: pd.Series) -> tuple[pd.Series, pd.Series]:
 def resolve_billed_instances(
     lines: pd.DataFrame,
 ) -> tuple[pd.DataFrame, list[dict[str, str]], dict[str, Any]]:
-    """Billed lines with one claim id per distinct claim, duplicate copies removed.
+    """Billed lines with one claim id per distinct claim, corrected and duplicate copies removed.
 
-    Returns (lines, rejects for the removed duplicate lines, report entries). Rows keep their
-    order; ``_inst`` (the instance id) is added for :func:`assign_remits`.
+    Returns (lines, rejects for the removed lines, report entries). Rows keep their order;
+    ``_inst`` (the instance id) is added for :func:`assign_remits`. Replacement and void
+    claims (837P CLM05-3 = 7 / 8) are applied first (:func:`_apply_corrections`).
     """
     out = lines.copy(deep=False)
     out["_inst"] = _instance_ids(out)
     out["_base"] = out["claim_id"]
+    out, fix_rejects, fixes = _apply_corrections(out)
+    out, rejects, stats = _resolve(out)
+    stats.update(fixes)
+    return out, fix_rejects + rejects, stats
+
+
+def _line_rejects(rows: pd.DataFrame, reason_of: dict[int, str]) -> list[dict[str, str]]:
+    """One reject per line of the removed instances, with its instance's reason."""
+    files, locs = _split_source(rows["source"])
+    return [
+        {
+            "file": str(f),
+            "location": str(loc),
+            "record": f"claim {cid} line {int(no)}",
+            "reason": reason_of[int(ins)],
+        }
+        for f, loc, cid, no, ins in zip(
+            files, locs, rows["claim_id"], rows["line_no"], rows["_inst"], strict=True
+        )
+    ]
+
+
+def _apply_corrections(
+    out: pd.DataFrame,
+) -> tuple[pd.DataFrame, list[dict[str, str]], dict[str, Any]]:
+    """Replacement (CLM05-3 = 7) and void (8) claims, in input order per claim number.
+
+    A replacement supersedes every earlier copy of its claim number; a void cancels them and
+    itself. The superseded lines are rejected naming the correcting claim, never merged."""
+    fixes: dict[str, Any] = {"claims_replaced": 0, "claims_voided": 0, "corrected_claims": []}
+    if "_freq" not in out or not out["_freq"].isin(["7", "8"]).any():
+        return out, [], fixes
+    inst = out[["claim_id", "_inst", "_freq", "source"]].drop_duplicates("_inst")
+    ids = inst.loc[inst["_freq"].isin(["7", "8"]), "claim_id"].unique()
+    cand = inst.loc[inst["claim_id"].isin(ids)].sort_values("_inst", kind="stable")
+    reason: dict[int, str] = {}
+    listing: list[dict[str, str]] = []
+    for cid, g in cand.groupby("claim_id", sort=False):
+        alive: list[tuple[int, str]] = []
+        for ins, fr, src in zip(g["_inst"], g["_freq"], g["source"], strict=True):
+            if fr == "7":
+                for a, asrc in alive:
+                    reason[a] = f"replaced by the corrected claim {cid} (CLM05-3 = 7) read at {src}"
+                    listing.append({"claim_id": cid, "replaced": asrc, "by": src})
+                    fixes["claims_replaced"] += 1
+                alive = [(int(ins), str(src))]
+            elif fr == "8":
+                for a, asrc in alive:
+                    reason[a] = f"voided by claim {cid} (CLM05-3 = 8) read at {src}"
+                    listing.append({"claim_id": cid, "voided": asrc, "by": src})
+                reason[int(ins)] = (
+                    f"void of claim {cid} (CLM05-3 = 8): the claim is cancelled, its lines are "
+                    "not billed"
+                )
+                fixes["claims_voided"] += 1
+                alive = []
+            else:
+                alive.append((int(ins), str(src)))
+    fixes["corrected_claims"] = listing[:REPORT_LIMIT]
+    gone = out["_inst"].isin(list(reason)).to_numpy()
+    rejects = _line_rejects(out.loc[gone], reason)
+    return out.loc[~gone], rejects, fixes
+
+
+def _resolve(out: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, str]], dict[str, Any]]:
+    """:func:`resolve_billed_instances` after the corrections: duplicates and distinct claims."""
     stats: dict[str, Any] = {
         "duplicate_billed_lines": 0,
         "duplicate_claims": [],
@@ -113,23 +184,14 @@ def resolve_billed_instances(
     rejects: list[dict[str, str]] = []
     if len(drop):
         gone = out["_inst"].isin(drop["_inst"])
-        keep_of = dict(zip(drop["_inst"], kept_src[dup], strict=True))
-        g = out.loc[gone]
-        files, locs = _split_source(g["source"])
-        for f, loc, cid, no, ins in zip(
-            files, locs, g["claim_id"], g["line_no"], g["_inst"], strict=True
-        ):
-            rejects.append(
-                {
-                    "file": str(f),
-                    "location": str(loc),
-                    "record": f"claim {cid} line {int(no)}",
-                    "reason": (
-                        f"true duplicate of claim {cid} read at {keep_of[ins]} (same lines, codes,"
-                        " units, billed amounts, dates and patient); that copy is kept"
-                    ),
-                }
+        why = {
+            int(ins): (
+                f"true duplicate of claim {cid} read at {src} (same lines, codes, units, billed"
+                " amounts, dates and patient); that copy is kept"
             )
+            for ins, cid, src in zip(drop["_inst"], drop["claim_id"], kept_src[dup], strict=True)
+        }
+        rejects = _line_rejects(out.loc[gone], why)
         stats["duplicate_billed_lines"] = int(gone.sum())
         stats["duplicate_claim_copies"] = len(drop)
         stats["duplicate_claims"] = [

@@ -800,7 +800,9 @@ def _merge(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame,
     out = pd.concat(
         [
             R.drop(columns=["_ri", "_bi"]),
-            left.drop(columns=[c for c in ("_bi", "_inst", "_base", "_claim") if c in left]),
+            left.drop(
+                columns=[c for c in ("_bi", "_inst", "_base", "_claim", "_freq") if c in left]
+            ),
         ],
         ignore_index=True,
     )

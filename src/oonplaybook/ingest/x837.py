@@ -72,6 +72,7 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
             "line_control",
             "source",
             "_claim",
+            "_freq",
         )
     }
     stats: dict[str, Any] = {
@@ -165,6 +166,7 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
             rows["line_control"].append(ln["ctl"] or (str(ln["no"]) if ln["no"] else ""))
             rows["source"].append(ln["src"])
             rows["_claim"].append(stats["claims"])
+            rows["_freq"].append(cl["freq"])
 
     saw_iea = False
     for chunk in tok.chunks:
@@ -220,7 +222,10 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
                     stats["claims_rejected"] += 1
                     skip_claim = True
                     continue
-                pos = _composite(el(5), comp)[0][0] if el(5) else ""
+                clm05 = _composite(el(5), comp)[0] if el(5) else [""]
+                pos = clm05[0]
+                # CLM05-3 claim frequency: 1 original, 7 replacement, 8 void (claim_instances)
+                freq = clm05[2].strip() if len(clm05) > 2 else ""
                 who = pat if pat.get("pname") else sub
                 claim = {
                     "id": cid,
@@ -240,6 +245,7 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
                     "dob": who.get("dob", ""),
                     "src": f"{name}:segment {segno}",
                     "lines_rejected": 0,
+                    "freq": freq,
                 }
                 nm1 = ""
                 continue
@@ -408,6 +414,7 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
             # the claim's ordinal in the file: CLM01 can repeat (claim_instances keeps the
             # claims apart or reports true duplicates)
             "_claim": np.asarray(rows["_claim"], dtype="int64"),
+            "_freq": pd.Series(rows["_freq"], dtype="str"),
         }
     )
     stats["warnings"] = warnings
