@@ -120,6 +120,38 @@ VARIANTS: dict[str, tuple[str, bool]] = {
         make_835(3) + make_835(3, elem="|", comp="\\", term="^") + make_835(2),
         True,
     ),
+    # issue 10 rules, both routes alike
+    "predetermination_and_pr32": (
+        CLEAN.replace("CLP*C001*1*200.00*120.00", "CLP*C001*25*200.00*120.00", 1).replace(
+            "CAS*PR*3*5.00", "CAS*PR*32*5.00", 2
+        ),
+        True,
+    ),
+    "cas_seven_triplets": (
+        CLEAN.replace(
+            "CAS*CO*45*20.00**253*5.00",
+            "CAS*CO*45*1.00**45*1.00**45*1.00**45*1.00**45*1.00**45*1.00**94*19.00",
+            2,
+        ),
+        True,
+    ),
+    "cas_reason_not_carc_and_huge_amount": (
+        CLEAN.replace("CAS*PR*1*10.00**2*15.00", "CAS*PR*MI*10.00**2*33344555510", 1),
+        True,
+    ),
+    "plb_many_pairs": (
+        CLEAN.replace("SE*", "PLB*1234567893*20251231" + "*WO*1.00" * 8 + "~SE*", 1),
+        True,
+    ),
+    "clp_run_in": (CLEAN.replace("AMT*B6*55.00~CLP*C003", "AMT*B6*55.00CLP*C003", 1), False),
+    "svc_huge_amount": (CLEAN.replace("SVC*HC:99214*80.00", "SVC*HC:99214*80000000.00", 1), False),
+    "svc_empty_code": (CLEAN.replace("SVC*HC:99214*", "SVC*HC:*", 1), False),
+    "bad_dates": (
+        CLEAN.replace("DTM*472*20250101", "DTM*472*2025011", 1).replace(
+            "DTM*050*20250103", "DTM*050*18990103", 1
+        ),
+        True,
+    ),
     # irregular: the scalar walk reads these (rejects, warnings, order-dependent rules)
     "newline_terminator": (make_835(5, term="\n"), False),
     "no_envelope": (make_835(5, envelope=False), False),

@@ -413,3 +413,12 @@ def test_clp_run_into_the_previous_segment_is_accounted() -> None:
     assert r.stats["claims_rejected"] == 1
     (rej,) = [j for j in r.rejects if j["record"] == "CLP"]
     assert rej["location"] == "whole file" and "run into the segment before" in rej["reason"]
+
+
+@pytest.mark.parametrize("amount", ["80000000.00", "10000000.01", "33344555510"])
+def test_service_line_amount_beyond_the_bound_is_rejected(amount: str) -> None:
+    r = read(make_835(1).replace("SVC*HC:99214*80.00", f"SVC*HC:99214*{amount}", 1))
+    (rej,) = r.rejects
+    assert "over $10,000,000" in rej["reason"] and amount not in rej["reason"]
+    at_bound = make_835(1).replace("SVC*HC:99214*80.00", "SVC*HC:99214*10000000.00", 1)
+    assert read(at_bound).rejects == []  # the bound itself is allowed

@@ -784,11 +784,11 @@ def _walk_835(  # noqa: C901
                 # regular form by one regex, anything else by the full rule
                 b_bad = billed_s and (
                     (not _MONEY(billed_s) and _cents(billed_s) is None)
-                    or (len(billed_s) > 11 and _over_bound(billed_s))
+                    or (len(billed_s) > 10 and _over_bound(billed_s))
                 )
                 p_bad = paid_s and (
                     (not _MONEY(paid_s) and _cents(paid_s) is None)
-                    or (len(paid_s) > 11 and _over_bound(paid_s))
+                    or (len(paid_s) > 10 and _over_bound(paid_s))
                 )
                 claim["nlines"] += 1
                 u = e[5]

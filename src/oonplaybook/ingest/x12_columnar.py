@@ -322,7 +322,7 @@ def _plan_interchange(d: tok.Delimiters, segs: pa.Array) -> Plan | None:  # noqa
     e1, e2, e3, e5, e6 = (_el(e, j) for j in (1, 2, 3, 5, 6))
     if not _all(pc.greater_equal(pc.find_substring(e1, comp), 0)):
         return None
-    svc_re = "^-?[0-9]{1,8}(?:\\.[0-9]{1,2})?$"  # the walk's form, within the amount bound
+    svc_re = "^-?[0-9]{1,7}(?:\\.[0-9]{1,2})?$"  # the walk's form, under the $10M bound
     money = pc.and_(pc.match_substring_regex(e2, svc_re), pc.match_substring_regex(e3, svc_re))
     if not _all(money):
         return None
