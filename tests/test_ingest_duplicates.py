@@ -337,3 +337,13 @@ def test_replacement_and_void_claims_supersede_the_original(tmp_path: Path) -> N
     assert reasons.str.contains("void of claim GONE2").sum() == n2
     assert reasons.str.contains("voided by claim GONE2").sum() == n2
     assert res.report["lines"] == n1 + n0 + 2 * n2
+
+
+def test_837_encoding_is_reported_and_names_kept(tmp_path: Path) -> None:
+    text, lines, _ = shared_clm01_837(1)
+    text = text.replace("ACME HEALTH", "SOCIÉTÉ GÉNÉRALE")
+    (tmp_path / "c.837").write_bytes(text.encode("cp1252"))
+    res = ingest_paths([tmp_path / "c.837"], salt="s")
+    (f,) = res.report["files"]
+    assert f["encoding"].startswith("cp1252")
+    assert res.claim_lines["payer"].unique().tolist() == ["SOCIÉTÉ GÉNÉRALE"]

@@ -325,6 +325,7 @@ def ingest_paths(  # noqa: C901 - orchestration
                 claims_rejected=c.stats["claims_rejected"],
                 lines=len(c.claim_lines),
                 versions=c.stats["versions"],
+                encoding=c.stats["encoding"],
                 warnings=len(c.stats["warnings"]),
             )
             del c

@@ -419,4 +419,5 @@ def read_837p(data: bytes, name: str, *, salt: str) -> ClaimsRead:  # noqa: C901
     )
     stats["warnings"] = warnings
     stats["lines"] = len(df)
+    stats["encoding"] = tok.encoding
     return ClaimsRead(claim_lines=schema.conform(df), rejects=rejects, stats=stats)
