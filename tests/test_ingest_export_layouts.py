@@ -226,3 +226,13 @@ def test_single_quote_quoting_is_sniffed_and_an_apostrophe_is_not_a_quote() -> N
         "O'Brien Health",
         "Bolt, LLC",
     ]
+
+
+def test_line_numbers_are_plain_whole_numbers() -> None:
+    t = read(
+        b"claim_id,line_no,cpt,service_date,billed\n"
+        b"A,1,99213,2025-01-02,10\nA,2.0,99214,2025-01-02,10\nB,1e3,99213,2025-01-02,10\n"
+        b"C,\xef\xbc\x91,99213,2025-01-02,10\nD,0,99213,2025-01-02,10\n"
+    )
+    assert t.claim_lines["line_no"].tolist() == [1, 2]
+    assert {r["location"] for r in t.rejects} == {"row 4", "row 5", "row 6"}

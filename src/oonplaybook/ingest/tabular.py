@@ -933,8 +933,9 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         out["units"] = u.fillna(0.0).astype("float64")
     s = col("line_no")
     if s is not None:
-        ln = pd.to_numeric(s, errors="coerce")
-        flag(ln.isna() | (ln < 1) | (ln != ln.round()), "line_no '" + s + "' is not 1, 2, ...")
+        whole = s.str.fullmatch(r"[0-9]{1,4}(?:\.0*)?")  # ASCII digits: never "1e3" or "１"
+        ln = pd.to_numeric(s.where(whole), errors="coerce")
+        flag(ln.isna() | (ln < 1), "line_no '" + s + "' is not 1, 2, ...")
         out["line_no"] = ln.fillna(0).astype("int64")
     s = col("unit_type")
     if s is not None:
