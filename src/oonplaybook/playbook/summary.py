@@ -303,6 +303,8 @@ def stake_figure(table: pd.DataFrame, by: str, title: str) -> object:
     ax.set_yticks(list(y), [str(v).replace("_", " ") for v in t[by]])
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _p: f"${v / 1e3:,.0f}k"))
     ax.set_title(title)
-    ax.legend(loc="lower right", frameon=False)
+    from oonplaybook.plots import legend_outside
+
+    legend_outside(ax)  # under the plot: "lower right" covered the smallest payers' bars
     fig.tight_layout()
     return fig
