@@ -116,3 +116,38 @@ def test_worklist_routes_coding_denials_by_verdict() -> None:
     assert r.loc[r.index[2], "next_step"] == "appeal_l2"
     assert lines.loc[3, "coding_verdict"] == ""  # no verdict: the usual coding ladder
     assert got["D"] in ("appeal_l1", "corrected_claim")
+
+
+@pytest.mark.parametrize(
+    ("verdict", "evidence", "must"),
+    [
+        (
+            "payer_edit_wrong",
+            "NCCI PTP edit 20610/20550 (modifier indicator 1, effective 2020-01-01, deleted none) was "
+            "active on 2026-03-02; modifier 59 on the claim: the modifier bypasses the edit, the payer ignored it",
+            "20610/20550 (modifier indicator 1",
+        ),
+        (
+            "payer_edit_not_ncci",
+            "NCCI PTP pair 29881/29877 was deleted after 2025-12-31: no active NCCI edit bundles it on 2026-03-02",
+            "was deleted after 2025-12-31",
+        ),
+        (
+            "documentation_needed",
+            "MUE for 96372 is 4 (MAI 3, effective 2026-01-01); 6 units on the date of service: a clinical "
+            "edit, appealable with the medical record",
+            "MUE for 96372 is 4",
+        ),
+    ],
+)
+def test_appeal_ground_cites_the_edit_without_internal_words(
+    verdict: str, evidence: str, must: str
+) -> None:
+    """The appeal letter's ground for a coding denial cites the edit and its dates, in words a
+    payer receives (no 'the payer ignored it', nothing the internal-content check refuses)."""
+    from oonplaybook.letters import arguments, audiences
+
+    text = arguments.coding_ground(verdict, evidence)
+    assert must in text and "ignored" not in text and "payer's own" not in text
+    assert not audiences.internal_content(text, audiences.PAYER)
+    assert arguments.coding_ground("payer_edit_correct", evidence) == ""

@@ -211,3 +211,35 @@ def unsupported_factors(supported: list[Circumstance]) -> list[str]:
     """The factor keys a brief does not assert (for the staff note's 'add only with evidence')."""
     have = {c.factor for c in supported}
     return [k for k in FACTOR_TITLES if k not in have and k != "other_credible_information"]
+
+
+def coding_ground(verdict: str, evidence: str) -> str:
+    """The appeal ground for a coding denial the NCCI check found unsupported (neutral wording;
+    the evidence sentence names the edit, its indicator and dates, never a model figure)."""
+    ev = str(evidence or "").strip()
+    if not ev:
+        return ""
+    if verdict == "payer_edit_wrong":
+        fact = ev.split(": the modifier bypasses")[0]
+        return (
+            "Under CMS's National Correct Coding Initiative and the fee schedule's rules, this "
+            "service may be paid separately when an appropriate modifier is reported, and it was: "
+            f"{fact}. The enclosed "
+            "record documents a distinct service; please reprocess the line."
+        )
+    if verdict == "payer_edit_not_ncci":
+        fact = ev.split(": the payer's own edit")[0].split(": no active NCCI edit bundles")[0]
+        fact = fact.replace(" (no other line that day)", ", the only service that day")
+        return (
+            "No National Correct Coding Initiative edit in force on the date of service supports "
+            f"denying this line ({fact}). Please reprocess the line, or identify the edit or "
+            "written policy the denial rests on."
+        )
+    if verdict == "documentation_needed":
+        fact = ev.split(": a clinical edit")[0]
+        return (
+            f"The units billed exceed a clinical medically unlikely edit ({fact}); CMS designates "
+            "such edits as reviewable with documentation. The enclosed medical record documents "
+            "the units provided."
+        )
+    return ""

@@ -125,9 +125,14 @@ def appeal_context(
     group = str(w.get("denial_group", "other"))
     emergency = bool(lines["emergency"].astype("bool").any()) if "emergency" in lines else False
     grounds = [arg.EMERGENCY_GROUND] if emergency and group in ("authorization", "network") else []
+    coding = arg.coding_ground(str(w.get("coding_verdict", "")), str(w.get("coding_evidence", "")))
+    if coding:  # the NCCI check's finding is the ground (coding_edits.csv has the full edit)
+        grounds = [coding]
     if not grounds:
         grounds = [arg.GROUNDS.get(group, arg.GROUNDS["other"])]
     enclosures = list(arg.ROUTE_ENCLOSURES.get(route, ()))
+    if coding and str(w.get("coding_verdict", "")) == "documentation_needed":
+        enclosures.append("Medical record documenting the units provided")
     enclosures += [e for e in arg.GROUP_ENCLOSURES.get(group, ()) if e not in enclosures]
     prior: dict[str, str] = {}
     if data.appeals is not None and len(data.appeals) and level >= 2:
