@@ -135,7 +135,7 @@ display(Markdown(pb.headline_markdown(worklist, batches, str(as_of))))
 report.show(
     worklist[worklist["status"].eq("open")], "No open worklist items.",
     caption="The worklist: open items by priority (the first 15)", where_rest="artifacts/playbook.xlsx › Worklist",
-    columns=["rank", "claim_id", "payer", "route", "action", "deadline", "days_left", "at_stake", "probability", "expected_recovery", "letter_type"],
+    columns=["rank", "claim_id", "payer", "action", "deadline", "days_left", "at_stake", "expected_recovery", "letter_type"],
 )
 
 # %% [markdown]

@@ -459,7 +459,10 @@ def build_summary(
         actions = pd.DataFrame(
             {
                 "rank": top.get("rank"),
-                "action": top["route"].map(lambda r: ROUTE_ACTIONS.get(str(r), str(r))),
+                # the worklist's own next-action sentence when it has one, else the route's verb
+                "action": top["action"]
+                if "action" in top
+                else top["route"].map(lambda r: ROUTE_ACTIONS.get(str(r), str(r))),
                 "claim_id": top["claim_id"],
                 "payer": top["payer"],
                 "deadline": top.get("deadline"),
