@@ -681,7 +681,10 @@ class CodingCheck:
 
     def top_pairs(self, n: int = 10) -> pd.DataFrame:
         """The PTP pairs behind the most coding denials, with their verdicts."""
-        p = self.edits[(self.edits["edit"] == "ptp") & (self.edits["verdict"] != "ok")]
+        e = self.edits
+        # pairs that are NCCI edits (a payer's own bundle has no column-1 code: it is counted in
+        # the summary as payer_edit_not_ncci)
+        p = e[(e["edit"] == "ptp") & (e["verdict"] != "ok") & e["column1_code"].notna()]
         if p.empty:
             return pd.DataFrame(columns=["column1_code", "column2_code", "verdict", "n_lines"])
         return (

@@ -146,8 +146,16 @@ def write_in_network(
             ]
         return it
 
-    opener = gzip.open if gz else open
-    with opener(path, "wt", encoding="utf-8", **({"compresslevel": 1} if gz else {})) as f:  # type: ignore[operator]
+    import contextlib
+    import io
+
+    with contextlib.ExitStack() as stack:
+        if gz:  # mtime 0: the same content gives the same bytes (the demo is byte-compared)
+            raw = stack.enter_context(path.open("wb"))
+            z = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0))
+            f = stack.enter_context(io.TextIOWrapper(z, encoding="utf-8"))
+        else:
+            f = stack.enter_context(path.open("w", encoding="utf-8"))
         head = json.dumps(root)[:-1]
         f.write(head)
         if not references_last:
