@@ -3,8 +3,9 @@
 TiC in-network files are a single JSON object of 1-150 GB (not NDJSON), so neither a full parser
 (DuckDB/Polars hold 6-9x the file in memory) nor an event parser over every token (ijson: ~77
 MB/s) reaches the floor, which is gzip decompression (~170 MB/s per core). This scanner reads
-the bytes in chunks and finds the JSON structure with numpy (quotes, escapes, brackets, nesting
-depth as a cumulative sum), so per byte it does a few vector operations and no Python:
+the bytes in chunks and finds the JSON structure in one compiled pass (numba: string state with
+escapes, nesting depth), recording only the brackets at depth <= 2; Python then works per root
+event and per kept element, never per byte:
 
 * the root object's scalar fields (plan, reporting entity, version) are kept as a small skeleton;
 * each element of the root ``provider_references`` array is returned whole (they are needed to
@@ -25,15 +26,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 
 CHUNK = 16 << 20
 
-_LUT = np.zeros(256, dtype=np.int8)
-_LUT[ord("{")] = 1
-_LUT[ord("[")] = 1
-_LUT[ord("}")] = -1
-_LUT[ord("]")] = -1
 _KEY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*$')
 
 
@@ -112,39 +109,78 @@ def open_stream(path: str | Path, hasher: object | None = None) -> Iterator[byte
             )
 
 
-def _structure(buf: bytearray, lo: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unescaped quotes and all brackets in ``buf[lo:]`` (positions in ``buf``), in one pass.
+@numba.njit(cache=True, nogil=True)
+def _events(a, lo, depth, in_str, esc, pos, d0, d1):  # pragma: no cover - compiled
+    """One pass over ``a[lo:]``: string state (with escapes) and nesting depth; records every
+    bracket whose transition touches depth <= 2 (root, root containers, their elements).
 
-    One table lookup and one ``flatnonzero`` over the bytes; the rest works on the (much
-    smaller) array of interesting positions. A quote is escaped when an odd run of backslashes
-    ends right before it (runs may start in the kept bytes before ``lo``).
+    Returns (events, depth, in_str, esc, stop): ``stop`` < len(a) when the event buffers filled
+    (the caller continues from there) or -1 - position for a closing bracket with no opening one.
     """
-    s0 = max(lo - 256, 0)
-    a = np.frombuffer(buf, dtype=np.uint8)[s0:]
-    # comparisons are ~30x cheaper per byte than a table lookup (fancy indexing)
-    m = a == 34
-    m |= a == 92
-    for b in (91, 93, 123, 125):
-        m |= a == b
-    pos = np.flatnonzero(m)
-    del m
-    v = a[pos]
+    n = 0
+    cap = len(pos)
+    for i in range(lo, len(a)):
+        c = a[i]
+        if in_str:
+            if esc:
+                esc = False
+            elif c == 92:
+                esc = True
+            elif c == 34:
+                in_str = False
+        elif c == 34:
+            in_str = True
+        elif c == 123 or c == 91:
+            if depth <= 2:
+                pos[n] = i
+                d0[n] = depth
+                d1[n] = depth + 1
+                n += 1
+            depth += 1
+            if n == cap:
+                return n, depth, in_str, esc, i + 1
+        elif c == 125 or c == 93:
+            if depth == 0:
+                return n, depth, in_str, esc, -1 - i
+            if depth <= 3:
+                pos[n] = i
+                d0[n] = depth
+                d1[n] = depth - 1
+                n += 1
+            depth -= 1
+            if n == cap:
+                return n, depth, in_str, esc, i + 1
+    return n, depth, in_str, esc, len(a)
+
+
+def _structure_events(
+    buf: bytearray, lo: int, depth: int, in_str: bool, esc: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, bool, bool]:
+    """Bracket events at depth <= 2 in ``buf[lo:]`` (positions in ``buf``), and the new state."""
+    a = np.frombuffer(buf, dtype=np.uint8)
+    cap = 1 << 16
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    start = lo
+    while True:
+        pos = np.empty(cap, dtype=np.int64)
+        d0 = np.empty(cap, dtype=np.int64)
+        d1 = np.empty(cap, dtype=np.int64)
+        n, depth, in_str, esc, stop = _events(a, start, depth, in_str, esc, pos, d0, d1)
+        parts.append((pos[:n], d0[:n], d1[:n]))
+        if stop < 0:
+            del a
+            raise TicScanError(
+                f"unbalanced JSON: a closing bracket at byte offset {-1 - stop:,} of the buffer has no opening one"
+            )
+        if stop >= len(a):
+            break
+        start = stop
     del a
-    pos += s0
-    isq = v == 34
-    isb = v == 92
-    bsi = np.flatnonzero(isb)
-    if len(bsi):  # quotes right after a backslash (O(backslashes), not O(quotes))
-        nxt = bsi[bsi + 1 < len(pos)] + 1
-        cand_k = nxt[isq[nxt] & (pos[nxt] == pos[nxt - 1] + 1)]
-        if len(cand_k):
-            bs = pos[isb]
-            run_start = bs[np.r_[True, np.diff(bs) != 1]]
-            q = pos[cand_k]
-            first = run_start[np.searchsorted(run_start, q - 1, side="right") - 1]
-            isq[cand_k[((q - first) % 2) == 1]] = False
-    new = pos >= lo
-    return pos[isq & new], pos[~(isq | isb | (v == 34)) & new]
+    if len(parts) == 1:
+        p, x, y = parts[0]
+    else:
+        p, x, y = (np.concatenate([q[k] for q in parts]) for k in range(3))
+    return p, x, y, int(depth), bool(in_str), bool(esc)
 
 
 def scan(
@@ -172,6 +208,7 @@ def scan(
     scan_from = 0  # relative position in buf not yet scanned
     depth = 0
     in_string = False
+    escaped = False
     root_cursor: int | None = None  # absolute: root text collected up to here
     root_parts: list[bytes] = []
     container: tuple[str, int] | None = None  # (key, absolute start) of the open root container
@@ -184,12 +221,9 @@ def scan(
             continue
         buf += chunk
         res.bytes_read += len(chunk)
-        quotes, br = _structure(buf, scan_from)
-        arr = np.frombuffer(buf, dtype=np.uint8)
-        if len(br):
-            before = np.searchsorted(quotes, br, side="left")
-            br = br[((before + int(in_string)) % 2) == 0]
-        in_string = bool((len(quotes) + int(in_string)) % 2)
+        br, prior, after, depth, in_string, escaped = _structure_events(
+            buf, scan_from, depth, in_string, escaped
+        )
         if code_re is not None:  # re-search a little before the new bytes: a match may straddle
             found = [m.start() + base for m in code_re.finditer(buf, max(scan_from - 64, 0))]
             found = [h for h in found if h > hit_floor]
@@ -197,14 +231,6 @@ def scan(
                 hit_floor = found[-1]
                 hits = np.concatenate([hits, np.array(found, dtype=np.int64)])
         if len(br):
-            delta = _LUT[arr[br]].astype(np.int64)
-            after = depth + np.cumsum(delta)
-            prior = after - delta
-            if int(after.min()) < 0:
-                bad = int(br[np.argmax(after < 0)]) + base
-                raise TicScanError(
-                    f"unbalanced JSON: a closing bracket at byte {bad:,} has no opening one"
-                )
             low = np.minimum(prior, after)
             root_ev = np.flatnonzero(low <= 1)
             opens = (prior == 2) & (after == 3)
@@ -256,9 +282,8 @@ def scan(
                         root_parts.append(bytes(buf[root_cursor - base : p - base + 1]))
                     root_cursor = None
                 seg_lo = k + 1
-            depth = int(after[-1])
-            del delta, after, prior, low, opens, closes
-        del arr, br, quotes  # no numpy view may hold the buffer while it is resized
+            del after, prior, low, opens, closes
+        del br
         scan_from = len(buf)
         # keep only what an open element, container or the root text still needs
         keep = base + len(buf) - 256
