@@ -313,7 +313,9 @@ def read_rates(
     refs_raw: list[dict[str, Any]] = []
     items: list[tuple[int, dict[str, Any]]] = []
     try:
-        for span in tic_scan.scan(tic_scan.open_stream(path, sha), wanted, result=res):
+        for span in tic_scan.scan(
+            tic_scan.prefetch(tic_scan.open_stream(path, sha)), wanted, result=res
+        ):
             try:
                 obj = json.loads(span.data)
             except (json.JSONDecodeError, RecursionError) as e:

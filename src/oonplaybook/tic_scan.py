@@ -60,6 +60,46 @@ class ScanResult:
     arrays: list[str] = field(default_factory=list)
 
 
+def prefetch(chunks: Iterable[bytes], depth: int = 2) -> Iterator[bytes]:
+    """Produce ``chunks`` in a background thread (gzip decompression and file reads release the
+    GIL, as does the compiled scan), so reading and scanning overlap on two cores. Exceptions
+    are raised in the consumer after the chunks produced before them."""
+    import queue
+    import threading
+
+    q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for c in chunks:
+                if stop.is_set():
+                    return
+                q.put(("data", c))
+            q.put(("end", None))
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            q.put(("error", e))
+
+    t = threading.Thread(target=work, daemon=True)
+    t.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "data":
+                yield item  # type: ignore[misc]
+            elif kind == "error":
+                raise item  # type: ignore[misc]
+            else:
+                return
+    finally:
+        stop.set()
+        while t.is_alive():  # let a blocked producer finish its put
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                t.join(0.05)
+
+
 def open_stream(path: str | Path, hasher: object | None = None) -> Iterator[bytes]:
     """Chunks of a ``.json`` or ``.json.gz`` file's uncompressed bytes (gzip by its magic bytes).
 
