@@ -105,7 +105,13 @@ def test_batch_fee_rules_differ() -> None:
             "win_probability": [0.9, 0.5, 0.5],
         }
     )
-    maj = idr.expected_value_frame(df, initiation_date=D(2025, 3, 3))
+    ent = idr.expected_value_frame(df, initiation_date=D(2025, 3, 3))
+    # entity (default): the batch is won or lost as a whole; split share from CMS Table 12
+    s = idr.SPLIT_SHARE_DEFAULT
+    assert ent["p_provider_bears_idre_fee"].iloc[0] == pytest.approx(
+        (1 - s) * (1 - 1.9 / 3) + s * 0.30
+    )
+    maj = idr.expected_value_frame(df, initiation_date=D(2025, 3, 3), batch_fee_rule="majority")
     # majority: P(wins <= 1) = 0.1*0.25 + (0.9*0.25 + 2*0.1*0.25) = 0.025 + 0.275 = 0.30
     assert maj["p_provider_bears_idre_fee"].iloc[0] == pytest.approx(0.30)
     prop = idr.expected_value_frame(
@@ -115,11 +121,15 @@ def test_batch_fee_rules_differ() -> None:
 
 
 def test_priors_default_and_frame_lookup() -> None:
+    # packaged CMS supplemental tables: 2024 -> its latest quarter 2024Q4 (Table 12: 331,045 of
+    # 383,669 OON determinations to the provider; Table 14: ED median 3.07x QPA)
     pr = idr.IdrPriors.default()
     p, m, src = pr.lookup("emergency_medicine", 2024)
-    assert (p, m) == (0.84, 2.57) and "257%" in src
+    assert p == pytest.approx(331045 / 383669) and m == pytest.approx(3.07, abs=0.01)
+    assert "2024Q4" in src
     p, m, src = pr.lookup("anesthesiology", 2026)
-    assert p == 0.88 and m == 3.72 and "2025 used" in src
+    assert p == pytest.approx(532614 / 603757) and m == pytest.approx(3.12, abs=0.01)
+    assert "2025Q2 used" in src
     df = pd.DataFrame(
         {
             "offer": [float("nan")],
@@ -130,9 +140,10 @@ def test_priors_default_and_frame_lookup() -> None:
         }
     )
     out = idr.expected_value_frame(df, initiation_date=D(2025, 3, 3))
-    # award = 2.57 * 200 = 514; recovery 0.84 * 314 = 263.76; fees 115 + 0.16 * 840 = 249.4
-    assert out["award_if_win"].iloc[0] == pytest.approx(514.0)
-    assert out["expected_value"].iloc[0] == pytest.approx(263.76 - 249.4)
+    # award = m * 200; recovery p * (award - 200); fees 115 + (1 - p) * 840
+    p, m, _ = pr.lookup("emergency_medicine", 2024)
+    assert out["award_if_win"].iloc[0] == pytest.approx(m * 200)
+    assert out["expected_value"].iloc[0] == pytest.approx(p * (m * 200 - 200) - 115 - (1 - p) * 840)
 
 
 def _write_puf(path: Path, header: list[str], rows: list[list[object]]) -> None:
@@ -191,19 +202,18 @@ def test_priors_from_puf_hand_computed(tmp_path: Path) -> None:
     ]
     _write_puf(path, hdr, _rows())
     pr = idr.IdrPriors.from_puf(path, year=2025, prior_strength=20)
-    # emergency: 8/10 wins, prior p0 = 0.88 with 20 pseudo-disputes: (17.6 + 8) / 30
+    # emergency: 8/10 wins, prior p0 = the packaged 2025 (2025Q2) rate with 20 pseudo-disputes
+    p0 = 532614 / 603757
     p, m, src = pr.lookup("emergency_medicine", 2025)
-    assert p == pytest.approx(25.6 / 30)
+    assert p == pytest.approx((20 * p0 + 8) / 30)
     assert m == pytest.approx(3.0)  # median of 200,250,250,300,300,400,1000,10000 = 300%
     assert "8/10" in src
     p, m, _ = pr.lookup("anesthesiology", 2025)
-    assert p == pytest.approx(18.6 / 24) and m == pytest.approx(5.0)
+    assert p == pytest.approx((20 * p0 + 1) / 24) and m == pytest.approx(5.0)
     p, m, _ = pr.lookup("generic", 2025)  # pooled: 9/14
-    assert p == pytest.approx(26.6 / 34) and m == pytest.approx(3.0)
-    row = pr.table[(pr.table["specialty"] == "generic") & (pr.table["year"] == 2025)].iloc[0]
-    assert row["win_ci_low"] < p < row["win_ci_high"]
-    # specialties not in the file keep their published prior
-    assert pr.lookup("radiology", 2024)[1] == 6.10
+    assert p == pytest.approx((20 * p0 + 9) / 34) and m == pytest.approx(3.0)
+    # specialties not in the file keep their packaged prior (Table 14 2024Q4 radiology 5.11x)
+    assert pr.lookup("radiology", 2024)[1] == pytest.approx(5.11, abs=0.01)
 
 
 def test_read_puf_errors_name_file_and_fix(tmp_path: Path) -> None:

@@ -7,10 +7,13 @@ Who pays what (42 U.S.C. 300gg-111(c)(5)(F); 45 CFR 149.510(d)(1)-(2); docs/doma
 * **Certified IDR entity (IDRE) fee** -- each party pays it when offers are submitted; the
   prevailing party's fee is refunded within 30 business days, so the loser bears it. On a
   settlement after initiation, each party gets half back unless both direct otherwise.
-* For a **batched** determination where each side wins some items, the allocation of the
-  IDRE fee is set by CMS operational guidance, not by the regulation text we could read
-  (45 CFR 149.510 as of Aug 2022). The default here (``batch_fee_rule="majority"``) charges
-  the IDRE fee to the party with fewer determinations in its favour (half each on a tie);
+* **One entity decides a batch**, and almost always for one side: CMS's Table 12 counts 477
+  split decisions in 616,020 determinations (2025Q2). The default (``batch_fee_rule="entity"``)
+  models a batch as won or lost as a whole (lines perfectly correlated), the IDRE fee falling on
+  the batch's loser, with the published split share handled by the majority rule. For a split,
+  the allocation of the IDRE fee is set by CMS operational guidance, not by the regulation text
+  we could read (45 CFR 149.510 as of Aug 2022): ``"majority"`` charges it to the party with
+  fewer determinations in its favour (half each on a tie; with independent lines, as before);
   ``"proportional"`` charges each party the share of items it lost. **[unverified; configurable]**
 
 Expected value of a dispute for the provider::
@@ -238,104 +241,186 @@ def fees(
 
 
 # --- priors -------------------------------------------------------------------------------------
+#
+# Priors come from CMS's own Federal IDR supplemental tables (Tables 12-14), packaged as reference
+# data (``reference/idr_priors.py``): the quarter's provider win rate with a Wilson interval and
+# the share of one-offer (default) determinations, and the median prevailing offer as a multiple
+# of QPA per specialty and QPA band, shrunk toward the all-specialty value. The flat published
+# win rate and the single-payer 3.72x fall-back are gone.
 
-#: Published win rates of the initiating party (almost always the provider), by year
-#: (docs/domain.md §2.2). No specialty split is published, so every specialty shares these.
-_WIN_BY_YEAR: dict[int, tuple[float, str]] = {
-    2022: (0.71, "CMS status update Apr 2022-Mar 2023: initiating party prevailed ~71% (Mondaq)"),
-    2023: (
-        0.80,
-        "KFF/Peterson 2023+H1 2024: providers won 80%; Elevance 2023 data: 80% (INQUIRY 2025)",
-    ),
-    2024: (0.84, "ACR: ~84% H1 2024 (Georgetown: 88% Q1, 83% Q2 2024)"),
-    2025: (0.88, "Georgetown via racmonitor: providers won 88% in H1 2025"),
-}
+#: Share of determinations that split a batch (Table 12, 2025Q2: 477 of 616,020): one entity
+#: decides a batch, and almost always for one side.
+SPLIT_SHARE_DEFAULT = 477 / 616020
 
-#: Median prevailing (provider) offer as a multiple of the QPA (docs/domain.md §2.3).
-_AWARD_BY_SPECIALTY_YEAR: dict[tuple[str, int], tuple[float, str]] = {
-    ("generic", 2023): (3.72, "Elevance 2023 arbitrations: median award 3.72x QPA (INQUIRY 2025)"),
-    ("emergency_medicine", 2023): (
-        2.27,
-        "emergency median prevailing offer ~227% of QPA in Q4 2023 (257% H1 2024 less ~30 pts; "
-        "radiologybusiness.com citing Georgetown/Health Affairs)",
-    ),
-    ("emergency_medicine", 2024): (
-        2.57,
-        "emergency median prevailing offer ~257% of QPA, H1 2024 (radiologybusiness.com, 2025-06-11)",
-    ),
-    ("radiology", 2023): (
-        3.0,
-        "imaging median prevailing offer >300% of QPA, H1 2023 (ACR, Feb 2024); a lower bound",
-    ),
-    ("radiology", 2024): (
-        6.10,
-        "Radiology Partners median prevailing offer 610% of QPA, Q2 2024 (631% Q1); one large "
-        "initiator, a high anchor (radiologybusiness.com)",
-    ),
-}
+
+@dataclass(frozen=True)
+class PriorCell:
+    """The IDR prior for one specialty x QPA band x quarter, with its interval and where it came from."""
+
+    specialty: str  # the CMS Table 14 label used
+    band: str
+    quarter: str
+    win_probability: float
+    win_low: float
+    win_high: float
+    one_offer_share: float
+    award_multiple_of_qpa: float
+    award_low: float
+    award_high: float
+    determinations: float
+    median_quarter: str
+    win_concentration: float  # Beta concentration of the win probability for simulation
+    split_share: float
+    source: str
+    prior_source: str  # table and vintage
+
+    @property
+    def win_probability_contested(self) -> float:
+        """Win rate where both parties offered, assuming every one-offer determination went to the provider."""
+        d = self.one_offer_share
+        if not (d == d) or d >= 1:
+            return self.win_probability
+        return max(0.0, (self.win_probability - d) / (1.0 - d))
+
+
+def _specialty_label(specialty: str) -> str:
+    """Table 14 label for a project specialty key or a CMS label ("All specialties" when unknown)."""
+    from oonplaybook.reference import idr_priors as ip
+
+    s = str(specialty).strip()
+    if s in ip.SPECIALTY_CATEGORY:
+        return ip.SPECIALTY_CATEGORY[s]
+    if s.lower() in ("", "generic", "all", "all specialties", "other"):
+        return "All specialties"
+    return ip.canonical_specialty(s)
 
 
 @dataclass(frozen=True)
 class IdrPriors:
-    """Win probability and award (multiple of QPA) by specialty and year, with sources.
+    """IDR priors per specialty x QPA band x quarter (``reference.idr_priors.build_priors``).
 
-    ``table`` columns: specialty, year, win_probability, award_multiple_of_qpa, n_disputes
-    (0 for published priors), source. Lookups fall back: same specialty nearest year ->
-    ``generic`` same year -> ``generic`` nearest year, and say so in the returned source.
+    ``table`` has :data:`oonplaybook.reference.idr_priors.PRIOR_COLUMNS`; ``overrides`` holds
+    (specialty, year) rows estimated elsewhere (``from_puf``, user what-ifs) that take precedence.
     """
 
     table: pd.DataFrame
+    source: str = ""
+    vintage: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    overrides: pd.DataFrame | None = None
 
     @classmethod
     def default(cls) -> IdrPriors:
-        """Priors seeded from the published IDR statistics (docs/domain.md §2.2-2.3).
+        """Priors from the packaged CMS supplemental tables (latest quarter: the vintage)."""
+        from oonplaybook.reference import idr_priors as ip
 
-        One row per known specialty and year 2022-2025: the year's published win rate (no
-        specialty split is published) and the specialty's published award multiple from the
-        nearest year, else the all-specialty median; each row's source says which.
-        """
-        from oonplaybook.config import KNOWN_SPECIALTIES
-
-        rows = []
-        for spec in KNOWN_SPECIALTIES:
-            own = sorted(y for (s, y) in _AWARD_BY_SPECIALTY_YEAR if s == spec)
-            for year, (p, psrc) in sorted(_WIN_BY_YEAR.items()):
-                if own:
-                    ay = min(own, key=lambda y, yr=year: (abs(y - yr), -y))
-                    mult, asrc = _AWARD_BY_SPECIALTY_YEAR[(spec, ay)]
-                else:
-                    ay = 2023
-                    mult, asrc = _AWARD_BY_SPECIALTY_YEAR[("generic", 2023)]
-                    if spec != "generic":
-                        # no published specialty median (docs/domain.md §8)
-                        asrc = f"no published {spec} median: all-specialty {asrc}"
-                if ay != year:
-                    asrc += f" [carried from {ay}]"
-                rows.append((spec, year, p, mult, 0, f"win: {psrc}; award: {asrc}"))
-        t = pd.DataFrame(
-            rows,
-            columns=[
-                "specialty",
-                "year",
-                "win_probability",
-                "award_multiple_of_qpa",
-                "n_disputes",
-                "source",
-            ],
-        )
+        t, src, vintage = ip.packaged_priors()
         return cls(
-            t.sort_values(["specialty", "year"]).reset_index(drop=True),
+            t,
+            source=src,
+            vintage=vintage,
             notes=(
-                "Win rates are all-specialty (no specialty split published). Award medians "
-                "are published for emergency medicine and radiology only; other specialties "
-                "use the all-specialty 2023 median until estimated from CMS PUFs "
-                "(IdrPriors.from_puf).",
+                "Win rates are CMS's per quarter for all specialties (no specialty split is "
+                "published); award multiples are Table 14 medians per specialty, shrunk toward "
+                "the all-specialty value, scaled by Table 13's QPA band.",
             ),
         )
 
+    @classmethod
+    def from_supplemental(cls, paths: str | Path | list[str | Path]) -> IdrPriors:
+        """Priors from a newer CMS release (folder or XLSX files of the supplemental tables)."""
+        from oonplaybook.reference import idr_priors as ip
+
+        tables = ip.load_supplemental(paths)
+        return cls(ip.build_priors(tables), tables.source, tables.vintage, tables.notes)
+
+    @property
+    def quarters(self) -> list[str]:
+        """Quarters the priors cover, oldest first."""
+        return sorted(self.table["quarter"].unique())
+
+    def _quarter(self, quarter: str | None) -> tuple[str, str]:
+        """(quarter used, note) for a requested quarter (latest when None or after the vintage)."""
+        from oonplaybook.reference.idr_priors import parse_quarter
+
+        qs = self.quarters
+        if not qs:
+            raise KeyError("the IDR priors table is empty")
+        if quarter is None:
+            return qs[-1], ""
+        q = parse_quarter(quarter)
+        if q in qs:
+            return q, ""
+        earlier = [x for x in qs if x <= q]
+        if earlier:
+            return earlier[-1], f"{q} not in the tables: {earlier[-1]} used"
+        return qs[0], f"{q} is before the first published quarter: {qs[0]} used"
+
+    def win_concentration(self, quarter: str, segment: str = "oon") -> float:
+        """Beta concentration of a practice's win probability: from the spread of the last 4 quarters.
+
+        Moment estimate p(1-p)/var - 1 over the quarter and the three before it (CMS's own
+        quarter-to-quarter movement as the floor on how well one quarter predicts the next),
+        bounded to [20, determinations].
+        """
+        t = self.table[(self.table["segment"] == segment) & (self.table["band"] == "all")]
+        t = t[t["specialty"] == "All specialties"].drop_duplicates("quarter")
+        t = t[t["quarter"] <= quarter].sort_values("quarter").tail(4)
+        if len(t) < 2:
+            return 20.0
+        p = t["win_probability"].to_numpy()
+        var = float(np.var(p, ddof=1))
+        m = float(p[-1])
+        n = float(t["determinations"].iloc[-1])
+        k = m * (1 - m) / var - 1.0 if var > 0 else n
+        return float(min(max(k, 20.0), n))
+
+    def cell(
+        self, specialty: str, qpa: float | None = None, quarter: str | None = None
+    ) -> PriorCell:
+        """The prior for a specialty (project key or CMS label), a QPA in dollars and a quarter."""
+        from oonplaybook.reference.idr_priors import qpa_band
+
+        q, qnote = self._quarter(quarter)
+        label = _specialty_label(specialty)
+        seg = "air" if label == "Air Ambulance" else "oon"
+        band = "all" if qpa is None or not (qpa == qpa) else qpa_band(float(qpa))
+        t = self.table[(self.table["quarter"] == q) & (self.table["segment"] == seg)]
+        notes = [qnote] if qnote else []
+        sub = t[(t["specialty"] == label) & (t["band"] == band)]
+        if sub.empty:
+            notes.append(f"no Table 14 row for {label!r} in {q}: all-specialty value used")
+            label = "All specialties"
+            sub = t[(t["specialty"] == label) & (t["band"] == band)]
+        if sub.empty:
+            raise KeyError(f"IDR priors have no {label!r} / {band} row for {q}")
+        r = sub.iloc[0]
+        src = str(r["source"])
+        if notes:
+            src = "; ".join(notes) + "; " + src
+        o = t[(t["specialty"] == "All specialties") & (t["band"] == "all")]
+        split = SPLIT_SHARE_DEFAULT
+        return PriorCell(
+            specialty=label,
+            band=band,
+            quarter=q,
+            win_probability=float(r["win_probability"]),
+            win_low=float(r["win_low"]),
+            win_high=float(r["win_high"]),
+            one_offer_share=float(r["one_offer_share"]),
+            award_multiple_of_qpa=float(r["award_multiple_of_qpa"]),
+            award_low=float(r["award_low"]),
+            award_high=float(r["award_high"]),
+            determinations=float(o["determinations"].iloc[0]) if len(o) else float("nan"),
+            median_quarter=str(r["median_quarter"]),
+            win_concentration=self.win_concentration(q, seg),
+            split_share=split,
+            source=src,
+            prior_source=f"{self.source}; vintage {self.vintage}",
+        )
+
     def with_overrides(self, rows: pd.DataFrame) -> IdrPriors:
-        """Priors with ``rows`` (same columns) replacing matching (specialty, year) cells."""
+        """Priors with ``rows`` (specialty, year, win_probability, award_multiple_of_qpa) taking precedence."""
         need = {"specialty", "year", "win_probability", "award_multiple_of_qpa"}
         missing = need - set(rows.columns)
         if missing:
@@ -343,31 +428,30 @@ class IdrPriors:
         r = rows.copy()
         if "source" not in r:
             r["source"] = "user override"
-        if "n_disputes" not in r:
-            r["n_disputes"] = 0
-        t = pd.concat([self.table, r[self.table.columns]], ignore_index=True)
-        t = t.drop_duplicates(["specialty", "year"], keep="last")
-        return replace(self, table=t.sort_values(["specialty", "year"]).reset_index(drop=True))
+        r["year"] = r["year"].astype("int64")
+        old = self.overrides if self.overrides is not None else r.iloc[0:0]
+        t = pd.concat([old, r], ignore_index=True).drop_duplicates(
+            ["specialty", "year"], keep="last"
+        )
+        return replace(self, overrides=t.reset_index(drop=True))
 
     def lookup(self, specialty: str, year: int) -> tuple[float, float, str]:
-        """(win_probability, award_multiple_of_qpa, source) for a specialty and year."""
-        t = self.table
-        for spec in (specialty, "generic"):
-            sub = t[t["specialty"].eq(spec)]
-            if sub.empty:
-                continue
-            dist = (sub["year"] - year).abs()
-            best = sub.loc[dist.sort_values(kind="stable").index[0]]
-            src = str(best["source"])
-            notes = []
-            if spec != specialty:
-                notes.append(f"no prior for {specialty!r}: generic used")
-            if int(best["year"]) != year:
-                notes.append(f"no {year} prior: {int(best['year'])} used")
-            if notes:
-                src = "; ".join(notes) + "; " + src
-            return float(best["win_probability"]), float(best["award_multiple_of_qpa"]), src
-        raise KeyError("priors table has no 'generic' rows to fall back on")
+        """(win_probability, award_multiple_of_qpa, source): the latest quarter of ``year`` (all QPA bands)."""
+        if self.overrides is not None:
+            o = self.overrides[
+                (self.overrides["specialty"] == specialty) & (self.overrides["year"] == int(year))
+            ]
+            if len(o):
+                r = o.iloc[-1]
+                return (
+                    float(r["win_probability"]),
+                    float(r["award_multiple_of_qpa"]),
+                    str(r["source"]),
+                )
+        in_year = [q for q in self.quarters if q.startswith(f"{int(year)}Q")]
+        quarter = in_year[-1] if in_year else f"{int(year)}Q4"
+        c = self.cell(specialty, None, quarter)
+        return c.win_probability, c.award_multiple_of_qpa, f"{c.source} ({c.prior_source})"
 
     def lookup_frame(self, specialty: pd.Series, year: pd.Series) -> pd.DataFrame:
         """Vectorised :meth:`lookup` (one lookup per distinct specialty/year)."""
@@ -394,13 +478,12 @@ class IdrPriors:
         prior: IdrPriors | None = None,
         prior_strength: float = 20.0,
     ) -> IdrPriors:
-        """Estimate priors from CMS IDR public use files (XLSX), shrunk toward ``prior``.
+        """Estimate priors from CMS IDR line-level public use files (XLSX), shrunk toward ``prior``.
 
         Win probability: Beta-binomial posterior mean with a Beta(k*p0, k*(1-p0)) prior (k =
-        ``prior_strength`` pseudo-disputes, p0 the published prior), with a 95% credible
+        ``prior_strength`` pseudo-disputes, p0 the packaged prior), with a 95% credible
         interval. Award multiple: median "Prevailing Party Offer as % of QPA" / 100 among
-        provider wins (robust to the top-coded values). Specialties not in the files keep the
-        prior rows.
+        provider wins. The estimates become overrides by (specialty, year).
         """
         from scipy import stats
 
@@ -443,16 +526,8 @@ class IdrPriors:
                         "win_ci_high": float(stats.beta.ppf(0.975, a, b)),
                     }
                 )
-        est = pd.DataFrame(rows)
-        out = prior.with_overrides(est)
-        t = out.table.merge(
-            est[["specialty", "year", "win_ci_low", "win_ci_high"]],
-            on=["specialty", "year"],
-            how="left",
-        )
-        return replace(
-            out, table=t, notes=prior.notes + (f"estimated from {len(plist)} PUF file(s)",)
-        )
+        out = prior.with_overrides(pd.DataFrame(rows))
+        return replace(out, notes=prior.notes + (f"estimated from {len(plist)} PUF file(s)",))
 
 
 # --- PUF loader ---------------------------------------------------------------------------------
@@ -699,8 +774,13 @@ def _p_provider_bears(probs: np.ndarray, rule: str) -> np.ndarray:
     b, n = probs.shape
     if rule == "proportional":
         return 1.0 - probs.mean(axis=1)
+    if rule == "entity":
+        s = SPLIT_SHARE_DEFAULT if n > 1 else 0.0
+        return (1.0 - s) * (1.0 - probs.mean(axis=1)) + s * _p_provider_bears(probs, "majority")
     if rule != "majority":
-        raise ValueError(f"batch_fee_rule must be 'majority' or 'proportional', got {rule!r}")
+        raise ValueError(
+            f"batch_fee_rule must be 'entity', 'majority' or 'proportional', got {rule!r}"
+        )
     dist = np.zeros((b, n + 1))
     dist[:, 0] = 1.0
     for j in range(n):  # Poisson-binomial distribution of the number of provider wins
@@ -720,7 +800,7 @@ def expected_value_frame(
     priors: IdrPriors | None = None,
     batch_col: str = "batch_id",
     fee_point: FeePoint = "high",
-    batch_fee_rule: Literal["majority", "proportional"] = "majority",
+    batch_fee_rule: Literal["entity", "majority", "proportional"] = "entity",
 ) -> pd.DataFrame:
     """Vectorised expected value per dispute line and per batch.
 
@@ -821,3 +901,205 @@ def expected_value_frame(
     out["expected_value"] = out["expected_recovery"] - out["expected_fees"]
     out["batch_expected_value"] = out.groupby(key)["expected_value"].transform("sum")
     return out
+
+
+# --- uncertainty: simulated recoveries --------------------------------------------------------
+
+#: Annual discount rate for time to payment (a stated assumption: a practice's cost of capital,
+#: about the prime rate plus a margin; change it per run where the practice has its own).
+DISCOUNT_RATE = 0.08
+
+#: Days from today to money in hand on the IDR route: 30 business days of open negotiation
+#: (~42 days) + 4 business days to initiate (~6) + CMS's median 41 days to determination
+#: (``reference.idr_priors.DAYS_TO_DETERMINATION``) + 30 days for the payer to pay the award
+#: (45 CFR 149.510(c)(4)(ix)).
+DAYS_TO_IDR_PAYMENT = 42 + 6 + 41 + 30
+
+
+def discount_factor(days: float | np.ndarray, rate: float = DISCOUNT_RATE) -> np.ndarray:
+    """Present value of $1 received after ``days`` at an annual ``rate`` (compounded yearly)."""
+    return np.power(1.0 + rate, -np.asarray(days, dtype="float64") / 365.0)
+
+
+@dataclass(frozen=True)
+class RecoverySimulation:
+    """Expected recovery with 90% intervals: per batch and in total (see :func:`simulate_recovery`)."""
+
+    batches: pd.DataFrame  # batch, n_lines, win_probability, expected_value, ev_low, ev_high, expected_fee_cost, p_provider_bears_idre_fee
+    total_expected: float
+    total_low: float  # 5th percentile of the realised total (parameter + outcome uncertainty)
+    total_high: float
+    n_sims: int
+    seed: int
+    note: str
+
+
+def simulate_recovery(
+    disputes: pd.DataFrame,
+    *,
+    batch_col: str = "batch_id",
+    n_sims: int = 4000,
+    seed: int = 20251,
+    discount_rate: float = DISCOUNT_RATE,
+    days_to_payment: float = DAYS_TO_IDR_PAYMENT,
+    fee_point: FeePoint = "high",
+    split_share: float = SPLIT_SHARE_DEFAULT,
+    level: float = 0.90,
+) -> RecoverySimulation:
+    """Simulated IDR recovery of a set of disputes, batch by batch, from the priors' uncertainty.
+
+    Needs ``offer`` (award if won), ``paid`` (what the provider has), ``win_probability``,
+    ``initiation_date``; optional ``payer_offer`` (default ``paid``), ``win_concentration``
+    (Beta concentration of the win probability; default 367, the spread of CMS's last four
+    quarters), ``prior_group`` (lines whose true win rate moves together; default one group).
+    Each simulation draws the true win rate per group (Beta quantile of one shared uniform), then one
+    outcome per batch: one entity decides it for one side (a split with ``split_share``, then
+    the batch's lines are won in proportion and the fee falls by the majority rule). The loser
+    bears the IDRE fee; the admin fee is paid either way; all is discounted over
+    ``days_to_payment``. Per batch: the expected value and its ``level`` interval over the win
+    rate's uncertainty; in total: the interval of the realised recovery (what a portfolio with
+    known outcomes should fall in ``level`` of the time).
+    """
+    need = {"offer", "paid", "win_probability", "initiation_date"} - set(disputes.columns)
+    if need:
+        raise KeyError(f"simulate_recovery needs columns {sorted(need)}")
+    if disputes.empty:
+        empty = pd.DataFrame(
+            columns=[
+                "batch",
+                "n_lines",
+                "win_probability",
+                "expected_value",
+                "ev_low",
+                "ev_high",
+                "expected_fee_cost",
+                "p_provider_bears_idre_fee",
+            ]
+        )
+        return RecoverySimulation(empty, 0.0, 0.0, 0.0, n_sims, seed, "no disputes")
+    d = disputes.reset_index(drop=True)
+    key = (
+        d[batch_col].astype("str")
+        if batch_col in d.columns
+        else pd.Series([f"single-{i}" for i in range(len(d))])
+    )
+    payer = d["payer_offer"].fillna(d["paid"]) if "payer_offer" in d.columns else d["paid"]
+    grp = (
+        d["prior_group"].astype("str")
+        if "prior_group" in d.columns
+        else pd.Series("all", index=d.index)
+    )
+    kappa = (
+        d["win_concentration"].astype("float64").fillna(367.0)
+        if "win_concentration" in d.columns
+        else pd.Series(367.0, index=d.index)
+    )
+    frame = pd.DataFrame(
+        {
+            "key": key,
+            "win": (d["offer"] - d["paid"]).astype("float64").fillna(0.0),
+            "lose": (payer - d["paid"]).astype("float64").fillna(0.0),
+            "p": d["win_probability"].astype("float64").clip(0, 1),
+            "kappa": kappa,
+            "grp": grp,
+            "init": pd.to_datetime(d["initiation_date"]),
+        }
+    )
+    g = frame.groupby("key", sort=True)
+    b = g.agg(
+        n=("p", "size"),
+        win=("win", "sum"),
+        lose=("lose", "sum"),
+        p=("p", "mean"),
+        kappa=("kappa", "mean"),
+        grp=("grp", "first"),
+        init=("init", "min"),
+    ).reset_index()
+    fee_cache: dict[tuple[int, object], IdrFees] = {}
+    admin, idre = np.empty(len(b)), np.empty(len(b))
+    for i, (n, init) in enumerate(zip(b["n"], b["init"], strict=True)):
+        k = (int(n), init)
+        if k not in fee_cache:
+            fee_cache[k] = fees(
+                pd.Timestamp(init).date(), batched=int(n) > 1, n_lines=int(n), fee_point=fee_point
+            )
+        admin[i], idre[i] = fee_cache[k].admin_fee, fee_cache[k].idre_fee
+    disc = float(discount_factor(days_to_payment, discount_rate))
+    from scipy.stats import beta as beta_dist
+
+    p = b["p"].to_numpy()
+    kap = b["kappa"].to_numpy()
+    # distinct (p, kappa) pairs: the Beta quantile is computed once per pair and simulation
+    pk, pk_idx = np.unique(np.column_stack([p, kap]), axis=0, return_inverse=True)
+    pk_idx = pk_idx.ravel()
+    a_pk = np.clip(pk[:, 0], 1e-6, 1 - 1e-6) * pk[:, 1]
+    b_pk = (1 - np.clip(pk[:, 0], 1e-6, 1 - 1e-6)) * pk[:, 1]
+    win, lose = b["win"].to_numpy(), b["lose"].to_numpy()
+    s = np.where(b["n"].to_numpy() > 1, split_share, 0.0)
+
+    def ev_at(theta: np.ndarray) -> np.ndarray:
+        bears = (1 - s) * (1 - theta) + s * (theta < 0.5)
+        return disc * (theta * win + (1 - theta) * lose - admin - bears * idre)
+
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    th_lo = beta_dist.ppf(lo_q, a_pk, b_pk)[pk_idx]
+    th_hi = beta_dist.ppf(hi_q, a_pk, b_pk)[pk_idx]
+    e_lo, e_hi = ev_at(th_lo), ev_at(th_hi)
+    rng = np.random.default_rng(seed)
+    groups, gidx = np.unique(b["grp"].to_numpy(), return_inverse=True)
+    totals = np.empty(n_sims)
+    fee_sum = np.zeros(len(b))
+    bears_sum = np.zeros(len(b))
+    ev_sum = np.zeros(len(b))
+    chunk = max(1, min(n_sims, 2_000_000 // max(len(b), 1)))
+    done = 0
+    while done < n_sims:
+        m = min(chunk, n_sims - done)
+        # one uniform per group and simulation: the true win rates of a group move together
+        ug = rng.random((m, len(groups)))
+        theta = np.empty((m, len(b)))
+        for c in range(len(groups)):
+            in_g = gidx == c
+            for j in np.unique(pk_idx[in_g]):
+                sel = in_g & (pk_idx == j)
+                theta[:, sel] = beta_dist.ppf(ug[:, c], a_pk[j], b_pk[j])[:, None]
+        u = rng.random((m, len(b)))
+        split = rng.random((m, len(b))) < s
+        won = u < theta
+        frac = np.where(split, theta, won.astype("float64"))
+        bears = np.where(split, theta < 0.5, ~won).astype("float64")
+        val = disc * (frac * win + (1 - frac) * lose - admin - bears * idre)
+        totals[done : done + m] = val.sum(axis=1)
+        fee_sum += (bears * idre).sum(axis=0)
+        bears_sum += bears.sum(axis=0)
+        ev_sum += val.sum(axis=0)
+        done += m
+    a = (1 - level) / 2
+    out = pd.DataFrame(
+        {
+            "batch": b["key"],
+            "n_lines": b["n"].astype("int64"),
+            "win_probability": p,
+            "expected_value": ev_sum / n_sims,
+            "ev_low": np.minimum(e_lo, e_hi),
+            "ev_high": np.maximum(e_lo, e_hi),
+            "expected_fee_cost": fee_sum / n_sims,
+            "p_provider_bears_idre_fee": bears_sum / n_sims,
+            "admin_fee": admin,
+            "idre_fee": idre,
+        }
+    )
+    note = (
+        f"{n_sims} simulations (seed {seed}); one entity decides each batch (split share "
+        f"{split_share:.4%}, CMS Table 12); win rate uncertain by group; discounted at "
+        f"{discount_rate:.0%} a year over {days_to_payment:.0f} days"
+    )
+    return RecoverySimulation(
+        out,
+        float(totals.mean()),
+        float(np.quantile(totals, a)),
+        float(np.quantile(totals, 1 - a)),
+        n_sims,
+        seed,
+        note,
+    )
