@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "oonplaybook.cli_coding",
     "oonplaybook.cli_tic",
     "oonplaybook.cli_rules",
+    "oonplaybook.cli_idr",
 )
 
 for _name in _COMMAND_MODULES:
