@@ -74,24 +74,27 @@ def test_hand_computed_targets() -> None:
     )
     t = t.set_index(["payer", "code_family"])
     ed = t.loc[("Acme", "em_emergency")]
-    # opening = max(UCR p80 5.0x, QPA 2.0x * award 2.5 = 5.0x) = 5.0x; walk = max(1.5, 1.5, QPA 2.0) = 2.0
+    # NSA: opening = IDR award QPA 2.0x * 2.5 = 5.0x (the practice's UCR p80 only caps)
     assert ed["opening_ask_x"] == pytest.approx(5.0)
-    assert ed["walk_away_x"] == pytest.approx(2.0)
+    # walk-away = IDR net: 1.5 + [0.8 * (5.0 - 1.5) * 200 - (115 + 0.2 * 1173) / 4 - 57.23 / 4]
+    # x 1.08^(-(119 - 30) / 365) / 200 (4-line batch initiated 2025-03-03: admin 115, IDRE 1173)
+    gain = 0.8 * 3.5 * 200 - (115 + 0.2 * 1173) / 4 - 57.23 / 4
+    assert ed["walk_away_x"] == pytest.approx(1.5 + gain * 1.08 ** (-(119 - 30) / 365) / 200)
     # target = 0.8 * 5.0 + 0.2 * 1.5 = 4.3x -> $860 on a $200 Medicare line
     assert ed["target_x"] == pytest.approx(4.3)
     assert ed["target"] == pytest.approx(860.0)
     assert "4.30x" in ed["target_rationale"] and "QPA 2.00x" in ed["target_rationale"]
     rad = t.loc[("Acme", "radiology_diagnostic")]
-    # market median allowed across payers = median(1.2, 1.2, 2.5, 2.5) = 1.85x; walk = floor 1.5x
+    # non-NSA: market median allowed across payers = median(1.2, 1.2, 2.5, 2.5) = 1.85x; the
+    # appeal (0.543 * 0.65 * 100 - 57.23 < 0) is worth nothing more: walk = current 1.2 -> floor 1.5
     assert rad["target_x"] == pytest.approx(1.85)
     assert rad["walk_away_x"] == pytest.approx(1.5)
-    assert rad["opening_ask_x"] == pytest.approx(4.0)
-    assert "UCR p80 = 4.00x" in rad["opening_rationale"]
+    assert rad["opening_ask_x"] == pytest.approx(2.5)  # the other payer's p75 allowed
+    assert "other payers' p75 allowed = 2.50x" in rad["opening_rationale"]
     beta = t.loc[("Beta", "radiology_diagnostic")]
-    assert beta["walk_away_x"] == pytest.approx(
-        2.5
-    )  # Beta already pays 2.5x: never settle below it
+    assert beta["walk_away_x"] == pytest.approx(2.5)  # Beta already pays 2.5x: never below it
     assert beta["target_x"] == pytest.approx(2.5)
+    assert "target = walk-away" in beta["room_note"] and "ask = target" in beta["room_note"]
 
 
 def test_line_targets_scale_by_medicare_and_cap_at_billed() -> None:
