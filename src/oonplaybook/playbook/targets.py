@@ -594,3 +594,130 @@ def line_targets(lines: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     )
     out["line_walk_away"] = out[["line_walk_away", "line_target"]].min(axis=1)
     return out
+
+
+# --- expected recovery with its range (worklist rows and the portfolio) -----------------------
+
+#: Beta concentration of a non-IDR route's success probability: the 20 pseudo-appeals the
+#: worklist's beta-binomial shrinkage uses (``worklist.appeal_success_rates``).
+ROUTE_PRIOR_STRENGTH = 20.0
+#: Routes whose success is a federal IDR determination (CMS priors' uncertainty applies).
+IDR_ROUTES = frozenset({"open_negotiation", "idr", "state_idr"})
+
+
+def _route_uncertainty(worklist: pd.DataFrame, priors: Any = None) -> tuple[pd.Series, pd.Series]:
+    """(group, Beta concentration) per worklist row: IDR rows share CMS's win-rate uncertainty,
+    other rows share their payer x route's."""
+    route = worklist["route"].astype("str")
+    nsa = route.isin(IDR_ROUTES)
+    pri = priors if isinstance(priors, idr.IdrPriors) else idr.IdrPriors.default()
+    k_idr = pri.win_concentration(pri.quarters[-1])
+    group = ("idr" + pd.Series("", index=worklist.index)).where(
+        nsa, worklist["payer"].astype("str") + "|" + route
+    )
+    kappa = pd.Series(ROUTE_PRIOR_STRENGTH, index=worklist.index).where(~nsa, k_idr)
+    return group, kappa
+
+
+def _theta(u: np.ndarray, gidx: np.ndarray, p: np.ndarray, kappa: np.ndarray) -> np.ndarray:
+    """Win/success probabilities (sims x rows): Beta(kappa p, kappa (1 - p)) quantile of one
+    uniform per group, so rows of a group move together."""
+    from scipy.stats import beta as beta_dist
+
+    pc = np.clip(p, 1e-6, 1 - 1e-6)
+    return beta_dist.ppf(u[:, gidx], kappa * pc, kappa * (1 - pc))
+
+
+def recovery_columns(
+    worklist: pd.DataFrame, *, level: float = 0.90, priors: Any = None
+) -> pd.DataFrame:
+    """``expected_recovery_low/high`` per worklist row: the ``level`` interval of its expected recovery.
+
+    expected recovery = p x at stake - cost, with p uncertain: Beta around the row's probability
+    (IDR routes: CMS's quarter-to-quarter spread, ``IdrPriors.win_concentration``; other routes:
+    20 pseudo-outcomes). Rows not open (or written off) have a zero-width interval.
+    """
+    from scipy.stats import beta as beta_dist
+
+    er = worklist["expected_recovery"].astype("float64").fillna(0.0)
+    p = worklist["probability"].astype("float64").fillna(0.0).clip(0, 1)
+    a = worklist["at_stake"].astype("float64").fillna(0.0)
+    _, kappa = _route_uncertainty(worklist, priors)
+    pc = p.clip(1e-6, 1 - 1e-6)
+    lo = beta_dist.ppf((1 - level) / 2, kappa * pc, kappa * (1 - pc))
+    hi = beta_dist.ppf((1 + level) / 2, kappa * pc, kappa * (1 - pc))
+    live = worklist["status"].astype("str").eq("open") & (a > 0) & (p > 0)
+    low = (er + (lo - p) * a).where(live, er)
+    high = (er + (hi - p) * a).where(live, er)
+    return pd.DataFrame(
+        {"expected_recovery_low": low.round(2), "expected_recovery_high": high.round(2)},
+        index=worklist.index,
+    )
+
+
+@dataclass(frozen=True)
+class RecoveryInterval:
+    """The portfolio's total expected recovery and the interval its realised total should fall in."""
+
+    expected: float
+    low: float
+    high: float
+    level: float
+    n_sims: int
+    note: str
+
+
+def recovery_interval(
+    worklist: pd.DataFrame,
+    *,
+    level: float = 0.90,
+    n_sims: int = 4000,
+    seed: int = 20251,
+    priors: Any = None,
+) -> RecoveryInterval:
+    """Total expected recovery of the open worklist with the ``level`` interval of the realised total.
+
+    Each row's realised recovery = expected recovery + (X - p) x at stake, X its success; X is
+    shared by the rows of one IDR batch (one entity decides the batch) and drawn from a success
+    rate that is itself uncertain and common to its group (IDR rows together; otherwise payer x
+    route), so the interval carries both the priors' uncertainty and the outcomes' chance.
+    """
+    w = worklist[worklist["status"].astype("str").eq("open")]
+    er = w["expected_recovery"].astype("float64").fillna(0.0).to_numpy()
+    total = float(er.sum())
+    if w.empty:
+        return RecoveryInterval(0.0, 0.0, 0.0, level, 0, "no open rows")
+    p = w["probability"].astype("float64").fillna(0.0).clip(0, 1).to_numpy()
+    a = w["at_stake"].astype("float64").fillna(0.0).to_numpy()
+    group, kappa = _route_uncertainty(w, priors)
+    groups, gidx = np.unique(group.to_numpy(), return_inverse=True)
+    # outcome units: an IDR batch (rows sharing a batch id) or the row itself
+    bid = w["batch_id"].astype("str") if "batch_id" in w.columns else pd.Series("", index=w.index)
+    unit = bid.where(
+        bid.ne("") & group.eq("idr").to_numpy(),
+        "row" + pd.Series(range(len(w)), index=w.index).astype("str"),
+    )
+    units, uidx = np.unique(unit.to_numpy(), return_inverse=True)
+    rng = np.random.default_rng(seed)
+    totals = np.empty(n_sims)
+    chunk = max(1, min(n_sims, 1_000_000 // max(len(w), 1)))
+    done = 0
+    kap = kappa.to_numpy()
+    while done < n_sims:
+        m = min(chunk, n_sims - done)
+        th = _theta(rng.random((m, len(groups))), gidx, p, kap)
+        # one uniform per outcome unit; rows of a batch are won or lost together
+        u = rng.random((m, len(units)))[:, uidx]
+        x = (u < th).astype("float64")
+        totals[done : done + m] = total + ((x - p) * a).sum(axis=1)
+        done += m
+    q = (1 - level) / 2
+    return RecoveryInterval(
+        total,
+        float(np.quantile(totals, q)),
+        float(np.quantile(totals, 1 - q)),
+        level,
+        n_sims,
+        f"{level:.0%} interval of the realised total over {n_sims} simulations (seed {seed}): "
+        "success rates uncertain by group, one outcome per IDR batch",
+    )

@@ -263,9 +263,7 @@ def _outcomes(df: pd.DataFrame, where: str) -> pd.DataFrame:
             rec: dict[str, object] = {"quarter": q, "segment": seg}
             for key, pat in _OUTCOME_METRICS:
                 hit = g[g["_m"].str.contains(pat, regex=True)]
-                rec[key] = (
-                    float(pd.to_numeric(hit[col], errors="coerce").sum()) if len(hit) else np.nan
-                )
+                rec[key] = float(hit[col].map(_pct_cell).sum()) if len(hit) else np.nan
             if not rec["determinations"] or not np.isfinite(rec["determinations"]):
                 raise IdrTablesError(
                     f"{where}: quarter {q} has no 'Total Payment Determinations Made' count in "
@@ -287,7 +285,7 @@ def _medians(df: pd.DataFrame, key_col: str, key_fn, where: str) -> pd.DataFrame
             mult = median_as_multiple(raw, q)
         except IdrTablesError as e:
             raise IdrTablesError(f"{where} row {i}: {e}") from None
-        n = pd.to_numeric(r[det], errors="coerce") if det else np.nan
+        n = _pct_cell(r[det]) if det else np.nan
         rows.append(
             {"quarter": q, "key": key_fn(r[key_col]), "median_x": mult, "determinations": n}
         )
@@ -344,8 +342,9 @@ def _read_xlsx(path: Path) -> list[tuple[str, pd.DataFrame, str | None]]:
         hdr = None
         for i in range(min(15, len(raw))):
             cells = [_norm(v) for v in raw.iloc[i].tolist() if isinstance(v, str)]
-            if any("median prevailing" in c for c in cells) or any(
-                c.startswith("oon") or "air ambulance" in c for c in cells
+            if len(cells) >= 2 and (  # a header has several cells; a title row has one
+                any("median prevailing" in c for c in cells)
+                or any(c.startswith("oon") or "air ambulance" in c for c in cells)
             ):
                 hdr = i
                 break
