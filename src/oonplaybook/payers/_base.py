@@ -203,6 +203,35 @@ def ols_cluster(
     return params, corr * inv @ meat @ inv, e
 
 
+def logit_grouped(
+    x: np.ndarray, k: np.ndarray, n: np.ndarray, tol: float = 1e-10, max_iter: int = 100
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Binomial logit MLE on grouped data (``k`` events of ``n`` trials per design row) by
+    Newton; returns params, the HC0 sandwich covariance of the underlying 0/1 rows, iterations.
+
+    Every unit of a cell shares the cell's x and fitted p, so the per-unit meat sum
+    x x' (y - p)^2 is x x' [k (1 - p)^2 + (n - k) p^2] per cell: the HC0 covariance of the
+    unit-level fit is exact from (k, n); only the cells, never the units, are held."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    beta = np.zeros(x.shape[1])
+    rate = k.sum() / n.sum()
+    beta[0] = np.log(rate / (1 - rate))  # column 0 is the intercept
+    it = 0
+    while it < max_iter:
+        it += 1
+        p = 1 / (1 + np.exp(-(x @ beta)))
+        w = n * p * (1 - p)
+        step = np.linalg.solve((x * w[:, None]).T @ x, x.T @ (k - n * p))
+        beta = beta + step
+        if np.max(np.abs(step)) < tol:
+            break
+    p = 1 / (1 + np.exp(-(x @ beta)))
+    bread = np.linalg.inv((x * (n * p * (1 - p))[:, None]).T @ x)
+    meat_w = k * (1 - p) ** 2 + (n - k) * p**2
+    return beta, bread @ ((x * meat_w[:, None]).T @ x) @ bread, it
+
+
 def coef_text(names: list[str], params: np.ndarray, cov: np.ndarray, title: str) -> str:
     """A plain coefficient table (link scale) for models fit without a statsmodels results object."""
     se = np.sqrt(np.maximum(np.diag(cov), 0))

@@ -158,10 +158,90 @@ class PaymentResult(ModelResult):
         return family.map(self.family_effect).fillna(0.0).to_numpy(float)
 
 
+def _cell_fit(
+    xc: np.ndarray,
+    cell: np.ndarray,
+    y: np.ndarray,
+    cens: np.ndarray,
+    grp: np.ndarray,
+    claims: np.ndarray,
+    tol: float = 1e-9,
+    max_iter: int = 200,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The payment OLS (with the censored-normal EM when lines are capped) on a per-cell design:
+    ``xc`` holds one row per covariate cell and each line only its cell index, so no
+    lines-by-terms matrix is formed. Returns params, the claim-cluster covariance (same
+    estimator and small-sample factor as ``ols_cluster``), the response used and iterations.
+
+    Every term is a function of the cell, so X'X, X'y and the claim scores sum_i x_i e_i are
+    cell sums: X'X = Xc' diag(n_c) Xc and the meat is Xc' (A'A) Xc with A the sparse
+    claim-by-cell matrix of residual sums (nnz <= lines, C x C after the product)."""
+    from scipy import sparse
+
+    ncell = xc.shape[0]
+    n_c = np.bincount(cell, minlength=ncell).astype(float)
+    xtx = (xc * n_c[:, None]).T @ xc
+    y_imp = y.astype(float, copy=True)
+
+    def solve(yv: np.ndarray, mat: np.ndarray = xtx) -> np.ndarray:
+        return np.linalg.solve(mat, xc.T @ np.bincount(cell, weights=yv, minlength=ncell))
+
+    beta = solve(y_imp)
+    h = np.ones(len(y))
+    n_iter = 0
+    if cens.any():
+        ng = int(grp.max()) + 1
+        cnt = np.bincount(grp, minlength=ng).astype(float)
+        r = y - (xc @ beta)[cell]
+        sig = np.sqrt(np.bincount(grp, weights=r * r, minlength=ng) / cnt)
+        ci = np.flatnonzero(cens)
+        yc, gc, cc = y[ci], grp[ci], cell[ci]
+
+        def e_step(beta: np.ndarray, sig: np.ndarray) -> tuple[np.ndarray, ...]:
+            mu = (xc @ beta)[cc]
+            sc = np.maximum(sig[gc], 1e-6)
+            a = (yc - mu) / sc
+            lam = np.exp(stats.norm.logpdf(a) - stats.norm.logsf(a))
+            return mu, sc, a, lam
+
+        for _ in range(max_iter):
+            n_iter += 1
+            mu, sc, a, lam = e_step(beta, sig)
+            y_imp[ci] = mu + sc * lam
+            new = solve(y_imp)
+            r = y_imp - (xc @ new)[cell]
+            extra = np.bincount(gc, weights=sc * sc * (1 + a * lam - lam * lam), minlength=ng)
+            sig = np.sqrt((np.bincount(grp, weights=r * r, minlength=ng) + extra) / cnt)
+            done = np.max(np.abs(new - beta)) < tol
+            beta = new
+            if done:
+                break
+        mu, sc, a, lam = e_step(beta, sig)
+        y_imp[ci] = mu + sc * lam
+        h[ci] = lam * (lam - a)
+        beta = solve(y_imp)
+    e = y_imp - (xc @ beta)[cell]
+    bread = np.linalg.inv((xc * np.bincount(cell, weights=h, minlength=ncell)[:, None]).T @ xc)
+    g = int(claims.max()) + 1
+    a_mat = sparse.csr_matrix((e, (claims, cell)), shape=(g, ncell))
+    meat = xc.T @ (a_mat.T @ a_mat).toarray() @ xc
+    n, k = len(y), xc.shape[1]
+    g = int((np.bincount(claims, minlength=g) > 0).sum())
+    corr = g / (g - 1) * (n - 1) / (n - k) if g > 1 and n > k else 1.0
+    return beta, corr * bread @ meat @ bread, y_imp, n_iter
+
+
 def fit_payment(
-    paid: pd.DataFrame, breaks: dict[str, str] | None = None, min_lines: int = MIN_LINES
+    paid: pd.DataFrame,
+    breaks: dict[str, str] | None = None,
+    min_lines: int = MIN_LINES,
+    grouped: bool = False,
 ) -> PaymentResult:
-    """Fit the log-ratio OLS with payer regimes and code-family effects (cluster-robust by claim)."""
+    """Fit the log-ratio OLS with payer regimes and code-family effects (cluster-robust by claim).
+
+    ``grouped=True`` builds the design per (regime, code family) cell instead of per line
+    (``_cell_fit``): the same estimator, estimates and cluster-robust intervals equal to the
+    line-level fit up to rounding, without the lines-by-terms matrix."""
     breaks = dict(breaks or {})
     if paid.empty:
         raise InsufficientDataError("payment model: no paid lines with a Medicare benchmark")
@@ -185,23 +265,38 @@ def fit_payment(
             excluded,
         )
     regimes = levels_of(d["regime"])
-    xr, nr = indicator_code(d["regime"], regimes, "regime")
     fams = levels_of(d["family"])
+    if grouped:
+        cell, uniq = pd.MultiIndex.from_arrays([d["regime"], d["family"]]).factorize()
+        src = uniq.to_frame(index=False, name=["regime", "family"])
+        # aliasing judged on the line-weighted cell design (the same X'X as the line design)
+        root_n = np.sqrt(np.bincount(cell, minlength=len(src)))[:, None]
+    else:
+        src = d
+    xr, nr = indicator_code(src["regime"], regimes, "regime")
     blocks, names = [xr], nr
     if len(fams) > 1:
-        xf, nf = sum_code(d["family"], fams, "code_family")
+        xf, nf = sum_code(src["family"], fams, "code_family")
         blocks.append(xf)
         names = names + nf
     x = np.hstack(blocks)
-    x, names, dropped = drop_aliased(x, names, len(regimes))
     groups = pd.factorize(d["claim_id"])[0]
     y = d["y"].to_numpy(float)
     cens = d["capped"].to_numpy(bool) if "capped" in d else np.zeros(len(d), bool)
     n_iter = 0
     h = None
-    if cens.any():
-        y, n_iter, h = _censored_em(x, y, cens, pd.factorize(d["regime"])[0])
-    params, cov, _ = ols_cluster(x, y, groups, bread_weights=h)
+    if grouped:
+        all_names = names
+        _, names, dropped = drop_aliased(x * root_n, names, len(regimes))
+        x = x[:, [all_names.index(nm) for nm in names]]
+        params, cov, y, n_iter = _cell_fit(x, cell, y, cens, pd.factorize(d["regime"])[0], groups)
+        fitted = (x @ params)[cell]
+    else:
+        x, names, dropped = drop_aliased(x, names, len(regimes))
+        if cens.any():
+            y, n_iter, h = _censored_em(x, y, cens, pd.factorize(d["regime"])[0])
+        params, cov, _ = ols_cluster(x, y, groups, bread_weights=h)
+        fitted = x @ params
 
     # family effects: map sum-coded coefficients (those not dropped) to every family
     fam_cols = [
@@ -229,7 +324,7 @@ def fit_payment(
     tab["p_value"] = contrast_table(params, cov, dev, list(tab["term"]), list(n_r))[
         "p_value"
     ].to_numpy()
-    resid = y - x @ params
+    resid = y - fitted
     rs = pd.Series(resid).groupby(d["regime"].to_numpy())
     smear = {str(k): float(v) for k, v in rs.apply(lambda s: np.mean(np.exp(s))).items()}
     q = {str(k): (float(np.quantile(s, 0.025)), float(np.quantile(s, 0.975))) for k, s in rs}
