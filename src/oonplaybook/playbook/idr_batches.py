@@ -1,7 +1,11 @@
 """IDR disputes and batches with expected value net of the fees the provider bears.
 
 Per dispute (line item): EV = p_win x (offer - amount already paid) - administrative fee share -
-(1 - p_win) x IDRE fee share. Who pays what (45 CFR 149.510(d)(1)-(2); 42 U.S.C.
+P(provider bears the IDRE fee) x IDRE fee share; one entity decides a batch, so the provider
+bears the batch's IDRE fee when it loses the batch (``idr.expected_value_frame``,
+``batch_fee_rule="entity"``). p_win and the award come from CMS's supplemental tables by
+specialty, QPA band and quarter (``idr.IdrPriors``); each batch also gets its present value and
+90% interval (``ev_net_pv``, ``ev_low``, ``ev_high``) from ``idr.simulate_recovery``. Who pays what (45 CFR 149.510(d)(1)-(2); 42 U.S.C.
 300gg-111(c)(5)(F); docs/domain.md §1.10): each party pays the non-refundable administrative fee per
 dispute; each pays the certified IDRE's fee up front and the prevailing party's fee is refunded,
 so the provider bears the IDRE fee only when it loses. A batch is one dispute: one administrative
@@ -79,21 +83,66 @@ def idr_offer(
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(offer, win probability, award multiple of QPA) per line for an IDR dispute.
 
-    Offer = QPA x the specialty's observed award multiple (docs/domain.md §2.3) when the QPA is known,
-    else the line's negotiation target; capped at billed.
+    Offer = QPA x the CMS prior's award multiple for the line's specialty and QPA band (latest
+    published quarter up to the service quarter, ``idr.IdrPriors.cell``) when the QPA is known,
+    else the line's negotiation target; capped at billed. ``priors`` may be a dict of fixed
+    per-specialty priors (tests, what-ifs).
     """
     spec = lines["specialty"].astype("str").replace("", "generic")
-    years = pd.to_datetime(lines["service_date"]).dt.year
-    year = int(years.max()) if years.notna().any() else None
-    pri = {s: idr_prior(s, year, priors) for s in pd.unique(spec)}
-    p = spec.map({s: v.p_win for s, v in pri.items()}).astype("float64")
-    award = spec.map({s: v.award_x_qpa for s, v in pri.items()}).astype("float64")
+    sd = pd.to_datetime(lines["service_date"])
+    if isinstance(priors, dict):
+        year = int(sd.dt.year.max()) if sd.notna().any() else None
+        pri = {s: idr_prior(s, year, priors) for s in pd.unique(spec)}
+        p = spec.map({s: v.p_win for s, v in pri.items()}).astype("float64")
+        award = spec.map({s: v.award_x_qpa for s, v in pri.items()}).astype("float64")
+    else:
+        p, award, _ = prior_columns(lines, priors)
     if "line_target" in lines.columns:
         fallback = lines["line_target"]
     else:
         fallback = line_targets(lines, targets)["line_target"]
     offer = (lines["qpa"] * award).where(lines["qpa"] > 0, fallback).clip(upper=lines["billed"])
     return offer, p, award
+
+
+def prior_columns(
+    lines: pd.DataFrame, priors: Any = None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(win probability, award multiple, Beta concentration) per line from the CMS priors.
+
+    One lookup per distinct (specialty, QPA band, service quarter); lines without a QPA use the
+    specialty's all-band value.
+    """
+    from oonplaybook.reference.idr_priors import qpa_band
+
+    pri = priors if isinstance(priors, idr.IdrPriors) else idr.IdrPriors.default()
+    spec = lines["specialty"].astype("str").replace("", "generic")
+    sd = pd.to_datetime(lines["service_date"])
+    quarter = (
+        sd.dt.year.astype("Int64").astype("str") + "Q" + sd.dt.quarter.astype("Int64").astype("str")
+    ).where(sd.notna(), "")
+    qpa = pd.to_numeric(lines["qpa"], errors="coerce")
+    band = qpa.map(lambda v: qpa_band(float(v)) if v == v and v >= 0 else "all")
+    key = pd.DataFrame({"s": spec, "b": band, "q": quarter})
+    uniq = key.drop_duplicates()
+    vals = {}
+    for s_, b_, q_ in uniq.itertuples(index=False):
+        c = pri.cell(s_, None if b_ == "all" else _band_mid(b_), q_ or None)
+        vals[(s_, b_, q_)] = (c.win_probability, c.award_multiple_of_qpa, c.win_concentration)
+    t = [vals[k] for k in zip(key["s"], key["b"], key["q"], strict=True)]
+    idx = lines.index
+    return (
+        pd.Series([v[0] for v in t], index=idx, dtype="float64"),
+        pd.Series([v[1] for v in t], index=idx, dtype="float64"),
+        pd.Series([v[2] for v in t], index=idx, dtype="float64"),
+    )
+
+
+def _band_mid(band: str) -> float:
+    """A QPA inside a Table 13 band (its lower bound), to look the band up again."""
+    from oonplaybook.reference.idr_priors import QPA_BANDS
+
+    return next(lo for name, lo, _ in QPA_BANDS if name == band)
 
 
 def idr_disputes(
@@ -171,6 +220,8 @@ def idr_disputes(
             "award_x_qpa": award,
         }
     )
+    if not isinstance(priors, dict):
+        out["win_concentration"] = prior_columns(lines, priors)[2].to_numpy()
     single = idr.expected_value_frame(out, batch_col="_single_")  # no batch column: each line alone
     out["admin_fee"] = single["admin_fee_share"]
     out["idre_fee"] = single["idre_fee_share"]
@@ -210,6 +261,10 @@ def build_idr_batches(
         "ev_net",
         "ev_net_if_single",
         "batching_gain",
+        "ev_net_pv",
+        "ev_low",
+        "ev_high",
+        "expected_idre_fee_cost",
         "worth_filing",
         "disputes",
     ]
@@ -256,6 +311,13 @@ def build_idr_batches(
         ev_net_if_single=("ev_single", "sum"),
     ).reset_index()
     b["batching_gain"] = b["ev_net"] - b["ev_net_if_single"]
+    # the batch's outcome simulated as one entity's decision, with the priors' uncertainty and
+    # time to payment (idr.simulate_recovery): present value and its 90% interval
+    sim = idr.simulate_recovery(d, batch_col="batch_id", n_sims=2000).batches.set_index("batch")
+    b["ev_net_pv"] = b["batch_id"].astype("str").map(sim["expected_value"])
+    b["ev_low"] = b["batch_id"].astype("str").map(sim["ev_low"])
+    b["ev_high"] = b["batch_id"].astype("str").map(sim["ev_high"])
+    b["expected_idre_fee_cost"] = b["batch_id"].astype("str").map(sim["expected_fee_cost"])
     b["worth_filing"] = b["ev_net"] > settings.min_dispute_amount
     b["disputes"] = g.apply(
         lambda x: ":".join(f"{c}/{n}" for c, n in zip(x["claim_id"], x["line_no"], strict=True)),
@@ -272,6 +334,10 @@ def build_idr_batches(
         "ev_net",
         "ev_net_if_single",
         "batching_gain",
+        "ev_net_pv",
+        "ev_low",
+        "ev_high",
+        "expected_idre_fee_cost",
     ):
         b[c] = b[c].astype("float64").round(2)
     return b.sort_values(

@@ -158,13 +158,17 @@ def nsa_points(
 ) -> NegotiationPoints:
     """Points for an NSA family: the best alternative is federal IDR.
 
-    award = QPA x award multiple; target (expected settlement) = p x award + (1 - p) x current;
+    award = QPA x award multiple (the provider's offer: at most billed); target (expected
+    settlement) = p x award + (1 - p) x current;
     walk-away = current + discounted (p x (award - current) x Medicare - fees and work per line)
     / Medicare, never below current; ask = max(IDR award, FAIR Health p80), capped at billed.
     Fees per line: (admin + (1 - p) x IDRE fee) / lines of the dispute; work cost per dispute.
     """
     n = max(int(fees.n_lines), 1)
     award_x = qpa_x * award_x_qpa
+    award_capped = billed_x == billed_x and award_x > billed_x
+    if award_capped:  # the provider's offer, so the award if it wins, never exceeds its charge
+        award_x = billed_x
     t_raw = p_win * award_x + (1 - p_win) * current_x
     fee_line = (fees.admin_fee + (1 - p_win) * fees.idre_fee) / n
     work_line = work_cost / n
@@ -188,14 +192,17 @@ def nsa_points(
     target = t_raw
     t_text = (
         f"expected IDR determination {p_win:.1%} x {award_x:.2f}x (QPA {qpa_x:.2f}x Medicare x "
-        f"{award_x_qpa:.2f} award{', ' + prior_text if prior_text else ''}) + {1 - p_win:.1%} x "
+        f"{award_x_qpa:.2f} award{', ' + prior_text if prior_text else ''}"
+        f"{', offer capped at billed' if award_capped else ''}) + {1 - p_win:.1%} x "
         f"current {current_x:.2f}x = {t_raw:.2f}x Medicare"
     )
     if target < walk:
         target = walk
         t_text += f"; below the walk-away, so target = walk-away {walk:.2f}x"
         reasons.append("target = walk-away: the payer already pays at least IDR's expected outcome")
-    cands = {f"IDR award (QPA x {award_x_qpa:.2f})": award_x}
+    cands = {
+        f"IDR award (QPA x {award_x_qpa:.2f}{', capped at billed' if award_capped else ''})": award_x
+    }
     if fair_health_p80_x == fair_health_p80_x:
         cands["FAIR Health p80"] = fair_health_p80_x
     o_name, opening = max(cands.items(), key=lambda kv: kv[1])
@@ -621,11 +628,14 @@ def _route_uncertainty(worklist: pd.DataFrame, priors: Any = None) -> tuple[pd.S
 
 def _theta(u: np.ndarray, gidx: np.ndarray, p: np.ndarray, kappa: np.ndarray) -> np.ndarray:
     """Win/success probabilities (sims x rows): Beta(kappa p, kappa (1 - p)) quantile of one
-    uniform per group, so rows of a group move together."""
+    uniform per group, so rows of a group move together (one quantile per distinct triple)."""
     from scipy.stats import beta as beta_dist
 
     pc = np.clip(p, 1e-6, 1 - 1e-6)
-    return beta_dist.ppf(u[:, gidx], kappa * pc, kappa * (1 - pc))
+    trip, inv = np.unique(np.column_stack([gidx, pc, kappa]), axis=0, return_inverse=True)
+    g = trip[:, 0].astype("int64")
+    th = beta_dist.ppf(u[:, g], trip[:, 2] * trip[:, 1], trip[:, 2] * (1 - trip[:, 1]))
+    return th[:, inv.ravel()]
 
 
 def recovery_columns(
