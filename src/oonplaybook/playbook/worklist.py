@@ -164,6 +164,8 @@ WORKLIST_COLUMNS = [
     "at_stake",
     "probability",
     "expected_recovery",
+    "expected_recovery_low",
+    "expected_recovery_high",
     "lost_revenue",
     "prompt_pay_interest",
     "deadline",
@@ -721,6 +723,9 @@ def _finalise(agg: pd.DataFrame) -> pd.DataFrame:
     agg["letter_type"] = lt
     agg["letter"] = pd.Series("", index=agg.index, dtype="str")
     agg["action"] = _actions(agg)
+    from oonplaybook.playbook.targets import recovery_columns  # 90% range (issue 14)
+
+    agg[["expected_recovery_low", "expected_recovery_high"]] = recovery_columns(agg)
     return _rank(agg)
 
 
