@@ -351,3 +351,72 @@ def test_cli_expected_value_json() -> None:
         app, ["idr", "expected-value", "--specialty", "radiology", "--qpa", "0", "--paid", "1"]
     )
     assert bad.exit_code == 2 and "--qpa must be > 0" in bad.output
+
+
+@pytest.fixture(scope="module")
+def demo_plan() -> dict:
+    from oonplaybook import benchmark, demo
+    from oonplaybook import playbook as pb
+    from oonplaybook.config import PlaybookSettings
+    from oonplaybook.specialties import load_profiles
+
+    s = PlaybookSettings()
+    p = demo.generate(lines=20000, seed=20251)
+    cl = p.claim_lines.drop(columns=["medicare_allowed"])
+    as_of = pd.Timestamp(p.truth["cutoff_date"]).date()
+    bench = benchmark.build_benchmarks(cl, year=2025, default_locality="13202-01")
+    profiles = load_profiles(sorted(set(cl["specialty"]) - {""}))
+    nsa = pb.assess_nsa(cl, as_of=as_of)
+    t = pb.build_targets(bench, None, None, profiles, s, claim_lines=cl, nsa_assessment=nsa)
+    wl = pb.build_worklist(
+        cl, bench, nsa, t, None, as_of=as_of, settings=s, profiles=profiles, appeals=p.appeals
+    )
+    d = pb.idr_disputes(cl, bench, nsa, wl, t, as_of=as_of)
+    b = pb.build_idr_batches(d, as_of=as_of, settings=s)
+    wl = pb.link_idr_batches(wl, d, b)
+    return {"targets": t, "worklist": wl, "batches": b, "disputes": d}
+
+
+def test_demo_targets_by_specialty_follow_the_priors(demo_plan: dict) -> None:
+    t = demo_plan["targets"]
+    nsa = t[t["alternative"].eq("IDR (NSA)")]
+    by = nsa.groupby("specialty")["idr_award_x_qpa"].median()
+    # CMS Table 14: radiology's median prevailing offer (512%) is above emergency medicine's (312%)
+    assert by["radiology"] > by["emergency_medicine"]
+    assert (nsa["idr_prior_quarter"] == "2025Q2").all()
+    cur = t["current_x"].fillna(0.0)
+    assert (t["walk_away_x"] >= cur - 1e-9).all()
+    assert (t["opening_ask_x"] >= t["target_x"] - 1e-9).all() and (
+        t["target_x"] >= t["walk_away_x"] - 1e-9
+    ).all()
+    # NSA walk-aways are the value of IDR, above what the payer pays now, not the status quo
+    assert (nsa["walk_away_x"] > nsa["current_x"]).mean() > 0.9
+    assert t["room_note"].str.len().gt(0).all()
+    assert not nsa["opening_rationale"].str.contains("UCR p80 =").any()  # own charges only cap
+
+
+def test_demo_recoveries_carry_their_intervals(demo_plan: dict) -> None:
+    wl, b = demo_plan["worklist"], demo_plan["batches"]
+    er = wl["expected_recovery"]
+    assert (wl["expected_recovery_low"] <= er + 0.01).all() and (
+        wl["expected_recovery_high"] >= er - 0.01
+    ).all()
+    open_ = wl[wl["status"].eq("open")]
+    assert (open_["expected_recovery_high"] > open_["expected_recovery_low"]).mean() > 0.5
+    ri = tg.recovery_interval(wl)
+    assert ri.expected == pytest.approx(float(open_["expected_recovery"].sum()))
+    assert ri.low < ri.expected < ri.high
+    # the worklist read back from its CSV gives the same interval (blank batch ids stay blank)
+    again = tg.recovery_interval(pd.read_csv(pd.io.common.StringIO(wl.to_csv(index=False))))
+    assert again.low == pytest.approx(ri.low, rel=1e-6) and again.high == pytest.approx(
+        ri.high, rel=1e-6
+    )
+    assert (
+        len(b) > 10
+        and (b["ev_low"] <= b["ev_net_pv"] + 1).all()
+        and (b["ev_net_pv"] <= b["ev_high"] + 1).all()
+    )
+    # one entity decides each batch: the expected IDRE fee cost is about (1 - p) x the fee
+    assert b["expected_idre_fee_cost"].sum() == pytest.approx(
+        ((1 - b["p_win"]) * b["idre_fee"]).sum(), rel=0.1
+    )

@@ -702,7 +702,11 @@ def recovery_interval(
     group, kappa = _route_uncertainty(w, priors)
     groups, gidx = np.unique(group.to_numpy(), return_inverse=True)
     # outcome units: an IDR batch (rows sharing a batch id) or the row itself
-    bid = w["batch_id"].astype("str") if "batch_id" in w.columns else pd.Series("", index=w.index)
+    bid = (
+        w["batch_id"].fillna("").astype("str").replace("nan", "")
+        if "batch_id" in w.columns
+        else pd.Series("", index=w.index)
+    )
     unit = bid.where(
         bid.ne("") & group.eq("idr").to_numpy(),
         "row" + pd.Series(range(len(w)), index=w.index).astype("str"),
