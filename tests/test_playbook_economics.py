@@ -420,3 +420,14 @@ def test_demo_recoveries_carry_their_intervals(demo_plan: dict) -> None:
     assert b["expected_idre_fee_cost"].sum() == pytest.approx(
         ((1 - b["p_win"]) * b["idre_fee"]).sum(), rel=0.1
     )
+
+
+def test_gap_on_one_basis() -> None:
+    lines = pd.DataFrame(
+        {"paid": [80.0, 100.0], "patient_resp": [20.0, float("nan")], "allowed": [100.0, 100.0]}
+    )
+    g = tg.gap_on_one_basis(lines, pd.Series([150.0, 150.0]))
+    # the benchmark is allowed-level: the gap is to paid + patient share (50), not to paid alone (70)
+    assert g["gap_allowed"].tolist() == [50.0, 50.0]
+    assert g["plan_payment_gap"].tolist() == [70.0, 50.0]
+    assert g["patient_share_in_gap"].tolist() == [20.0, 0.0]

@@ -28,7 +28,9 @@ Rungs (each with ``<rung>_source`` and ``<rung>_vintage`` columns):
 * **tic**: the payer's own out-of-network allowed amounts for the code from Transparency-in-
   Coverage allowed-amounts files (``oonplaybook.tic``); provider-NPI match preferred.
 
-Gaps: ``gap_<rung> = benchmark - paid`` in dollars (positive = paid below the benchmark).
+Gaps: ``gap_<rung> = benchmark - (paid + patient responsibility)`` in dollars (positive = below
+the benchmark), one basis for every allowed-level rung; ``gap_plan_payment_medicare`` (Medicare -
+plan payment) is the plan-payment gap, shown apart.
 """
 
 from __future__ import annotations
@@ -491,14 +493,22 @@ def build_benchmarks(
     out = pd.concat(
         [out, in_network_rung(lines, in_network, qpa_flag_below=qpa_flag_below)], axis=1
     )
+    # gaps on one basis (issue 14): every rung is an allowed-level amount, so it is compared
+    # with what the provider has, plan payment + patient responsibility; the plan-payment gap
+    # to Medicare is kept apart (``gap_plan_payment_medicare``)
     paid = out["paid"]
-    out["gap_medicare"] = (m - paid).round(2)
+    if "patient_resp" in lines.columns:
+        have = paid + pd.to_numeric(lines["patient_resp"], errors="coerce").fillna(0.0).to_numpy()
+    else:
+        have = out["allowed"].fillna(paid)
+    out["gap_medicare"] = (m - have).round(2)
+    out["gap_plan_payment_medicare"] = (m - paid).round(2)
     for p in pcts:
-        out[f"gap_ucr_p{p}"] = (out[f"ucr_p{p}"] - paid).round(2)
-        out[f"gap_fh_p{p}"] = (out[f"fh_p{p}"] - paid).round(2)
-    out["gap_qpa"] = (qpa - paid).round(2)
-    out["gap_tic"] = (out["tic_allowed_median"] - paid).round(2)
-    out["gap_tic_in_network"] = (out["innet_median"] - paid).round(2)
+        out[f"gap_ucr_p{p}"] = (out[f"ucr_p{p}"] - have).round(2)
+        out[f"gap_fh_p{p}"] = (out[f"fh_p{p}"] - have).round(2)
+    out["gap_qpa"] = (qpa - have).round(2)
+    out["gap_tic"] = (out["tic_allowed_median"] - have).round(2)
+    out["gap_tic_in_network"] = (out["innet_median"] - have).round(2)
     for c in out.columns:
         if out[c].dtype == object:
             out[c] = out[c].astype("str")
