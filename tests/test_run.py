@@ -194,12 +194,16 @@ def test_folder_of_params_goes_on_past_a_failing_client(tmp_path: Path) -> None:
     for key in ("ncci_files", "allowed_amounts_files"):  # lists of paths relative to params/
         if bench.get(key):
             bench[key] = [str((DEMO_PARAMS.parent / f).resolve()) for f in bench[key]]
+    if bench.get("tic_in_network_dataset"):  # a path relative to params/
+        bench["tic_in_network_dataset"] = str(
+            (DEMO_PARAMS.parent / bench["tic_in_network_dataset"]).resolve()
+        )
     (folder / "a_good.yaml").write_text(yaml.safe_dump(good))
     (folder / "b_bad.yaml").write_text(
         yaml.safe_dump({**good, "client": "bad", "state": "Nowhere"})
     )
     results = run_many(folder, prepare_only=True, progress=False)
-    assert [r.status for r in results] == ["prepared", "failed"]
+    assert [r.status for r in results] == ["prepared", "failed"], results[0].error
     assert "state" in results[1].error
 
 

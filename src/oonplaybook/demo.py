@@ -1394,6 +1394,7 @@ def generate(
     cl, adjustments, claim_phi, truth["coding"] = demo_coding.plant(
         seed, cl, adjustments, claim_phi
     )
+    truth["claims_by_status"] = demo_coding.claims_by_status(cl)
     defect_writes, truth["defects"] = _plan_defects(seed, cl)
     return DemoPortfolio(
         claim_lines=cl,

@@ -271,3 +271,17 @@ def write_tables(truth: dict[str, Any], out_dir: Path) -> list[Path]:
     )
     mue.write_bytes((_MUE_HEADER + rows).encode("latin-1"))
     return [ptp, mue]
+
+
+def claims_by_status(cl: pd.DataFrame) -> dict[str, int]:
+    """Claims per status once the cases are planted: denied when every line is denied, paid when
+    any line is paid, pending when every line is pending (the NSA assessment's claim rule)."""
+    s = cl["claim_status"]
+    g = cl["claim_id"]
+    n = s.groupby(g, sort=False).size()
+    den = (s == "denied").groupby(g, sort=False).sum()
+    paid = (s == "paid").groupby(g, sort=False).any()
+    pend = (s == "pending").groupby(g, sort=False).all()
+    status = np.select([den.eq(n), paid, pend], ["denied", "paid", "pending"], "other")
+    out = pd.Series(status).value_counts().sort_index()
+    return {str(k): int(v) for k, v in out.items()}
