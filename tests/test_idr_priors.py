@@ -300,3 +300,25 @@ def test_xlsx_without_quarter_names_the_fix(tmp_path: Path) -> None:
         ip.load_supplemental(path)
     with pytest.raises(ip.IdrTablesError, match="no such file"):
         ip.load_supplemental(tmp_path / "nope")
+
+
+def test_import_a_newer_release_becomes_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from oonplaybook.cli import app
+
+    monkeypatch.setenv("OONPLAYBOOK_CACHE", str(tmp_path / "cache"))
+    assert idr.IdrPriors.default().vintage == "2025Q2"
+    path = tmp_path / "federal-idr-supplemental-tables-q3-2025.xlsx"
+    _write_release(path, "Q3 2025")
+    res = CliRunner().invoke(app, ["idr", "import", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "vintage 2025Q3" in res.output
+    pr = idr.IdrPriors.default()
+    assert pr.vintage == "2025Q3" and pr.cell("radiology").win_probability == pytest.approx(0.9)
+    assert idr.IdrPriors.packaged().vintage == "2025Q2"
+    bad = CliRunner().invoke(app, ["idr", "import", str(tmp_path / "missing")])
+    assert bad.exit_code == 2 and "no such file" in bad.output
+    ip.packaged_priors.cache_clear()

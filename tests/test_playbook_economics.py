@@ -13,7 +13,7 @@ from scipy.stats import beta as beta_dist
 from oonplaybook import idr
 from oonplaybook.playbook import targets as tg
 
-PRIORS = idr.IdrPriors.default()
+PRIORS = idr.IdrPriors.packaged()
 WORK = 57.23  # PlaybookSettings().work_cost_per_claim
 R_IDR = 1.08 ** (-(idr.DAYS_TO_IDR_PAYMENT - tg.DAYS_TO_SETTLEMENT_PAYMENT) / 365)
 R_APPEAL = 1.08 ** (-(tg.DAYS_TO_APPEAL_PAYMENT - tg.DAYS_TO_SETTLEMENT_PAYMENT) / 365)

@@ -128,6 +128,25 @@ def expected_value_cmd(
     )
 
 
+@idr_app.command("import")
+def import_cmd(
+    path: str = typer.Argument(
+        ..., help="CMS's Federal IDR supplemental tables: XLSX file(s) folder"
+    ),
+) -> None:
+    """Keep a newer CMS release of the supplemental tables; runs use it when newer than the packaged one."""
+    from oonplaybook.reference import idr_priors as ip
+
+    try:
+        t = ip.import_release(path)
+    except (ip.IdrTablesError, ValueError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"imported IDR tables, vintage {t.vintage}, into {ip.cache_dir()}")
+    for n in t.notes:
+        typer.echo(f"note: {n}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``idr`` command group to the main app."""
     app.add_typer(idr_app, name="idr")

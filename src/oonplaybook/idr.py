@@ -311,10 +311,10 @@ class IdrPriors:
 
     @classmethod
     def default(cls) -> IdrPriors:
-        """Priors from the packaged CMS supplemental tables (latest quarter: the vintage)."""
+        """Priors from the newest CMS supplemental tables: packaged, or an imported newer release."""
         from oonplaybook.reference import idr_priors as ip
 
-        t, src, vintage = ip.packaged_priors()
+        t, src, vintage = ip.packaged_priors(str(ip.current_dir()))
         return cls(
             t,
             source=src,
@@ -325,6 +325,14 @@ class IdrPriors:
                 "the all-specialty value, scaled by Table 13's QPA band.",
             ),
         )
+
+    @classmethod
+    def packaged(cls) -> IdrPriors:
+        """Priors from the tables shipped with the package only (reproducible tests)."""
+        from oonplaybook.reference import idr_priors as ip
+
+        t, src, vintage = ip.packaged_priors()
+        return cls(t, source=src, vintage=vintage)
 
     @classmethod
     def from_supplemental(cls, paths: str | Path | list[str | Path]) -> IdrPriors:

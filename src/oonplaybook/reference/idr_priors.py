@@ -685,3 +685,36 @@ def packaged_priors(path: str = str(PACKAGED_DIR)) -> tuple[pd.DataFrame, str, s
     """(priors table, source, vintage) built from the packaged tables, once per process."""
     t = read_packaged(path)
     return build_priors(t), t.source, t.vintage
+
+
+# --- a newer release ------------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """Where an imported release is kept: ``<cache>/idr_supplemental`` (the PFS import's cache root)."""
+    from oonplaybook.reference import pfs
+
+    return pfs.cache_dir() / "idr_supplemental"
+
+
+def import_release(path: str | Path, dest: str | Path | None = None) -> SupplementalTables:
+    """Read a newer CMS release (folder or XLSX files) and keep its normalised tables in the cache.
+
+    From then on :func:`current_tables` (and ``idr.IdrPriors.default()``) use it when its
+    vintage is newer than the packaged one. Nothing is written when the release cannot be read.
+    """
+    t = load_supplemental(path)
+    write_packaged(t, Path(dest) if dest else cache_dir(), source_note=f"imported from {path}")
+    packaged_priors.cache_clear()
+    return t
+
+
+def current_dir() -> Path:
+    """The newest set of tables: an imported release when newer than the packaged one."""
+    c = cache_dir()
+    try:
+        imported = json.loads((c / "meta.json").read_text(encoding="utf-8"))["vintage"]
+        packaged = json.loads((PACKAGED_DIR / "meta.json").read_text(encoding="utf-8"))["vintage"]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        return PACKAGED_DIR
+    return c if imported > packaged else PACKAGED_DIR
