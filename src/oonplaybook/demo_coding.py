@@ -94,11 +94,15 @@ def plant(
     # line 2 without modifiers, so no other edit (assistant, bilateral) decides its verdict
     seconds = multi[(multi["line_no"] == 2) & (multi["modifiers"] == "")].set_index("claim_id")
     both = firsts.index.intersection(seconds.index)
+    # row label of each claim's first line 1 and first line 2: one pass over the table, not a
+    # full-table comparison per claim (that was quadratic: 1M-line demos spent minutes here)
+    row_of = {}
+    for no in (1, 2):
+        m = (cl["line_no"] == no).to_numpy()
+        lab = pd.Series(cl.index[m], index=cl["claim_id"].to_numpy()[m])
+        row_of[no] = lab[~lab.index.duplicated(keep="first")]
     pairs = [
-        (
-            int(cl.index[(cl["claim_id"] == c) & (cl["line_no"] == 1)][0]),
-            int(cl.index[(cl["claim_id"] == c) & (cl["line_no"] == 2)][0]),
-        )
+        (int(row_of[1][c]), int(row_of[2][c]))
         for c in both
         if firsts.at[c, "cpt"] != seconds.at[c, "cpt"]
     ]
