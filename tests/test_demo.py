@@ -110,7 +110,7 @@ def test_shape_and_schema(port: demo.DemoPortfolio) -> None:
     insured = cl[cl["plan_type"] != "self_pay"]
     assert set(insured["payer"]) == {p.name for p in demo.PAYERS}
     assert {"fully_insured", "self_funded_erisa", "self_pay"} <= set(cl["plan_type"])
-    assert cl["service_date"].min() >= pd.Timestamp("2024-07-01")
+    assert cl["service_date"].min() >= pd.Timestamp("2025-05-01")
     assert cl["service_date"].max() <= pd.Timestamp(port.truth["end_date"])
     months = cl["service_date"].dt.to_period("M").nunique()
     assert months == 18

@@ -130,7 +130,12 @@ def test_title_and_summary_come_before_chapter_one(rendered: dict) -> None:
     summary = soup.find(id="executive-summary").get_text(" ", strip=True)
     for phrase in ("expected recoverable", "lost", "ten actions", "Against the industry"):
         assert phrase.lower() in summary.lower()
-    assert soup.find(id="stale-warning") is not None  # demo as-of 2026-01-31 is months old
+    # the warning shows exactly when the as-of date is more than 30 days before the run date
+    import datetime as dt
+
+    as_of = dt.date.fromisoformat(title.split("As of", 1)[1].split()[0])
+    run = dt.date.fromisoformat(title.split("Run date", 1)[1].split()[0])
+    assert (soup.find(id="stale-warning") is not None) == ((run - as_of).days > 30)
 
 
 def test_no_raw_values_and_no_index_in_any_table(rendered: dict) -> None:

@@ -875,7 +875,7 @@ def generate(
     lines: int = 20000,
     seed: int = 0,
     *,
-    start: str = "2024-07-01",
+    start: str = "2025-05-01",
     months: int = 18,
     price_fn: PriceFn | None = None,
 ) -> DemoPortfolio:
