@@ -77,9 +77,8 @@ def plant(
     out and listed under ``skipped``.
     """
     rng = np.random.default_rng(seed + 1913)
-    cl = cl.copy()
-    adj = adj.copy()
-    phi = phi.copy()
+    # no defensive copies: pandas copy-on-write copies only the columns this function writes,
+    # so the caller's frames stay unchanged without holding two full copies of each table
     cases: list[dict[str, Any]] = []
     ptp_rows: list[tuple[str, str, str, str, str]] = []  # c1, c2, effective, deletion, indicator
     mue_rows: list[tuple[str, int, str]] = []
