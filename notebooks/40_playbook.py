@@ -102,7 +102,8 @@ report.show(nsa_counts, "No claims.", caption=f"No Surprises Act status of every
 
 # %%
 targets = pb.build_targets(
-    benchmarks, payer_effects, scorecard, profiles, settings, claim_lines=lines, nsa_assessment=nsa
+    benchmarks, payer_effects, scorecard, profiles, settings, claim_lines=lines, nsa_assessment=nsa,
+    as_of=as_of,
 )
 targets.to_csv(ctx.artifact("targets"), index=False)
 report.save_table(run_dir, "40_targets", targets, title="Targets per payer and code family")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ DEMO_LINES = 20000
 DEMO_SEED = 20251
 
 os.environ.setdefault("OONPLAYBOOK_PHI_SALT", "pytest-salt")
+# a fresh reference cache: no release a user imported (PFS, NCCI, IDR priors) changes a test
+os.environ["OONPLAYBOOK_CACHE"] = tempfile.mkdtemp(prefix="oonplaybook-test-cache-")
 os.environ.setdefault("SM_FORMULA_ENGINE", "patsy")
 os.environ.setdefault("IPYKERNEL_CELL_NAME", "<IPY-INPUT>")
 

@@ -91,7 +91,15 @@ def test_stale_as_of_counts_to_today(tmp_path: Path) -> None:
 
 
 def test_recoverable_range_is_zero_width_for_certain_items() -> None:
-    items = pd.DataFrame({"at_stake": [100.0], "probability": [1.0], "expected_recovery": [90.0]})
+    items = pd.DataFrame(
+        {
+            "at_stake": [100.0],
+            "probability": [1.0],
+            "expected_recovery": [90.0],
+            "route": ["appeal_l1"],
+            "payer": ["X"],
+        }
+    )
     assert executive.recoverable_range(items) == (90.0, 90.0)
 
 

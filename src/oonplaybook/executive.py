@@ -9,7 +9,6 @@ come from :mod:`oonplaybook.reference.industry`.
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -116,19 +115,18 @@ def _num(frame: pd.DataFrame, col: str) -> pd.Series:
     return pd.to_numeric(frame[col], errors="coerce").fillna(0.0)
 
 
-def recoverable_range(open_items: pd.DataFrame, z: float = 1.645) -> tuple[float, float]:
-    """A 90% range of expected recoverable from the items' own success probabilities.
+def recoverable_range(open_items: pd.DataFrame) -> tuple[float, float]:
+    """The 90% interval of the realised total recovery of the open items.
 
-    Each open item recovers its at-stake amount with its probability (independently), so the
-    variance is sum(at_stake^2 p (1-p)). It reflects which items succeed, not the uncertainty
-    of the probabilities themselves; the summary says so.
+    By simulation (:func:`oonplaybook.playbook.targets.recovery_interval`): one IDR entity
+    decides a whole batch, and each route's success rate is itself uncertain (the priors'
+    intervals), so the range carries both the outcomes' chance and the priors' uncertainty.
     """
-    ev = float(_num(open_items, "expected_recovery").sum())
-    a = _num(open_items, "at_stake")
-    p = _num(open_items, "probability").clip(0, 1)
-    worked = _num(open_items, "expected_recovery") > 0
-    sd = math.sqrt(float(((a**2) * p * (1 - p))[worked].sum()))
-    return max(ev - z * sd, 0.0), ev + z * sd
+    from oonplaybook.playbook.targets import recovery_interval
+
+    w = open_items.assign(status="open")
+    r = recovery_interval(w)
+    return max(r.low, 0.0), r.high
 
 
 def payer_findings(scorecard: pd.DataFrame) -> list[str]:
