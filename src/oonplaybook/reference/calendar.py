@@ -3,7 +3,7 @@
 Business day: Monday to Friday except the legal public holidays of 5 U.S.C. 6103(a), on the
 day they are observed (5 U.S.C. 6103(b) and Executive Order 11582: a holiday on a Saturday is
 observed the Friday before, one on a Sunday the Monday after). Neither 42 U.S.C. 300gg-111(c)
-nor 45 CFR 149.510 defines "business day" (docs/domain.md §1.6, §8 item 4); this Monday-to-Friday-
+nor 45 CFR 149.510 defines "business day" (docs/domain.md §1.6, §8); this Monday-to-Friday-
 less-federal-holidays reading is the common one (e.g. 45 CFR 30.2 "Business day means Monday
 through Friday", with federal holidays rolled forward) and is what the CMS IDR portal
 calculators apply. One-off executive-order closures (e.g. 2024-12-24, 2025-01-09) are *not*
