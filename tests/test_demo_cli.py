@@ -44,3 +44,9 @@ def test_demo_data_bad_options_exit_2(tmp_path: Path, args: list[str], needle: s
     res = CliRunner().invoke(app, ["demo-data", "--out", str(tmp_path / "x"), *args])
     assert res.exit_code == 2
     assert needle in res.output
+
+
+def test_cli_start_default_is_the_generators() -> None:
+    from oonplaybook import cli_demo, demo
+
+    assert cli_demo.DEMO_START == demo.DEFAULT_START

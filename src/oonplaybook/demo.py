@@ -258,6 +258,8 @@ REASON_WEIGHTS: dict[str, tuple[float, ...]] = {
 
 TIMELY_FILING_WINDOW_DAYS = 400  # 180-day late filing + ~220 days to pay (P(later) < 2%)
 PAY_MEAN_DAYS = 24.0  # 1/lambda0: mean days submitted -> remit for the average payer
+#: First service date of the demo: 18 months to 2026-10-31, pulled 2026-12-01 (a December-2026 client)
+DEFAULT_START = "2025-05-01"
 CUTOFF_LAG_DAYS = 31  # cut-off = last service date + this (export pulled a month later)
 
 # --- appeals --------------------------------------------------------------------------------------
@@ -875,7 +877,7 @@ def generate(
     lines: int = 20000,
     seed: int = 0,
     *,
-    start: str = "2025-05-01",
+    start: str = DEFAULT_START,
     months: int = 18,
     price_fn: PriceFn | None = None,
 ) -> DemoPortfolio:
