@@ -376,21 +376,21 @@ def test_demo_merge_fills_fields_and_stays_out_of_the_run(demo_run: Path, tmp_pa
     ).to_csv(xw, index=False)
     out = tmp_path / "merged"
     res = letters.merge_letters(
-        demo_run, xw, out, sent_on=date(2026, 2, 2), values={"SIGNER_NAME": "Jane Roe"}, docx=False
+        demo_run, xw, out, sent_on=date(2026, 12, 2), values={"SIGNER_NAME": "Jane Roe"}, docx=False
     )
     text = (out / notice["file"]).read_text()
     assert "W123456789" in text and "Pat Example" in text and "Jane Roe" in text
-    assert "February 2, 2026" in text  # the send date
+    assert "December 2, 2026" in text  # the send date (the day after the demo as-of)
     assert "«OPEN_NEGOTIATION_END»" not in text and "«IDR_WINDOW_END»" not in text  # clocks filled
     assert notice["file"] in res.unfilled  # still unfilled: the practice address, for one
     # the run folder holds no PHI
     assert not any("W123456789" in p.read_text() for p in (art / "letters").glob("*.md"))
     listed = letters.merge_letters(
-        demo_run, xw, tmp_path / "listed", sent_on=date(2026, 2, 2), docx=False, only_listed=True
+        demo_run, xw, tmp_path / "listed", sent_on=date(2026, 12, 2), docx=False, only_listed=True
     )
     assert [p.name for p in listed.written] == [notice["file"]]
     with pytest.raises(letters.MergeError, match="outside"):
-        letters.merge_letters(demo_run, xw, art / "merged", sent_on=date(2026, 2, 2))
+        letters.merge_letters(demo_run, xw, art / "merged", sent_on=date(2026, 12, 2))
     bad = tmp_path / "bad.csv"
     bad.write_text("account,member_id\nX,1\n")
     with pytest.raises(letters.MergeError, match="claim_id"):

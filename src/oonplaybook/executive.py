@@ -382,6 +382,13 @@ def data_vintages(run_dir: Path, claim_lines: pd.DataFrame, fee_schedule_year: i
     return out
 
 
+def _rules_note(as_of: date, overrides: dict[str, str] | None) -> str:
+    """Which federal IDR rule version the deadlines use, and which dates are unconfirmed."""
+    from oonplaybook.reference.rule_versions import rule_version
+
+    return "Federal IDR rules: " + rule_version(as_of, overrides or None).note()
+
+
 def build_summary(
     run_dir: str | Path,
     *,
@@ -391,6 +398,7 @@ def build_summary(
     fee_schedule_year: int,
     specialties: list[str] | None = None,
     figures: list[IndustryFigure] | None = None,
+    rule_applicability: dict[str, str] | None = None,
 ) -> ExecutiveSummary:
     """Compute the executive summary from a run folder's artifacts."""
     run_dir = Path(run_dir)
@@ -533,7 +541,10 @@ def build_summary(
         industry=industry_table(rates, figs),
         industry_reading=industry_reading(rates, figs),
         industry_trends=industry_trends(figs),
-        vintages=data_vintages(run_dir, claim_lines, fee_schedule_year),
+        vintages=[
+            *data_vintages(run_dir, claim_lines, fee_schedule_year),
+            _rules_note(as_of, rule_applicability),
+        ],
         stale_days=stale_days,
         today_open_items=today_open,
         today_expected=today_exp,
@@ -567,6 +578,7 @@ def summary_for_run(
         run_date=date.today(),
         fee_schedule_year=config.fee_schedule_year,
         specialties=list(config.specialties),
+        rule_applicability=dict(config.playbook.rule_applicability),
     )
 
 
