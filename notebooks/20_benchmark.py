@@ -150,16 +150,19 @@ report.show(
 fig = bm.plot_billed_vs_published(published)
 
 # %% [markdown]
-# ## The gap between what was paid and each benchmark
+# ## The gap between what was allowed and each benchmark
 #
-# Dollars paid below each benchmark on paid lines (a line paid above a benchmark counts zero).
+# Dollars allowed below each benchmark on paid lines (a line allowed above a benchmark counts
+# zero). The benchmarks are allowed-level amounts, so they are compared with what was allowed:
+# the plan's payment plus the patient's share. The plan payment's own gap to Medicare is the
+# last column.
 
 # %%
 gaps = bm.gap_table(bench, by="payer")
 report.save_table(run_dir, "20_gaps_by_payer", gaps, title="Paid below each benchmark, by payer")
 report.show(
     gaps[[c for c in gaps.columns if not c.endswith(": lines")]], "No paid lines.",
-    caption="Dollars paid below each benchmark, by payer (line counts per benchmark in summary.xlsx › 20_gaps_by_payer)",
+    caption="Dollars allowed below each benchmark, by payer (line counts per benchmark in summary.xlsx › 20_gaps_by_payer)",
 )
 
 # %%

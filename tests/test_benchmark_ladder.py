@@ -259,3 +259,30 @@ def test_exact_bootstrap_ci_matches_monte_carlo_for_large_groups(monkeypatch):
         width = mc[2] - mc[1]
         assert abs(exact[1] - mc[1]) < 0.05 * width and abs(exact[2] - mc[2]) < 0.05 * width
         assert exact[1] < exact[0] < exact[2]
+
+
+def test_gap_table_compares_benchmarks_with_allowed() -> None:
+    """One basis (issue 14): allowed-level benchmarks against allowed (plan payment + patient
+    share); the plan payment's gap to Medicare apart; a rung no line has is missing, not $0."""
+    import math
+
+    from oonplaybook import benchmark as bm
+
+    bench = pd.DataFrame(
+        {
+            "payer": ["A", "A"],
+            "claim_status": ["paid", "paid"],
+            "paid": [80.0, 150.0],
+            "patient_resp": [20.0, 0.0],
+            "allowed": [100.0, 150.0],
+            "medicare_allowed": [120.0, 100.0],
+            "qpa": [110.0, float("nan")],
+            "fh_p80": [float("nan"), float("nan")],
+        }
+    )
+    g = bm.gap_table(bench).iloc[0]
+    assert g["Medicare: allowed below ($)"] == 20.0  # 120 - 100; the second line is above
+    assert g["Medicare: plan payment below ($)"] == 40.0  # 120 - 80
+    assert g["QPA: allowed below ($)"] == 10.0 and g["QPA: lines"] == 1
+    assert math.isnan(g["FAIR Health p80: allowed below ($)"])
+    assert g["allowed"] == 250.0 and g["paid"] == 230.0

@@ -724,19 +724,44 @@ GAP_RUNGS: tuple[tuple[str, str], ...] = (
 
 
 def gap_table(bench: pd.DataFrame, by: str = "payer") -> pd.DataFrame:
-    """Dollars paid below each benchmark (sum of positive gaps) per group, paid lines only."""
-    cols = list(dict.fromkeys([by, "paid", *(c for _, c in GAP_RUNGS if c in bench.columns)]))
-    b = bench.loc[bench["claim_status"] == "paid", cols]  # only the columns used
+    """Dollars allowed below each benchmark (sum of positive gaps) per group, paid lines only.
+
+    One basis for every rung: the benchmarks are allowed-level amounts, so they are compared
+    with what was allowed (plan payment + the patient's share); the plan payment's own gap to
+    Medicare is shown apart. A rung no line has is missing ("—"), not $0.
+    """
+    cols = [by, "paid", "allowed", "patient_resp", *(c for _, c in GAP_RUNGS)]
+    b = bench.loc[
+        bench["claim_status"] == "paid", [c for c in dict.fromkeys(cols) if c in bench.columns]
+    ]
+    paid = b["paid"].fillna(0.0)
+    resp = b["patient_resp"].fillna(0.0) if "patient_resp" in b.columns else 0.0
+    basis = b["allowed"].fillna(paid + resp) if "allowed" in b.columns else paid + resp
+    b = b.assign(_basis=basis, _paid=paid)
     rows = []
     for key, g in b.groupby(by, sort=True):
-        rec: dict[str, object] = {by: key, "n_lines": len(g), "paid": float(g["paid"].sum())}
+        rec: dict[str, object] = {
+            by: key,
+            "n_lines": len(g),
+            "paid": float(g["_paid"].sum()),
+            "allowed": float(g["_basis"].sum()),
+        }
         for label, col in GAP_RUNGS:
             if col not in g.columns:
                 continue
             have = g[col].notna()
             rec[f"{label}: lines"] = int(have.sum())
-            rec[f"{label}: paid below ($)"] = float(
-                (g.loc[have, col] - g.loc[have, "paid"]).clip(lower=0).sum()
+            rec[f"{label}: allowed below ($)"] = (
+                float((g.loc[have, col] - g.loc[have, "_basis"]).clip(lower=0).sum())
+                if have.any()
+                else float("nan")
+            )
+        if "medicare_allowed" in g.columns:
+            have = g["medicare_allowed"].notna()
+            rec["Medicare: plan payment below ($)"] = (
+                float((g.loc[have, "medicare_allowed"] - g.loc[have, "_paid"]).clip(lower=0).sum())
+                if have.any()
+                else float("nan")
             )
         rows.append(rec)
     return pd.DataFrame(rows)
@@ -890,25 +915,25 @@ def _money(v: float, _pos: int = 0) -> str:
 
 
 def plot_gaps(gaps: pd.DataFrame, by: str = "payer"):
-    """Dollars paid below each benchmark, per payer (grouped bars)."""
+    """Dollars allowed below each benchmark, per payer (grouped bars)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    cols = [c for c in gaps.columns if c.endswith("paid below ($)")]
+    cols = [c for c in gaps.columns if c.endswith(": allowed below ($)")]
     if gaps.empty or not cols:
         return _empty_figure("Gap to benchmarks", "no paid lines")
     long = gaps.melt(id_vars=[by], value_vars=cols, var_name="benchmark", value_name="dollars")
-    long["benchmark"] = long["benchmark"].str.replace(": paid below ($)", "", regex=False)
+    long["benchmark"] = long["benchmark"].str.replace(": allowed below ($)", "", regex=False)
     long = long[long["dollars"] > 0]
     fig, ax = plt.subplots(figsize=(10, 0.6 * max(gaps[by].nunique(), 3) + 1.5))
     if not long.empty:
         sns.barplot(data=long, y=by, x="dollars", hue="benchmark", ax=ax, orient="h")
-    ax.set_xlabel("dollars paid below the benchmark (paid lines)")
+    ax.set_xlabel("dollars allowed (plan payment + patient share) below the benchmark, paid lines")
     ax.set_ylabel("")
     ax.xaxis.set_major_formatter(
         plt.FuncFormatter(lambda v, _p: f"${v / 1e3:,.0f}K" if abs(v) >= 1e3 else f"${v:,.0f}")
     )
-    ax.set_title("The gap between what was paid and each benchmark")
+    ax.set_title("The gap between what was allowed and each benchmark")
     if ax.get_legend() is not None:  # beside the bars, never over them
         from oonplaybook.plots import below_axes
 
