@@ -113,3 +113,17 @@ def test_walk_away_floor_from_settings() -> None:
     )
     assert (t["walk_away_x"] >= 3.0).all()
     assert (t["target_x"] >= t["walk_away_x"]).all() and (t["opening_ask_x"] >= t["target_x"]).all()
+
+
+def test_in_network_p75_is_ask_evidence() -> None:
+    """The payer's own in-network p75 (TiC) is independent evidence for the opening ask."""
+    from oonplaybook.playbook.targets import appeal_points
+
+    base = dict(
+        current_x=1.2, market_x=1.5, market_p75_x=1.7, medicare=100.0, p_appeal=0.5, work_cost=25.0
+    )
+    without = appeal_points(**base)
+    with_tic = appeal_points(**base, in_network_p75_x=2.1)
+    assert without.opening_x == 1.7 and with_tic.opening_x == 2.1
+    assert "in-network p75 (TiC)" in with_tic.opening_rationale
+    assert appeal_points(**base, in_network_p75_x=2.1, billed_x=1.9).opening_x == 1.9  # billed caps

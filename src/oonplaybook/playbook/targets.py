@@ -15,7 +15,8 @@ every benchmark.
   x current (award = QPA x the CMS prior for the specialty and QPA band, ``idr.IdrPriors``);
   others, the market median allowed across payers.
 - **Opening ask = the upper end of independent evidence**: the IDR award (NSA), FAIR Health p80
-  where supplied, other payers' p75 allowed (non-NSA); the practice's own charges only cap it.
+  where supplied, the payer's own in-network p75 from its TiC files where extracted, other
+  payers' p75 allowed (non-NSA); the practice's own charges only cap it.
 - ask >= target >= walk-away always; where two are equal ``room_note`` says why.
 """
 
@@ -155,6 +156,7 @@ def nsa_points(
     fair_health_p80_x: float = float("nan"),
     billed_x: float = float("nan"),
     discount_rate: float = idr.DISCOUNT_RATE,
+    in_network_p75_x: float = float("nan"),
 ) -> NegotiationPoints:
     """Points for an NSA family: the best alternative is federal IDR.
 
@@ -205,6 +207,8 @@ def nsa_points(
     }
     if fair_health_p80_x == fair_health_p80_x:
         cands["FAIR Health p80"] = fair_health_p80_x
+    if in_network_p75_x == in_network_p75_x:
+        cands["payer's in-network p75 (TiC)"] = in_network_p75_x
     o_name, opening = max(cands.items(), key=lambda kv: kv[1])
     o_text = f"{o_name} = {opening:.2f}x Medicare"
     if billed_x == billed_x and opening > billed_x:
@@ -230,6 +234,7 @@ def appeal_points(
     fair_health_p80_x: float = float("nan"),
     billed_x: float = float("nan"),
     discount_rate: float = idr.DISCOUNT_RATE,
+    in_network_p75_x: float = float("nan"),
 ) -> NegotiationPoints:
     """Points for a non-NSA family: the best alternative is the appeal ladder.
 
@@ -265,6 +270,8 @@ def appeal_points(
         cands["other payers' p75 allowed"] = market_p75_x
     if fair_health_p80_x == fair_health_p80_x:
         cands["FAIR Health p80"] = fair_health_p80_x
+    if in_network_p75_x == in_network_p75_x:
+        cands["payer's in-network p75 (TiC)"] = in_network_p75_x
     if cands:
         o_name, opening = max(cands.items(), key=lambda kv: kv[1])
         o_text = f"{o_name} = {opening:.2f}x Medicare"
@@ -311,7 +318,9 @@ def build_targets(
             )
         lines = line_frame(benchmarks, None)
     lines = join_assessment(lines, nsa_assessment)
-    extra = [c for c in ("fh_p80",) if c in benchmarks.columns and c not in lines.columns]
+    extra = [
+        c for c in ("fh_p80", "innet_p75") if c in benchmarks.columns and c not in lines.columns
+    ]
     if extra and {"claim_id", "line_no"} <= set(benchmarks.columns):
         lines = lines.merge(
             benchmarks[["claim_id", "line_no", *extra]].drop_duplicates(["claim_id", "line_no"]),
@@ -338,6 +347,7 @@ def build_targets(
             "allowed_pct_billed": _ratio(basis, lines["billed"]).where(paid_line),
             "ucr80_x": _ratio(lines["ucr_p80"], med),
             "fh80_x": _ratio(lines["fh_p80"], med) if "fh_p80" in lines else np.nan,
+            "innet75_x": _ratio(lines["innet_p75"], med) if "innet_p75" in lines else np.nan,
             "billed_x": _ratio(lines["billed"], med),
             "qpa_x": _ratio(lines["qpa"], med),
             "qpa": lines["qpa"].astype("float64"),
@@ -368,6 +378,7 @@ def build_targets(
         market_p75 = float(others.quantile(0.75)) if others.notna().any() else np.nan
         ucr_x = float(g["ucr80_x"].median()) if g["ucr80_x"].notna().any() else np.nan
         fh_x = float(g["fh80_x"].median()) if g["fh80_x"].notna().any() else np.nan
+        innet_x = float(g["innet75_x"].median()) if g["innet75_x"].notna().any() else np.nan
         billed_x = float(g["billed_x"].median()) if g["billed_x"].notna().any() else np.nan
         nsa_q = g.loc[g["nsa"], "qpa_x"]
         qpa_x = float(nsa_q.median()) if nsa_q.notna().any() else np.nan
@@ -404,6 +415,7 @@ def build_targets(
                 prior_text=ptxt,
                 fair_health_p80_x=fh_x,
                 billed_x=billed_x,
+                in_network_p75_x=innet_x,
             )
             basis_name = "IDR (NSA)"
         else:
@@ -417,6 +429,7 @@ def build_targets(
                 work_cost=settings.work_cost_per_claim,
                 fair_health_p80_x=fh_x,
                 billed_x=billed_x,
+                in_network_p75_x=innet_x,
             )
             basis_name = "appeal ladder"
         # the client's floor (params) can only raise the walk-away; said when it binds
