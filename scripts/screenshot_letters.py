@@ -53,19 +53,12 @@ def to_html(markdown: str, title: str) -> str:
 def screenshot(html: Path, png: Path, *, width: int = 900, height: int = 1400) -> None:
     """Screenshot ``html`` with headless Chromium (fresh profile, no network services)."""
     with tempfile.TemporaryDirectory() as profile:
+        from oonplaybook.report import chromium_command
+
         subprocess.run(
             [
-                _chromium(),
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *chromium_command(_chromium(), profile),
                 "--hide-scrollbars",
-                f"--user-data-dir={profile}",
                 f"--screenshot={png}",
                 f"--window-size={width},{height}",
                 html.as_uri(),

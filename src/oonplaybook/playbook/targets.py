@@ -503,11 +503,11 @@ def build_targets(
     return out.sort_values(["payer", "code_family"], kind="stable").reset_index(drop=True)
 
 
-def _scorecard_appeal_rate(scorecard: pd.DataFrame | None) -> dict[str, float]:
-    """Payer -> appeal overturn rate from the scorecard (empty when not available)."""
+def _scorecard_column(scorecard: pd.DataFrame | None, names: tuple[str, ...]) -> dict[str, float]:
+    """Payer -> the first of ``names`` the scorecard has, as numbers (empty when none)."""
     if scorecard is None or scorecard.empty or "payer" not in scorecard.columns:
         return {}
-    for col in ("appeal_overturn_rate", "appeal_success_rate", "overturn_rate"):
+    for col in names:
         if col in scorecard.columns:
             vals = pd.to_numeric(scorecard[col], errors="coerce")
             return {
@@ -516,6 +516,13 @@ def _scorecard_appeal_rate(scorecard: pd.DataFrame | None) -> dict[str, float]:
                 if v == v
             }
     return {}
+
+
+def _scorecard_appeal_rate(scorecard: pd.DataFrame | None) -> dict[str, float]:
+    """Payer -> appeal overturn rate from the scorecard (empty when not available)."""
+    return _scorecard_column(
+        scorecard, ("appeal_overturn_rate", "appeal_success_rate", "overturn_rate")
+    )
 
 
 def allowed_basis(lines: pd.DataFrame) -> pd.Series:
@@ -560,23 +567,16 @@ def gap_on_one_basis(lines: pd.DataFrame, benchmark: pd.Series) -> pd.DataFrame:
 
 def _scorecard_multiple(scorecard: pd.DataFrame | None) -> dict[str, float]:
     """Payer -> multiple of Medicare from the payer scorecard (empty when not available)."""
-    if scorecard is None or scorecard.empty or "payer" not in scorecard.columns:
-        return {}
-    for col in (
-        "current_multiple_of_medicare",
-        "multiple_of_medicare",
-        "median_multiple_of_medicare",
-        "allowed_multiple_of_medicare",
-        "medicare_multiple",
-    ):
-        if col in scorecard.columns:
-            vals = pd.to_numeric(scorecard[col], errors="coerce")
-            return {
-                p: float(v)
-                for p, v in zip(scorecard["payer"].astype("str"), vals, strict=True)
-                if v == v
-            }
-    return {}
+    return _scorecard_column(
+        scorecard,
+        (
+            "current_multiple_of_medicare",
+            "multiple_of_medicare",
+            "median_multiple_of_medicare",
+            "allowed_multiple_of_medicare",
+            "medicare_multiple",
+        ),
+    )
 
 
 def line_targets(lines: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
