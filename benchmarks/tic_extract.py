@@ -109,13 +109,13 @@ def main() -> None:
             fan_mb += _make(d / f"f{k}.json", args.gb / args.files, k + 1) / 1e6
             subprocess.run(f"gzip -1 {d / f'f{k}.json'}", shell=True, check=True)
         times = {}
-        for w in (1, 2):
+        for w in (1, 2):  # both through a local Dask cluster (its start-up counted)
             out = t / f"out{w}"
             r = _child(f"""
                 import time
                 from oonplaybook import tic_in_network as tin
                 t = time.perf_counter()
-                st = tin.extract([{str(d)!r}], {CODES!r}, {str(out)!r}, workers={w}, scheduler=None)
+                st = tin.extract([{str(d)!r}], {CODES!r}, {str(out)!r}, workers={w}, cluster=True)
                 s = time.perf_counter() - t
                 print(f"s={{s}} rows={{int(st['rows'].sum())}} peak={{peak_mb()}}")
             """)
