@@ -91,10 +91,7 @@ def test_encounter_ledger_profile() -> None:
     assert set(cl["claim_status"]) == {"pending"}
     assert t.stats["invalid_localities_blanked"] == 1
     (rej,) = t.rejects
-    assert (
-        rej["location"] == "row 5"
-        and "true duplicate of row 4" in rej["reason"]
-    )
+    assert rej["location"] == "row 5" and "true duplicate of row 4" in rej["reason"]
     # the same member id gives the same patient key across files and formats
     t2 = read(PM_CHARGES, "charges.csv")
     assert cl["patient_key"].iloc[0] == t2.claim_lines["patient_key"].iloc[0]

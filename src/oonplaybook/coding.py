@@ -675,7 +675,9 @@ class CodingCheck:
         s = summarize(self.edits, lines)
         s = s[s["coding_verdict"] != "ok"]
         return s.assign(
-            stage=s["stage"].map({"remitted": "denied by the payer", "pre_submission": "not yet billed / pending"}),
+            stage=s["stage"].map(
+                {"remitted": "denied by the payer", "pre_submission": "not yet billed / pending"}
+            ),
             coding_verdict=s["coding_verdict"].map(VERDICT_LABELS),
         ).rename(columns={"stage": "lines", "coding_verdict": "verdict", "lines": "n_lines"})
 
