@@ -8,7 +8,7 @@ from datetime import date
 import typer
 
 
-def _parse(value: str | None, option: str) -> date | None:
+def parse_date_option(value: str | None, option: str) -> date | None:
     """Parse an ISO date option; exit 2 naming the option and the fix when it is not one."""
     if value is None:
         return None
@@ -44,10 +44,10 @@ def register(app: typer.Typer) -> None:
         """Compute the NSA clocks on the federal business-day calendar."""
         from oonplaybook import nsa
 
-        ipd = _parse(initial_payment_date, "--initial-payment-date")
-        nd = _parse(notice_date, "--notice-date")
-        dd = _parse(determination_date, "--determination-date")
-        den = _parse(denial_date, "--denial-date")
+        ipd = parse_date_option(initial_payment_date, "--initial-payment-date")
+        nd = parse_date_option(notice_date, "--notice-date")
+        dd = parse_date_option(determination_date, "--determination-date")
+        den = parse_date_option(denial_date, "--denial-date")
         try:
             result = nsa.deadlines(ipd, notice_date=nd, determination_date=dd, denial_date=den)
         except ValueError as e:

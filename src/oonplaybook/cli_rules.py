@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import typer
+
+from oonplaybook.cli_nsa import parse_date_option
 
 rules_app = typer.Typer(
     help="Which rules govern an out-of-network claim (federal NSA, state law or none).",
     no_args_is_help=True,
 )
-
-
-def _date(value: str | None, option: str) -> date | None:
-    """Parse an ISO date option; exit 2 naming the option and the fix when it is not one."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        typer.echo(
-            f"error: {option} {value!r} is not a date; use YYYY-MM-DD (e.g. 2026-03-02)", err=True
-        )
-        raise typer.Exit(code=2) from None
 
 
 @rules_app.command("explain")
@@ -70,13 +58,13 @@ def explain_cmd(
         ex = rules.explain(
             state=st,
             plan_type=plan_type,
-            service_date=_date(service_date, "--service-date"),  # type: ignore[arg-type]
-            initial_payment_date=_date(initial_payment_date, "--initial-payment-date"),
-            notice_date=_date(notice_date, "--notice-date"),
+            service_date=parse_date_option(service_date, "--service-date"),  # type: ignore[arg-type]
+            initial_payment_date=parse_date_option(initial_payment_date, "--initial-payment-date"),
+            notice_date=parse_date_option(notice_date, "--notice-date"),
             emergency=emergency,
             facility_in_network=facility_in_network,
             hcpcs=hcpcs,
-            plan_year_start=_date(plan_year_start, "--plan-year-start"),
+            plan_year_start=parse_date_option(plan_year_start, "--plan-year-start"),
         )
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
