@@ -29,6 +29,7 @@ locality: str = "13202-01"  # default Medicare MAC-locality (quoted)
 fee_schedule_year: int = 2025  # Medicare PFS year
 benchmark: dict = {}  # benchmark settings (see config.BenchmarkSettings)
 playbook: dict = {}  # playbook settings (see config.PlaybookSettings)
+scale: dict = {}  # parts and cluster for large clients (see config.ScaleSettings)
 output_root: str = "outputs"  # where run folders go
 seed: int = 0  # RNG seed for bootstraps and simulations
 phi_salt_env: str = "OONPLAYBOOK_PHI_SALT"  # env var holding the PHI salt
@@ -47,7 +48,7 @@ ctx = context.stage_context(
     run_dir=run_dir, params_base=params_base, client=client, client_name=client_name,
     inputs=inputs, mapping=mapping, appeals_file=appeals_file or None, specialties=specialties,
     state=state, locality=locality, fee_schedule_year=fee_schedule_year, benchmark=benchmark,
-    playbook=playbook, output_root=output_root, seed=seed, phi_salt_env=phi_salt_env,
+    playbook=playbook, scale=scale, output_root=output_root, seed=seed, phi_salt_env=phi_salt_env,
 )
 rng = plots.setup_notebook(seed)
 

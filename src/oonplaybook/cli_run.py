@@ -25,6 +25,12 @@ def register(app: typer.Typer) -> None:
         ),
         run_id: str | None = typer.Option(None, "--run-id", help="name the run folder yourself"),
         no_progress: bool = typer.Option(False, "--no-progress", help="no progress bar (CI logs)"),
+        scheduler: str | None = typer.Option(
+            None,
+            "--scheduler",
+            help="run the stages' partition work on Dask: tcp://HOST:PORT, or local:N for a "
+            "local cluster of N workers (default: params' scale.scheduler, else in-process)",
+        ),
     ) -> None:
         """Run the stage notebooks (ingest, benchmark, payers, playbook) into a run folder."""
         from oonplaybook.config import ParamsError
@@ -60,6 +66,7 @@ def register(app: typer.Typer) -> None:
                 out=out,
                 run_id=run_id,
                 progress=not no_progress,
+                scheduler=scheduler,
             )
         except ParamsError as e:
             console.print(f"[red]{escape(str(e))}[/red]", highlight=False)

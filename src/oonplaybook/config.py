@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -221,6 +221,56 @@ class PlaybookSettings(_Strict):
         return str(v)
 
 
+class ScaleSettings(_Strict):
+    """How a large client is split and where the parts run (issue 16: health-system scale).
+
+    Every stage table is a Parquet dataset of ``parts``; each part holds whole claims (all of a
+    claim's lines and adjustments), so per-claim work runs one part at a time and memory is
+    bounded by a part, not the client. ``scheduler`` runs the parts on a Dask cluster."""
+
+    partitions: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="number of parts; default: one per `partition_lines` lines (at least one)",
+    )
+    partition_lines: int = Field(
+        500_000, ge=1_000, description="lines per part when `partitions` is not given"
+    )
+    scheduler: str | None = Field(
+        None,
+        description="Dask scheduler address (tcp://host:8786) to run the parts on, or "
+        "'local:N' for a local cluster of N worker processes; default: in this process",
+    )
+    payer_models: Literal["auto", "lines", "grouped"] = Field(
+        "auto",
+        description="fit the payer models on lines, on grouped sufficient statistics, or "
+        "'auto' (grouped from `grouped_from_lines` lines on)",
+    )
+    grouped_from_lines: int = Field(
+        1_000_000, ge=1, description="with payer_models 'auto', lines from which fits are grouped"
+    )
+
+    @field_validator("scheduler")
+    @classmethod
+    def _sched(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if v.startswith("local:"):
+            n = v.split(":", 1)[1]
+            if not n.isdigit() or not 1 <= int(n) <= 64:
+                raise ValueError(
+                    f"scheduler {v!r}: a local cluster is 'local:N' with N workers, 1-64, e.g. local:2"
+                )
+            return v
+        if "://" not in v:
+            raise ValueError(
+                f"scheduler {v!r} is not an address; give tcp://HOST:PORT (a running "
+                "dask-scheduler) or local:N"
+            )
+        return v
+
+
 class RunConfig(_Strict):
     """Everything one client's run needs. Every key here is also a notebook parameter."""
 
@@ -235,6 +285,7 @@ class RunConfig(_Strict):
     fee_schedule_year: int = Field(2025, ge=2024, le=2026)
     benchmark: BenchmarkSettings = Field(default_factory=BenchmarkSettings)
     playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
+    scale: ScaleSettings = Field(default_factory=ScaleSettings)
     output_root: str = Field("outputs")
     seed: int = Field(0, ge=0)
     phi_salt_env: str = Field("OONPLAYBOOK_PHI_SALT", description="env var holding the PHI salt")

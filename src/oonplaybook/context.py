@@ -10,10 +10,12 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
+from oonplaybook import cluster, partitions
 from oonplaybook.config import RunConfig, resolve_inputs
 
 #: Artifact file names, by stage. The single source of truth for where a stage writes.
@@ -68,17 +70,46 @@ class StageContext:
         p = Path(path)
         return p if p.is_absolute() else self.params_base / p
 
-    def read_table(self, name: str) -> pd.DataFrame:
-        """Read an earlier stage's parquet/CSV artifact, naming the stage to run when missing."""
+    def read_table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Read an earlier stage's parquet/CSV artifact, naming the stage to run when missing.
+
+        A partitioned artifact (a dataset folder, see :mod:`oonplaybook.partitions`) is read
+        whole, part by part; pass ``columns`` to hold only what the cell needs."""
+        path = self._existing(name)
+        if path.suffix == ".parquet":
+            if partitions.is_dataset(path):
+                return partitions.read_all(path, columns)
+            return pd.read_parquet(path, columns=list(columns) if columns is not None else None)
+        frame = pd.read_csv(path, dtype="str", keep_default_na=False)
+        return frame[list(columns)] if columns is not None else frame
+
+    def _existing(self, name: str) -> Path:
         path = self.artifact(name)
         if not path.exists():
             raise FileNotFoundError(
                 f"{path}: artifact {name!r} is missing; run the earlier stage first "
                 "(oonplaybook run PARAMS runs every stage in order)"
             )
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype="str", keep_default_na=False)
+        return path
+
+    def parts(self, name: str) -> list[int]:
+        """The parts of a partitioned artifact (``[0]`` for a single file)."""
+        return partitions.parts(self._existing(name))
+
+    def read_part(self, name: str, part: int, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """One part of a partitioned artifact (whole claims; see :mod:`oonplaybook.partitions`)."""
+        return partitions.read_part(self._existing(name), part, columns)
+
+    @property
+    def scheduler(self) -> str | None:
+        """Where partition work runs: params' ``scale.scheduler``, else ``$OONPLAYBOOK_SCHEDULER``
+        (set by ``oonplaybook run --scheduler``), else in-process."""
+        return cluster.resolve_scheduler(self.config.scale.scheduler)
+
+    def n_parts(self, n_lines: int) -> int:
+        """How many parts a client of ``n_lines`` lines is split into (params' ``scale``)."""
+        sc = self.config.scale
+        return partitions.n_parts(n_lines, sc.partitions, sc.partition_lines)
 
     def read_json(self, name: str) -> Any:
         """Read a JSON artifact."""

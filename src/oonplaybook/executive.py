@@ -566,9 +566,9 @@ def summary_for_run(
     cl_path = run_dir / "artifacts" / "claim_lines.parquet"
     claim_lines = None
     if cl_path.exists():
-        import pyarrow.parquet as pq
+        from oonplaybook.partitions import column_names
 
-        have = set(pq.read_schema(cl_path).names)
+        have = set(column_names(cl_path))
         cols = [c for c in ("remit_date", "submitted_date", "service_date") if c in have]
         claim_lines = pd.read_parquet(cl_path, columns=cols)
     return build_summary(

@@ -234,6 +234,15 @@ def execute_stage(
     )
 
 
+def start_local_cluster(workers: int) -> Any:
+    """A ``dask.distributed`` local cluster of ``workers`` single-threaded processes for one run."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+
+
 def run_client(
     params_path: str | Path,
     *,
@@ -243,8 +252,13 @@ def run_client(
     run_id: str | None = None,
     progress: bool = True,
     execution_timeout: int = 1800,
+    scheduler: str | None = None,
 ) -> RunResult:
     """Run the stage notebooks for one params file; raise :class:`RunFailed` when a stage fails.
+
+    ``scheduler`` (or params' ``scale.scheduler``) runs the stages' partition work on Dask: a
+    scheduler address, or ``local:N`` for a local cluster of N workers started once for the
+    whole run and shared by every stage kernel.
 
     By default the run goes to ``<output_root>/<client>/<run-id>`` (``run_id`` must be a plain
     name). ``out`` names the run folder itself: a new or empty folder, or an earlier run folder
@@ -282,7 +296,15 @@ def run_client(
     work = slot.work
     final = slot.final
 
+    if scheduler:
+        cfg = cfg.model_copy(
+            update={"scale": cfg.scale.model_validate({**cfg.scale.model_dump(), "scheduler": scheduler})}
+        )
     params = cfg.notebook_parameters()
+    local_cluster = None
+    if cfg.scale.scheduler and cfg.scale.scheduler.startswith("local:"):
+        local_cluster = start_local_cluster(int(cfg.scale.scheduler.split(":", 1)[1]))
+        params["scale"]["scheduler"] = local_cluster.scheduler_address
     params["run_dir"] = "."
     params["params_base"] = os.path.relpath(base, work)
     env_backup = os.environ.get("OONPLAYBOOK_PHI_SALT")
@@ -402,6 +424,8 @@ def run_client(
             write_final_manifest(work, manifest)
         except OSError as e:  # the last good manifest stays in place (atomic writes)
             manifest_error = e
+        if local_cluster is not None:
+            local_cluster.close()
         if env_backup is None:
             os.environ.pop("OONPLAYBOOK_PHI_SALT", None)
         else:

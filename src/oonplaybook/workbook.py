@@ -746,9 +746,9 @@ def run_facts(run_dir: str | Path, config: Any = None) -> RunFacts:
     cl_path = run_dir / "artifacts" / "claim_lines.parquet"
     as_of = period = None
     if cl_path.exists():
-        import pyarrow.parquet as pq
+        from oonplaybook.partitions import column_names
 
-        have = set(pq.read_schema(cl_path).names)
+        have = set(column_names(cl_path))
         cols = [c for c in ("remit_date", "submitted_date", "service_date") if c in have]
         dates = pd.read_parquet(cl_path, columns=cols)
         if params:

@@ -140,12 +140,21 @@ class IngestResult:
         cols = ["file", "claim_id", "line_no", "location", "claim_location", "check", "difference"]
         return pd.DataFrame(self.report.get("balance_failures", []), columns=cols)
 
-    def write(self, out_dir: Path) -> None:
-        """Write the four tables and ingest_report.json (sorted keys) into ``out_dir``."""
+    def write(self, out_dir: Path, n_parts: int = 1) -> None:
+        """Write the four tables and ingest_report.json (sorted keys) into ``out_dir``.
+
+        Claim lines and adjustments are partitioned datasets of ``n_parts`` parts of whole
+        claims (:mod:`oonplaybook.partitions`), so later stages can work one part at a time."""
+        from oonplaybook import partitions
+
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        self.claim_lines.to_parquet(out_dir / "claim_lines.parquet", index=False)
-        self.adjustments.to_parquet(out_dir / "adjustments.parquet", index=False)
+        for name, frame in (("claim_lines", self.claim_lines), ("adjustments", self.adjustments)):
+            path = partitions.reset(out_dir / f"{name}.parquet")
+            key = partitions.part_of(frame["claim_id"], n_parts)
+            written = partitions.write_parts(frame, path, key)
+            if not written:  # an empty table still gets its part 0 (with the schema)
+                partitions.write_part(frame, path, 0)
         self.provider_adjustments.to_parquet(out_dir / "provider_adjustments.parquet", index=False)
         self.rejects.to_csv(out_dir / "rejects.csv", index=False)
         (out_dir / "ingest_report.json").write_text(

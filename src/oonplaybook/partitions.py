@@ -1,0 +1,184 @@
+"""How one client's claims are split into parts, and how stages read and write parts.
+
+Every stage table keyed by claim (claim lines, adjustments, benchmarks, the NSA frame, the
+worklist) is a Parquet dataset partitioned by ``part`` (see :mod:`oonplaybook.dataset`), kept
+at the artifact's usual path: ``artifacts/claim_lines.parquet/part=3/part-0.parquet``. A
+dataset folder reads like the single file it replaces (``pd.read_parquet`` reads the folder),
+so callers that want the whole table still work; stages that need bounded memory loop over
+:func:`parts` and read one part at a time with :func:`read_part`.
+
+A part holds **whole claims**: ``part = stable hash of the claim's key mod n_parts``, with the
+same hash on every machine and run, so a claim's lines, adjustments and benchmark rows are
+always in the same part and per-claim work never crosses parts. Nothing downstream may assume
+more than that about how claims are assigned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: The partition column every claim-keyed stage dataset carries.
+PART = "part"
+
+#: Hash key for :func:`pandas.util.hash_array` (fixed: parts must not move between runs).
+_HASH_KEY = "oonplaybook-part"
+
+
+def n_parts(n_lines: int, partitions: int | None = None, partition_lines: int = 500_000) -> int:
+    """How many parts a client of ``n_lines`` lines gets: ``partitions`` when given, else one
+    per ``partition_lines`` lines, at least one."""
+    if partitions is not None:
+        return int(partitions)
+    return max(1, math.ceil(n_lines / max(1, partition_lines)))
+
+
+def part_of(keys: pd.Series | np.ndarray | Sequence[str], n: int) -> np.ndarray:
+    """The part (0..n-1, int32) of each claim key: a stable 64-bit hash mod ``n``."""
+    if n <= 1:
+        return np.zeros(len(keys), dtype=np.int32)
+    arr = np.asarray(pd.Series(keys, dtype="object").astype(str).to_numpy(dtype=object))
+    h = pd.util.hash_array(arr, hash_key=_HASH_KEY[:16].ljust(16, "0"), categorize=True)
+    return (h % np.uint64(n)).astype(np.int32)
+
+
+def is_dataset(path: str | Path) -> bool:
+    """True when ``path`` is a partitioned dataset folder (not a single Parquet file)."""
+    return Path(path).is_dir()
+
+
+def column_names(path: str | Path) -> list[str]:
+    """The columns of a table (a dataset folder or a single Parquet file), ``part`` excluded."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(p.glob(f"{PART}=*/*.parquet"))
+        if not files:
+            return []
+        return [c for c in pq.read_schema(files[0]).names if c != PART]
+    return list(pq.read_schema(p).names)
+
+
+def parts(path: str | Path) -> list[int]:
+    """The part numbers present in the dataset at ``path``, sorted (``[0]`` for a single file)."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: dataset is missing; run the earlier stage first")
+    if not p.is_dir():
+        return [0]
+    found = sorted(
+        int(d.name.split("=", 1)[1])
+        for d in p.iterdir()
+        if d.is_dir() and d.name.startswith(f"{PART}=") and any(d.glob("*.parquet"))
+    )
+    return found
+
+
+def read_part(
+    path: str | Path, part: int, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """One part of the dataset at ``path`` as a frame, without the ``part`` column (a single
+    Parquet file is its own part 0)."""
+    p = Path(path)
+    cols = [c for c in columns if c != PART] if columns is not None else None
+    if not p.is_dir():
+        if part != 0:
+            raise KeyError(f"{p} is a single file: it has part 0 only, not {part}")
+        return pd.read_parquet(p, columns=cols)
+    files = sorted((p / f"{PART}={part}").glob("*.parquet"))
+    if not files:
+        raise KeyError(f"{p}: no part {part} (parts: {parts(p)})")
+    tabs = [pq.read_table(f, columns=cols) for f in files]
+    tab = tabs[0] if len(tabs) == 1 else pa.concat_tables(tabs)
+    if PART in tab.column_names:
+        tab = tab.drop_columns([PART])
+    return tab.to_pandas()
+
+
+def iter_parts(
+    path: str | Path, columns: Sequence[str] | None = None
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """``(part, frame)`` for every part of the dataset at ``path``, in part order."""
+    for k in parts(path):
+        yield k, read_part(path, k, columns)
+
+
+def read_all(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The whole table (every part, in part order, without ``part``): for small tables and
+    narrow column projections only; a stage that can work per part should."""
+    frames = [f for _, f in iter_parts(path, columns)]
+    if not frames:
+        return pd.DataFrame(columns=list(columns or []))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def write_part(frame: pd.DataFrame | pa.Table, path: str | Path, part: int) -> Path:
+    """Write one part (replacing that part only) of the dataset at ``path``; returns the file.
+
+    Parts can be written by different processes at once (each owns its folder), which is what
+    a cluster run does."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        p.unlink()  # an earlier single-file artifact of the same name in a re-run folder
+    d = p / f"{PART}={part}"
+    for f in d.glob("*.parquet") if d.exists() else ():
+        f.unlink()
+    d.mkdir(parents=True, exist_ok=True)
+    tab = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    if PART in tab.column_names:
+        tab = tab.drop_columns([PART])
+    out = d / "part-0.parquet"
+    tmp = d / ".part-0.parquet.tmp"
+    pq.write_table(tab, tmp)
+    tmp.replace(out)
+    return out
+
+
+def reset(path: str | Path) -> Path:
+    """Empty the dataset at ``path`` before a stage writes it afresh (a re-run folder may hold
+    more parts than this run writes). Removes only Parquet files and the empty part folders."""
+    p = Path(path)
+    if p.is_file():
+        p.unlink()
+    elif p.is_dir():
+        for d in p.glob(f"{PART}=*"):
+            for f in d.iterdir():
+                if f.suffix in (".parquet", ".tmp"):
+                    f.unlink()
+            if not any(d.iterdir()):
+                d.rmdir()
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def write_parts(frame: pd.DataFrame, path: str | Path, part_col: str | np.ndarray) -> list[int]:
+    """Split ``frame`` by its part (a column name or an array aligned with the rows) and write
+    every part; rows keep their order within a part. Returns the parts written."""
+    key = frame[part_col].to_numpy() if isinstance(part_col, str) else np.asarray(part_col)
+    body = frame.drop(columns=[part_col]) if isinstance(part_col, str) else frame
+    written = []
+    for k in np.unique(key):
+        write_part(body[key == k], path, int(k))
+        written.append(int(k))
+    return written
+
+
+__all__ = [
+    "PART",
+    "column_names",
+    "is_dataset",
+    "iter_parts",
+    "n_parts",
+    "part_of",
+    "parts",
+    "read_all",
+    "read_part",
+    "reset",
+    "write_part",
+    "write_parts",
+]
