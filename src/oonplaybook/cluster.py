@@ -78,7 +78,12 @@ def map_parts(
         return [fn(*a) for a in args]
     names = list(labels) if labels is not None else [f"part {i}" for i in range(len(args))]
     with client_for(scheduler) as client:
-        futures = [client.submit(fn, *a, pure=False, key=f"{getattr(fn, '__name__', 'task')}-{i}-{os.getpid()}") for i, a in enumerate(args)]
+        futures = [
+            client.submit(
+                fn, *a, pure=False, key=f"{getattr(fn, '__name__', 'task')}-{i}-{os.getpid()}"
+            )
+            for i, a in enumerate(args)
+        ]
         out: list[T] = []
         for name, fut in zip(names, futures, strict=True):
             try:

@@ -7,10 +7,10 @@ resolved in one place and never from the kernel's working directory by accident.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd

@@ -79,9 +79,7 @@ def parts(path: str | Path) -> list[int]:
     return found
 
 
-def read_part(
-    path: str | Path, part: int, columns: Sequence[str] | None = None
-) -> pd.DataFrame:
+def read_part(path: str | Path, part: int, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """One part of the dataset at ``path`` as a frame, without the ``part`` column (a single
     Parquet file is its own part 0)."""
     p = Path(path)
@@ -129,7 +127,9 @@ def write_part(frame: pd.DataFrame | pa.Table, path: str | Path, part: int) -> P
     for f in d.glob("*.parquet") if d.exists() else ():
         f.unlink()
     d.mkdir(parents=True, exist_ok=True)
-    tab = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    tab = (
+        frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    )
     if PART in tab.column_names:
         tab = tab.drop_columns([PART])
     out = d / "part-0.parquet"

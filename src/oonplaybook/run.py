@@ -298,7 +298,11 @@ def run_client(
 
     if scheduler:
         cfg = cfg.model_copy(
-            update={"scale": cfg.scale.model_validate({**cfg.scale.model_dump(), "scheduler": scheduler})}
+            update={
+                "scale": cfg.scale.model_validate(
+                    {**cfg.scale.model_dump(), "scheduler": scheduler}
+                )
+            }
         )
     params = cfg.notebook_parameters()
     local_cluster = None
