@@ -21,6 +21,9 @@ T = TypeVar("T")
 #: Environment variable a run sets so every stage kernel uses the same scheduler.
 SCHEDULER_ENV = "OONPLAYBOOK_SCHEDULER"
 
+#: How long to wait for a remote scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT = "30s"
+
 
 class ClusterError(RuntimeError):
     """The cluster could not be reached or a part failed on it; names the scheduler and the part."""
@@ -48,7 +51,7 @@ def client_for(scheduler: str) -> Iterator[Any]:
             )
             client = Client(cluster)
         else:
-            client = Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except OSError as e:
         raise ClusterError(
             f"cannot reach the Dask scheduler {scheduler!r} ({e}); start one with "

@@ -1,0 +1,152 @@
+"""Parts of whole claims (partitions.py) and running them in-process or on Dask (cluster.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from oonplaybook import cluster, partitions
+from oonplaybook.config import ScaleSettings
+
+
+def _lines(n_claims: int = 200, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    per = rng.integers(1, 5, n_claims)
+    claim = np.repeat([f"C{i:05d}" for i in range(n_claims)], per)
+    return pd.DataFrame(
+        {
+            "claim_id": claim,
+            "line_no": np.concatenate([np.arange(1, k + 1) for k in per]),
+            "billed": rng.gamma(2.0, 100.0, len(claim)).round(2),
+            "payer": rng.choice(["Aetna", "Cigna", "UHC"], len(claim)),
+        }
+    )
+
+
+def test_part_of_is_stable_and_in_range() -> None:
+    keys = pd.Series([f"C{i}" for i in range(5000)])
+    a = partitions.part_of(keys, 7)
+    assert a.dtype == np.int32 and a.min() >= 0 and a.max() <= 6
+    # the same keys in another order and another process-independent call give the same parts
+    b = partitions.part_of(keys[::-1].reset_index(drop=True), 7)[::-1]
+    assert (a == b).all()
+    # known values: parts must not move between releases (a re-run would split claims otherwise)
+    assert partitions.part_of(["C0", "C1", "C2", "claim-42"], 7).tolist() == [3, 3, 1, 4]
+    # roughly balanced: no part holds more than twice its share
+    counts = np.bincount(a, minlength=7)
+    assert counts.max() < 2 * len(keys) / 7
+    assert (partitions.part_of(keys, 1) == 0).all()
+
+
+def test_n_parts() -> None:
+    assert partitions.n_parts(20_000) == 1
+    assert partitions.n_parts(1_000_001, partition_lines=500_000) == 3
+    assert partitions.n_parts(10, partitions=4) == 4
+    assert partitions.n_parts(0) == 1
+
+
+def test_parts_hold_whole_claims_and_read_back(tmp_path: Path) -> None:
+    lines = _lines()
+    path = partitions.reset(tmp_path / "claim_lines.parquet")
+    written = partitions.write_parts(lines, path, partitions.part_of(lines["claim_id"], 4))
+    assert written == partitions.parts(path) == [0, 1, 2, 3]
+    seen: dict[str, int] = {}
+    for k, frame in partitions.iter_parts(path):
+        assert "part" not in frame.columns
+        for c in frame["claim_id"].unique():
+            assert c not in seen, f"claim {c} is in parts {seen[c]} and {k}"
+            seen[c] = k
+    assert len(seen) == lines["claim_id"].nunique()
+    back = partitions.read_all(path).sort_values(["claim_id", "line_no"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        back, lines.sort_values(["claim_id", "line_no"]).reset_index(drop=True)
+    )
+    assert partitions.column_names(path) == list(lines.columns)
+    narrow = partitions.read_all(path, ["billed"])
+    assert list(narrow.columns) == ["billed"] and len(narrow) == len(lines)
+    # the folder still reads as one table for old readers (with the partition column added)
+    assert len(pd.read_parquet(path)) == len(lines)
+
+
+def test_reset_drops_stale_parts_and_a_single_file(tmp_path: Path) -> None:
+    lines = _lines()
+    path = tmp_path / "t.parquet"
+    lines.to_parquet(path)  # an earlier single-file artifact in a re-run folder
+    assert partitions.parts(path) == [0]
+    assert len(partitions.read_part(path, 0)) == len(lines)
+    partitions.reset(path)
+    partitions.write_parts(lines, path, partitions.part_of(lines["claim_id"], 5))
+    partitions.reset(path)
+    partitions.write_parts(lines, path, partitions.part_of(lines["claim_id"], 2))
+    assert partitions.parts(path) == [0, 1]  # parts 2-4 of the earlier write are gone
+    assert len(partitions.read_all(path)) == len(lines)
+
+
+def test_missing_part_and_dataset_are_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="run the earlier stage"):
+        partitions.parts(tmp_path / "nope.parquet")
+    lines = _lines()
+    path = partitions.reset(tmp_path / "x.parquet")
+    partitions.write_part(lines, path, 0)
+    with pytest.raises(KeyError, match="no part 9"):
+        partitions.read_part(path, 9)
+
+
+def _part_total(path: str, k: int) -> tuple[int, float]:
+    f = partitions.read_part(path, k, ["billed"])
+    return k, round(float(f["billed"].sum()), 2)
+
+
+def _boom(k: int) -> int:
+    if k == 1:
+        raise ValueError("bad part")
+    return k
+
+
+def test_map_parts_in_process_keeps_order(tmp_path: Path) -> None:
+    lines = _lines()
+    path = partitions.reset(tmp_path / "c.parquet")
+    partitions.write_parts(lines, path, partitions.part_of(lines["claim_id"], 3))
+    out = cluster.map_parts(_part_total, [(str(path), k) for k in (2, 0, 1)])
+    assert [k for k, _ in out] == [2, 0, 1]
+    assert sum(t for _, t in out) == pytest.approx(lines["billed"].sum())
+
+
+def test_map_parts_on_a_local_dask_cluster_matches_in_process(tmp_path: Path) -> None:
+    lines = _lines(400)
+    path = partitions.reset(tmp_path / "c.parquet")
+    partitions.write_parts(lines, path, partitions.part_of(lines["claim_id"], 4))
+    args = [(str(path), k) for k in partitions.parts(path)]
+    local = cluster.map_parts(_part_total, args)
+    on_dask = cluster.map_parts(_part_total, args, scheduler="local:2")
+    assert on_dask == local
+    with pytest.raises(cluster.ClusterError, match="part 1 failed on the cluster"):
+        cluster.map_parts(_boom, [(0,), (1,)], scheduler="local:2")
+
+
+def test_scheduler_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cluster.SCHEDULER_ENV, "tcp://10.0.0.1:8786")
+    assert cluster.resolve_scheduler(None) == "tcp://10.0.0.1:8786"
+    assert cluster.resolve_scheduler("local:2") == "local:2"
+    monkeypatch.delenv(cluster.SCHEDULER_ENV)
+    assert cluster.resolve_scheduler(None) is None
+
+
+def test_unreachable_scheduler_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "2s")
+    with pytest.raises(cluster.ClusterError, match="dask scheduler"):
+        cluster.map_parts(_boom, [(0,)], scheduler="tcp://127.0.0.1:9")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("local:0", "local:N"), ("local:x", "local:N"), ("myhost", "tcp://HOST:PORT")],
+)
+def test_scale_settings_reject_bad_schedulers(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ScaleSettings(scheduler=value)
+    assert ScaleSettings(scheduler="tcp://h:8786").scheduler == "tcp://h:8786"
+    assert ScaleSettings().payer_models == "auto"
