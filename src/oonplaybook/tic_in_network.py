@@ -526,16 +526,11 @@ def extract(
             results.append(run_one(f))
             bar.advance(sizes[str(f)])
     else:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import as_completed
 
-        cluster = (
-            None
-            if scheduler
-            else LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-        )
-        with Client(scheduler or cluster) as client:
+        from oonplaybook.cluster import client_for
+
+        with client_for(scheduler or f"local:{workers}") as client:
             futures = [
                 client.submit(
                     _extract_task, str(f), codes, str(out), pfilter, remote_dir, pure=False
@@ -546,8 +541,6 @@ def extract(
                 r = fut.result()
                 results.append(r)
                 bar.advance(sizes.get(r["file"], 0))
-        if cluster is not None:
-            cluster.close()
     bar.close()
     return pd.DataFrame(results).sort_values("file").reset_index(drop=True)
 
