@@ -150,3 +150,13 @@ def test_scale_settings_reject_bad_schedulers(value: str, message: str) -> None:
         ScaleSettings(scheduler=value)
     assert ScaleSettings(scheduler="tcp://h:8786").scheduler == "tcp://h:8786"
     assert ScaleSettings().payer_models == "auto"
+
+
+def test_run_refuses_a_bad_scheduler_before_any_work(tmp_path: Path) -> None:
+    from oonplaybook.config import ParamsError
+    from oonplaybook.run import run_client
+    from tests.conftest import DEMO_PARAMS
+
+    with pytest.raises(ParamsError, match="--scheduler 'badhost'.*tcp://HOST:PORT"):
+        run_client(DEMO_PARAMS, scheduler="badhost", prepare_only=True, out=tmp_path / "r")
+    assert not (tmp_path / "r").exists()

@@ -273,6 +273,16 @@ def run_client(
         if out is not None:
             raise RunFolderError("--run-id and --out both name the run folder; give one of them")
     cfg, base = load_config(params_path)
+    if scheduler:
+        from oonplaybook.config import ScaleSettings
+
+        try:
+            scale = ScaleSettings.model_validate({**cfg.scale.model_dump(), "scheduler": scheduler})
+        except ValueError as e:
+            raise ParamsError(
+                f"--scheduler {scheduler!r}: {e.errors()[0]['msg'] if hasattr(e, 'errors') else e}"
+            ) from None
+        cfg = cfg.model_copy(update={"scale": scale})
     salt_var = cfg.phi_salt_env
     if not os.environ.get(salt_var):
         raise ParamsError(
@@ -296,14 +306,6 @@ def run_client(
     work = slot.work
     final = slot.final
 
-    if scheduler:
-        cfg = cfg.model_copy(
-            update={
-                "scale": cfg.scale.model_validate(
-                    {**cfg.scale.model_dump(), "scheduler": scheduler}
-                )
-            }
-        )
     params = cfg.notebook_parameters()
     local_cluster = None
     if cfg.scale.scheduler and cfg.scale.scheduler.startswith("local:"):
