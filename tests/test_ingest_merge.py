@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from oonplaybook import partitions
 from oonplaybook.ingest import IngestError, classify, ingest_paths
 
 ISA = (
@@ -170,10 +171,10 @@ def test_write_is_deterministic(tmp_path: Path) -> None:
     res = ingest_paths([p], salt="s")
     res.write(tmp_path / "o1")
     ingest_paths([p], salt="s").write(tmp_path / "o2")
-    for f in ("ingest_report.json", "rejects.csv", "claim_lines.parquet"):
+    for f in ("ingest_report.json", "rejects.csv", "claim_lines.parquet/part=0/part-0.parquet"):
         assert (tmp_path / "o1" / f).read_bytes() == (tmp_path / "o2" / f).read_bytes()
     pd.testing.assert_frame_equal(
-        pd.read_parquet(tmp_path / "o1" / "claim_lines.parquet"), res.claim_lines
+        partitions.read_all(tmp_path / "o1" / "claim_lines.parquet"), res.claim_lines
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -121,8 +122,12 @@ def test_map_parts_on_a_local_dask_cluster_matches_in_process(tmp_path: Path) ->
     partitions.write_parts(lines, path, partitions.part_of(lines["claim_id"], 4))
     args = [(str(path), k) for k in partitions.parts(path)]
     local = cluster.map_parts(_part_total, args)
+    before = dict(os.environ)
     on_dask = cluster.map_parts(_part_total, args, scheduler="local:2")
     assert on_dask == local
+    # distributed writes OMP_NUM_THREADS/PYTHONHASHSEED into the parent when it spawns workers;
+    # left there, every later stage kernel would fit the payer models with another BLAS
+    assert dict(os.environ) == before
     with pytest.raises(cluster.ClusterError, match="part 1 failed on the cluster"):
         cluster.map_parts(_boom, [(0,), (1,)], scheduler="local:2")
 

@@ -682,15 +682,15 @@ def benchmark_summary_text(mult: pd.DataFrame) -> list[str]:
 def read_benchmarks(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
     """Only ``columns`` (those present) of ``benchmarks.parquet``: later stages need a few of its
     60 columns, and reading all of them costs ~1 GB at 1M lines."""
-    import pyarrow.parquet as pq
+    from oonplaybook import partitions
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
             f"{path}: benchmarks artifact is missing; run the 20_benchmark stage first"
         )
-    have = set(pq.read_schema(path).names)
-    return pd.read_parquet(path, columns=[c for c in dict.fromkeys(columns) if c in have])
+    have = set(partitions.column_names(path))
+    return partitions.read_all(path, columns=[c for c in dict.fromkeys(columns) if c in have])
 
 
 def read_benchmark_inputs(

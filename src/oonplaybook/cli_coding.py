@@ -52,14 +52,14 @@ def register(app: typer.Typer) -> None:
         """Every NCCI/MUE/PFS-indicator edit on the lines, with verdict, route and evidence."""
         import pandas as pd
 
-        from oonplaybook import coding
+        from oonplaybook import coding, partitions
         from oonplaybook.reference import ncci, pfs
 
         if not claim_lines.is_file():
             _fail(f"{claim_lines}: not found")
         try:
             lines = (
-                pd.read_parquet(claim_lines)
+                partitions.read_all(claim_lines)
                 if claim_lines.suffix.lower() == ".parquet"
                 else pd.read_csv(claim_lines, dtype=str, keep_default_na=False)
             )

@@ -49,7 +49,7 @@ def write_run(run_dir: Path, *, every: bool, docx: bool = True) -> tuple[int, ob
     """Rewrite a run's letters from its saved inputs; update worklist.csv's letter column."""
     import pandas as pd
 
-    from oonplaybook import letters
+    from oonplaybook import letters, partitions
     from oonplaybook import playbook as pb
     from oonplaybook.config import PlaybookSettings
     from oonplaybook.specialties import load_profiles
@@ -58,7 +58,7 @@ def write_run(run_dir: Path, *, every: bool, docx: bool = True) -> tuple[int, ob
     settings = PlaybookSettings(**params.get("playbook", {}))
     art = run_dir / "artifacts"
     frames = letters.load_inputs(run_dir)
-    lines = pd.read_parquet(art / "claim_lines.parquet")
+    lines = partitions.read_all(art / "claim_lines.parquet")
     bench = (
         pb.read_benchmarks(art / "benchmarks.parquet")
         if (art / "benchmarks.parquet").exists()

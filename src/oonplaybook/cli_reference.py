@@ -191,6 +191,7 @@ def register(app: typer.Typer) -> None:
         """List every packaged or imported reference table with its vintage; flag stale ones."""
         import pandas as pd
 
+        from oonplaybook import partitions
         from oonplaybook.reference import pfs, status
 
         lines = None
@@ -201,7 +202,7 @@ def register(app: typer.Typer) -> None:
                 )
             try:
                 lines = (
-                    pd.read_parquet(claims)
+                    partitions.read_all(claims)
                     if claims.suffix.lower() == ".parquet"
                     else pd.read_csv(claims, dtype=str, keep_default_na=False)
                 )
@@ -258,14 +259,14 @@ def register(app: typer.Typer) -> None:
 
         import pandas as pd
 
-        from oonplaybook import benchmark, tic
+        from oonplaybook import benchmark, partitions, tic
         from oonplaybook.reference import pfs
 
         if not claim_lines.is_file():
             _fail(f"benchmark: {claim_lines} not found; run `oonplaybook ingest` first")
         try:
             lines = (
-                pd.read_parquet(claim_lines)
+                partitions.read_all(claim_lines)
                 if claim_lines.suffix == ".parquet"
                 else pd.read_csv(
                     claim_lines,

@@ -25,6 +25,24 @@ SCHEDULER_ENV = "OONPLAYBOOK_SCHEDULER"
 CONNECT_TIMEOUT = "30s"
 
 
+#: Variables that change floating-point results (BLAS threads sum in a different order); a run
+#: pins them for its stage kernels so artifacts do not depend on the machine's core count.
+BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def preserved_environ() -> Iterator[None]:
+    """Restore ``os.environ`` on exit: ``distributed`` writes its worker settings
+    (``OMP_NUM_THREADS=1``, ``PYTHONHASHSEED``, ...) into the parent's environment when it spawns
+    workers, which would change every kernel started later in the same process."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 class ClusterError(RuntimeError):
     """The cluster could not be reached or a part failed on it; names the scheduler and the part."""
 
@@ -43,12 +61,13 @@ def client_for(scheduler: str) -> Iterator[Any]:
     cluster = None
     try:
         if scheduler.startswith("local:"):
-            cluster = LocalCluster(
-                n_workers=int(scheduler.split(":", 1)[1]),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
+            with preserved_environ():
+                cluster = LocalCluster(
+                    n_workers=int(scheduler.split(":", 1)[1]),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from oonplaybook import partitions
 from oonplaybook.formatting import format_value, is_missing, money
 from oonplaybook.reference.industry import IndustryFigure, load_industry_benchmarks
 
@@ -404,7 +405,7 @@ def build_summary(
     run_dir = Path(run_dir)
     art = run_dir / "artifacts"
     cl_path = art / "claim_lines.parquet"
-    claim_lines = pd.read_parquet(cl_path) if cl_path.exists() else pd.DataFrame()
+    claim_lines = partitions.read_all(cl_path) if cl_path.exists() else pd.DataFrame()
     worklist = _read_csv(art / "worklist.csv")
     batches = _read_csv(art / "idr_batches.csv")
     scorecard = _read_csv(art / "scorecard.csv")
@@ -570,7 +571,7 @@ def summary_for_run(
 
         have = set(column_names(cl_path))
         cols = [c for c in ("remit_date", "submitted_date", "service_date") if c in have]
-        claim_lines = pd.read_parquet(cl_path, columns=cols)
+        claim_lines = partitions.read_all(cl_path, columns=cols)
     return build_summary(
         run_dir,
         client_name=config.client_name or config.client,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from oonplaybook import __version__
+from oonplaybook.cluster import BLAS_THREAD_VARS, preserved_environ
 from oonplaybook.config import ParamsError, RunConfig, load_config, resolve_inputs
 from oonplaybook.run_folder import (
     RunFolderError,
@@ -238,9 +239,10 @@ def start_local_cluster(workers: int) -> Any:
     """A ``dask.distributed`` local cluster of ``workers`` single-threaded processes for one run."""
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-    )
+    with preserved_environ():
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
 
 
 def run_client(
@@ -313,10 +315,14 @@ def run_client(
         params["scale"]["scheduler"] = local_cluster.scheduler_address
     params["run_dir"] = "."
     params["params_base"] = os.path.relpath(base, work)
-    env_backup = os.environ.get("OONPLAYBOOK_PHI_SALT")
+    env_backup = dict(os.environ)
     os.environ["OONPLAYBOOK_PHI_SALT"] = os.environ[salt_var]
     os.environ.setdefault("SM_FORMULA_ENGINE", "patsy")
     os.environ.setdefault("IPYKERNEL_CELL_NAME", "<IPY-INPUT>")
+    # one BLAS thread per kernel unless the user chose: a multi-threaded BLAS sums in another
+    # order, so the payer models' last digits would depend on the machine's cores
+    for var in BLAS_THREAD_VARS:
+        os.environ.setdefault(var, "1")
 
     previous = read_manifest(work) if slot.in_place else None
     manifest: dict[str, Any] = previous or {"stages": {}}
@@ -432,10 +438,8 @@ def run_client(
             manifest_error = e
         if local_cluster is not None:
             local_cluster.close()
-        if env_backup is None:
-            os.environ.pop("OONPLAYBOOK_PHI_SALT", None)
-        else:
-            os.environ["OONPLAYBOOK_PHI_SALT"] = env_backup
+        os.environ.clear()
+        os.environ.update(env_backup)
         result.run_dir = finish(slot, failed=failed)
         if manifest_error is not None and not failed:
             raise io_error(manifest_error, work, "write manifest.json")

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from oonplaybook import tic_scan
+from oonplaybook import partitions, tic_scan
 
 RATE_COLUMNS: dict[str, str] = {
     "payer": "str",  # reporting entity name
@@ -454,8 +454,8 @@ def expand_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
 def codes_from(spec: str) -> list[str]:
     """``--codes``: comma-separated codes, a file of codes, or a claim-lines Parquet's codes."""
     p = Path(spec)
-    if p.is_file() and p.suffix == ".parquet":
-        cl = pd.read_parquet(p, columns=["cpt"])
+    if p.exists() and p.suffix == ".parquet":  # a file or a part dataset folder
+        cl = partitions.read_all(p, columns=["cpt"])
         return sorted({str(c) for c in cl["cpt"] if str(c)})
     if p.is_file():
         return sorted({t for t in re.split(r"[\s,]+", p.read_text()) if t})

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from oonplaybook import formatting as fmt
+from oonplaybook import partitions
 from oonplaybook.formatting import Kind
 
 #: Rows per sheet; larger tables keep their first rows (they are sorted by priority or value)
@@ -750,7 +751,7 @@ def run_facts(run_dir: str | Path, config: Any = None) -> RunFacts:
 
         have = set(column_names(cl_path))
         cols = [c for c in ("remit_date", "submitted_date", "service_date") if c in have]
-        dates = pd.read_parquet(cl_path, columns=cols)
+        dates = partitions.read_all(cl_path, columns=cols)
         if params:
             cfg = RunConfig.model_validate(params)
             ctx = StageContext(config=cfg, run_dir=run_dir, params_base=run_dir)

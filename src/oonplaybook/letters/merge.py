@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from oonplaybook import partitions
 from oonplaybook.letters.audiences import MERGE_FIELD
 from oonplaybook.letters.render import day, markdown_to_docx
 from oonplaybook.letters.write import INDEX_FILE
@@ -126,7 +127,7 @@ def _received(run_dir: Path, claim_id: str, cache: dict[str, pd.DataFrame]) -> d
     if "lines" not in cache:
         p = run_dir / "artifacts" / "claim_lines.parquet"
         cache["lines"] = (
-            pd.read_parquet(p, columns=["claim_id", "remit_date"])
+            partitions.read_all(p, columns=["claim_id", "remit_date"])
             if p.exists()
             else pd.DataFrame(columns=["claim_id", "remit_date"])
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from oonplaybook import partitions
 from oonplaybook.payers.scorecard import PayerModels
 
 
@@ -26,7 +27,7 @@ def read_table(path: Path) -> pd.DataFrame:
     try:
         if path.suffix.lower() == ".csv":
             return pd.read_csv(path, dtype={"claim_id": "str", "payer": "str"})
-        return pd.read_parquet(path)
+        return partitions.read_all(path)
     except Exception as e:  # noqa: BLE001 - any reader failure becomes one clear message
         raise PayerInputError(
             f"{path}: cannot read as {'CSV' if path.suffix.lower() == '.csv' else 'Parquet'} "
