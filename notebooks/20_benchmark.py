@@ -60,8 +60,11 @@ fair_health, allowed_amounts = bm.read_benchmark_inputs(
     [ctx.resolve(p) for p in settings.allowed_amounts_files],
     codes=sorted(set(claim_lines["cpt"])),
 )
-bench = bm.build_benchmarks(
-    claim_lines,
+# one part at a time (on the cluster with scale.scheduler); UCR percentiles exact over all parts
+bm.build_benchmark_parts(
+    ctx.artifact("claim_lines"),
+    ctx.artifact("benchmarks"),
+    scheduler=ctx.scheduler,
     year=ctx.config.fee_schedule_year,
     default_locality=ctx.config.locality,
     ucr_percentiles=settings.ucr_percentiles,
@@ -72,7 +75,7 @@ bench = bm.build_benchmarks(
     in_network=tic_benchmark.load(ctx.resolve(settings.tic_in_network_dataset), sorted(set(claim_lines["cpt"]))),
     qpa_flag_below=settings.qpa_flag_below,
 )
-bench.to_parquet(ctx.artifact("benchmarks"), index=False)
+bench = ctx.read_table("benchmarks")
 coverage = bm.coverage_table(bench)
 report.save_table(run_dir, "20_benchmark_coverage", coverage, title="Which benchmarks each line has")
 display(Markdown(bm.coverage_sentence(bench)))

@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -132,13 +134,13 @@ def _group_ids(keys: list[pd.Series]) -> np.ndarray:
     return np.unique(combined, return_inverse=True)[1].reshape(-1)
 
 
-def _per_line_quantiles(
+def _group_quantiles(
     keys: list[pd.Series], values: pd.Series, pcts: Sequence[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each line's group percentiles (linear interpolation, as numpy) and group count.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(group id per line, percentiles per group, count per group)`` of ``values`` grouped by
+    the key tuple (linear interpolation, as numpy). NaN values are left out of their group.
 
-    Vectorised: one sort by (group, value); NaN values are left out of their group.
-    """
+    Vectorised: one sort by (group, value)."""
     gid = _group_ids(keys)
     v = values.to_numpy(dtype="float64")
     ok = ~np.isnan(v)
@@ -156,6 +158,14 @@ def _per_line_quantiles(
         hi = np.minimum(lo + 1, counts[have] - 1)
         base = starts[have]
         q[have, j] = v_s[base + lo] + (v_s[base + hi] - v_s[base + lo]) * (pos - lo)
+    return gid, q, counts
+
+
+def _per_line_quantiles(
+    keys: list[pd.Series], values: pd.Series, pcts: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's group percentiles (linear interpolation, as numpy) and group count."""
+    gid, q, counts = _group_quantiles(keys, values, pcts)
     return q[gid], counts[gid]
 
 
@@ -174,6 +184,58 @@ def _lookup(table: pd.DataFrame, keys: list[pd.Series]) -> pd.DataFrame:
     return got.iloc[gid].reset_index(drop=True)
 
 
+#: The UCR fall-back levels: name, the key columns of :func:`ucr_inputs`, the value grouped
+#: (charge per unit, or charge as a multiple of Medicare) and what a percentile is scaled by.
+UCR_LEVELS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    ("code+mod+locality", ("cpt", "mod", "loc"), "per_unit", "units"),
+    ("code+mod+state", ("cpt", "mod", "state"), "per_unit", "units"),
+    ("code+mod", ("cpt", "mod"), "per_unit", "units"),
+    ("family+locality", ("family", "loc"), "multiple", "medicare"),
+    ("family", ("family",), "multiple", "medicare"),
+)
+
+
+_UCR_KEYS = ("cpt", "mod", "loc", "state", "family")
+
+
+def ucr_inputs(
+    lines: pd.DataFrame, per_unit_charge: pd.Series, charge_multiple: pd.Series
+) -> pd.DataFrame:
+    """The narrow table UCR percentiles are computed from: each line's level keys (code,
+    pricing modifier, Medicare locality ``_loc``, state, code family) and its two charge values.
+
+    Per part of a large client these are concatenated so the percentiles are exact over the
+    whole client (:func:`ucr_tables`), not averaged per part."""
+    return pd.DataFrame(
+        {
+            "cpt": lines["cpt"].astype("str").to_numpy(),
+            "mod": _pricing_mod(lines["modifiers"]).to_numpy(),
+            "loc": lines["_loc"].to_numpy(),
+            "state": lines["state"].astype("str").to_numpy(),
+            "family": code_families(lines["cpt"]).to_numpy(),
+            "per_unit": per_unit_charge.to_numpy(dtype="float64"),
+            "multiple": charge_multiple.to_numpy(dtype="float64"),
+        }
+    )
+
+
+def ucr_tables(inputs: pd.DataFrame, percentiles: Sequence[int]) -> dict[str, pd.DataFrame]:
+    """Per UCR level, one row per group of its keys: the percentiles (``q50``...) and the count
+    of the group's charges, over every line of ``inputs`` (exact whatever parts they came from)."""
+    pcts = sorted({int(p) for p in percentiles})
+    out = {}
+    for name, keys, value, _ in UCR_LEVELS:
+        cols = [inputs[k].reset_index(drop=True) for k in keys]
+        gid, q, counts = _group_quantiles(cols, inputs[value].reset_index(drop=True), pcts)
+        _, first = np.unique(gid, return_index=True)
+        table = pd.DataFrame({k: c.to_numpy()[first] for k, c in zip(keys, cols, strict=True)})
+        for j, p in enumerate(pcts):
+            table[f"q{p}"] = q[:, j]
+        table["count"] = counts
+        out[name] = table
+    return out
+
+
 def ucr_ladder(
     lines: pd.DataFrame,
     per_unit_charge: pd.Series,
@@ -183,28 +245,30 @@ def ucr_ladder(
     *,
     percentiles: Sequence[int] = (50, 75, 80, 90),
     min_count: int = 20,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """UCR percentiles (line dollars) from the client's charges with the documented fall-back."""
+    """UCR percentiles (line dollars) from the client's charges with the documented fall-back.
+
+    ``tables`` (:func:`ucr_tables` over the whole client) prices one part of a large client
+    with the whole client's percentiles; without them the percentiles are those of ``lines``."""
     n = len(lines)
-    mod = _pricing_mod(lines["modifiers"])
-    fam = code_families(lines["cpt"])
-    cpt, loc, st = lines["cpt"].astype("str"), lines["_loc"], lines["state"].astype("str")
+    percentiles = sorted({int(p) for p in percentiles})
+    inputs = ucr_inputs(lines, per_unit_charge, charge_multiple)
     out = {f"ucr_p{p}": np.full(n, np.nan) for p in percentiles}
     count = np.zeros(n, dtype="int64")
     level = np.full(n, "", dtype=object)
     todo = np.ones(n, dtype=bool)
-    specs = [
-        ("code+mod+locality", [cpt, mod, loc], per_unit_charge, charge_units),
-        ("code+mod+state", [cpt, mod, st], per_unit_charge, charge_units),
-        ("code+mod", [cpt, mod], per_unit_charge, charge_units),
-        ("family+locality", [fam, loc], charge_multiple, medicare),
-        ("family", [fam], charge_multiple, medicare),
-    ]
-    for name, keys, values, scale in specs:
+    scales = {"units": charge_units, "medicare": medicare}
+    for name, keys, value, scale_name in UCR_LEVELS:
         if not todo.any():
             break
-        q, cnt = _per_line_quantiles(keys, values, percentiles)
-        sc = scale.to_numpy(dtype="float64")
+        if tables is None:
+            q, cnt = _per_line_quantiles([inputs[k] for k in keys], inputs[value], percentiles)
+        else:
+            got = inputs[list(keys)].merge(tables[name], how="left", on=list(keys))
+            q = got[[f"q{p}" for p in percentiles]].to_numpy(dtype="float64")
+            cnt = got["count"].fillna(0).to_numpy(dtype="int64")
+        sc = scales[scale_name].to_numpy(dtype="float64")
         ok = todo & (cnt >= min_count) & ~np.isnan(sc)
         for j, p in enumerate(percentiles):
             out[f"ucr_p{p}"][ok] = q[ok, j] * sc[ok]
@@ -247,7 +311,9 @@ def match_tic_payers(tic: pd.DataFrame, payers: Sequence[str]) -> pd.Series:
     return labels.map(out).astype("str")
 
 
-def _tic_rung(lines: pd.DataFrame, tic: pd.DataFrame | None) -> pd.DataFrame:
+def _tic_rung(
+    lines: pd.DataFrame, tic: pd.DataFrame | None, payers: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Payer's TiC allowed amounts per line: provider NPI match first, then the code.
 
     TiC rows are tied to a claim payer by their reporting entity (:func:`match_tic_payers`, or
@@ -272,7 +338,9 @@ def _tic_rung(lines: pd.DataFrame, tic: pd.DataFrame | None) -> pd.DataFrame:
     t = tic.copy()
     t["billing_code"] = t["billing_code"].astype("str").str.upper()
     if "payer" not in t.columns:
-        t["payer"] = match_tic_payers(t, lines["payer"].astype("str").unique().tolist())
+        if payers is None:
+            payers = lines["payer"].astype("str").unique().tolist()
+        t["payer"] = match_tic_payers(t, payers)
     t["_mod"] = _pricing_mod(t["modifiers"]) if "modifiers" in t.columns else ""
     lmod = _pricing_mod(lines["modifiers"])
     code_keys = [lines["cpt"].astype("str"), lmod]
@@ -363,25 +431,28 @@ def _fh_rung(
     return res
 
 
-def build_benchmarks(
-    claim_lines: pd.DataFrame,
-    *,
-    year: int,
-    default_locality: str,
-    ucr_percentiles: Sequence[int] = (50, 75, 80, 90),
-    ucr_min_count: int = 20,
-    fair_health: pd.DataFrame | None = None,
-    allowed_amounts: pd.DataFrame | None = None,
-    qp: bool = False,
-    in_network: pd.DataFrame | None = None,
-    qpa_flag_below: float = 0.8,
-) -> pd.DataFrame:
-    """One row per claim line (keyed claim_id, line_no) with every benchmark rung side by side.
+@dataclass(frozen=True)
+class ClientWide:
+    """What one part of a large client needs from the whole client to benchmark its lines as
+    the whole table would: the UCR percentile tables, the charge window and the payer names."""
 
-    ``qp`` prices with the qualifying-APM-participant conversion factors (2026 on; params
-    ``benchmark.qualifying_apm_participant``). ``in_network`` is an extracted TiC rate dataset
-    (:mod:`oonplaybook.tic_benchmark`): the in-network rung and the QPA check.
-    """
+    ucr: dict[str, pd.DataFrame]
+    window: str
+    payers: tuple[str, ...]
+
+
+def _charge_window(service_dates: pd.Series | None) -> str:
+    if service_dates is not None and service_dates.notna().any():
+        sd = pd.to_datetime(service_dates)
+        return f"client charges {sd.min():%Y-%m-%d}..{sd.max():%Y-%m-%d}"
+    return "client charges (service dates unknown)"
+
+
+def _priced(
+    claim_lines: pd.DataFrame, *, year: int, default_locality: str, qp: bool
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, pd.Series]:
+    """Lines with defaults filled and their Medicare pricing: ``(lines, localities, med,
+    charge_units, billed_pos, m_pos)``, the per-line inputs of every rung."""
     need = {"claim_id", "line_no", "cpt"}
     missing = need - set(claim_lines.columns)
     if missing:
@@ -400,7 +471,6 @@ def build_benchmarks(
     for col in ("billed", "allowed", "paid", "qpa", "units"):
         if col not in lines.columns:
             lines[col] = np.nan if col != "units" else 1.0
-    pcts = sorted({int(p) for p in ucr_percentiles})
     # a line without a locality takes its service-facility ZIP's (CMS ZIP5), then the default
     loc = fill_localities_from_zip(
         lines["locality"] if "locality" in lines.columns else pd.Series("", index=lines.index),
@@ -421,6 +491,85 @@ def build_benchmarks(
     charge_units = charge_units.where(charge_units > 0)
     billed = pd.to_numeric(lines["billed"], errors="coerce")
     billed_pos = billed.where(billed > 0)
+    return lines, loc, med, charge_units, billed_pos, m_pos
+
+
+def client_wide_part(
+    claim_lines: pd.DataFrame, *, year: int, default_locality: str, qp: bool = False
+) -> tuple[pd.DataFrame, list[str], pd.Timestamp | None, pd.Timestamp | None]:
+    """One part's share of :class:`ClientWide`: its UCR inputs, payers and service-date range."""
+    lines, _, _, charge_units, billed_pos, m_pos = _priced(
+        claim_lines, year=year, default_locality=default_locality, qp=qp
+    )
+    inputs = ucr_inputs(lines, billed_pos / charge_units, billed_pos / m_pos)
+    for c in _UCR_KEYS:
+        inputs[c] = inputs[c].astype("category")  # 10M lines: codes, not strings
+    sd = (
+        pd.to_datetime(lines["service_date"]).dropna()
+        if "service_date" in lines.columns
+        else pd.Series(dtype="datetime64[ns]")
+    )
+    lo, hi = (sd.min(), sd.max()) if len(sd) else (None, None)
+    return inputs, sorted(set(lines["payer"].astype("str"))), lo, hi
+
+
+def combine_client_wide(
+    shares: Sequence[tuple[pd.DataFrame, list[str], Any, Any]], percentiles: Sequence[int]
+) -> ClientWide:
+    """The whole client's :class:`ClientWide` from every part's :func:`client_wide_part`."""
+    from pandas.api.types import union_categoricals
+
+    frames = [s[0] for s in shares]
+    inputs = pd.DataFrame(
+        {
+            c: (
+                union_categoricals([f[c] for f in frames]).astype("object")
+                if c in _UCR_KEYS
+                else np.concatenate([f[c].to_numpy() for f in frames])
+            )
+            for c in frames[0].columns
+        }
+    )
+    los = [s[2] for s in shares if s[2] is not None]
+    his = [s[3] for s in shares if s[3] is not None]
+    window = (
+        f"client charges {min(los):%Y-%m-%d}..{max(his):%Y-%m-%d}"
+        if los
+        else "client charges (service dates unknown)"
+    )
+    payers = tuple(sorted({p for s in shares for p in s[1]}))
+    return ClientWide(ucr=ucr_tables(inputs, percentiles), window=window, payers=payers)
+
+
+def build_benchmarks(
+    claim_lines: pd.DataFrame,
+    *,
+    year: int,
+    default_locality: str,
+    ucr_percentiles: Sequence[int] = (50, 75, 80, 90),
+    ucr_min_count: int = 20,
+    fair_health: pd.DataFrame | None = None,
+    allowed_amounts: pd.DataFrame | None = None,
+    qp: bool = False,
+    in_network: pd.DataFrame | None = None,
+    qpa_flag_below: float = 0.8,
+    client_wide: ClientWide | None = None,
+) -> pd.DataFrame:
+    """One row per claim line (keyed claim_id, line_no) with every benchmark rung side by side.
+
+    ``qp`` prices with the qualifying-APM-participant conversion factors (2026 on; params
+    ``benchmark.qualifying_apm_participant``). ``in_network`` is an extracted TiC rate dataset
+    (:mod:`oonplaybook.tic_benchmark`): the in-network rung and the QPA check.
+    ``client_wide`` benchmarks one part of a large client as the whole table would
+    (:func:`build_benchmark_parts`); by default ``claim_lines`` is the whole client.
+    """
+    pcts = sorted({int(p) for p in ucr_percentiles})
+    lines, loc, med, charge_units, billed_pos, m_pos = _priced(
+        claim_lines, year=year, default_locality=default_locality, qp=qp
+    )
+    m = med["medicare_allowed"]
+    units = pd.to_numeric(lines["units"], errors="coerce").fillna(1.0)
+    billed = pd.to_numeric(lines["billed"], errors="coerce")
     out = pd.DataFrame(
         {
             "claim_id": lines["claim_id"].astype("str"),
@@ -457,13 +606,13 @@ def build_benchmarks(
         m_pos,
         percentiles=pcts,
         min_count=ucr_min_count,
+        tables=client_wide.ucr if client_wide is not None else None,
     )
     out = pd.concat([out, ucr], axis=1)
-    if "service_date" in lines.columns and lines["service_date"].notna().any():
-        sd = pd.to_datetime(lines["service_date"])
-        window = f"client charges {sd.min():%Y-%m-%d}..{sd.max():%Y-%m-%d}"
+    if client_wide is not None:
+        window = client_wide.window
     else:
-        window = "client charges (service dates unknown)"
+        window = _charge_window(lines["service_date"] if "service_date" in lines.columns else None)
     out["ucr_source"] = pd.Series("client's billed charges", index=out.index, dtype="str")
     out["ucr_vintage"] = pd.Series(window, index=out.index, dtype="str")
     if fair_health is not None and not fair_health.empty:
@@ -487,11 +636,13 @@ def build_benchmarks(
         out["qpa_vintage"] = np.where(qpa.notna(), "as reported", "")
     out["qpa_vintage"] = out["qpa_vintage"].astype("str")
     out["qpa_x_medicare"] = qpa / m_pos
-    out = pd.concat([out, _tic_rung(lines, allowed_amounts)], axis=1)
+    payers = client_wide.payers if client_wide is not None else None
+    out = pd.concat([out, _tic_rung(lines, allowed_amounts, payers)], axis=1)
     from oonplaybook.tic_benchmark import in_network_rung
 
     out = pd.concat(
-        [out, in_network_rung(lines, in_network, qpa_flag_below=qpa_flag_below)], axis=1
+        [out, in_network_rung(lines, in_network, qpa_flag_below=qpa_flag_below, payers=payers)],
+        axis=1,
     )
     # gaps on one basis (issue 14): every rung is an allowed-level amount, so it is compared
     # with what the provider has, plan payment + patient responsibility; the plan-payment gap
@@ -677,6 +828,74 @@ def benchmark_summary_text(mult: pd.DataFrame) -> list[str]:
             f"${r['gap_to_medicare']:,.0f} was paid below the Medicare amount."
         )
     return out
+
+
+def _client_wide_task(
+    claim_path: str, part: int, year: int, default_locality: str, qp: bool
+) -> tuple[pd.DataFrame, list[str], Any, Any]:
+    from oonplaybook import partitions
+
+    lines = partitions.read_part(claim_path, part)
+    return client_wide_part(lines, year=year, default_locality=default_locality, qp=qp)
+
+
+def _benchmark_task(
+    claim_path: str, out_path: str, part: int, options: dict[str, Any], wide: ClientWide | None
+) -> int:
+    from oonplaybook import partitions
+
+    bench = build_benchmarks(partitions.read_part(claim_path, part), client_wide=wide, **options)
+    partitions.write_part(bench, out_path, part)
+    return len(bench)
+
+
+def build_benchmark_parts(
+    claim_lines_path: str | Path,
+    out_path: str | Path,
+    *,
+    scheduler: str | None = None,
+    **options: Any,
+) -> int:
+    """Benchmark every part of the claim-lines dataset into the ``benchmarks`` dataset, one part
+    at a time (in-process or on the Dask cluster ``scheduler``); returns the lines written.
+
+    ``options`` are :func:`build_benchmarks`' keywords. With more than one part a first pass
+    collects what needs the whole client (:class:`ClientWide`: every part's charges, so the
+    UCR percentiles are exact over the client, the charge window and the payers), then each
+    part is benchmarked with it, so the dataset read whole (sorted by claim and line, as
+    :func:`build_benchmarks` sorts) equals the one-table result."""
+    from oonplaybook import cluster, partitions
+
+    claim_path = str(claim_lines_path)
+    ks = partitions.parts(claim_path)
+    labels = [f"benchmark part {k}" for k in ks]
+    wide = None
+    if len(ks) > 1:
+        shares = cluster.map_parts(
+            _client_wide_task,
+            [
+                (
+                    claim_path,
+                    k,
+                    options["year"],
+                    options["default_locality"],
+                    options.get("qp", False),
+                )
+                for k in ks
+            ],
+            scheduler=scheduler,
+            labels=labels,
+        )
+        wide = combine_client_wide(shares, options.get("ucr_percentiles", (50, 75, 80, 90)))
+    out = partitions.reset(out_path)
+    written = cluster.map_parts(
+        _benchmark_task,
+        [(claim_path, str(out), k, options, wide) for k in ks],
+        scheduler=scheduler,
+        labels=labels,
+    )
+    partitions.set_order(out, ["claim_id", "line_no"])
+    return int(sum(written))
 
 
 def read_benchmarks(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:

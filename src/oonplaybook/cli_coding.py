@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         from oonplaybook import coding, partitions
         from oonplaybook.reference import ncci, pfs
 
-        if not claim_lines.is_file():
+        if not claim_lines.exists():
             _fail(f"{claim_lines}: not found")
         try:
             lines = (

@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
             lines = read_table(claim_lines)
             check_columns(lines, str(claim_lines))
             bpath = benchmarks or claim_lines.with_name("benchmarks.parquet")
-            bench = read_table(bpath) if (benchmarks or bpath.is_file()) else None
+            bench = read_table(bpath) if (benchmarks or bpath.exists()) else None
             apath = appeals or claim_lines.with_name("appeals.parquet")
             app = read_table(apath) if (appeals or apath.is_file()) else None
         except PayerInputError as e:

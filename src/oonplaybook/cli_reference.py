@@ -262,7 +262,7 @@ def register(app: typer.Typer) -> None:
         from oonplaybook import benchmark, partitions, tic
         from oonplaybook.reference import pfs
 
-        if not claim_lines.is_file():
+        if not claim_lines.exists():
             _fail(f"benchmark: {claim_lines} not found; run `oonplaybook ingest` first")
         try:
             lines = (

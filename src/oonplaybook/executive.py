@@ -333,10 +333,8 @@ def data_vintages(run_dir: Path, claim_lines: pd.DataFrame, fee_schedule_year: i
     if bench_path.exists():
         cols = ["claim_id", "line_no", "medicare_vintage", "ucr_vintage", "fh_vintage"]
         cols += ["qpa_vintage", "tic_vintage"]
-        import pyarrow.parquet as pq
-
-        have = set(pq.read_schema(bench_path).names)
-        b = pd.read_parquet(bench_path, columns=[c for c in cols if c in have])
+        have = set(partitions.column_names(bench_path))
+        b = partitions.read_all(bench_path, columns=[c for c in cols if c in have])
         names = {
             "medicare_vintage": "Medicare",
             "ucr_vintage": "UCR",

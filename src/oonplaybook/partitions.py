@@ -15,6 +15,7 @@ more than that about how claims are assigned.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,6 +27,13 @@ import pyarrow.parquet as pq
 
 #: The partition column every claim-keyed stage dataset carries.
 PART = "part"
+
+#: Hidden column holding each row's position in the table a multi-part dataset was split from,
+#: so reading the dataset whole gives back the rows in their original order (see :func:`read_all`).
+ROW = "_row"
+
+#: File in a dataset folder naming the columns its whole-table order sorts by (JSON list).
+ORDER_FILE = "_order.json"
 
 #: Hash key for :func:`pandas.util.hash_array` (fixed: parts must not move between runs).
 _HASH_KEY = "oonplaybook-part"
@@ -60,7 +68,7 @@ def column_names(path: str | Path) -> list[str]:
         files = sorted(p.glob(f"{PART}=*/*.parquet"))
         if not files:
             return []
-        return [c for c in pq.read_schema(files[0]).names if c != PART]
+        return [c for c in pq.read_schema(files[0]).names if c not in (PART, ROW)]
     return list(pq.read_schema(p).names)
 
 
@@ -79,7 +87,9 @@ def parts(path: str | Path) -> list[int]:
     return found
 
 
-def read_part(path: str | Path, part: int, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def read_part(
+    path: str | Path, part: int, columns: Sequence[str] | None = None, *, keep_row: bool = False
+) -> pd.DataFrame:
     """One part of the dataset at ``path`` as a frame, without the ``part`` column (a single
     Parquet file is its own part 0)."""
     p = Path(path)
@@ -93,8 +103,10 @@ def read_part(path: str | Path, part: int, columns: Sequence[str] | None = None)
         raise KeyError(f"{p}: no part {part} (parts: {parts(p)})")
     tabs = [pq.read_table(f, columns=cols) for f in files]
     tab = tabs[0] if len(tabs) == 1 else pa.concat_tables(tabs)
-    if PART in tab.column_names:
-        tab = tab.drop_columns([PART])
+    hidden = (PART,) if keep_row else (PART, ROW)
+    drop = [c for c in hidden if c in tab.column_names and (cols is None or c not in cols)]
+    if drop:
+        tab = tab.drop_columns(drop)
     return tab.to_pandas()
 
 
@@ -106,13 +118,53 @@ def iter_parts(
         yield k, read_part(path, k, columns)
 
 
+def order_of(path: str | Path) -> list[str]:
+    """The columns the dataset's whole-table row order sorts by (``[]``: part order)."""
+    f = Path(path) / ORDER_FILE
+    return json.loads(f.read_text()) if f.is_file() else []
+
+
+def set_order(path: str | Path, columns: Sequence[str]) -> None:
+    """Record that the dataset at ``path`` reads whole sorted (stably) by ``columns``: a stage
+    whose parts are written by different workers states the order its single table had."""
+    (Path(path) / ORDER_FILE).write_text(json.dumps(list(columns)) + "\n")
+
+
 def read_all(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """The whole table (every part, in part order, without ``part``): for small tables and
-    narrow column projections only; a stage that can work per part should."""
-    frames = [f for _, f in iter_parts(path, columns)]
+    """The whole table (every part, without ``part``): for small tables and narrow column
+    projections only; a stage that can work per part should.
+
+    A multi-part dataset comes back in the row order of the table it was split from (its
+    :data:`ROW` positions, or the columns :func:`set_order` recorded), so a client split into
+    parts reads exactly like the same client in one part."""
+    ks = parts(path)
+    order = order_of(path) if Path(path).is_dir() else []
+    if len(ks) > 1 and not order and ROW in _schema_names(path):
+        order = [ROW]
+    want = None if columns is None else list(dict.fromkeys([*columns, *order]))
+    frames = [_read_part_with(path, k, want, keep_row=ROW in order) for k in ks]
     if not frames:
         return pd.DataFrame(columns=list(columns or []))
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if order and len(frames) > 1:
+        frame = frame.sort_values(order, kind="stable", ignore_index=True)
+    keep = set(columns) if columns is not None else set(frame.columns) - {ROW}
+    drop = [c for c in frame.columns if c not in keep]
+    return frame.drop(columns=drop) if drop else frame
+
+
+def _schema_names(path: str | Path) -> list[str]:
+    p = Path(path)
+    files = sorted(p.glob(f"{PART}=*/*.parquet")) if p.is_dir() else [p]
+    return pq.read_schema(files[0]).names if files else []
+
+
+def _read_part_with(
+    path: str | Path, part: int, columns: list[str] | None, *, keep_row: bool
+) -> pd.DataFrame:
+    if columns is not None and keep_row and ROW not in columns:
+        columns = [*columns, ROW]
+    return read_part(path, part, columns, keep_row=keep_row)
 
 
 def write_part(frame: pd.DataFrame | pa.Table, path: str | Path, part: int) -> Path:
@@ -146,6 +198,7 @@ def reset(path: str | Path) -> Path:
     if p.is_file():
         p.unlink()
     elif p.is_dir():
+        (p / ORDER_FILE).unlink(missing_ok=True)
         for d in p.glob(f"{PART}=*"):
             for f in d.iterdir():
                 if f.suffix in (".parquet", ".tmp"):
@@ -158,9 +211,13 @@ def reset(path: str | Path) -> Path:
 
 def write_parts(frame: pd.DataFrame, path: str | Path, part_col: str | np.ndarray) -> list[int]:
     """Split ``frame`` by its part (a column name or an array aligned with the rows) and write
-    every part; rows keep their order within a part. Returns the parts written."""
+    every part; rows keep their order within a part, and with more than one part each row's
+    position is stored (:data:`ROW`) so :func:`read_all` restores the order. Returns the parts
+    written."""
     key = frame[part_col].to_numpy() if isinstance(part_col, str) else np.asarray(part_col)
     body = frame.drop(columns=[part_col]) if isinstance(part_col, str) else frame
+    if len(np.unique(key)) > 1:
+        body = body.assign(**{ROW: np.arange(len(body), dtype="int64")})
     written = []
     for k in np.unique(key):
         write_part(body[key == k], path, int(k))
@@ -169,16 +226,20 @@ def write_parts(frame: pd.DataFrame, path: str | Path, part_col: str | np.ndarra
 
 
 __all__ = [
+    "ORDER_FILE",
     "PART",
+    "ROW",
     "column_names",
     "is_dataset",
     "iter_parts",
     "n_parts",
+    "order_of",
     "part_of",
     "parts",
     "read_all",
     "read_part",
     "reset",
+    "set_order",
     "write_part",
     "write_parts",
 ]

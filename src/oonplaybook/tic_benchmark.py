@@ -13,6 +13,7 @@ evidence (files, months, provider-group count) beside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -84,9 +85,16 @@ def _lookup(table: pd.DataFrame, keys: list[pd.Series]) -> pd.DataFrame:
 
 
 def in_network_rung(
-    lines: pd.DataFrame, rates: pd.DataFrame | None, *, qpa_flag_below: float = 0.8
+    lines: pd.DataFrame,
+    rates: pd.DataFrame | None,
+    *,
+    qpa_flag_below: float = 0.8,
+    payers: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """The rung's columns for every line (empty/NaN where the dataset has nothing)."""
+    """The rung's columns for every line (empty/NaN where the dataset has nothing).
+
+    ``payers``: the claim payers TiC entities are matched to (default: those of ``lines``;
+    one part of a large client passes the whole client's)."""
     n = len(lines)
     res = pd.DataFrame(index=lines.index)
     for c in RUNG_COLUMNS:
@@ -106,7 +114,7 @@ def in_network_rung(
     t["group_key"] = t["provider_group_id"].astype("str") + "|" + t["tin_value"].astype("str")
     t["claim_payer"] = match_tic_payers(
         t.rename(columns={"payer": "reporting_entity_name"}),
-        lines["payer"].astype("str").unique().tolist(),
+        list(payers) if payers is not None else lines["payer"].astype("str").unique().tolist(),
     ).to_numpy()
     # zero and negative rates pass CMS's validator but are no benchmark: flagged, left out
     dollars = t[t["negotiated_type"].isin(DOLLAR_TYPES) & (t["dollar_rate"] > 0)]

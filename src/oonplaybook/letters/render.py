@@ -171,7 +171,8 @@ def markdown_to_docx(markdown: str, path: Path) -> Path:
             continue
         m = re.match(r"^(#{1,3})\s+(.*)$", line)
         if m:
-            doc.add_heading(m.group(2), level=len(m.group(1)))
+            # = doc.add_heading(text, level), by style id (its by-name lookup scans every style)
+            _styled(doc, f"Heading{len(m.group(1))}").add_run(m.group(2))
         elif line.startswith("- "):
             _add_runs(_styled(doc, "ListBullet"), line[2:])
         elif re.match(r"^\d+\.\s", line):

@@ -22,7 +22,7 @@ class PayerInputError(ValueError):
 
 def read_table(path: Path) -> pd.DataFrame:
     """Read a Parquet or CSV table, naming the file and the fix on failure."""
-    if not path.is_file():
+    if not path.exists():
         raise PayerInputError(f"{path}: file not found; check the path")
     try:
         if path.suffix.lower() == ".csv":
