@@ -10,6 +10,8 @@ import typer
 
 #: demo.DEFAULT_START (kept literal so the CLI starts without importing pandas; a test checks)
 DEMO_START = "2025-05-01"
+#: demo.CHUNK_LINES (kept literal for the same reason; tests/test_demo_streaming.py checks)
+DEMO_CHUNK_LINES = 250_000
 
 
 def register(app: typer.Typer) -> None:
@@ -25,8 +27,18 @@ def register(app: typer.Typer) -> None:
         remits: bool = typer.Option(
             True, "--remits/--no-remits", help="also write the 835 remittances (remits/*.835)"
         ),
+        chunk_lines: int = typer.Option(
+            DEMO_CHUNK_LINES,
+            "--chunk-lines",
+            help="lines generated and written per chunk (bounds memory; a demo up to this "
+            "size is one chunk)",
+        ),
     ) -> None:
-        """Generate the demo OON portfolio: claims_export.csv, remits/*.835, appeals.csv, truth.json."""
+        """Generate the demo OON portfolio: claims_export.csv, remits/*.835, appeals.csv, truth.json.
+
+        Demos larger than --chunk-lines are generated and written chunk by chunk (memory stays
+        that of one chunk, about 1.5 GB at the default 250,000 lines): see demo.write_streaming.
+        """
         from rich.console import Console
         from rich.table import Table
 
@@ -53,18 +65,29 @@ def register(app: typer.Typer) -> None:
         except ValueError:
             typer.echo(f"error: --start {start!r} is not a date; use YYYY-MM-DD", err=True)
             raise typer.Exit(code=2) from None
+        if chunk_lines < 1:
+            typer.echo(f"error: --chunk-lines {chunk_lines}: give at least 1", err=True)
+            raise typer.Exit(code=2)
         if out.exists() and not out.is_dir():
             typer.echo(f"error: --out {out} is a file; give a folder", err=True)
             raise typer.Exit(code=2)
 
         console = Console(stderr=True)
         t0 = time.perf_counter()
-        portfolio = demo.generate(lines, seed, start=start, months=months)
-        t1 = time.perf_counter()
-        paths = demo.write_demo(portfolio, out, remits=remits)
+        n_chunks = len(demo.chunk_sizes(lines, chunk_lines))
+
+        def progress(k: int, n: int, done: int) -> None:
+            if n > 1:
+                console.print(
+                    f"chunk {k}/{n}: {done:,} of {lines:,} lines in {time.perf_counter() - t0:.1f} s"
+                )
+
+        truth, paths = demo.write_streaming(
+            out, lines, seed, start=start, months=months, remits=remits,
+            chunk_lines=chunk_lines, progress=progress,
+        )  # fmt: skip
         t2 = time.perf_counter()
 
-        truth = portfolio.truth
         table = Table(
             title=f"demo portfolio: {lines:,} lines, {truth['claims']:,} claims, seed {seed}"
         )
@@ -88,7 +111,8 @@ def register(app: typer.Typer) -> None:
             )
         console.print(table)
         console.print(
-            f"generated in {t1 - t0:.1f} s, written in {t2 - t1:.1f} s; "
+            f"generated and written in {t2 - t0:.1f} s ({n_chunks} chunk"
+            f"{'s' if n_chunks > 1 else ''}); "
             f"service {truth['start_date']} to {truth['end_date']}, cut-off {truth['cutoff_date']}"
         )
         for key, path in paths.items():

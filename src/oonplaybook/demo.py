@@ -436,6 +436,48 @@ class DemoPortfolio:
     defects: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class _Chunk:
+    """One chunk of a streamed (multi-chunk) demo, see :func:`write_streaming`.
+
+    ``index``: chunk number (its RNG is ``SeedSequence(seed, spawn_key=(index,))``);
+    ``claim_offset``: claims in the earlier chunks (claim ids continue after them);
+    ``member_block``: (start, size) of the 9-digit member-number range only this chunk draws
+    from (patients never repeat across chunks); ``book``: the per-code draws shared by every
+    chunk (charge-master deviation and list price per code, QPA factor per payer and code), so
+    a code keeps one charge and one QPA per locality in the whole demo.
+    """
+
+    index: int
+    claim_offset: int
+    member_block: tuple[int, int]
+    book: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _shared(
+    book: dict[str, dict[str, float]],
+    name: str,
+    keys: np.ndarray,
+    fresh: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``book[name]`` values of ``keys``; keys not yet there get ``fresh(positions)`` and stay."""
+    table = book.setdefault(name, {})
+    missing = np.array([k not in table for k in keys.tolist()], dtype=bool)
+    if missing.any():
+        new = np.asarray(fresh(np.flatnonzero(missing)), dtype=float)
+        for k, v in zip(keys[missing].tolist(), new.tolist(), strict=True):
+            table[k] = v
+    return np.array([table[k] for k in keys.tolist()], dtype=float)
+
+
+def _keys(*parts: np.ndarray) -> np.ndarray:
+    """Text keys "a|b|..." of aligned value arrays (for :func:`_shared`)."""
+    out = np.asarray(parts[0], dtype=object).astype(str).astype(object)
+    for p in parts[1:]:
+        out = out + "|" + np.asarray(p, dtype=object).astype(str).astype(object)
+    return out
+
+
 # --- helpers ----------------------------------------------------------------------------------------
 
 
@@ -497,12 +539,15 @@ def _append_modifier(mods: np.ndarray, mask: np.ndarray, extra: np.ndarray) -> n
     return out
 
 
-def _claim_ids(n: int) -> np.ndarray:
-    """Provider claim ids (CLM01 patient control numbers) DM00000001.. in service order."""
+def _claim_ids(n: int, offset: int = 0) -> np.ndarray:
+    """Provider claim ids (CLM01 patient control numbers) DM00000001.. in service order.
+
+    ``offset``: claims of the earlier chunks of a streamed demo (ids continue after them).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    num = pc.utf8_lpad(pa.array(np.arange(1, n + 1)).cast(pa.string()), 8, "0")
+    num = pc.utf8_lpad(pa.array(np.arange(offset + 1, offset + n + 1)).cast(pa.string()), 8, "0")
     return np.asarray(
         pc.binary_join_element_wise("DM", num, "").to_numpy(zero_copy_only=False), dtype=object
     )
@@ -690,10 +735,17 @@ def _isa(date8: str, control: str) -> str:
     )
 
 
-def _plan_defects(seed: int, cl: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The planted export/835 defects: (what write_demo writes, truth.json "defects")."""
+def _plan_defects(
+    seed: int, cl: pd.DataFrame, n_rows: int | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The planted export/835 defects: (what write_demo writes, truth.json "defects").
+
+    ``n_rows``: export data rows before the defect rows (default ``len(cl)``; a streamed demo
+    plans from its first chunk and appends the rows after every chunk's lines).
+    """
     rng = np.random.default_rng([seed, DEFECT_STREAM])
     n = len(cl)
+    n_rows = n if n_rows is None else n_rows
     ins = np.flatnonzero(cl["plan_type"].ne("self_pay").to_numpy())
     pool = ins if len(ins) else np.arange(n)
     templates = np.sort(rng.choice(pool, size=len(EXPORT_DEFECTS), replace=len(pool) < 5))
@@ -707,7 +759,7 @@ def _plan_defects(seed: int, cl: pd.DataFrame) -> tuple[dict[str, Any], dict[str
         if defect == "code_lost_leading_zero":
             values |= {"unit_type": "MJ", "units": "240", "modifiers": "AA"}
         export_rows.append({"template_row": int(t), "values": values})
-        row = n + 1 + k  # header is row 1, data row i is row i + 1
+        row = n_rows + 1 + k  # header is row 1, data row i is row i + 1
         expected.append(
             {
                 "file": "claims_export.csv",
@@ -880,18 +932,27 @@ def generate(
     start: str = DEFAULT_START,
     months: int = 18,
     price_fn: PriceFn | None = None,
+    _chunk: _Chunk | None = None,
 ) -> DemoPortfolio:
     """Generate the demo portfolio (exactly ``lines`` claim lines) and its planted truth.
 
     ``price_fn`` maps a frame of (cpt, modifiers, units, unit_type, pos, locality) to the
     Medicare allowed amount per row; the default is the real 2025 PFS engine.
+
+    Everything is held in memory (about 5 GB per million lines); the CLI writes demos larger
+    than :data:`CHUNK_LINES` chunk by chunk instead (:func:`write_streaming`, which calls this
+    with ``_chunk`` for each chunk of a multi-chunk demo; without ``_chunk`` the output is the
+    one-chunk demo, byte for byte what this function always produced).
     """
     if lines < 1:
         raise ValueError(f"demo: lines must be >= 1, got {lines}")
     if months < 12:
         raise ValueError(f"demo: months must be >= 12 (payer cut at month 10), got {months}")
     price_fn = price_fn or pfs_price
-    rng = np.random.default_rng(seed)
+    if _chunk is None:
+        rng = np.random.default_rng(seed)
+    else:
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_chunk.index,)))
     start_ts = pd.Timestamp(start)
     end_ts = _month_add(start_ts, months) - pd.Timedelta(days=1)
     cutoff_ts = end_ts + pd.Timedelta(days=CUTOFF_LAG_DAYS)
@@ -1069,14 +1130,33 @@ def generate(
         charge_parts = dict(parts, modifiers=(np.asarray(cmod_uniq2, dtype=object), cmod_code))
         charge_basis = np.round(_price_lines(charge_parts, units, price_fn), 2)
     spec_mult = np.array([SPECIALTIES[s].billed_multiple for s in SPECIALTY_NAMES])[spec[c_of_l]]
-    cm_inv = np.unique(cpt_code * len(cmod_uniq2) + cmod_code, return_inverse=True)[1]
-    cm_factor = np.exp(rng.normal(0.0, CHARGE_CODE_SIGMA, int(cm_inv.max()) + 1))[cm_inv]
+    _, cm_first, cm_inv = np.unique(
+        cpt_code * len(cmod_uniq2) + cmod_code, return_index=True, return_inverse=True
+    )
+    cm_inv = cm_inv.reshape(-1)
+    if _chunk is None:
+        cm_factor = np.exp(rng.normal(0.0, CHARGE_CODE_SIGMA, int(cm_inv.max()) + 1))[cm_inv]
+    else:  # one charge-master deviation per code + modifiers across all chunks
+        cm_key = _keys(
+            np.asarray(cpt_uniq, dtype=object)[cpt_code[cm_first]],
+            np.asarray(cmod_uniq2, dtype=object)[cmod_code[cm_first]],
+        )
+        cm_factor = _shared(
+            _chunk.book, "charge_factor", cm_key,
+            lambda idx: np.exp(rng.normal(0.0, CHARGE_CODE_SIGMA, len(idx))),
+        )[cm_inv]  # fmt: skip
     unit_price = np.where(mj, charge_basis, charge_basis / units)
     # one list price per code+modifiers+locality: the highest Medicare unit fee seen for it
     # (non-facility), times the specialty multiple and the code's charge-master deviation,
     # rounded up to $1 (under $100) or $5
     loc_key = cm_inv * len(LOCALITY_MIX) + loc_code
     ref_unit = pd.Series(unit_price).groupby(loc_key).transform("max").to_numpy()
+    if _chunk is not None:  # the list price fixed where a chunk first bills the code there
+        _, lk_first, lk_inv = np.unique(loc_key, return_index=True, return_inverse=True)
+        lk_key = _keys(cm_key[cm_inv[lk_first]], loc_codes[loc_code[lk_first]])
+        ref_unit = _shared(_chunk.book, "ref_unit", lk_key, lambda idx: ref_unit[lk_first[idx]])[
+            lk_inv.reshape(-1)
+        ]
     raw_charge = ref_unit * spec_mult * cm_factor
     step = np.where(raw_charge >= 100.0, 5.0, 1.0)
     unit_charge = np.ceil(raw_charge / step) * step
@@ -1157,8 +1237,17 @@ def generate(
     # QPA: one amount per payer x code x modifiers x locality (the payer's indexed median)
     l_prot = nsa_protected[c_of_l]
     qpa_mult = np.array([p.qpa_multiple for p in PAYERS])[l_pi]
-    q_inv = np.unique(loc_key * len(PAYERS) + l_pi, return_inverse=True)[1]
-    q_factor = np.exp(rng.normal(0.0, 0.06, int(q_inv.max()) + 1))[q_inv]
+    _, q_first, q_inv = np.unique(
+        loc_key * len(PAYERS) + l_pi, return_index=True, return_inverse=True
+    )
+    q_inv = q_inv.reshape(-1)
+    if _chunk is None:
+        q_factor = np.exp(rng.normal(0.0, 0.06, int(q_inv.max()) + 1))[q_inv]
+    else:  # one QPA per payer x code x modifiers x locality across all chunks
+        q_key = _keys(cm_key[cm_inv[q_first]], loc_codes[loc_code[q_first]], l_pi[q_first])
+        q_factor = _shared(
+            _chunk.book, "qpa_factor", q_key, lambda idx: np.exp(rng.normal(0.0, 0.06, len(idx)))
+        )[q_inv]
     qpa_c = np.round(medicare * qpa_mult * q_factor * 100).astype(np.int64)
 
     # cost sharing: per claim deductible remaining, coinsurance, ED copay
@@ -1193,7 +1282,7 @@ def generate(
 
     # ---- planted E/M downcoding (own RNG stream: every draw above keeps its value) -----------------
     dc = _downcode(
-        np.random.default_rng([seed, DOWNCODE_STREAM]),
+        np.random.default_rng([seed, DOWNCODE_STREAM] + ([] if _chunk is None else [_chunk.index])),
         cpt=cpt,
         line_no=line_no,
         l_pi=l_pi,
@@ -1239,7 +1328,7 @@ def generate(
         cpt_code = np.where(m_dc, int(np.flatnonzero(cpt_uniq == DOWNCODE_TO)[0]), cpt_code)
 
     # ---- claim-lines table -------------------------------------------------------------------------------
-    claim_ids = _claim_ids(n_claims)
+    claim_ids = _claim_ids(n_claims, 0 if _chunk is None else _chunk.claim_offset)
     payer_name = np.where(self_pay, SELF_PAY_NAME, np.array(payer_names, dtype=object)[pi])
     payer_id = np.where(
         self_pay, SELF_PAY_ID, np.array([p.payer_id for p in PAYERS], dtype=object)[pi]
@@ -1338,7 +1427,9 @@ def generate(
     )
 
     # ---- fake PHI and patient keys --------------------------------------------------------------------
-    phi_df, pkeys = _fake_patients(rng, n_ins, n_sp, pat_payer)
+    phi_df, pkeys = _fake_patients(
+        rng, n_ins, n_sp, pat_payer, None if _chunk is None else _chunk.member_block
+    )
     pat_index = np.where(self_pay, n_ins + claim_pat_sp, claim_pat)
     cl["patient_key"] = _str_take(pkeys, pat_index[c_of_l])
     claim_phi = phi_df.iloc[pat_index].reset_index(drop=True)
@@ -1393,11 +1484,14 @@ def generate(
     truth["downcoding"] = _downcode_truth(cl, m_dc, dc["eligible"], dc_before)
     from oonplaybook import demo_coding
 
-    cl, adjustments, claim_phi, truth["coding"] = demo_coding.plant(
-        seed, cl, adjustments, claim_phi
-    )
+    if _chunk is None or _chunk.index == 0:  # a streamed demo plants the cases in chunk 0
+        cl, adjustments, claim_phi, truth["coding"] = demo_coding.plant(
+            seed, cl, adjustments, claim_phi
+        )
     truth["claims_by_status"] = demo_coding.claims_by_status(cl)
-    defect_writes, truth["defects"] = _plan_defects(seed, cl)
+    defect_writes: dict[str, Any] = {}
+    if _chunk is None:  # a streamed demo plans its defects once, after chunk 0
+        defect_writes, truth["defects"] = _plan_defects(seed, cl)
     return DemoPortfolio(
         claim_lines=cl,
         adjustments=adjustments,
@@ -1433,9 +1527,17 @@ def _downcode_truth(
 
 
 def _fake_patients(
-    rng: np.random.Generator, n_ins: int, n_sp: int, pat_payer: np.ndarray
+    rng: np.random.Generator,
+    n_ins: int,
+    n_sp: int,
+    pat_payer: np.ndarray,
+    member_block: tuple[int, int] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Fake names, member ids and birth dates for the insured then self-pay pools, and keys."""
+    """Fake names, member ids and birth dates for the insured then self-pay pools, and keys.
+
+    ``member_block`` (start, size): draw the member numbers from that part of the 9-digit range
+    only (a streamed demo gives each chunk its own block, so no member id repeats).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -1449,7 +1551,10 @@ def _fake_patients(
     combos_norm = [" ".join(sorted(re.findall(r"[A-Z0-9]+", c.upper()))) for c in combos]
     prefix = np.array([p.payer_id[:3] for p in PAYERS], dtype=object)[pat_payer]
     # distinct 9-digit member numbers (a shared id would merge two patients' keys)
-    digits = (10**8 + rng.choice(9 * 10**8, size=n_ins, replace=False)).astype(str).astype(object)
+    b0, bsize = member_block or (0, 9 * 10**8)
+    if n_ins > bsize:
+        raise ValueError(f"demo: {n_ins} patients do not fit a member block of {bsize}")
+    digits = (10**8 + b0 + rng.choice(bsize, size=n_ins, replace=False)).astype(str).astype(object)
     member = pa.array(np.concatenate([prefix + digits, np.full(n_sp, "", dtype=object)]))
     age_days = np.clip(rng.normal(45.0, 20.0, n), 0.5, 95.0) * 365.25
     dob = (np.datetime64("2025-06-30") - age_days.astype("timedelta64[D]")).astype("datetime64[D]")
@@ -1784,20 +1889,41 @@ def export_frame(portfolio: DemoPortfolio) -> pd.DataFrame:
     return frame
 
 
-def _with_defect_rows(frame: pd.DataFrame, defects: dict[str, Any]) -> pd.DataFrame:
-    """The export with the planted defect rows appended (each a copy of a template row)."""
+def _defect_rows(frame: pd.DataFrame, defects: dict[str, Any]) -> pd.DataFrame:
+    """The planted defect rows (each a copy of its template row of ``frame``, values changed)."""
     rows = defects.get("export_rows") or []
-    if not rows:
-        return frame
     extra = frame.iloc[[r["template_row"] for r in rows]].reset_index(drop=True)
     for i, r in enumerate(rows):
         for col, value in r["values"].items():
             extra.loc[i, col] = value
-    return pd.concat([frame, extra], ignore_index=True)
+    return extra
 
 
-def write_csv_text(frame: pd.DataFrame, path: Path) -> None:
-    """Write a frame of text columns as RFC 4180 CSV (quotes only where needed), fast and stable."""
+def _with_defect_rows(frame: pd.DataFrame, defects: dict[str, Any]) -> pd.DataFrame:
+    """The export with the planted defect rows appended (each a copy of a template row)."""
+    if not defects.get("export_rows"):
+        return frame
+    return pd.concat([frame, _defect_rows(frame, defects)], ignore_index=True)
+
+
+def _appeals_text(appeals: pd.DataFrame) -> pd.DataFrame:
+    """appeals.csv as text columns (ISO dates, plain decimals, blanks for missing)."""
+    ap = appeals.copy()
+    for c in ("filed_date", "decided_date"):
+        ap[c] = ap[c].dt.strftime("%Y-%m-%d").fillna("")
+    ap["recovered"] = _plain_fmt(ap["recovered"])
+    return ap.astype("str")
+
+
+def write_csv_text(
+    frame: pd.DataFrame, path: Path, *, append: bool = False, header: bool = True
+) -> None:
+    """Write a frame of text columns as RFC 4180 CSV (quotes only where needed), fast and stable.
+
+    ``append``: add the rows to the end of ``path`` (a streamed demo writes one chunk per call,
+    the header only with the first: ``header=False`` after it). Quoting is decided per value,
+    so a file written in chunks has the bytes of the file written at once.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -1811,11 +1937,12 @@ def write_csv_text(frame: pd.DataFrame, path: Path) -> None:
             quoted = pc.binary_join_element_wise(q, pc.replace_substring(arr, '"', '""'), q, empty)
             arr = pc.if_else(needs, quoted, arr)
         cols.append(arr)
-    header = ",".join(f'"{c}"' if re.search(r'[",\r\n]', c) else c for c in frame.columns)
+    head = ",".join(f'"{c}"' if re.search(r'[",\r\n]', c) else c for c in frame.columns)
     sep = pa.scalar(",", pa.large_string())
     rows = pc.binary_join_element_wise(*cols, sep) if cols else pa.array([], pa.large_string())
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write(header + "\n")
+    with open(path, "a" if append else "w", encoding="utf-8", newline="") as fh:
+        if header:
+            fh.write(head + "\n")
         if len(rows):
             fh.write("\n".join(rows.to_pylist()))
             fh.write("\n")
@@ -1833,12 +1960,8 @@ def write_demo(
         _with_defect_rows(export_frame(portfolio), portfolio.defects), paths["claims_export"]
     )
 
-    ap = portfolio.appeals.copy()
-    for c in ("filed_date", "decided_date"):
-        ap[c] = ap[c].dt.strftime("%Y-%m-%d").fillna("")
-    ap["recovered"] = _plain_fmt(ap["recovered"])
     paths["appeals"] = out_dir / "appeals.csv"
-    write_csv_text(ap.astype("str"), paths["appeals"])
+    write_csv_text(_appeals_text(portfolio.appeals), paths["appeals"])
 
     from oonplaybook import demo_tic
 
@@ -1860,26 +1983,247 @@ def write_demo(
     portfolio.adjustments.to_parquet(paths["adjustments"], index=False)
 
     if remits:
-        from oonplaybook.ingest.x12_writer import write_835_files
-
-        remit_dir = out_dir / "remits"
-        if remit_dir.exists():
-            for old in remit_dir.glob("*.835"):
-                old.unlink()
-        cl = portfolio.claim_lines
-        done = cl[cl["claim_status"].isin(["paid", "denied"])]
-        adj = portfolio.adjustments
-        adj = adj[adj["claim_id"].isin(done["claim_id"].unique())]
-        write_835_files(
-            done.reset_index(drop=True),
-            adj.reset_index(drop=True),
-            remit_dir,
-            claims_per_file=claims_per_file,
-        )
+        remit_dir = _clear_remits(out_dir)
+        _write_remits(portfolio, remit_dir, claims_per_file)
         if portfolio.defects.get("remit_835"):
             (remit_dir / DAMAGED_835_NAME).write_text(portfolio.defects["remit_835"])
         paths["remits"] = remit_dir
     return paths
+
+
+def _clear_remits(out_dir: Path) -> Path:
+    """The ``remits`` folder of a demo folder, emptied of earlier .835 files."""
+    remit_dir = out_dir / "remits"
+    if remit_dir.exists():
+        for old in remit_dir.glob("*.835"):
+            old.unlink()
+    return remit_dir
+
+
+def _write_remits(
+    portfolio: DemoPortfolio, remit_dir: Path, claims_per_file: int, **kw: Any
+) -> list[Path]:
+    """The 835s of a portfolio's adjudicated claims (``kw``: x12_writer chunk options)."""
+    from oonplaybook.ingest.x12_writer import write_835_files
+
+    cl = portfolio.claim_lines
+    done = cl[cl["claim_status"].isin(["paid", "denied"])]
+    adj = portfolio.adjustments
+    adj = adj[adj["claim_id"].isin(done["claim_id"].unique())]
+    return write_835_files(
+        done.reset_index(drop=True),
+        adj.reset_index(drop=True),
+        remit_dir,
+        claims_per_file=claims_per_file,
+        **kw,
+    )
+
+
+# --- streamed (chunked) generation ---------------------------------------------------------------
+
+#: Claim lines per chunk of a streamed demo (:func:`write_streaming`, ``oonplaybook demo-data``).
+#: A demo of at most this many lines is one chunk: ``generate`` + ``write_demo``, byte for byte
+#: the folder they always wrote (the default 20k demo and the golden notebooks rely on it). A
+#: larger demo is generated and written chunk by chunk, so memory is bounded by one chunk
+#: (about 1.5 GB) whatever ``--lines``. Part of the determinism contract: the same lines,
+#: seed and chunk size give the same bytes; another chunk size gives another (equally valid)
+#: multi-chunk demo.
+CHUNK_LINES = 250_000
+#: Control-number block of each chunk's 835s (ISA13/GS06/ST02/TRN02 start at chunk x this).
+_CONTROL_BLOCK = 1_000_000
+#: Per-payer truth counts a streamed demo adds over its chunks.
+_SUMMED_PAYER_KEYS = ("appeals", "er_prior_auth_denials", "emergency_claims_adjudicated",
+                      "capped_lines")  # fmt: skip
+
+
+def chunk_sizes(lines: int, chunk_lines: int = CHUNK_LINES) -> list[int]:
+    """Lines per chunk: one chunk when ``lines <= chunk_lines``, else the fewest chunks of at
+    most ``chunk_lines`` lines, as equal as possible (the first ones one line longer)."""
+    if lines < 1 or chunk_lines < 1:
+        raise ValueError(f"demo: lines and chunk_lines must be >= 1, got {lines}, {chunk_lines}")
+    n = -(-lines // chunk_lines)
+    q, r = divmod(lines, n)
+    return [q + 1] * r + [q] * (n - r)
+
+
+def _merge_truth(acc: dict[str, Any], t: dict[str, Any]) -> None:
+    """Add one chunk's truth (its counts and planted lines) into the demo's truth ``acc``."""
+    acc["lines"] += t["lines"]
+    acc["claims"] += t["claims"]
+    for name, p in t["payers"].items():
+        a = acc["payers"][name]
+        for k in _SUMMED_PAYER_KEYS:
+            a[k] += p[k]
+    by_status = dict(acc["claims_by_status"])
+    for s, n in t["claims_by_status"].items():
+        by_status[s] = by_status.get(s, 0) + n
+    acc["claims_by_status"] = dict(sorted(by_status.items()))
+    for k in ("claims", "claims_over_gfe_plus_400"):
+        acc["self_pay"][k] += t["self_pay"][k]
+    for name, d in t["downcoding"].items():
+        a = acc["downcoding"][name]
+        for k in ("eligible_lines", "lines"):
+            a[k] += d[k]
+        a["claim_ids"] = a["claim_ids"] + d["claim_ids"]  # chunks' ids ascend: still sorted
+        for k in ("allowed", "paid", "allowed_as_billed", "paid_as_billed"):
+            a[k] = round(a[k] + d[k], 2)
+
+
+def _appeal_counts(appeals: pd.DataFrame) -> pd.DataFrame:
+    """Decided and overturned appeals per payer (to recompute the observed overturn rates)."""
+    decided = appeals["outcome"].ne("pending")
+    over = appeals["outcome"].eq("overturned")
+    return (
+        pd.DataFrame({"decided": decided, "overturned": over, "payer": appeals["payer"]})
+        .groupby("payer")[["decided", "overturned"]]
+        .sum()
+    )
+
+
+def write_streaming(
+    out_dir: str | Path,
+    lines: int = 20000,
+    seed: int = 0,
+    *,
+    start: str = DEFAULT_START,
+    months: int = 18,
+    remits: bool = True,
+    claims_per_file: int = 5000,
+    chunk_lines: int = CHUNK_LINES,
+    price_fn: PriceFn | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Generate and write the demo folder chunk by chunk; return (truth, paths).
+
+    Up to ``chunk_lines`` lines this is exactly ``write_demo(generate(...))`` (same bytes).
+    Beyond, the demo is :func:`chunk_sizes` chunks, each a :func:`generate` portfolio with its
+    own child seed (``numpy.random.SeedSequence(seed, spawn_key=(chunk,))``), its own claim ids
+    (continuing the previous chunk's), its own patients (a disjoint member-number block) and
+    the charge master and QPAs shared with every chunk; each chunk is written and dropped
+    before the next: claims_export.csv and appeals.csv appended, portfolio.parquet and
+    adjustments.parquet one row group per chunk (pyarrow ParquetWriter), the chunk's 835s
+    (files ``{payer}_{week}_k{chunk}_{seq}.835``, control numbers from chunk x 1,000,000).
+    What needs every chunk is kept small and written last: truth.json (counts added over the
+    chunks, observed appeal overturn rates recomputed, ``generation`` naming the chunks), the
+    TiC files (exact per payer and code medians from summed QPA counts), the planted defect
+    rows (appended after the last chunk's lines; planned from chunk 0) and the NCCI tables
+    (the coding cases are planted in chunk 0 only). Every planted effect (payer denial odds,
+    multiples, hazards, appeal odds, downcoding, the cut) is a parameter of the shared DGP, so
+    ``truth.json`` describes the whole folder. ``progress(chunk, chunks, lines_done)`` is
+    called after each chunk.
+    """
+    sizes = chunk_sizes(lines, chunk_lines)
+    if len(sizes) == 1:
+        port = generate(lines, seed, start=start, months=months, price_fn=price_fn)
+        paths = write_demo(port, Path(out_dir), remits=remits, claims_per_file=claims_per_file)
+        if progress:
+            progress(1, 1, lines)
+        return port.truth, paths
+    if len(sizes) * _CONTROL_BLOCK > 999_999_999:
+        raise ValueError(f"demo: {len(sizes)} chunks; use a larger chunk_lines (at most 999)")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from oonplaybook import demo_coding, demo_tic
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {
+        "claims_export": out_dir / "claims_export.csv",
+        "appeals": out_dir / "appeals.csv",
+        "portfolio": out_dir / "portfolio.parquet",
+        "adjustments": out_dir / "adjustments.parquet",
+    }
+    remit_dir = _clear_remits(out_dir) if remits else None
+    block = 9 * 10**8 // len(sizes)
+    book: dict[str, dict[str, float]] = {}
+    writers: dict[str, Any] = {}
+    truth: dict[str, Any] = {}
+    defect_writes: dict[str, Any] = {}
+    defect_truth: dict[str, Any] = {}
+    defect_rows = pd.DataFrame()
+    tic_counts: pd.Series | None = None
+    appeal_n: pd.DataFrame | None = None
+    claims = done = 0
+    try:
+        for i, n in enumerate(sizes):
+            chunk = _Chunk(index=i, claim_offset=claims, member_block=(i * block, block), book=book)
+            port = generate(n, seed, start=start, months=months, price_fn=price_fn, _chunk=chunk)
+            claims += port.truth["claims"]
+            cl = port.claim_lines
+            frame = export_frame(port)
+            if i == 0:
+                defect_writes, defect_truth = _plan_defects(seed, cl, n_rows=lines)
+                defect_rows = _defect_rows(frame, defect_writes)
+            write_csv_text(frame, paths["claims_export"], append=i > 0, header=i == 0)
+            del frame
+            write_csv_text(
+                _appeals_text(port.appeals), paths["appeals"], append=i > 0, header=i == 0
+            )
+            counts = demo_tic.plan_counts(cl)
+            tic_counts = counts if tic_counts is None else tic_counts.add(counts, fill_value=0)
+            ac = _appeal_counts(port.appeals)
+            appeal_n = ac if appeal_n is None else appeal_n.add(ac, fill_value=0)
+            for key, df in (("portfolio", cl), ("adjustments", port.adjustments)):
+                if key not in writers:
+                    table = pa.Table.from_pandas(df, preserve_index=False)
+                    writers[key] = pq.ParquetWriter(paths[key], table.schema)
+                else:
+                    table = pa.Table.from_pandas(
+                        df, schema=writers[key].schema, preserve_index=False
+                    )
+                writers[key].write_table(table)
+                del table
+            if remit_dir is not None:
+                _write_remits(
+                    port, remit_dir, claims_per_file,
+                    control_offset=i * _CONTROL_BLOCK, name_tag=f"k{i:03d}_",
+                )  # fmt: skip
+            if i == 0:
+                truth = port.truth
+            else:
+                _merge_truth(truth, port.truth)
+            done += n
+            del port, cl
+            if progress:
+                progress(i + 1, len(sizes), done)
+    finally:
+        for w in writers.values():
+            w.close()
+    write_csv_text(defect_rows, paths["claims_export"], append=True, header=False)
+    for name, p in truth["payers"].items():
+        got = appeal_n.loc[name] if appeal_n is not None and name in appeal_n.index else None
+        dec = int(got["decided"]) if got is not None else 0
+        p["appeal_overturn_rate_observed"] = (
+            round(float(got["overturned"]) / dec, 6) if got is not None and dec else None
+        )
+    truth["defects"] = defect_truth
+    truth["generation"] = {
+        "chunks": len(sizes),
+        "chunk_lines": chunk_lines,
+        "lines_per_chunk": sizes,
+        "child_seed": "numpy.random.SeedSequence(seed, spawn_key=(chunk,)), chunk = 0, 1, ...",
+        "notes": (
+            "Streamed demo: each chunk is a demo portfolio of its own lines (own claims, "
+            "patients and seed; claim ids continue across chunks) drawn from the same DGP, "
+            "charge master and QPAs; the counts here are summed over the chunks. Coding cases "
+            "are planted in chunk 0 only; the defect rows follow the last chunk's lines."
+        ),
+    }
+    assert tic_counts is not None
+    _, paths["tic_rates"], truth["tic"] = demo_tic.write(
+        None, out_dir, seed, planned=demo_tic.plan_from_counts(tic_counts, seed)
+    )
+    paths["truth"] = out_dir / "truth.json"
+    paths["truth"].write_text(json.dumps(truth, sort_keys=True, indent=2, ensure_ascii=True) + "\n")
+    paths["ncci_ptp"], paths["ncci_mue"] = demo_coding.write_tables(
+        truth.get("coding", {}), out_dir
+    )
+    if remit_dir is not None:
+        if defect_writes.get("remit_835"):
+            (remit_dir / DAMAGED_835_NAME).write_text(defect_writes["remit_835"])
+        paths["remits"] = remit_dir
+    return truth, paths
 
 
 def load_truth(directory: str | Path) -> dict[str, Any]:

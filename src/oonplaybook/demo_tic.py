@@ -25,14 +25,48 @@ RATIO_FLAGGED, RATIO_FAIR = 0.6, 0.95
 SPREAD = (0.8, 0.9, 1.0, 1.1, 1.25)
 
 
-def plan(claim_lines: pd.DataFrame, seed: int) -> dict[str, Any]:
-    """Per payer and billed code the in-network median to write (from the demo's QPAs)."""
+def _base(claim_lines: pd.DataFrame) -> pd.DataFrame:
+    """The lines the medians come from, with ``q`` = QPA (else 1.3x Medicare) per unit."""
     cl = claim_lines[
         (claim_lines["payer"] != "Self Pay") & claim_lines["modifiers"].isin(["", "26"])
     ]
     cl = cl[cl["unit_type"] == "UN"]
-    base = cl.assign(q=cl["qpa"].fillna(cl["medicare_allowed"] * 1.3) / cl["units"].clip(lower=1))
+    return cl.assign(q=cl["qpa"].fillna(cl["medicare_allowed"] * 1.3) / cl["units"].clip(lower=1))
+
+
+def plan(claim_lines: pd.DataFrame, seed: int) -> dict[str, Any]:
+    """Per payer and billed code the in-network median to write (from the demo's QPAs)."""
+    base = _base(claim_lines)
     med = base.groupby(["payer", "cpt"])["q"].median().dropna()
+    return _plan_of(med, seed)
+
+
+def plan_counts(claim_lines: pd.DataFrame) -> pd.Series:
+    """Lines per (payer, code, per-unit QPA ``q``): what :func:`plan` needs of one chunk.
+
+    A streamed demo adds these over its chunks (``a.add(b, fill_value=0)``; QPAs repeat per
+    payer, code and locality, so the table stays small) and calls :func:`plan_from_counts`.
+    """
+    base = _base(claim_lines)
+    return base.groupby(["payer", "cpt", "q"]).size()
+
+
+def plan_from_counts(counts: pd.Series, seed: int) -> dict[str, Any]:
+    """:func:`plan` from the summed :func:`plan_counts` of every chunk (the exact medians)."""
+    med: dict[tuple[str, str], float] = {}
+    counts = counts[counts > 0].sort_index()
+    for (payer, code), grp in counts.groupby(level=[0, 1], sort=True):
+        q = grp.index.get_level_values(2).to_numpy(dtype=float)
+        cum = np.cumsum(grp.to_numpy(dtype=np.int64))
+        n = int(cum[-1])
+        lo = q[int(np.searchsorted(cum, (n - 1) // 2 + 1))]
+        hi = q[int(np.searchsorted(cum, n // 2 + 1))]
+        med[(payer, code)] = (lo + hi) / 2.0
+    return _plan_of(pd.Series(med, dtype=float), seed)
+
+
+def _plan_of(med: pd.Series, seed: int) -> dict[str, Any]:
+    """The TiC truth from the per (payer, code) medians."""
     out: dict[str, Any] = {}
     for (payer, code), q in med.items():
         ratio = RATIO_FLAGGED if payer in QPA_BELOW else RATIO_FAIR
@@ -47,12 +81,24 @@ def plan(claim_lines: pd.DataFrame, seed: int) -> dict[str, Any]:
 
 
 def write(
-    claim_lines: pd.DataFrame, out_dir: Path, seed: int
+    claim_lines: pd.DataFrame | None,
+    out_dir: Path,
+    seed: int,
+    *,
+    planned: dict[str, Any] | None = None,
 ) -> tuple[list[Path], Path, dict[str, Any]]:
-    """Write the demo payers' in-network files and extract them into ``tic_rates/``."""
+    """Write the demo payers' in-network files and extract them into ``tic_rates/``.
+
+    ``planned``: the :func:`plan` to write (a streamed demo passes :func:`plan_from_counts`
+    and no ``claim_lines``); default ``plan(claim_lines, seed)``.
+    """
     from oonplaybook import tic_in_network as tin
 
-    truth = plan(claim_lines, seed)
+    if planned is None:
+        if claim_lines is None:
+            raise ValueError("demo_tic.write: give claim_lines or planned")
+        planned = plan(claim_lines, seed)
+    truth = planned
     folder = Path(out_dir) / "tic"
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.json.gz"):

@@ -121,17 +121,27 @@ def write_835_files(  # noqa: C901 - one pass, many segments
     provider_adjustments: pd.DataFrame | None = None,
     sender_id: str = "OONPAYER",
     receiver_id: str = "OONPROVIDER",
+    control_offset: int = 0,
+    name_tag: str = "",
 ) -> list[Path]:
     """Write the adjudicated lines (status not pending) as 835 files; return the paths written.
 
     Adjustments join lines on (claim_id, line_no); ``line_no`` 0 rows are claim-level CAS. A
     claim id that appears with two statuses (e.g. a reversal and its correction) needs a
     ``claim_status`` column in ``adjustments`` to say which instance each adjustment belongs to.
+
+    Writing a portfolio in several calls (the streamed demo writes one call per chunk of
+    claims): give each call its own ``control_offset`` (interchange/group/transaction control
+    numbers and TRN02 check numbers start after it, so no two files share a check) and its own
+    ``name_tag`` (files are named ``{payer}_{week}_{name_tag}{seq}.835``, so no call overwrites
+    another's files). The defaults write what a single call always wrote.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if claims_per_file < 1:
         raise ValueError("claims_per_file must be at least 1")
+    if control_offset < 0:
+        raise ValueError("control_offset must be >= 0")
     cl = claim_lines.loc[claim_lines["claim_status"].astype("str").ne("pending")]
     if cl.empty:
         return []
@@ -433,8 +443,13 @@ def write_835_files(  # noqa: C901 - one pass, many segments
             cur.append(tx)
         else:
             files.append([tx])
-    ctrl = 0
-    st_no = 0
+    ctrl = control_offset
+    st_no = control_offset
+    if control_offset + max(len(files), len(txs)) > 999_999_999:
+        raise ValueError(
+            f"control numbers past 999999999 (ISA13 has 9 digits): control_offset "
+            f"{control_offset} + {len(txs)} checks"
+        )
     seq: dict[str, int] = {}
     for group in files:
         ctrl += 1
@@ -489,7 +504,7 @@ def write_835_files(  # noqa: C901 - one pass, many segments
         )
         stem = f"{_slug(payer_name)}_{week}"
         seq[stem] = seq.get(stem, 0) + 1
-        path = out_dir / f"{stem}_{seq[stem]:03d}.835"
+        path = out_dir / f"{stem}_{name_tag}{seq[stem]:03d}.835"
         path.write_text(text, encoding="ascii", errors="replace")
         paths.append(path)
     if plb_by_payer:
