@@ -2145,11 +2145,13 @@ def write_streaming(
     tic_counts: pd.Series | None = None
     appeal_n: pd.DataFrame | None = None
     claims = done = 0
+    claims_per_chunk: list[int] = []
     try:
         for i, n in enumerate(sizes):
             chunk = _Chunk(index=i, claim_offset=claims, member_block=(i * block, block), book=book)
             port = generate(n, seed, start=start, months=months, price_fn=price_fn, _chunk=chunk)
             claims += port.truth["claims"]
+            claims_per_chunk.append(int(port.truth["claims"]))
             cl = port.claim_lines
             frame = export_frame(port)
             if i == 0:
@@ -2202,6 +2204,7 @@ def write_streaming(
         "chunks": len(sizes),
         "chunk_lines": chunk_lines,
         "lines_per_chunk": sizes,
+        "claims_per_chunk": claims_per_chunk,
         "child_seed": "numpy.random.SeedSequence(seed, spawn_key=(chunk,)), chunk = 0, 1, ...",
         "notes": (
             "Streamed demo: each chunk is a demo portfolio of its own lines (own claims, "
