@@ -165,3 +165,75 @@ def test_run_refuses_a_bad_scheduler_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(ParamsError, match="--scheduler 'badhost'.*tcp://HOST:PORT"):
         run_client(DEMO_PARAMS, scheduler="badhost", prepare_only=True, out=tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+def test_multi_part_dataset_reads_whole_in_the_original_order(tmp_path: Path) -> None:
+    lines = _lines(300).sample(frac=1.0, random_state=1).reset_index(drop=True)  # not sorted
+    path = partitions.reset(tmp_path / "c.parquet")
+    partitions.write_parts(lines, path, partitions.part_of(lines["claim_id"], 5))
+    assert len(partitions.parts(path)) == 5
+    pd.testing.assert_frame_equal(partitions.read_all(path), lines)
+    pd.testing.assert_frame_equal(partitions.read_all(path, ["billed"]), lines[["billed"]])
+    assert partitions.ROW not in partitions.column_names(path)
+    assert partitions.ROW not in partitions.read_part(path, 0).columns
+    # a dataset whose parts were written separately reads in the order it records
+    b = partitions.reset(tmp_path / "b.parquet")
+    for k, part in lines.groupby(partitions.part_of(lines["claim_id"], 3)):
+        partitions.write_part(part.sort_values(["claim_id", "line_no"]), b, int(k))
+    partitions.set_order(b, ["claim_id", "line_no"])
+    want = lines.sort_values(["claim_id", "line_no"], kind="stable", ignore_index=True)
+    pd.testing.assert_frame_equal(partitions.read_all(b), want)
+    partitions.reset(b)
+    assert partitions.order_of(b) == []
+
+
+def _bench_lines() -> pd.DataFrame:
+    """Charges whose code groups straddle the UCR minimum count (20) once split in parts."""
+    rng = np.random.default_rng(11)
+    n = 900
+    cpt = rng.choice(["99285", "99284", "99283", "27447", "72148"], n, p=[0.3, 0.3, 0.2, 0.1, 0.1])
+    return pd.DataFrame(
+        {
+            "claim_id": [f"C{i // 2:05d}" for i in range(n)],
+            "line_no": [i % 2 + 1 for i in range(n)],
+            "payer": rng.choice(["Acme Health", "Keystone Mutual", "Blue Plan"], n),
+            "specialty": "emergency_medicine",
+            "cpt": cpt,
+            "modifiers": rng.choice(["", "25", "26"], n, p=[0.8, 0.1, 0.1]),
+            "units": 1.0,
+            "unit_type": "UN",
+            "pos": "23",
+            "state": rng.choice(["NY", "NJ"], n),
+            "locality": rng.choice(["13202-01", "13202-02", "12402-01"], n),
+            "billed": np.round(rng.lognormal(7.0, 0.5, n), 2),
+            "allowed": 300.0,
+            "paid": 300.0,
+            "qpa": np.nan,
+            "claim_status": "paid",
+            "provider_npi": "1234567893",
+            "service_date": pd.Timestamp("2026-01-05")
+            + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+        }
+    )
+
+
+@pytest.mark.filterwarnings("ignore:PFS 2026")  # 2026 services priced on the bundled RVUs
+@pytest.mark.parametrize("scheduler", [None, "local:2"])
+def test_benchmark_parts_equal_the_one_table_ladder(tmp_path: Path, scheduler: str | None) -> None:
+    from oonplaybook import benchmark
+
+    lines = _bench_lines()
+    opts = {"year": 2026, "default_locality": "13202-01", "ucr_min_count": 20}
+    whole = benchmark.build_benchmarks(lines, **opts)
+    path = partitions.reset(tmp_path / "claim_lines.parquet")
+    partitions.write_parts(lines, path, partitions.part_of(lines["claim_id"], 4))
+    out = tmp_path / "benchmarks.parquet"
+    n = benchmark.build_benchmark_parts(path, out, scheduler=scheduler, **opts)
+    assert n == len(lines) and partitions.parts(out) == [0, 1, 2, 3]
+    got = partitions.read_all(out)
+    pd.testing.assert_frame_equal(got, whole, check_dtype=False)
+    # the test has teeth: percentiles taken per part (what a naive split does) are not these
+    naive = pd.concat(
+        [benchmark.build_benchmarks(p, **opts) for _, p in partitions.iter_parts(path)]
+    ).sort_values(["claim_id", "line_no"], ignore_index=True)
+    assert not np.allclose(naive["ucr_p80"], whole["ucr_p80"], equal_nan=True)
