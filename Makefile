@@ -10,8 +10,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_LINES ?= 20000
 DEMO_SEED ?= 20251
-# pytest-xdist workers for `make test` (CI has 2 cores; the stage kernels are single-threaded)
-TEST_WORKERS ?= 2
 
 # The PHI salt is never in the repository: use yours, or a random one made for this checkout.
 SALT_FILE := .oonplaybook-demo-salt
@@ -40,8 +38,7 @@ demo: $(VENV)/.installed data/demo/truth.json
 
 test: $(VENV)/.installed data/demo/truth.json
 	$(BIN)/pytest -m "not slow" --nbval --nbval-current-env \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly \
-	  -n $(TEST_WORKERS) --dist loadgroup tests
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly tests
 
 golden: $(VENV)/.installed data/demo/truth.json
 	$(BIN)/oonplaybook run params/demo.yaml --out tests/golden/demo --no-progress

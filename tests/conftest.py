@@ -57,12 +57,3 @@ def demo_run(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.status == "ok"
     return result.run_dir
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """For ``pytest -n 2 --dist loadgroup`` (make test): each test file runs whole on one
-    worker (its module fixtures are built once), and the golden notebooks run together, in
-    order, because each one reads the artifacts the one before it wrote."""
-    for item in items:
-        path = Path(str(item.path))
-        group = "golden-notebooks" if "golden" in path.parts else path.name
-        item.add_marker(pytest.mark.xdist_group(group))
