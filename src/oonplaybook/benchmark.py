@@ -441,11 +441,19 @@ class ClientWide:
     payers: tuple[str, ...]
 
 
-def _charge_window(service_dates: pd.Series | None) -> str:
-    if service_dates is not None and service_dates.notna().any():
-        sd = pd.to_datetime(service_dates)
-        return f"client charges {sd.min():%Y-%m-%d}..{sd.max():%Y-%m-%d}"
-    return "client charges (service dates unknown)"
+def _service_range(lines: pd.DataFrame) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """First and last service date of ``lines`` (``None``s when no line has one)."""
+    if "service_date" not in lines.columns:
+        return None, None
+    sd = pd.to_datetime(lines["service_date"]).dropna()
+    return (sd.min(), sd.max()) if len(sd) else (None, None)
+
+
+def _charge_window(lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> str:
+    """The UCR vintage: the service dates the client's charges span."""
+    if lo is None or hi is None:
+        return "client charges (service dates unknown)"
+    return f"client charges {lo:%Y-%m-%d}..{hi:%Y-%m-%d}"
 
 
 def _priced(
@@ -504,12 +512,7 @@ def client_wide_part(
     inputs = ucr_inputs(lines, billed_pos / charge_units, billed_pos / m_pos)
     for c in _UCR_KEYS:
         inputs[c] = inputs[c].astype("category")  # 10M lines: codes, not strings
-    sd = (
-        pd.to_datetime(lines["service_date"]).dropna()
-        if "service_date" in lines.columns
-        else pd.Series(dtype="datetime64[ns]")
-    )
-    lo, hi = (sd.min(), sd.max()) if len(sd) else (None, None)
+    lo, hi = _service_range(lines)
     return inputs, sorted(set(lines["payer"].astype("str"))), lo, hi
 
 
@@ -532,11 +535,7 @@ def combine_client_wide(
     )
     los = [s[2] for s in shares if s[2] is not None]
     his = [s[3] for s in shares if s[3] is not None]
-    window = (
-        f"client charges {min(los):%Y-%m-%d}..{max(his):%Y-%m-%d}"
-        if los
-        else "client charges (service dates unknown)"
-    )
+    window = _charge_window(min(los) if los else None, max(his) if his else None)
     payers = tuple(sorted({p for s in shares for p in s[1]}))
     return ClientWide(ucr=ucr_tables(inputs, percentiles), window=window, payers=payers)
 
@@ -612,7 +611,7 @@ def build_benchmarks(
     if client_wide is not None:
         window = client_wide.window
     else:
-        window = _charge_window(lines["service_date"] if "service_date" in lines.columns else None)
+        window = _charge_window(*_service_range(lines))
     out["ucr_source"] = pd.Series("client's billed charges", index=out.index, dtype="str")
     out["ucr_vintage"] = pd.Series(window, index=out.index, dtype="str")
     if fair_health is not None and not fair_health.empty:

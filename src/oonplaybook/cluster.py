@@ -39,8 +39,13 @@ def preserved_environ() -> Iterator[None]:
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        restore_environ(saved)
+
+
+def restore_environ(saved: dict[str, str]) -> None:
+    """Put ``os.environ`` back to ``saved`` (a ``dict(os.environ)`` taken earlier)."""
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 class ClusterError(RuntimeError):

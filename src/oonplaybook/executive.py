@@ -333,8 +333,9 @@ def data_vintages(run_dir: Path, claim_lines: pd.DataFrame, fee_schedule_year: i
     if bench_path.exists():
         cols = ["claim_id", "line_no", "medicare_vintage", "ucr_vintage", "fh_vintage"]
         cols += ["qpa_vintage", "tic_vintage"]
-        have = set(partitions.column_names(bench_path))
-        b = partitions.read_all(bench_path, columns=[c for c in cols if c in have])
+        from oonplaybook.benchmark import read_benchmarks
+
+        b = read_benchmarks(bench_path, cols)
         names = {
             "medicare_vintage": "Medicare",
             "ucr_vintage": "UCR",

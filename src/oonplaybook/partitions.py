@@ -63,13 +63,7 @@ def is_dataset(path: str | Path) -> bool:
 
 def column_names(path: str | Path) -> list[str]:
     """The columns of a table (a dataset folder or a single Parquet file), ``part`` excluded."""
-    p = Path(path)
-    if p.is_dir():
-        files = sorted(p.glob(f"{PART}=*/*.parquet"))
-        if not files:
-            return []
-        return [c for c in pq.read_schema(files[0]).names if c not in (PART, ROW)]
-    return list(pq.read_schema(p).names)
+    return [c for c in _schema_names(path) if c not in (PART, ROW)]
 
 
 def parts(path: str | Path) -> list[int]:
@@ -142,7 +136,7 @@ def read_all(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataF
     if len(ks) > 1 and not order and ROW in _schema_names(path):
         order = [ROW]
     want = None if columns is None else list(dict.fromkeys([*columns, *order]))
-    frames = [_read_part_with(path, k, want, keep_row=ROW in order) for k in ks]
+    frames = [read_part(path, k, want, keep_row=ROW in order) for k in ks]
     if not frames:
         return pd.DataFrame(columns=list(columns or []))
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -154,17 +148,10 @@ def read_all(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataF
 
 
 def _schema_names(path: str | Path) -> list[str]:
+    """Every column of the table's Parquet schema, hidden ones included."""
     p = Path(path)
     files = sorted(p.glob(f"{PART}=*/*.parquet")) if p.is_dir() else [p]
     return pq.read_schema(files[0]).names if files else []
-
-
-def _read_part_with(
-    path: str | Path, part: int, columns: list[str] | None, *, keep_row: bool
-) -> pd.DataFrame:
-    if columns is not None and keep_row and ROW not in columns:
-        columns = [*columns, ROW]
-    return read_part(path, part, columns, keep_row=keep_row)
 
 
 def write_part(frame: pd.DataFrame | pa.Table, path: str | Path, part: int) -> Path:

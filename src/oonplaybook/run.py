@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from oonplaybook import __version__
-from oonplaybook.cluster import BLAS_THREAD_VARS, preserved_environ
+from oonplaybook.cluster import BLAS_THREAD_VARS, preserved_environ, restore_environ
 from oonplaybook.config import ParamsError, RunConfig, load_config, resolve_inputs
 from oonplaybook.run_folder import (
     RunFolderError,
@@ -438,8 +438,7 @@ def run_client(
             manifest_error = e
         if local_cluster is not None:
             local_cluster.close()
-        os.environ.clear()
-        os.environ.update(env_backup)
+        restore_environ(env_backup)
         result.run_dir = finish(slot, failed=failed)
         if manifest_error is not None and not failed:
             raise io_error(manifest_error, work, "write manifest.json")
