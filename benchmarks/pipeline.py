@@ -42,7 +42,7 @@ _GEN = """
 import resource, sys
 from pathlib import Path
 from oonplaybook import demo
-demo.write_demo(demo.generate(lines=int(sys.argv[1]), seed=7), Path(sys.argv[2]))
+demo.write_streaming(Path(sys.argv[2]), lines=int(sys.argv[1]), seed=7)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 

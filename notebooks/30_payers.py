@@ -61,7 +61,7 @@ appeals = ctx.read_table("appeals") if ctx.artifact("appeals").exists() else Non
 lines, benchmark_source = attach_medicare(
     claim_lines, benchmarks, year=fee_schedule_year, locality=locality, strict=False
 )
-models = fit_all(lines, appeals, seed=seed)
+models = fit_all(lines, appeals, seed=seed, grouped=ctx.config.scale.grouped_fits(len(lines)))
 written = write_outputs(models, ctx.artifacts_dir)
 display(Markdown(pf.data_sentence(models, benchmark_source)))
 

@@ -99,3 +99,39 @@ def test_payment_cells_equal_the_line_fit(sim, with_break: bool) -> None:  # typ
         assert cell.smear[reg] == pytest.approx(v, rel=1e-9)
         assert cell.resid_q[reg] == pytest.approx(line.resid_q[reg], rel=1e-9, abs=1e-12)
     assert cell.breaks == line.breaks and cell.excluded == line.excluded
+
+
+def test_fit_all_grouped_gives_the_same_scorecard(sim) -> None:  # type: ignore[no-untyped-def]
+    """The whole stage on grouped fits: same scorecard ranks and flags, payer estimates within
+    the stated tolerance, and the grouped fits say so in their messages."""
+    from oonplaybook.payers import fit_all
+
+    cut = sim.truth["cutoff_date"]
+    line = fit_all(sim.claim_lines, sim.appeals, cutoff_date=cut, seed=3)
+    cell = fit_all(sim.claim_lines, sim.appeals, cutoff_date=cut, seed=3, grouped=True)
+    assert line.denial is not None and cell.denial is not None
+    assert any("covariate cells" in m for m in cell.denial.messages)
+    assert not any("covariate cells" in m for m in line.denial.messages)
+    a, b = line.denial.payer_table, cell.denial.payer_table
+    assert list(a["payer"]) == list(b["payer"])
+    assert np.max(np.abs(np.log(b["odds_ratio"]) - np.log(a["odds_ratio"]))) < 1e-3
+    pa, pb = line.payment.table.set_index("term"), cell.payment.table.set_index("term")
+    np.testing.assert_allclose(pb["estimate"], pa["estimate"], rtol=1e-9)
+    sa, sb = line.scorecard(), cell.scorecard()
+    assert list(sa["payer"]) == list(sb["payer"])
+    assert list(sa["rank"]) == list(sb["rank"])
+
+
+@pytest.mark.parametrize(
+    ("mode", "lines", "expected"),
+    [
+        ("auto", 999_999, False),
+        ("auto", 1_000_000, True),
+        ("lines", 10**8, False),
+        ("grouped", 10, True),
+    ],
+)
+def test_scale_settings_choose_grouped_fits(mode: str, lines: int, expected: bool) -> None:
+    from oonplaybook.config import ScaleSettings
+
+    assert ScaleSettings(payer_models=mode).grouped_fits(lines) is expected

@@ -251,6 +251,12 @@ class ScaleSettings(_Strict):
         1_000_000, ge=1, description="with payer_models 'auto', lines from which fits are grouped"
     )
 
+    def grouped_fits(self, lines: int) -> bool:
+        """Whether the payer models fit on grouped sufficient statistics for ``lines`` lines."""
+        if self.payer_models == "auto":
+            return lines >= self.grouped_from_lines
+        return self.payer_models == "grouped"
+
     @field_validator("scheduler")
     @classmethod
     def _sched(cls, v: str | None) -> str | None:

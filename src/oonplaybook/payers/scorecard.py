@@ -443,9 +443,14 @@ def fit_all(
     cutoff_date: str | pd.Timestamp | None = None,
     seed: int = 0,
     alpha: float = 0.05,
+    grouped: bool = False,
 ) -> PayerModels:
     """Fit every payer model on canonical claim lines (with ``medicare_allowed`` for the payment
-    models) and an optional appeal history; never raises for thin data, records why instead."""
+    models) and an optional appeal history; never raises for thin data, records why instead.
+
+    ``grouped=True`` fits the denial logit and the payment model on sufficient statistics
+    (counts and sums per covariate cell; see docs/scale.md for the tolerances against the
+    line-level fits); the time-to-pay model switches to its exact grouped-time form by size."""
     clock = time.perf_counter()
     missing = [c for c in REQUIRED if c not in claim_lines.columns]
     if missing:
@@ -482,21 +487,23 @@ def fit_all(
         pm.errors["improper_er"] = str(e)
         pm.shortfalls["improper_er"] = e.per_payer
     try:
-        pm.denial = fit_denial(claims, pm.improper_er.flagged if pm.improper_er else [])
+        pm.denial = fit_denial(
+            claims, pm.improper_er.flagged if pm.improper_er else [], grouped=grouped
+        )
     except InsufficientDataError as e:
         pm.errors["denial"] = str(e)
         pm.shortfalls["denial"] = e.per_payer
     lap("denial")
     try:
         paid = paid_lines(lines)
-        first = fit_payment(paid)
+        first = fit_payment(paid, grouped=grouped)
         lap("payment")
         used = paid[~paid["payer"].isin(list(first.excluded))]
         used = used.assign(y=first.y_used.reindex(used.index).fillna(used["y"]))
         idx = monthly_index(used, first.family_effects_of(used["family"]))
         pm.drift = drift_scan(idx, alpha=alpha, seed=seed)
         lap("drift")
-        pm.payment = fit_payment(paid, pm.drift.breaks)
+        pm.payment = fit_payment(paid, pm.drift.breaks, grouped=grouped)
         lap("payment")
         pm.repricer = repricer_fingerprint(paid)
         lap("repricer")
