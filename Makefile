@@ -10,6 +10,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_LINES ?= 20000
 DEMO_SEED ?= 20251
+# pytest-xdist workers for `make test` (CI has 2 cores; the stage kernels are single-threaded).
+# Test files go whole to a worker (--dist loadfile: module fixtures built once); the golden
+# notebooks run after, in one process and in order, since each reads the artifacts the one
+# before it wrote and nbval runs a notebook's cells in one kernel.
+TEST_WORKERS ?= 2
 
 # The PHI salt is never in the repository: use yours, or a random one made for this checkout.
 SALT_FILE := .oonplaybook-demo-salt
@@ -37,8 +42,9 @@ demo: $(VENV)/.installed data/demo/truth.json
 	$(BIN)/oonplaybook run params/demo.yaml --no-progress
 
 test: $(VENV)/.installed data/demo/truth.json
-	$(BIN)/pytest -m "not slow" --nbval --nbval-current-env \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly tests
+	$(BIN)/pytest -m "not slow" -p no:randomly -n $(TEST_WORKERS) --dist loadfile --ignore=tests/golden tests
+	$(BIN)/pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	  -p no:randomly tests/golden
 
 golden: $(VENV)/.installed data/demo/truth.json
 	$(BIN)/oonplaybook run params/demo.yaml --out tests/golden/demo --no-progress
