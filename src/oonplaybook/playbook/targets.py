@@ -639,16 +639,22 @@ def _route_uncertainty(worklist: pd.DataFrame, priors: Any = None) -> tuple[pd.S
     return group, kappa
 
 
-def _theta(u: np.ndarray, gidx: np.ndarray, p: np.ndarray, kappa: np.ndarray) -> np.ndarray:
+def _triples(gidx: np.ndarray, p: np.ndarray, kappa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (group, p, kappa) triples of the rows and each row's triple: computed once per
+    interval, not per simulation chunk (a sort of every row, the hot spot at 1M lines)."""
+    pc = np.clip(p, 1e-6, 1 - 1e-6)
+    trip, inv = np.unique(np.column_stack([gidx, pc, kappa]), axis=0, return_inverse=True)
+    return trip, inv.ravel()
+
+
+def _theta(u: np.ndarray, trip: np.ndarray, inv: np.ndarray) -> np.ndarray:
     """Win/success probabilities (sims x rows): Beta(kappa p, kappa (1 - p)) quantile of one
     uniform per group, so rows of a group move together (one quantile per distinct triple)."""
     from scipy.stats import beta as beta_dist
 
-    pc = np.clip(p, 1e-6, 1 - 1e-6)
-    trip, inv = np.unique(np.column_stack([gidx, pc, kappa]), axis=0, return_inverse=True)
     g = trip[:, 0].astype("int64")
     th = beta_dist.ppf(u[:, g], trip[:, 2] * trip[:, 1], trip[:, 2] * (1 - trip[:, 1]))
-    return th[:, inv.ravel()]
+    return th[:, inv]
 
 
 def recovery_columns(
@@ -729,10 +735,10 @@ def recovery_interval(
     totals = np.empty(n_sims)
     chunk = max(1, min(n_sims, 1_000_000 // max(len(w), 1)))
     done = 0
-    kap = kappa.to_numpy()
+    trip, inv = _triples(gidx, p, kappa.to_numpy())
     while done < n_sims:
         m = min(chunk, n_sims - done)
-        th = _theta(rng.random((m, len(groups))), gidx, p, kap)
+        th = _theta(rng.random((m, len(groups))), trip, inv)
         # one uniform per outcome unit; rows of a batch are won or lost together
         u = rng.random((m, len(units)))[:, uidx]
         x = (u < th).astype("float64")
