@@ -56,4 +56,3 @@ def demo_run(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_client(DEMO_PARAMS, out=out, progress=False)
     assert result.status == "ok"
     return result.run_dir
-
