@@ -52,7 +52,8 @@ rng = plots.setup_notebook(seed)
 
 # %%
 result = ingest_paths(
-    ctx.input_paths(), salt=resolve_salt(), mapping=mapping, base=ctx.params_base
+    ctx.input_paths(), salt=resolve_salt(), mapping=mapping, base=ctx.params_base,
+    workers=ctx.config.scale.ingest_workers,
 )
 result.write(ctx.artifacts_dir, n_parts=ctx.n_parts(len(result.claim_lines)))
 claim_lines = result.claim_lines

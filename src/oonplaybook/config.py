@@ -250,6 +250,13 @@ class ScaleSettings(_Strict):
     grouped_from_lines: int = Field(
         1_000_000, ge=1, description="with payer_models 'auto', lines from which fits are grouped"
     )
+    ingest_workers: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="processes that read the 835s at ingest (the result is the same); default: "
+        "one per core (at most 4) from 32 MB of 835s on, else one",
+    )
 
     def grouped_fits(self, lines: int) -> bool:
         """Whether the payer models fit on grouped sufficient statistics for ``lines`` lines."""

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from oonplaybook import schema
 from oonplaybook.config import resolve_inputs
+from oonplaybook.ingest import remit_pool
 from oonplaybook.ingest.claim_instances import assign_remits, resolve_billed_instances
 from oonplaybook.ingest.deliveries import DeliveryIndex, Transaction
 from oonplaybook.ingest.deliveries import describe as describe_trn
@@ -243,11 +244,66 @@ def _reason_kind(reason: str) -> str:
     return re.sub(r"\b\d+\b", "N", r)
 
 
+def _pool_835(
+    files: list[Path], base: Path | None, salt: str, workers: int | None
+) -> remit_pool.PendingPool | None:
+    """The 835s the ingest loop will read, being read ahead on several processes while the loop
+    reads the other files (None: the loop reads them, in this process). The loop's own choice of files (by content, duplicates of an
+    earlier delivery skipped) is replayed on a throwaway :class:`DeliveryIndex`; any surprise
+    (an unreadable or odd file) leaves the reading to the loop, which reports it."""
+    if workers is not None and workers <= 1:
+        return None
+    try:
+        total = sum(p.stat().st_size for p in files)
+        if remit_pool.auto_workers(total, workers) <= 1:
+            return None
+        index = DeliveryIndex()
+        todo: list[tuple[Path, str]] = []
+        for path in files:
+            name = _display_name(path, base)
+            data = path.read_bytes()
+            if classify(data, name) != _Kind.X835:
+                continue
+            if index.duplicate_of(data, name, path) is None:
+                todo.append((path, name))
+                index.repeated_transactions(data, name, path)
+        n = remit_pool.auto_workers(sum(p.stat().st_size for p, _ in todo), workers)
+    except Exception:  # noqa: BLE001 - the loop raises the proper error for this file
+        return None
+    return remit_pool.start_pooled(todo, salt, n) if n > 1 else None
+
+
 def ingest_paths(  # noqa: C901 - orchestration
-    paths: Sequence[str | Path], *, salt: str, mapping: str = "auto", base: Path | None = None
+    paths: Sequence[str | Path],
+    *,
+    salt: str,
+    mapping: str = "auto",
+    base: Path | None = None,
+    workers: int | None = None,
 ) -> IngestResult:
-    """Read 835/837P/CSV/XLSX inputs (files, folders, globs) into the canonical tables + report."""
+    """Read 835/837P/CSV/XLSX inputs (files, folders, globs) into the canonical tables + report.
+
+    ``workers`` processes read the 835s (:mod:`.remit_pool`; None: one per core from 32 MB of
+    835s on, else one); the result is the same whatever the number."""
     files = _expand(paths, base)
+    pending = _pool_835(files, base, salt, workers)
+    try:
+        return _ingest(files, salt=salt, mapping=mapping, base=base, pending=pending)
+    finally:
+        if pending is not None:
+            pending.close()
+
+
+def _ingest(  # noqa: C901 - orchestration
+    files: list[Path],
+    *,
+    salt: str,
+    mapping: str,
+    base: Path | None,
+    pending: remit_pool.PendingPool | None,
+) -> IngestResult:
+    """:func:`ingest_paths` on expanded files, the 835s maybe being read by ``pending``."""
+    pool: remit_pool.PooledRemits | None = None
     remit_reader = Remit835Reader(salt)
     billed: list[pd.DataFrame] = []
     outcome_rows: list[pd.DataFrame] = []
@@ -292,7 +348,13 @@ def ingest_paths(  # noqa: C901 - orchestration
             )
             warnings.append(f"{name}: duplicate delivery of {dup_of} (same TRN and content)")
         elif kind == _Kind.X835:
-            st = remit_reader.add(data, name)
+            if pending is not None:  # the first 835: wait for the children (None if one failed)
+                pool, pending = pending.result(), None
+            if pool is not None:
+                st, n_walk_warnings = pool.take(name)
+            else:
+                st = remit_reader.add(data, name)
+                n_walk_warnings = len(st["warnings"])
             totals["bpr"] += st["bpr_total_cents"]
             totals["plb"] += st["plb_cents"]
             totals["clp_paid"] += st["clp_paid_cents"]
@@ -312,7 +374,7 @@ def ingest_paths(  # noqa: C901 - orchestration
                 versions=st["versions"],
                 encoding=st["encoding"],
                 balance_failures=0,
-                warnings=len(st["warnings"]),
+                warnings=n_walk_warnings,
             )
             remit_stats.append((info, st))
             repeated = deliveries.repeated_transactions(data, name, path)
@@ -370,8 +432,14 @@ def ingest_paths(  # noqa: C901 - orchestration
         per_file.append(info)
 
     _release()
-    remits = remit_reader.build(consume=True)
-    contacts = remit_reader.contacts
+    if pool is not None:
+        if pool._next != len(pool.names):
+            raise RuntimeError(f"835 pool: {len(pool.names) - pool._next} files read ahead unused")
+        remits, contacts = pool.remits, pool.contacts
+        del pool
+    else:
+        remits = remit_reader.build(consume=True)
+        contacts = remit_reader.contacts
     del remit_reader  # its column buffers (Python lists, ~1 GB at 1M lines) are spent
     _release()
     for info, st in remit_stats:
