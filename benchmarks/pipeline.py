@@ -87,6 +87,8 @@ def _children(pid: int) -> list[tuple[int, str]]:
 def _kind(cmd: str) -> str:
     if "ipykernel" in cmd:
         return "kernel"
+    if "_remit_worker" in cmd:
+        return "835 reader"  # ingest's child processes (oonplaybook.ingest.remit_pool)
     if "distributed" in cmd or "dask" in cmd or "multiprocessing" in cmd:
         return "dask worker"
     return "other"
@@ -145,8 +147,11 @@ def run_once(lines: int, work: Path, data: Path, scheduler: str | None) -> dict:
     r["runner_mb"] = peaks[proc.pid]
     r["kernel_mb"] = {name: peaks[pid] for name, pid in zip(r["stages"], kernels, strict=False)}
     r["worker_mb"] = [peaks[pid] for pid in order if kinds[pid] == "dask worker"]
+    r["reader_mb"] = [peaks[pid] for pid in order if kinds[pid] == "835 reader"]
     r["other_mb"] = [peaks[pid] for pid in order if kinds[pid] == "other"]
-    r["peak_mb"] = max([r["runner_mb"], *r["kernel_mb"].values(), *r["worker_mb"], *r["other_mb"]])
+    r["peak_mb"] = max(
+        [r["runner_mb"], *r["kernel_mb"].values(), *r["worker_mb"], *r["reader_mb"], *r["other_mb"]]
+    )
     return r
 
 
@@ -177,6 +182,8 @@ def main() -> int:
             stages = "  ".join(f"{k}={v:.1f}s" for k, v in r["stages"].items())
             kern = "  ".join(f"{k[:2]}={v:,.0f}" for k, v in r["kernel_mb"].items())
             workers = f" | dask workers {max(r['worker_mb']):,.0f} MB" if r["worker_mb"] else ""
+            if r["reader_mb"]:
+                workers += f" | 835 readers {max(r['reader_mb']):,.0f} MB"
             print(
                 f"{n:>10,} lines: {stages} | run total {r['total']:.1f}s | "
                 f"{n / r['total']:,.0f} lines/s | peak RSS MB: runner {r['runner_mb']:,.0f}, "

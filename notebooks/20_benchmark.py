@@ -54,7 +54,7 @@ settings = ctx.config.benchmark
 multiple_kinds = {c: "multiple" for c in ("median", "ci_low", "ci_high", "p25", "p75", "spread_p75_over_p25")}
 
 # %%
-claim_lines = ctx.read_table("claim_lines")
+claim_lines = ctx.read_table("claim_lines", columns=coding.CHECK_COLUMNS)  # what this chapter reads
 fair_health, allowed_amounts = bm.read_benchmark_inputs(
     ctx.resolve(settings.fair_health_file),
     [ctx.resolve(p) for p in settings.allowed_amounts_files],

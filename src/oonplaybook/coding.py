@@ -95,6 +95,8 @@ REQUIRED_COLUMNS = (
     "claim_status",
     "carc",
 )
+#: Every claim-line column the coding check reads (a stage reads only these, not the table).
+CHECK_COLUMNS = (*REQUIRED_COLUMNS, "billed", "paid")
 
 
 class CodingInputError(ValueError):

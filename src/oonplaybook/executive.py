@@ -389,6 +389,18 @@ def _rules_note(as_of: date, overrides: dict[str, str] | None) -> str:
     return "Federal IDR rules: " + rule_version(as_of, overrides or None).note()
 
 
+#: The claim-line columns the summary reads (the rest of a 10M-line table stays on disk).
+_SUMMARY_COLUMNS = (
+    "claim_id",
+    "line_no",
+    "service_date",
+    "specialty",
+    "billed",
+    "paid",
+    "claim_status",
+)
+
+
 def build_summary(
     run_dir: str | Path,
     *,
@@ -404,7 +416,13 @@ def build_summary(
     run_dir = Path(run_dir)
     art = run_dir / "artifacts"
     cl_path = art / "claim_lines.parquet"
-    claim_lines = partitions.read_all(cl_path) if cl_path.exists() else pd.DataFrame()
+    claim_lines = (
+        partitions.read_all(
+            cl_path, columns=[c for c in _SUMMARY_COLUMNS if c in partitions.column_names(cl_path)]
+        )
+        if cl_path.exists()
+        else pd.DataFrame()
+    )
     worklist = _read_csv(art / "worklist.csv")
     batches = _read_csv(art / "idr_batches.csv")
     scorecard = _read_csv(art / "scorecard.csv")

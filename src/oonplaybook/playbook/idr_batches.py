@@ -21,6 +21,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from oonplaybook import idr, nsa
@@ -122,19 +123,26 @@ def prior_columns(
         sd.dt.year.astype("Int64").astype("str") + "Q" + sd.dt.quarter.astype("Int64").astype("str")
     ).where(sd.notna(), "")
     qpa = pd.to_numeric(lines["qpa"], errors="coerce")
-    band = qpa.map(lambda v: qpa_band(float(v)) if v == v and v >= 0 else "all")
-    key = pd.DataFrame({"s": spec, "b": band, "q": quarter})
-    uniq = key.drop_duplicates()
-    vals = {}
-    for s_, b_, q_ in uniq.itertuples(index=False):
-        c = pri.cell(s_, None if b_ == "all" else _band_mid(b_), q_ or None)
-        vals[(s_, b_, q_)] = (c.win_probability, c.award_multiple_of_qpa, c.win_concentration)
-    t = [vals[k] for k in zip(key["s"], key["b"], key["q"], strict=True)]
+    # bands and prior cells worked out per distinct value, then taken by position (a per-line
+    # Python lookup took ~3 s per call at 1M lines)
+    bands = {v: qpa_band(float(v)) for v in qpa.dropna().unique() if v >= 0}
+    band = qpa.map(bands).fillna("all").astype("str")
+    key = pd.DataFrame({"s": spec.to_numpy(), "b": band.to_numpy(), "q": quarter.to_numpy()})
+    uniq = key.drop_duplicates().reset_index(drop=True)
+    cells = [
+        pri.cell(s_, None if b_ == "all" else _band_mid(b_), q_ or None)
+        for s_, b_, q_ in uniq.itertuples(index=False)
+    ]
+    pos = pd.MultiIndex.from_frame(uniq).get_indexer(pd.MultiIndex.from_frame(key))
     idx = lines.index
+
+    def col(values: list[float]) -> pd.Series:
+        return pd.Series(np.asarray(values, dtype="float64")[pos], index=idx, dtype="float64")
+
     return (
-        pd.Series([v[0] for v in t], index=idx, dtype="float64"),
-        pd.Series([v[1] for v in t], index=idx, dtype="float64"),
-        pd.Series([v[2] for v in t], index=idx, dtype="float64"),
+        col([c.win_probability for c in cells]),
+        col([c.award_multiple_of_qpa for c in cells]),
+        col([c.win_concentration for c in cells]),
     )
 
 

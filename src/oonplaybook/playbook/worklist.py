@@ -857,9 +857,11 @@ def link_idr_batches(
     )
     per_claim = d.groupby("claim_id", sort=True).agg(
         ev=("ev_in_batch", "sum"),
-        batch_id=("batch_id", lambda s: ":".join(sorted(set(s)))),
         worth=("_worth", "any"),  # any of the claim's batches is worth filing
     )
+    # the claim's distinct batches, sorted and ":"-joined (one sort, not one per claim)
+    ids = d[["claim_id", "batch_id"]].drop_duplicates().sort_values(["claim_id", "batch_id"])
+    per_claim["batch_id"] = ids.groupby("claim_id", sort=True)["batch_id"].agg(":".join)
     nsa_open = w["route"].isin(["open_negotiation", "idr"]) & w["status"].eq("open")
     m = nsa_open & isin(w["claim_id"], per_claim.index)
     claims_m = w.loc[m, "claim_id"]
