@@ -94,6 +94,35 @@ def _kind(cmd: str) -> str:
     return "other"
 
 
+def _cell_seconds(run_dir: Path, stages: list[str]) -> dict[str, float]:
+    """Seconds per code cell of the executed notebooks (papermill's own timings), keyed
+    "stage #n: first source line"."""
+    out: dict[str, float] = {}
+    for stage in stages:
+        nb = run_dir / f"{stage}.ipynb"
+        if not nb.exists():
+            continue
+        cells = [c for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"]
+        for n, c in enumerate(cells, start=1):
+            secs = (c.get("metadata", {}).get("papermill", {}) or {}).get("duration") or 0.0
+            src = "".join(c["source"]).strip().splitlines()
+            out[f"{stage[:2]} #{n}: {(src[0] if src else '')[:60]}"] = float(secs)
+    return out
+
+
+def _print_cells(results: dict[int, dict], top: int = 12) -> None:
+    """The slowest cells at the largest size, with their growth against the smallest size
+    (the steps that grow faster than the lines are the ones to fix first)."""
+    small, big = min(results), max(results)
+    a, b = results[small].get("cells", {}), results[big].get("cells", {})
+    if not a or not b or small == big:
+        return
+    print(f"slowest cells at {big:,} lines (growth vs {small:,}; lines grew {big / small:.0f}x):")
+    for k in sorted(b, key=b.get, reverse=True)[:top]:
+        ratio = b[k] / a[k] if a.get(k) else float("nan")
+        print(f"  {b[k]:8.1f} s  {a.get(k, float('nan')):7.1f} s  {ratio:5.1f}x  {k}")
+
+
 def generate(lines: int, data: Path) -> tuple[float, float]:
     """Generate the demo client of ``lines`` lines in ``data`` (its own process): seconds, MB."""
     t0 = time.perf_counter()
@@ -143,6 +172,7 @@ def run_once(lines: int, work: Path, data: Path, scheduler: str | None) -> dict:
     if proc.returncode:
         raise SystemExit(f"run of {lines:,} lines failed:\n{err[-4000:]}")
     r = json.loads(out.strip().splitlines()[-1])
+    r["cells"] = _cell_seconds(run_dir, list(r["stages"]))
     kernels = [pid for pid in order if kinds[pid] == "kernel"]
     r["runner_mb"] = peaks[proc.pid]
     r["kernel_mb"] = {name: peaks[pid] for name, pid in zip(r["stages"], kernels, strict=False)}
@@ -199,6 +229,8 @@ def main() -> int:
                 f"cost ratio {big:,}/{small:,} lines (baseline: the {small:,}-line run): "
                 f"{ratio:.2f}x for {big / small:.0f}x the lines"
             )
+    if len(results) >= 2:
+        _print_cells(results)
     checks = []
     if 1_000_000 in results:
         r = results[1_000_000]

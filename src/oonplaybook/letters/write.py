@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from oonplaybook.letters import contexts as cx
@@ -277,14 +278,18 @@ def with_letter_files(worklist: pd.DataFrame, index: pd.DataFrame) -> pd.DataFra
         for b, f, t in zip(index["batch_id"], index["file"], index["letter_type"], strict=True)
         if t == "idr_offer_brief"
     }
-    letter = [
-        by_key.get((str(c), str(r), str(k)), "")
-        for c, r, k in zip(w["claim_id"], w["route"], w["rank"], strict=True)
-    ]
-    for i, (t, b) in enumerate(
-        zip(w["letter_type"], w.get("batch_id", pd.Series([""] * len(w))), strict=True)
-    ):
-        if t == "idr_offer_brief" and not letter[i]:
+    # a few hundred letters against a worklist of up to millions of rows: only the rows that
+    # can have one are looked up one by one (the claims with a letter, the offer-brief rows)
+    letter = np.full(len(w), "", dtype=object)
+    ids = {c for c, _r, _k in by_key}
+    cand = np.flatnonzero(w["claim_id"].astype("str").isin(ids).to_numpy())
+    cid, route, rank = (w[c].to_numpy(dtype=object) for c in ("claim_id", "route", "rank"))
+    for i in cand:
+        letter[i] = by_key.get((str(cid[i]), str(route[i]), str(rank[i])), "")
+    batch = w["batch_id"].to_numpy(dtype=object) if "batch_id" in w else np.full(len(w), "", object)
+    for i in np.flatnonzero(w["letter_type"].astype("str").eq("idr_offer_brief").to_numpy()):
+        if not letter[i]:
+            b = batch[i]
             first = str(b).split(":")[0] if str(b) not in ("", "nan") else ""
             letter[i] = briefs.get(first, "")
     w["letter"] = pd.Series(letter, index=w.index, dtype="str")
