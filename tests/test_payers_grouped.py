@@ -135,3 +135,23 @@ def test_scale_settings_choose_grouped_fits(mode: str, lines: int, expected: boo
     from oonplaybook.config import ScaleSettings
 
     assert ScaleSettings(payer_models=mode).grouped_fits(lines) is expected
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_a_level_that_predicts_the_outcome_is_left_out_not_fatal(
+    claims: pd.DataFrame, grouped: bool
+) -> None:
+    """A 3-claim specialty whose claims are all paid has no finite MLE (at 3M demo lines it made
+    the grouped Newton's matrix singular): its claims are left out and said so, and the fit
+    equals the fit without them."""
+    adj = claims[claims["adjudicated"]]
+    few = adj[~adj["denied"]].index[:3]
+    odd = claims.copy()
+    odd["specialty"] = odd["specialty"].astype("str")
+    odd.loc[few, "specialty"] = "rare_specialty"
+    er = improper_er_denials(claims).flagged
+    got = fit_denial(odd, er, grouped=grouped, billed_bin=0.0)
+    want = fit_denial(odd.drop(index=few), er, grouped=grouped, billed_bin=0.0)
+    assert any("'rare_specialty': its 3 claims are all paid" in m for m in got.messages)
+    assert got.n_obs == want.n_obs == int(adj.shape[0]) - 3
+    pd.testing.assert_frame_equal(got.table, want.table)

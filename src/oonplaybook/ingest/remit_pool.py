@@ -14,13 +14,7 @@ so the error it raises is the one the serial reader raises, at the same file.
 
 from __future__ import annotations
 
-import os
-import pickle
-import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from oonplaybook import child_calls
 from oonplaybook.ingest.x12 import Remit835Reader, RemitRead
 
 #: 835 bytes from which ``workers=None`` reads on several processes (~120k lines): below it
@@ -45,11 +40,7 @@ def auto_workers(total_bytes: int, workers: int | None = None) -> int:
         return max(1, int(workers))
     if total_bytes < PARALLEL_MIN_BYTES:
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_AUTO_WORKERS))
+    return max(1, min(child_calls.cores(), MAX_AUTO_WORKERS))
 
 
 def batches(sizes: Sequence[int], n: int) -> list[range]:
@@ -155,51 +146,22 @@ def _stitch(parts: list[dict[str, Any]]) -> tuple[RemitRead, dict[str, set[str]]
 
 
 class PendingPool:
-    """835 batches being read by child processes (``python -m oonplaybook.ingest._remit_worker``,
-    not multiprocessing, whose spawn re-runs the caller's script or notebook launcher) while
-    the caller goes on (the export is read meanwhile). Each job, the PHI salt included, goes in
-    on stdin, never on a command line; each result comes back as a pickle in a temp folder."""
+    """835 batches being read by child processes (:mod:`oonplaybook.child_calls`) while the
+    caller goes on (the export is read meanwhile)."""
 
     def __init__(self, files: Sequence[tuple[Path, str]], runs: list[range], salt: str) -> None:
         self.names = [n for _, n in files]
-        self._tmp = tempfile.TemporaryDirectory(prefix="oonplaybook-835-")
-        self._procs: list[subprocess.Popen[bytes]] = []
-        self._outs: list[Path] = []
-        self._threads = ThreadPoolExecutor(max_workers=len(runs))
-        self._futs = []
-        for k, run in enumerate(runs):
-            out = Path(self._tmp.name) / f"batch-{k}.pickle"
-            job = {
-                "paths": [str(files[i][0]) for i in run],
-                "names": [files[i][1] for i in run],
-                "salt": salt,
-                "out": str(out),
-            }
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "oonplaybook.ingest._remit_worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            self._procs.append(proc)
-            self._outs.append(out)
-            self._futs.append(self._threads.submit(proc.communicate, pickle.dumps(job)))
+        self._calls = child_calls.Calls(
+            "oonplaybook.ingest.remit_pool:_read_batch",
+            [([str(files[i][0]) for i in run], [files[i][1] for i in run], salt) for run in runs],
+        )
 
     def result(self) -> PooledRemits | None:
         """Wait for every batch and stitch them; None when any failed (then read serially)."""
         try:
-            parts = []
-            for proc, fut, out in zip(self._procs, self._futs, self._outs, strict=True):
-                fut.result()
-                if proc.returncode != 0:
-                    return None
-                with open(out, "rb") as fh:
-                    parts.append(pickle.load(fh))  # noqa: S301 - our own child's output
-                out.unlink()
+            parts = self._calls.results()
         except Exception:  # noqa: BLE001 - any failure: the serial reader reports it properly
             return None
-        finally:
-            self.close()
         remits, contacts = _stitch(parts)
         return PooledRemits(
             names=self.names,
@@ -212,13 +174,8 @@ class PendingPool:
         )
 
     def close(self) -> None:
-        """Stop any child still running and remove the temp folder (idempotent)."""
-        for proc in self._procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        self._threads.shutdown(wait=True)
-        self._tmp.cleanup()
+        """Stop any child still running (idempotent)."""
+        self._calls.close()
 
 
 def start_pooled(files: Sequence[tuple[Path, str]], salt: str, workers: int) -> PendingPool | None:

@@ -21,7 +21,7 @@ import pandas as pd
 from oonplaybook.letters import contexts as cx
 from oonplaybook.letters import select as sel
 from oonplaybook.letters.audiences import LETTER_TYPES, internal_content, merge_fields_in
-from oonplaybook.letters.render import markdown_to_docx, render_markdown
+from oonplaybook.letters.render import render_markdown, write_docx_all
 
 INDEX_FILE = "index.csv"
 INTERNAL_DIR = "internal"
@@ -152,6 +152,7 @@ def write_letters(
             "«CONTACT_NAME», «CONTACT_PHONE» and «CONTACT_EMAIL» to fill before sending"
         )
     index: list[dict[str, Any]] = []
+    docx_jobs: list[tuple[str, str]] = []
     for w in rows.to_dict("records"):
         kind = w["letter_type"]
         template = LETTER_TYPES[kind].template_name
@@ -174,7 +175,19 @@ def write_letters(
         md = render_markdown(template, **ctx)
         _check(kind, md, f"worklist rank {w['rank']} (claim {w['claim_id']})")
         index.append(
-            _write(out, stem, kind, md, docx, w=w, lines=cl, data=data, warnings=[], batch=None)
+            _write(
+                out,
+                stem,
+                kind,
+                md,
+                docx,
+                w=w,
+                lines=cl,
+                data=data,
+                warnings=[],
+                batch=None,
+                docx_jobs=docx_jobs,
+            )
         )
     for b in chosen_batches.to_dict("records"):
         ctx, warn = cx.brief_context(b, data, sender)
@@ -202,8 +215,10 @@ def write_letters(
                 data=data,
                 warnings=warn,
                 batch=b,
+                docx_jobs=docx_jobs,
             )
         )
+    write_docx_all(docx_jobs)
     idx = pd.DataFrame(index, columns=INDEX_COLUMNS)
     idx.to_csv(out / INDEX_FILE, index=False)
     cov = sel.coverage(
@@ -224,11 +239,13 @@ def _write(
     data: cx.LetterData,
     warnings: list[str],
     batch: Mapping[str, Any] | None,
+    docx_jobs: list[tuple[str, str]],
 ) -> dict[str, Any]:
-    """Write one letter (.md, .docx) and its cover note; return its index row."""
+    """Write one letter (.md; its .docx queued on ``docx_jobs``) and its cover note; return
+    its index row."""
     (out / f"{stem}.md").write_text(md, encoding="utf-8")
     if docx:
-        markdown_to_docx(md, out / f"{stem}.docx")
+        docx_jobs.append((md, str(out / f"{stem}.docx")))  # written together at the end
     fields = merge_fields_in(md)
     note = cx.cover_note(
         kind,

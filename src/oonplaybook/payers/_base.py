@@ -222,7 +222,14 @@ def logit_grouped(
         it += 1
         p = 1 / (1 + np.exp(-(x @ beta)))
         w = n * p * (1 - p)
-        step = np.linalg.solve((x * w[:, None]).T @ x, x.T @ (k - n * p))
+        try:
+            step = np.linalg.solve((x * w[:, None]).T @ x, x.T @ (k - n * p))
+        except np.linalg.LinAlgError:
+            raise InsufficientDataError(
+                f"grouped logit: the information matrix became singular at Newton step {it} "
+                "(a combination of covariates predicts the outcome perfectly); the model is "
+                "left out of this run"
+            ) from None
         beta = beta + step
         if np.max(np.abs(step)) < tol:
             break

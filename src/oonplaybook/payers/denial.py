@@ -196,6 +196,41 @@ def denial_cells(claims: pd.DataFrame, billed_bin: float = GROUPED_BILLED_BIN) -
     return cells.reset_index().astype({"n": "int64", "k": "int64"})
 
 
+#: Covariates whose levels are checked for perfect prediction before the denial fit.
+SEPARATION_COLUMNS = ("specialty", "family", "pos_group")
+
+
+def drop_separated_levels(
+    d: pd.DataFrame, columns: tuple[str, ...] = SEPARATION_COLUMNS
+) -> tuple[pd.DataFrame, list[tuple[str, str, int, int]]]:
+    """Claims of covariate levels that are all denied or all paid left out, with what was
+    left out as (column, level, claims, denials).
+
+    Such a level predicts the outcome perfectly: its coefficient has no finite MLE and Newton
+    walks off to infinity until the Hessian is singular (a 3-claim blank specialty did that at
+    3M lines). Leaving those claims out is the usual treatment (Stata's logit does the same) and
+    leaves every other estimate the MLE of the remaining claims. Repeated until no level is
+    separated (leaving claims out can separate another level)."""
+    gone: list[tuple[str, str, int, int]] = []
+    for _ in range(10):
+        drop = np.zeros(len(d), dtype=bool)
+        for col in columns:
+            if col not in d:
+                continue
+            key = d[col].astype("str")
+            agg = d["denied"].astype("int64").groupby(key, sort=True).agg(["size", "sum"])
+            sep = agg[(agg["sum"] == 0) | (agg["sum"] == agg["size"])]
+            if len(agg) < 2 or sep.empty:
+                continue
+            for lv, r in sep.iterrows():
+                gone.append((col, str(lv), int(r["size"]), int(r["sum"])))
+            drop |= key.isin(sep.index).to_numpy()
+        if not drop.any():
+            break
+        d = d.loc[~drop]
+    return d, gone
+
+
 def fit_denial(
     claims: pd.DataFrame,
     er_flagged: list[str] | None = None,
@@ -231,6 +266,7 @@ def fit_denial(
             excluded,
         )
     d = d[d["payer"].isin(payers)]
+    d, separated = drop_separated_levels(d)
     er = [p for p in (er_flagged or []) if p in payers]
     if grouped:
         cells = denial_cells(d, billed_bin)
@@ -246,9 +282,15 @@ def fit_denial(
         # than IRLS's QR of the full design on 10^5-10^6 claims (same MLE, same sandwich SEs)
         start = np.zeros(x.shape[1])
         start[0] = np.log(y.mean() / (1 - y.mean()))
-        res = sm.GLM(y, x, family=sm.families.Binomial()).fit(
-            method="newton", start_params=start, cov_type="HC0", maxiter=100
-        )
+        try:
+            res = sm.GLM(y, x, family=sm.families.Binomial()).fit(
+                method="newton", start_params=start, cov_type="HC0", maxiter=100
+            )
+        except np.linalg.LinAlgError:
+            raise InsufficientDataError(
+                "denial logit: the information matrix is singular (a combination of covariates "
+                "predicts the outcome perfectly); the model is left out of this run"
+            ) from None
         params, cov = np.asarray(res.params), np.asarray(res.cov_params())
         frame, wts = d, None
 
@@ -288,6 +330,11 @@ def fit_denial(
         }
     )
     msgs = [f"payer {p} excluded: {why}" for p, why in sorted(excluded.items())]
+    msgs += [
+        f"{col} {lv!r}: its {n} claims are all {'denied' if k else 'paid'} (it predicts the "
+        "outcome perfectly, so its odds ratio is infinite); those claims are left out of the fit"
+        for col, lv, n, k in separated
+    ]
     if dropped:
         msgs.append(f"terms dropped as aliased (nested in another factor): {', '.join(dropped)}")
     for p in er:
@@ -318,6 +365,7 @@ def fit_denial(
 
 __all__ = [
     "DenialResult",
+    "drop_separated_levels",
     "ImproperERResult",
     "denial_cells",
     "fit_denial",
