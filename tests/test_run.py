@@ -154,6 +154,31 @@ def test_failed_stage_is_kept_and_named(
     assert not (tmp_path / "run").exists() and not (tmp_path / ".run.partial").exists()
 
 
+def test_a_killed_kernel_is_reported_as_memory_with_the_client_size(
+    tmp_path: Path, demo_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage kernel killed by the system (what the OOM killer does at 10M lines on 23 GB)
+    fails the run with what the client needs and what to do, not "failed outside a notebook"."""
+    nb_dir = tmp_path / "nbs"
+    shutil.copytree(REPO / "notebooks", nb_dir)
+    import nbformat
+
+    nb = nbformat.read(nb_dir / "10_ingest.ipynb", as_version=4)
+    nb.cells.append(
+        nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    )
+    nbformat.write(nb, nb_dir / "10_ingest.ipynb")
+    monkeypatch.setenv("OONPLAYBOOK_NOTEBOOKS", str(nb_dir))
+    with pytest.raises(RunFailed) as e:
+        run_client(DEMO_PARAMS, out=tmp_path / "run", progress=False, only="10_ingest")
+    msg = str(e.value)
+    assert "10_ingest.ipynb: the stage's kernel died" in msg and "memory" in msg
+    assert "20,003 claim lines" in msg and "split the client" in msg
+    manifest = json.loads((tmp_path / "run.failed" / "manifest.json").read_text())
+    assert manifest["error"]["ename"] == "DeadKernelError"
+    assert manifest["stages"]["10_ingest"]["status"] == "failed"
+
+
 def test_missing_salt_fails_before_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = yaml.safe_load(DEMO_PARAMS.read_text())
     data["phi_salt_env"] = "NO_SUCH_SALT_VAR"

@@ -235,6 +235,45 @@ def execute_stage(
     )
 
 
+#: Peak memory per claim line of the largest stage (the playbook kernel), measured at 1M and
+#: 3M lines (docs/scale.md): the stages still hold the whole client.
+PEAK_BYTES_PER_LINE = 3_600
+
+
+def machine_memory_gb() -> float:
+    """Physical memory of this machine in GB (0 when the OS does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 1e9
+    except (ValueError, OSError, AttributeError):
+        return 0.0
+
+
+def kernel_died_message(stage: str, work: Path) -> str:
+    """What to tell the user when a stage's kernel dies: the system killed it, and at this
+    scale that is almost always memory, so say how much the client needs and what to do."""
+    lines = None
+    report = work / "artifacts" / "ingest_report.json"
+    if report.exists():
+        try:
+            lines = int(json.loads(report.read_text()).get("accepted_lines"))
+        except (ValueError, TypeError, OSError):
+            lines = None
+    have = machine_memory_gb()
+    size = (
+        f"this client has {lines:,} claim lines and the stages hold the whole client "
+        f"(about {PEAK_BYTES_PER_LINE / 1e3:.1f} KB per line at peak, so ~"
+        f"{lines * PEAK_BYTES_PER_LINE / 1e9:.1f} GB)"
+        if lines is not None
+        else "the ingest stage itself died (its peak grows with the inputs)"
+    )
+    return (
+        f"{stage}.ipynb: the stage's kernel died (killed by the system, most often for lack of "
+        f"memory): {size}; this machine has {have:.1f} GB. Run it on a machine with more "
+        "memory, or split the client into several params files (by payer or service period), "
+        "or lower scale.ingest_workers if ingest died"
+    )
+
+
 def start_local_cluster(workers: int) -> Any:
     """A ``dask.distributed`` local cluster of ``workers`` single-threaded processes for one run."""
     from distributed import LocalCluster
@@ -268,6 +307,7 @@ def run_client(
     reuse an earlier run's artifacts); any other folder is refused (:class:`RunFolderError`).
     Write failures raise :class:`OutputIOError` naming the folder and the fix.
     """
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     if run_id is not None:
@@ -370,6 +410,17 @@ def run_client(
                         prepare_only=prepare_only,
                         execution_timeout=execution_timeout,
                     )
+                except DeadKernelError:
+                    secs = round(time.perf_counter() - t0, 2)
+                    manifest["stages"][stage] = {"seconds": secs, "status": "failed"}
+                    msg = kernel_died_message(stage, work)
+                    result.error = msg
+                    manifest["error"] = {
+                        "notebook": f"{stage}.ipynb",
+                        "ename": "DeadKernelError",
+                        "evalue": msg,
+                    }
+                    raise RunFailed(f"{cfg.client}: {msg}") from None
                 except PapermillExecutionError as e:
                     secs = round(time.perf_counter() - t0, 2)
                     manifest["stages"][stage] = {"seconds": secs, "status": "failed"}
