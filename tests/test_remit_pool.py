@@ -48,7 +48,10 @@ def test_batches_are_contiguous_balanced_and_complete() -> None:
 def test_auto_workers_start_from_the_size_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(remit_pool.child_calls, "cores", lambda: 6)
     assert remit_pool.auto_workers(remit_pool.PARALLEL_MIN_BYTES - 1) == 1
-    assert remit_pool.auto_workers(remit_pool.PARALLEL_MIN_BYTES) == remit_pool.MAX_AUTO_WORKERS
+    assert (
+        remit_pool.auto_workers(remit_pool.PARALLEL_MIN_BYTES)
+        == remit_pool.child_calls.MAX_PROCESSES
+    )
     assert remit_pool.auto_workers(10, workers=3) == 3
 
 

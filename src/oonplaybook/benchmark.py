@@ -907,8 +907,7 @@ def read_benchmarks(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
         raise FileNotFoundError(
             f"{path}: benchmarks artifact is missing; run the 20_benchmark stage first"
         )
-    have = set(partitions.column_names(path))
-    return partitions.read_all(path, columns=[c for c in dict.fromkeys(columns) if c in have])
+    return partitions.read_present(path, columns)
 
 
 def read_benchmark_inputs(

@@ -35,6 +35,16 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+#: Most child processes a batch of work starts by default (each holds its batch in memory).
+MAX_PROCESSES = 4
+
+
+def processes() -> int:
+    """How many children to split work over by default: one per core, at most
+    :data:`MAX_PROCESSES`."""
+    return max(1, min(cores(), MAX_PROCESSES))
+
+
 def resolve(func: str) -> Any:
     """The function named ``"package.module:function"``."""
     mod, _, name = func.partition(":")

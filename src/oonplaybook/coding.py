@@ -23,6 +23,7 @@ policy indicators (CMS RVU file documentation: GLOB DAYS, MULT PROC, BILAT SURG,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,9 +142,11 @@ def _prepare(lines: pd.DataFrame) -> pd.DataFrame:
     L["cpt"] = L["cpt"].astype("str").str.strip().str.upper()
     L["mods"] = L["modifiers"].fillna("").astype("str").str.upper()
     L["ncci_mod"] = _ncci_modifiers(L["mods"])
-    cc, cu = pd.factorize(L["carc"].fillna("").astype("str"), use_na_sentinel=False)
-    cu = pd.Series(cu, dtype="str").str.upper().str.split("-").str[-1].str.strip()
-    carc = pd.Series(cu.to_numpy(dtype=object)[cc], index=L.index, dtype="str")
+    carc = _per_distinct(
+        L["carc"].fillna("").astype("str"),
+        lambda u: u.str.upper().str.split("-").str[-1].str.strip(),
+        "str",
+    )
     L["carc_code"] = carc
     status = L["claim_status"].fillna("").astype("str")
     L["stage"] = np.where(status == "pending", "pre_submission", "remitted")
@@ -154,12 +157,19 @@ def _prepare(lines: pd.DataFrame) -> pd.DataFrame:
     return L
 
 
+def _per_distinct(
+    s: pd.Series, fn: Callable[[pd.Series], pd.Series], dtype: str = "object"
+) -> pd.Series:
+    """``fn(s)`` worked out once per distinct string of ``s`` and taken back to every row (a
+    client's millions of lines hold a few hundred modifier or CARC strings)."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=False)
+    per = fn(pd.Series(uniq, dtype="str"))
+    return pd.Series(per.to_numpy(dtype=object)[codes], index=s.index, dtype=dtype)
+
+
 def _ncci_modifiers(mods: pd.Series) -> pd.Series:
-    """The NCCI-associated modifiers of each ":"-joined modifier string, ","-joined (worked
-    out once per distinct string: a client has a few hundred, not millions)."""
-    codes, uniq = pd.factorize(mods, use_na_sentinel=False)
-    per = _ncci_modifiers_of(pd.Series(uniq, dtype="str"))
-    return pd.Series(per.to_numpy(dtype=object)[codes], index=mods.index, dtype="object")
+    """The NCCI-associated modifiers of each ":"-joined modifier string, ","-joined."""
+    return _per_distinct(mods, _ncci_modifiers_of)
 
 
 def _ncci_modifiers_of(mods: pd.Series) -> pd.Series:

@@ -417,11 +417,7 @@ def build_summary(
     art = run_dir / "artifacts"
     cl_path = art / "claim_lines.parquet"
     claim_lines = (
-        partitions.read_all(
-            cl_path, columns=[c for c in _SUMMARY_COLUMNS if c in partitions.column_names(cl_path)]
-        )
-        if cl_path.exists()
-        else pd.DataFrame()
+        partitions.read_present(cl_path, _SUMMARY_COLUMNS) if cl_path.exists() else pd.DataFrame()
     )
     worklist = _read_csv(art / "worklist.csv")
     batches = _read_csv(art / "idr_batches.csv")
@@ -584,11 +580,9 @@ def summary_for_run(
     cl_path = run_dir / "artifacts" / "claim_lines.parquet"
     claim_lines = None
     if cl_path.exists():
-        from oonplaybook.partitions import column_names
-
-        have = set(column_names(cl_path))
-        cols = [c for c in ("remit_date", "submitted_date", "service_date") if c in have]
-        claim_lines = partitions.read_all(cl_path, columns=cols)
+        claim_lines = partitions.read_present(
+            cl_path, ("remit_date", "submitted_date", "service_date")
+        )
     return build_summary(
         run_dir,
         client_name=config.client_name or config.client,

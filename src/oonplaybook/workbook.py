@@ -747,11 +747,7 @@ def run_facts(run_dir: str | Path, config: Any = None) -> RunFacts:
     cl_path = run_dir / "artifacts" / "claim_lines.parquet"
     as_of = period = None
     if cl_path.exists():
-        from oonplaybook.partitions import column_names
-
-        have = set(column_names(cl_path))
-        cols = [c for c in ("remit_date", "submitted_date", "service_date") if c in have]
-        dates = partitions.read_all(cl_path, columns=cols)
+        dates = partitions.read_present(cl_path, ("remit_date", "submitted_date", "service_date"))
         if params:
             cfg = RunConfig.model_validate(params)
             ctx = StageContext(config=cfg, run_dir=run_dir, params_base=run_dir)

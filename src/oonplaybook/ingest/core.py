@@ -244,13 +244,25 @@ def _reason_kind(reason: str) -> str:
     return re.sub(r"\b\d+\b", "N", r)
 
 
-def _pool_835(
+@dataclass
+class _ReadAhead:
+    """What the pre-pass settled for the ingest loop: the 835s being read by child processes and
+    each 835's delivery verdict (duplicate of which file; re-sent transactions), worked out once
+    on the index the report then reads."""
+
+    pending: remit_pool.PendingPool | None
+    deliveries: DeliveryIndex
+    verdicts: dict[Path, tuple[str | None, list[tuple[Transaction, str]]]]
+
+
+def _read_ahead(
     files: list[Path], base: Path | None, salt: str, workers: int | None
-) -> remit_pool.PendingPool | None:
-    """The 835s the ingest loop will read, being read ahead on several processes while the loop
-    reads the other files (None: the loop reads them, in this process). The loop's own choice of files (by content, duplicates of an
-    earlier delivery skipped) is replayed on a throwaway :class:`DeliveryIndex`; any surprise
-    (an unreadable or odd file) leaves the reading to the loop, which reports it."""
+) -> _ReadAhead | None:
+    """Start reading the 835s the ingest loop will read on several processes, while the loop
+    reads the other files (None: the loop reads them in this process). The loop's own choice of
+    files (by content, duplicates of an earlier delivery skipped) is made here, in the loop's
+    order, and handed to it; any surprise (an unreadable or odd file) leaves everything to the
+    loop, which reports it."""
     if workers is not None and workers <= 1:
         return None
     try:
@@ -258,22 +270,28 @@ def _pool_835(
         if remit_pool.auto_workers(total, workers) <= 1:
             return None
         index = DeliveryIndex()
+        verdicts: dict[Path, tuple[str | None, list[tuple[Transaction, str]]]] = {}
         todo: list[tuple[Path, str]] = []
         for path in files:
             name = _display_name(path, base)
             data = path.read_bytes()
             if classify(data, name) != _Kind.X835:
                 continue
-            if index.duplicate_of(data, name, path) is None:
+            dup_of = index.duplicate_of(data, name, path)
+            repeated = []
+            if dup_of is None:
                 todo.append((path, name))
-                index.repeated_transactions(data, name, path)
+                repeated = index.repeated_transactions(data, name, path)
+            verdicts[path] = (dup_of, repeated)
         n = remit_pool.auto_workers(sum(p.stat().st_size for p, _ in todo), workers)
     except Exception:  # noqa: BLE001 - the loop raises the proper error for this file
         return None
-    return remit_pool.start_pooled(todo, salt, n) if n > 1 else None
+    if n <= 1:
+        return None
+    return _ReadAhead(remit_pool.start_pooled(todo, salt, n), index, verdicts)
 
 
-def ingest_paths(  # noqa: C901 - orchestration
+def ingest_paths(
     paths: Sequence[str | Path],
     *,
     salt: str,
@@ -286,12 +304,12 @@ def ingest_paths(  # noqa: C901 - orchestration
     ``workers`` processes read the 835s (:mod:`.remit_pool`; None: one per core from 32 MB of
     835s on, else one); the result is the same whatever the number."""
     files = _expand(paths, base)
-    pending = _pool_835(files, base, salt, workers)
+    ahead = _read_ahead(files, base, salt, workers)
     try:
-        return _ingest(files, salt=salt, mapping=mapping, base=base, pending=pending)
+        return _ingest(files, salt=salt, mapping=mapping, base=base, ahead=ahead)
     finally:
-        if pending is not None:
-            pending.close()
+        if ahead is not None and ahead.pending is not None:
+            ahead.pending.close()
 
 
 def _ingest(  # noqa: C901 - orchestration
@@ -300,9 +318,10 @@ def _ingest(  # noqa: C901 - orchestration
     salt: str,
     mapping: str,
     base: Path | None,
-    pending: remit_pool.PendingPool | None,
+    ahead: _ReadAhead | None,
 ) -> IngestResult:
-    """:func:`ingest_paths` on expanded files, the 835s maybe being read by ``pending``."""
+    """:func:`ingest_paths` on expanded files, the 835s maybe being read ahead."""
+    pending = ahead.pending if ahead is not None else None
     pool: remit_pool.PooledRemits | None = None
     remit_reader = Remit835Reader(salt)
     billed: list[pd.DataFrame] = []
@@ -319,7 +338,7 @@ def _ingest(  # noqa: C901 - orchestration
         ["bpr", "plb", "clp_paid", "clp_billed", "clp_presp", "claims_in_file"], 0
     )
     lines_read = 0
-    deliveries = DeliveryIndex()
+    deliveries = ahead.deliveries if ahead is not None else DeliveryIndex()
     duplicate_deliveries: list[dict[str, str]] = []
     repeated_tx: dict[str, list[tuple[Transaction, str]]] = {}
     for order, path in enumerate(files):
@@ -330,7 +349,12 @@ def _ingest(  # noqa: C901 - orchestration
             raise IngestError(f"{name}: cannot read the file ({e}); check permissions") from None
         kind = classify(data, name)
         info: dict[str, Any] = {"file": name, "kind": kind}
-        dup_of = deliveries.duplicate_of(data, name, path) if kind == _Kind.X835 else None
+        dup_of, repeated = None, []
+        if kind == _Kind.X835:
+            if ahead is not None:
+                dup_of, repeated = ahead.verdicts[path]
+            else:
+                dup_of = deliveries.duplicate_of(data, name, path)
         if dup_of is not None:
             trn = describe_trn(data)
             info.update(duplicate_of=dup_of, claims=0, lines=0)
@@ -377,7 +401,8 @@ def _ingest(  # noqa: C901 - orchestration
                 warnings=n_walk_warnings,
             )
             remit_stats.append((info, st))
-            repeated = deliveries.repeated_transactions(data, name, path)
+            if ahead is None:
+                repeated = deliveries.repeated_transactions(data, name, path)
             if repeated:
                 _drop_repeated_totals(repeated, totals)
                 repeated_tx[name] = repeated
@@ -433,8 +458,8 @@ def _ingest(  # noqa: C901 - orchestration
 
     _release()
     if pool is not None:
-        if pool._next != len(pool.names):
-            raise RuntimeError(f"835 pool: {len(pool.names) - pool._next} files read ahead unused")
+        if pool.unused:
+            raise RuntimeError(f"835 pool: {pool.unused} files read ahead unused")
         remits, contacts = pool.remits, pool.contacts
         del pool
     else:

@@ -29,18 +29,15 @@ from oonplaybook.ingest.x12 import Remit835Reader, RemitRead
 #: starting the processes (~2 s each, they import pandas) costs more than it saves.
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 
-#: Most processes ``workers=None`` starts (each holds its batch's buffers).
-MAX_AUTO_WORKERS = 4
-
 
 def auto_workers(total_bytes: int, workers: int | None = None) -> int:
-    """How many processes read ``total_bytes`` of 835s: ``workers`` when given, else one per
-    available core (at most :data:`MAX_AUTO_WORKERS`) from :data:`PARALLEL_MIN_BYTES` on."""
+    """How many processes read ``total_bytes`` of 835s: ``workers`` when given, else
+    :func:`child_calls.processes` (one per core, at most 4) from :data:`PARALLEL_MIN_BYTES` on."""
     if workers is not None:
         return max(1, int(workers))
     if total_bytes < PARALLEL_MIN_BYTES:
         return 1
-    return max(1, min(child_calls.cores(), MAX_AUTO_WORKERS))
+    return child_calls.processes()
 
 
 def batches(sizes: Sequence[int], n: int) -> list[range]:
@@ -73,7 +70,6 @@ def _read_batch(paths: list[str], names: list[str], salt: str) -> dict[str, Any]
         "n_walk": n_walk,
         "remits": remits,
         "contacts": reader.contacts,
-        "fast_files": reader.fast_files,
     }
 
 
@@ -86,9 +82,13 @@ class PooledRemits:
     remits: RemitRead
     contacts: dict[str, set[str]]
     workers: int
-    fast_files: int
     walk_warnings: list[int]  # per file, its warnings when walked (before the build adds any)
     _next: int = field(default=0, repr=False)
+
+    @property
+    def unused(self) -> int:
+        """Files read ahead that :meth:`take` has not handed out (0 once the loop is done)."""
+        return len(self.names) - self._next
 
     def take(self, name: str) -> tuple[dict[str, Any], int]:
         """The stats of the next file, which must be ``name`` (the caller's loop order), and
@@ -169,7 +169,6 @@ class PendingPool:
             remits=remits,
             contacts=contacts,
             workers=len(parts),
-            fast_files=sum(b["fast_files"] for b in parts),
             walk_warnings=[n for b in parts for n in b["walk_warnings"]],
         )
 

@@ -215,13 +215,13 @@ def write_docx_batch(jobs: list[tuple[str, str]]) -> int:
 
 
 def write_docx_all(jobs: list[tuple[str, str]]) -> None:
-    """Write every (markdown, path) .docx, on up to 4 child processes from
+    """Write every (markdown, path) .docx, on :func:`child_calls.processes` children from
     :data:`PARALLEL_DOCX_MIN` letters on (the files are byte-identical either way: each is
     saved deterministically). A child's failure re-runs the writing here, so the error names
     the letter."""
     from oonplaybook import child_calls
 
-    n = min(child_calls.cores(), 4) if len(jobs) >= PARALLEL_DOCX_MIN else 1
+    n = child_calls.processes() if len(jobs) >= PARALLEL_DOCX_MIN else 1
     if n <= 1:
         write_docx_batch(jobs)
         return
