@@ -151,3 +151,27 @@ def test_demo_worklist_is_coherent_and_bills_no_protected_patient(plan: dict) ->
     assert (open_["letter_type"] == open_["route"].map(ROUTE_LETTER_TYPE)).all()
     assert (open_["expected_recovery"] > 0).all()  # $0 write-offs are not open items
     assert not open_["route"].eq("write_off").any()
+
+
+def test_worklist_in_chunks_of_claims_equals_the_whole_client_worklist(plan: dict) -> None:
+    """Issue 16: the per-claim work runs on chunks of whole claims; the rows, their order and
+    dtypes do not depend on the chunk size (here 7 chunks of ~3k lines against one)."""
+    cl, nsa, as_of = plan["cl"], plan["nsa"], plan["as_of"]
+    bench = benchmark.build_benchmarks(cl, year=2025, default_locality="13202-01")
+    profiles = load_profiles(sorted(set(cl["specialty"]) - {""}))
+    tg = pb.build_targets(bench, None, None, profiles, S, claim_lines=cl, nsa_assessment=nsa)
+    kw = dict(as_of=as_of, settings=S, profiles=profiles, appeals=plan["appeals"])
+    whole = pb.build_worklist(cl, bench, nsa, tg, None, **kw)
+    chunked = pb.build_worklist(cl, bench, nsa, tg, None, chunk_lines=3000, **kw)
+    assert len(whole) > 1000
+    pd.testing.assert_frame_equal(chunked, whole)
+    # and the chunks really were several, each of whole claims
+    from oonplaybook.partitions import claim_chunks
+
+    chunks = list(claim_chunks([cl, nsa, None], chunk_lines=3000))
+    assert len(chunks) == 7
+    assert sum(len(c[0]) for c in chunks) == len(cl)
+    assert all(c[2] is None for c in chunks)
+    ids = [set(c[0]["claim_id"]) for c in chunks]
+    assert sum(len(i) for i in ids) == cl["claim_id"].nunique()  # no claim in two chunks
+    assert all(set(c[1]["claim_id"]) <= i for c, i in zip(chunks, ids, strict=True))

@@ -175,3 +175,5 @@ def test_write_csv_is_byte_identical_to_pandas(tmp_path):
         df.to_csv(want, index=False)
         got = write_csv(df, tmp_path / "out.csv").read_bytes().decode("utf-8")
         assert got == want.getvalue()
+        blocks = write_csv(df, tmp_path / "blocks.csv", block_rows=4).read_bytes().decode("utf-8")
+        assert blocks == want.getvalue()  # rows assembled in blocks of 4: the same bytes

@@ -238,3 +238,26 @@ __all__ = [
     "write_part",
     "write_parts",
 ]
+
+
+def claim_chunks(
+    frames: Sequence[pd.DataFrame | None], *, chunk_lines: int, key: str = "claim_id"
+) -> Iterator[list[pd.DataFrame | None]]:
+    """The claim-keyed ``frames`` cut into chunks of whole claims, about ``chunk_lines`` rows of
+    ``frames[0]`` each (chunk = :func:`part_of` the claim key), so per-claim work holds one
+    chunk's temporaries at a time instead of the whole client's.
+
+    Every frame is cut by the same hash, so a claim's rows are in the same chunk in every frame;
+    a frame without ``key`` (or ``None``) is passed whole to every chunk. One chunk (the frames
+    themselves, uncopied) when ``frames[0]`` has at most ``chunk_lines`` rows.
+    """
+    n = max(1, math.ceil(len(frames[0]) / max(1, chunk_lines))) if frames[0] is not None else 1
+    if n == 1:
+        yield list(frames)
+        return
+    codes = [part_of(f[key], n) if f is not None and key in f.columns else None for f in frames]
+    for i in range(n):
+        yield [
+            f if c is None else f.iloc[np.flatnonzero(c == i)].reset_index(drop=True)
+            for f, c in zip(frames, codes, strict=True)
+        ]

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from oonplaybook.config import PlaybookSettings
+from oonplaybook.partitions import claim_chunks
 from oonplaybook.playbook import appeals as ap
 from oonplaybook.playbook._adapters import isin, join_assessment, line_frame
 from oonplaybook.playbook.idr_batches import idr_offer
@@ -131,6 +132,10 @@ _ROUTE_ACTION: dict[str, str] = {
     "write_off": "Approve the write-off",
 }
 
+
+#: Lines per chunk of :func:`build_worklist`'s per-claim work: its temporaries are ~2 KB per
+#: line of the chunk (measured at 1M lines), so 250k lines bound them to ~0.5 GB at any size.
+WORKLIST_CHUNK_LINES = 250_000
 
 WORKLIST_COLUMNS = [
     "rank",
@@ -550,6 +555,7 @@ def build_worklist(
     appeals: pd.DataFrame | None = None,
     priors: Any = None,
     coding: pd.DataFrame | None = None,
+    chunk_lines: int | None = None,
 ) -> pd.DataFrame:
     """Every underpaid or denied claim with route, deadline, expected recovery, probability and priority.
 
@@ -561,7 +567,46 @@ def build_worklist(
     lost items, ties by claim id. ``as_of`` is the date deadlines count to (params or data
     cut-off). Patient bills follow the protections table (:func:`patient_bill_limits`): none
     where balance billing is not allowed, never more than ``max_patient_bill``.
+
+    The per-claim work runs on chunks of whole claims (``chunk_lines`` lines each, default
+    :data:`WORKLIST_CHUNK_LINES`; :func:`oonplaybook.partitions.claim_chunks`) and only the
+    ranking sees every row, so the temporaries are one chunk's, not the client's (issue 16);
+    the rows are the same whatever the chunk size (every row is one claim's, the sort is total).
     """
+    rows = []
+    for cl, bm, nsa_c, cod in claim_chunks(
+        [claim_lines, benchmarks, nsa_assessment, coding],
+        chunk_lines=chunk_lines or WORKLIST_CHUNK_LINES,
+    ):
+        part = _worklist_rows(
+            cl, bm, nsa_c, targets, scorecard, as_of=as_of, settings=settings,
+            profiles=profiles, appeals=appeals, priors=priors, coding=cod,
+        )  # fmt: skip
+        if len(part):
+            rows.append(part)
+    if not rows:
+        return pd.DataFrame(columns=WORKLIST_COLUMNS)
+    agg = rows[0] if len(rows) == 1 else pd.concat(rows, ignore_index=True)
+    del rows
+    return _rank(agg)[WORKLIST_COLUMNS]
+
+
+def _worklist_rows(
+    claim_lines: pd.DataFrame,
+    benchmarks: pd.DataFrame | None,
+    nsa_assessment: pd.DataFrame | None,
+    targets: pd.DataFrame,
+    scorecard: pd.DataFrame | None,
+    *,
+    as_of: date,
+    settings: PlaybookSettings,
+    profiles: Mapping[str, Any] | Sequence[Any] | None,
+    appeals: pd.DataFrame | None,
+    priors: Any,
+    coding: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """:func:`build_worklist`'s rows for the claims in ``claim_lines``, not yet ranked (no
+    ``priority`` or ``rank``); empty when none of the claims is underpaid or denied."""
     lines = line_frame(claim_lines, benchmarks)
     lines = join_assessment(lines, nsa_assessment)
     lines = lines.reset_index(drop=True)
@@ -588,7 +633,7 @@ def build_worklist(
     )
     lines = lines[problem].copy()
     if lines.empty:
-        return pd.DataFrame(columns=WORKLIST_COLUMNS)
+        return lines.iloc[:0]
     lines = attach_coding(lines, coding)
     lim = lines[["claim_id"]].merge(limits, on="claim_id", how="left")
     lines["patient_bill_allowed"] = lim["balance_bill_allowed"].fillna(True).to_numpy()
@@ -694,7 +739,7 @@ def build_worklist(
     )
     agg["documents_needed"] = _documents(agg, profiles)
     agg["batch_id"] = ""
-    agg = _finalise(agg)
+    agg = _row_columns(agg)
     for c in (
         "at_stake",
         "expected_recovery",
@@ -707,10 +752,15 @@ def build_worklist(
         "paid",
     ):
         agg[c] = agg[c].astype("float64").round(2)
-    return agg[WORKLIST_COLUMNS]
+    return agg
 
 
 def _finalise(agg: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_row_columns`, then rank."""
+    return _rank(_row_columns(agg))
+
+
+def _row_columns(agg: pd.DataFrame) -> pd.DataFrame:
     """The columns that follow from route and status (letter type, letter, action), then rank.
 
     Only open rows need a letter. ``letter`` is empty here: the letters package sets it to the
@@ -726,7 +776,7 @@ def _finalise(agg: pd.DataFrame) -> pd.DataFrame:
     from oonplaybook.playbook.targets import recovery_columns  # 90% range (issue 14)
 
     agg[["expected_recovery_low", "expected_recovery_high"]] = recovery_columns(agg)
-    return _rank(agg)
+    return agg
 
 
 def _actions(agg: pd.DataFrame) -> pd.Series:
