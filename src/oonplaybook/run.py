@@ -22,9 +22,6 @@ from typing import Any
 
 from oonplaybook import __version__
 from oonplaybook.cluster import BLAS_THREAD_VARS, preserved_environ, restore_environ
-
-#: mimalloc's delay (ms) before freed memory goes back to the system; 0 for the stage kernels.
-KERNEL_ALLOCATOR_VAR = "MIMALLOC_PURGE_DELAY"
 from oonplaybook.config import ParamsError, RunConfig, load_config, resolve_inputs
 from oonplaybook.run_folder import (
     RunFolderError,
@@ -42,6 +39,9 @@ from oonplaybook.run_folder import (
     write_final_manifest,
     write_manifest,
 )
+
+#: mimalloc's delay (ms) before freed memory goes back to the system; 0 for the stage kernels.
+KERNEL_ALLOCATOR_VAR = "MIMALLOC_PURGE_DELAY"
 
 #: Stage notebooks, run in this order. Each reads the previous stages' artifacts.
 STAGES: tuple[str, ...] = ("10_ingest", "20_benchmark", "30_payers", "40_playbook")
