@@ -876,16 +876,29 @@ def coherence_problems(
 
 
 def _rank(agg: pd.DataFrame) -> pd.DataFrame:
-    """Priority = EV x urgency; sort open items by it, then in-progress, write-offs, resolved, lost."""
-    agg = agg.copy()
-    agg["priority"] = (agg["expected_recovery"].clip(lower=0) * agg["urgency"]).round(2)
+    """Priority = EV x urgency; sort open items by it, then in-progress, write-offs, resolved, lost.
+
+    The order is found on the four sort keys alone and the rows are taken once (one copy of
+    the worklist, not the four a whole-frame sort makes: the peak of stage 40 at 1M lines).
+    """
+    priority = (agg["expected_recovery"].clip(lower=0) * agg["urgency"]).round(2)
     order = agg["status"].map({s: i for i, s in enumerate(STATUSES)}).fillna(len(STATUSES))
-    agg = agg.assign(_o=order).sort_values(
-        ["_o", "priority", "claim_id", "route"], ascending=[True, False, True, True], kind="stable"
+    keys = pd.DataFrame(
+        {
+            "_o": order.to_numpy(),
+            "priority": priority.to_numpy(),
+            "claim_id": agg["claim_id"].to_numpy(),
+            "route": agg["route"].to_numpy(),
+        }
     )
-    agg = agg.drop(columns="_o").reset_index(drop=True)
-    agg["rank"] = np.arange(1, len(agg) + 1)
-    return agg
+    pos = keys.sort_values(
+        list(keys.columns), ascending=[True, False, True, True], kind="stable"
+    ).index.to_numpy()
+    del keys
+    out = agg.take(pos).reset_index(drop=True)
+    out["priority"] = priority.to_numpy()[pos]
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out
 
 
 def link_idr_batches(
