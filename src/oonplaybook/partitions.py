@@ -166,9 +166,11 @@ def read_all(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataF
         for c in names:
             arrays.append(tab.column(c).take(idx))
             tab = tab.drop_columns([c])
-        del tab
-        return _to_pandas(pa.Table.from_arrays(arrays, schema=schema))
-    return _to_pandas(tab.select(names))
+        tab = pa.Table.from_arrays(arrays, schema=schema)
+        del arrays  # the table alone holds the columns, so converting can free each one
+    else:
+        tab = tab.select(names)  # the unselected columns are released here
+    return _to_pandas(tab)
 
 
 def read_present(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
@@ -243,27 +245,6 @@ def write_parts(frame: pd.DataFrame, path: str | Path, part_col: str | np.ndarra
     return written
 
 
-__all__ = [
-    "ORDER_FILE",
-    "PART",
-    "ROW",
-    "column_names",
-    "is_dataset",
-    "iter_parts",
-    "n_parts",
-    "order_of",
-    "part_of",
-    "parts",
-    "read_all",
-    "read_part",
-    "read_present",
-    "reset",
-    "set_order",
-    "write_part",
-    "write_parts",
-]
-
-
 def claim_chunks(
     frames: Sequence[pd.DataFrame | None], *, chunk_lines: int, key: str = "claim_id"
 ) -> Iterator[list[pd.DataFrame | None]]:
@@ -285,3 +266,25 @@ def claim_chunks(
             f if c is None else f.iloc[np.flatnonzero(c == i)].reset_index(drop=True)
             for f, c in zip(frames, codes, strict=True)
         ]
+
+
+__all__ = [
+    "claim_chunks",
+    "ORDER_FILE",
+    "PART",
+    "ROW",
+    "column_names",
+    "is_dataset",
+    "iter_parts",
+    "n_parts",
+    "order_of",
+    "part_of",
+    "parts",
+    "read_all",
+    "read_part",
+    "read_present",
+    "reset",
+    "set_order",
+    "write_part",
+    "write_parts",
+]

@@ -238,9 +238,9 @@ def execute_stage(
     )
 
 
-#: Peak memory per claim line of the largest stage (the playbook kernel), measured at 1M and
-#: 3M lines (docs/scale.md): the stages still hold the whole client.
-PEAK_BYTES_PER_LINE = 3_600
+#: Peak memory per claim line of the largest stage (the playbook kernel), measured at 3M lines
+#: (8.5 GB, docs/scale.md): the stages still hold the whole client.
+PEAK_BYTES_PER_LINE = 2_900
 
 
 def machine_memory_gb() -> float:

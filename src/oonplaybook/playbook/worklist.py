@@ -761,7 +761,8 @@ def _finalise(agg: pd.DataFrame) -> pd.DataFrame:
 
 
 def _row_columns(agg: pd.DataFrame) -> pd.DataFrame:
-    """The columns that follow from route and status (letter type, letter, action), then rank.
+    """The columns that follow from route and status (letter type, letter, action, recovery
+    range), row by row (no ranking: :func:`_rank`).
 
     Only open rows need a letter. ``letter`` is empty here: the letters package sets it to the
     file it actually writes (``letters.with_letter_files``), so it never names a letter that
