@@ -647,14 +647,21 @@ def _triples(gidx: np.ndarray, p: np.ndarray, kappa: np.ndarray) -> tuple[np.nda
     return trip, inv.ravel()
 
 
+#: Cells (sims x rows) simulated at once by :func:`recovery_interval`: 4M doubles, 32 MB per
+#: matrix, so a large worklist's interval costs one quantile call per 4M cells.
+SIM_BLOCK_CELLS = 4_000_000
+
+
 def _theta(u: np.ndarray, trip: np.ndarray, inv: np.ndarray) -> np.ndarray:
     """Win/success probabilities (sims x rows): Beta(kappa p, kappa (1 - p)) quantile of one
     uniform per group, so rows of a group move together (one quantile per distinct triple)."""
     from scipy.stats import beta as beta_dist
 
     g = trip[:, 0].astype("int64")
-    th = beta_dist.ppf(u[:, g], trip[:, 2] * trip[:, 1], trip[:, 2] * (1 - trip[:, 1]))
-    return th[:, inv]
+    th = beta_dist.ppf(
+        np.take(u, g, axis=1), trip[:, 2] * trip[:, 1], trip[:, 2] * (1 - trip[:, 1])
+    )
+    return np.take(th, inv, axis=1)
 
 
 def recovery_columns(
@@ -733,17 +740,31 @@ def recovery_interval(
     units, uidx = np.unique(unit.to_numpy(), return_inverse=True)
     rng = np.random.default_rng(seed)
     totals = np.empty(n_sims)
+    # a chunk of m sims draws m x groups uniforms then m x units (the stream the interval is
+    # seeded on); several chunks are drawn as one block and simulated together, which is the
+    # same stream (one double per draw) with one quantile call per block instead of per chunk
+    n_g, n_u = len(groups), len(units)
     chunk = max(1, min(n_sims, 1_000_000 // max(len(w), 1)))
-    done = 0
+    per_block = max(1, SIM_BLOCK_CELLS // (chunk * max(len(w), 1)))
     trip, inv = _triples(gidx, p, kappa.to_numpy())
+    base = total - float(p @ a)  # sum((x - p) a) = sum(x a) - p . a
+    done = 0
     while done < n_sims:
-        m = min(chunk, n_sims - done)
-        th = _theta(rng.random((m, len(groups))), trip, inv)
+        k = min(per_block, -(-(n_sims - done) // chunk))
+        sizes = [min(chunk, n_sims - done - i * chunk) for i in range(k)]
+        draws = rng.random(sum(sizes) * (n_g + n_u))
+        g_parts, u_parts, at = [], [], 0
+        for m in sizes:
+            g_parts.append(draws[at : at + m * n_g].reshape(m, n_g))
+            at += m * n_g
+            u_parts.append(draws[at : at + m * n_u].reshape(m, n_u))
+            at += m * n_u
+        th = _theta(np.concatenate(g_parts), trip, inv)
         # one uniform per outcome unit; rows of a batch are won or lost together
-        u = rng.random((m, len(units)))[:, uidx]
-        x = (u < th).astype("float64")
-        totals[done : done + m] = total + ((x - p) * a).sum(axis=1)
-        done += m
+        u = np.take(np.concatenate(u_parts), uidx, axis=1)
+        rows = sum(sizes)
+        totals[done : done + rows] = base + np.where(u < th, a, 0.0).sum(axis=1)
+        done += rows
     q = (1 - level) / 2
     return RecoveryInterval(
         total,
