@@ -43,7 +43,12 @@ from IPython.display import Markdown, display
 from oonplaybook import context, plots, report
 from oonplaybook.payers import fit_all, paid_lines
 from oonplaybook.payers import figures as pf
-from oonplaybook.payers.io import attach_medicare, read_benchmarks, write_outputs
+from oonplaybook.payers.io import (
+    PAYER_STAGE_COLUMNS,
+    attach_medicare,
+    read_benchmarks,
+    write_outputs,
+)
 
 # %%
 ctx = context.stage_context(
@@ -55,7 +60,7 @@ ctx = context.stage_context(
 rng = plots.setup_notebook(seed)
 
 # %%
-claim_lines = ctx.read_table("claim_lines")
+claim_lines = ctx.read_table("claim_lines", PAYER_STAGE_COLUMNS, present=True)
 benchmarks = read_benchmarks(ctx.artifact("benchmarks")) if ctx.artifact("benchmarks").exists() else None
 appeals = ctx.read_table("appeals") if ctx.artifact("appeals").exists() else None
 lines, benchmark_source = attach_medicare(

@@ -53,7 +53,7 @@ ctx = context.stage_context(
 rng = plots.setup_notebook(seed)
 
 # %%
-claim_lines = ctx.read_table("claim_lines")
+claim_lines = ctx.read_table("claim_lines", pb.PLAYBOOK_STAGE_COLUMNS, present=True)
 appeals = ctx.read_table("appeals")
 benchmarks = pb.read_benchmarks(ctx.artifact("benchmarks")) if ctx.artifact("benchmarks").exists() else None
 payer_effects = ctx.read_table("payer_effects") if ctx.artifact("payer_effects").exists() else None

@@ -228,3 +228,30 @@ def test_headline_lines_for_the_terminal(tmp_path: Path) -> None:
     assert any("report:" in ln and ln.endswith("report.html") for ln in lines)
     assert lines[-1].strip() == "report.pdf not written: x"
     assert executive.headline_lines(tmp_path / "nowhere", tmp_path / "p.yaml") == []
+
+
+def test_headline_lines_read_the_manifest_headline_without_recomputing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from tests.test_report_html import _config
+
+    run = _run(tmp_path)
+    (run / "report.html").write_text("<html></html>")
+    s = executive.summary_for_run(run, _config(), tmp_path)
+    rec = executive.headline_record(s)
+    manifest = {"params": _config().model_dump(mode="json"), "headline": rec}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    fresh = executive.headline_lines(run, tmp_path / "params.yaml")
+
+    def boom(*a: object, **k: object) -> None:
+        raise AssertionError("the summary was computed again")
+
+    monkeypatch.setattr(executive, "summary_for_run", boom)
+    assert executive.headline_lines(run, tmp_path / "params.yaml") == fresh
+    assert "$2,150" in fresh[0] and "$1,150" in fresh[1]
+    # without the record the summary is computed (and here fails): the line says so
+    (run / "manifest.json").write_text(json.dumps({"params": manifest["params"]}))
+    lines = executive.headline_lines(run, tmp_path / "params.yaml")
+    assert lines[0].startswith("  headline figures unavailable: AssertionError")

@@ -211,3 +211,23 @@ def test_quoted_newline_falls_back_and_keeps_record_numbers() -> None:
     t = read(text)
     assert t.claim_lines["claim_id"].tolist() == ["A"]
     assert [r["location"] for r in t.rejects] == ["row 3"]
+
+
+def test_line_count_and_first_lines_agree_with_splitlines() -> None:
+    """The fast CSV path counts and heads lines without splitting the whole text; every line
+    break str.splitlines knows ("\\r\\n" once, \\x0c, \\x85, \\u2028...) must count the same."""
+    import random
+
+    from oonplaybook.ingest.tabular import count_lines, first_lines
+
+    rng = random.Random(1)
+    chars = "ab,\n\r\x0c\x85\u2028 x"
+    for _ in range(5000):
+        text = "".join(rng.choice(chars) for _ in range(rng.randint(0, 30)))
+        assert count_lines(text) == len(text.splitlines()), repr(text)
+        for n in range(5):
+            assert first_lines(text, n) == text.splitlines()[:n], (repr(text), n)
+    # a prefix cut between "\r" and "\n" must not add or split a line
+    text = "x" * 65535 + "\r\n" + "y\n" * 5
+    assert first_lines(text, 3) == text.splitlines()[:3]
+    assert count_lines(text) == 6

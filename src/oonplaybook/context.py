@@ -70,17 +70,24 @@ class StageContext:
         p = Path(path)
         return p if p.is_absolute() else self.params_base / p
 
-    def read_table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    def read_table(
+        self, name: str, columns: Sequence[str] | None = None, *, present: bool = False
+    ) -> pd.DataFrame:
         """Read an earlier stage's parquet/CSV artifact, naming the stage to run when missing.
 
         A partitioned artifact (a dataset folder, see :mod:`oonplaybook.partitions`) is read
-        whole, part by part; pass ``columns`` to hold only what the cell needs."""
+        whole, part by part; pass ``columns`` to hold only what the cell needs (``present``:
+        those of them the artifact has, for columns an older run may lack)."""
         path = self._existing(name)
         if path.suffix == ".parquet":
+            if present and columns is not None:
+                return partitions.read_present(path, columns)
             if partitions.is_dataset(path):
                 return partitions.read_all(path, columns)
             return pd.read_parquet(path, columns=list(columns) if columns is not None else None)
         frame = pd.read_csv(path, dtype="str", keep_default_na=False)
+        if columns is not None and present:
+            columns = [c for c in columns if c in frame.columns]
         return frame[list(columns)] if columns is not None else frame
 
     def _existing(self, name: str) -> Path:

@@ -630,11 +630,25 @@ def summary_for_run(
     )
 
 
+def headline_record(s: ExecutiveSummary) -> dict[str, Any]:
+    """What :func:`headline_lines` prints, as the run's manifest stores it (JSON): the run
+    computes its summary once, and the terminal's lines are read back, not recomputed (the
+    summary reads the worklist and simulates its recovery interval: a minute at 3M lines)."""
+    return {
+        "figures": [list(x) for x in s.headline()],
+        "stale": s.stale,
+        "as_of": s.as_of.isoformat(),
+        "stale_days": s.stale_days,
+    }
+
+
 def headline_lines(run_dir: str | Path, params_path: str | Path) -> list[str]:
     """The lines ``oonplaybook run`` ends with: three headline figures and the report's paths.
 
-    Never raises: a run that succeeded is not turned into a failure by its summary (the line
-    then says why the figures are missing).
+    The figures come from the manifest's ``headline`` (:func:`headline_record`, written by the
+    run) when it has one, else from the summary computed afresh. Never raises: a run that
+    succeeded is not turned into a failure by its summary (the line then says why the figures
+    are missing).
     """
     from oonplaybook.config import load_config
 
@@ -644,19 +658,25 @@ def headline_lines(run_dir: str | Path, params_path: str | Path) -> list[str]:
     if not html.exists():
         return out
     try:
-        try:  # the params the run used, as its manifest recorded them
-            from oonplaybook.config import RunConfig
-
+        try:
             manifest = json.loads((run_dir / "manifest.json").read_text())
-            cfg, base = RunConfig.model_validate(manifest["params"]), Path(params_path).parent
-        except (OSError, ValueError, KeyError):
-            cfg, base = load_config(params_path)
-        s = summary_for_run(run_dir, cfg, base)
-        width = max(len(label) for label, _ in s.headline())
-        out += [f"  {label:<{width}}  {value:>12}" for label, value in s.headline()]
-        if s.stale:
+        except (OSError, ValueError):
+            manifest = {}
+        rec = manifest.get("headline") if isinstance(manifest, dict) else None
+        if not rec:
+            try:  # the params the run used, as its manifest recorded them
+                from oonplaybook.config import RunConfig
+
+                cfg, base = RunConfig.model_validate(manifest["params"]), Path(params_path).parent
+            except (ValueError, KeyError, TypeError):
+                cfg, base = load_config(params_path)
+            rec = headline_record(summary_for_run(run_dir, cfg, base))
+        figures = [(str(label), str(value)) for label, value in rec["figures"]]
+        width = max(len(label) for label, _ in figures)
+        out += [f"  {label:<{width}}  {value:>12}" for label, value in figures]
+        if rec["stale"]:
             out.append(
-                f"  (deadlines counted to {s.as_of.isoformat()}, {s.stale_days} days ago: "
+                f"  (deadlines counted to {rec['as_of']}, {rec['stale_days']} days ago: "
                 "see the report's warning)"
             )
     except Exception as e:  # the run itself succeeded; say why there are no figures

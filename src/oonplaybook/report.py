@@ -167,12 +167,15 @@ def build_report_html(
     title: str,
     config: Any = None,
     params_base: Path | None = None,
+    summary: Any = None,
 ) -> Path:
     """Write ``report.html``: title block, executive summary, glossary, the chapters from the
     executed stage notebooks (no code, params or stderr), then the appendix.
 
     ``config`` (the run's :class:`RunConfig`) supplies client, as-of date and specialties for
     the summary; without it the report has the chapters only (e.g. a single-stage run).
+    ``summary``: the run's :class:`~oonplaybook.executive.ExecutiveSummary` when the caller
+    has computed it already (else it is computed here).
     """
     import jinja2
     from markupsafe import Markup
@@ -188,9 +191,12 @@ def build_report_html(
         chapters.append(chapter)
         if extra is not None:
             appendices.append(extra)
-    summary = None
     problem = ""
-    if config is not None and (out.parent / "artifacts" / "worklist.csv").exists():
+    if (
+        summary is None
+        and config is not None
+        and (out.parent / "artifacts" / "worklist.csv").exists()
+    ):
         from oonplaybook.executive import summary_for_run
 
         try:

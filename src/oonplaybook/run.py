@@ -97,6 +97,19 @@ class RunResult:
     error: str = ""
 
 
+def _run_summary(work: Path, cfg: RunConfig, base: Path) -> Any:
+    """The run's executive summary, computed once for the report and the terminal; None when
+    there is no worklist or it cannot be computed (the report then says why)."""
+    if not (work / "artifacts" / "worklist.csv").exists():
+        return None
+    from oonplaybook.executive import summary_for_run
+
+    try:
+        return summary_for_run(work, cfg, base)
+    except Exception:  # noqa: BLE001 - build_report_html computes it again and shows the error
+        return None
+
+
 def project_root() -> Path:
     """The source checkout's root (where ``notebooks/`` lives)."""
     return Path(__file__).resolve().parents[2]
@@ -464,7 +477,15 @@ def run_client(
 
             nbs = [work / f"{s}.ipynb" for s in STAGES if (work / f"{s}.ipynb").exists()]
             title = f"oonplaybook: {cfg.client_name or cfg.client}"
-            build_report_html(nbs, work / "report.html", title=title, config=cfg, params_base=base)
+            summary = _run_summary(work, cfg, base)
+            if summary is not None:  # the terminal's headline, read back by `oonplaybook run`
+                from oonplaybook.executive import headline_record
+
+                manifest["headline"] = headline_record(summary)
+            build_report_html(
+                nbs, work / "report.html", title=title, config=cfg, params_base=base,
+                summary=summary,
+            )  # fmt: skip
             write_summary_workbook(work)
             # report.pdf when a headless Chromium is installed; a note (never a failure) when not
             manifest["report_pdf"] = write_report_pdf(work / "report.html", work / "report.pdf")

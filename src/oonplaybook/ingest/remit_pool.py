@@ -112,7 +112,7 @@ def _stitch(parts: list[dict[str, Any]]) -> tuple[RemitRead, dict[str, set[str]]
     contacts: dict[str, set[str]] = {}
     off = 0
     for b in parts:
-        r: RemitRead = b["remits"]
+        r: RemitRead = b.pop("remits")  # the lists below hold its frames alone (freed as joined)
         cl, ad = r.claim_lines, r.adjustments
         if off:
             cl["_clp"] = cl["_clp"] + off
@@ -129,10 +129,16 @@ def _stitch(parts: list[dict[str, Any]]) -> tuple[RemitRead, dict[str, set[str]]
         for k, v in b["contacts"].items():
             contacts.setdefault(k, set()).update(v)
         off += b["n_claims"]
+        del r, cl, ad
 
     def cat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        """Join the batches' frames and empty the list, so each table's batch frames are freed
+        once joined, before the next table is joined (not all held until the last join)."""
         keep = [f for f in frames if len(f)] or frames[:1]
-        return pd.concat(keep, ignore_index=True) if len(keep) > 1 else keep[0]
+        frames.clear()
+        out = pd.concat(keep, ignore_index=True) if len(keep) > 1 else keep[0]
+        keep.clear()
+        return out
 
     out = RemitRead(
         claim_lines=cat(lines),

@@ -737,6 +737,26 @@ def body_rows(
     return raw, rownums
 
 
+#: What ``str.splitlines`` ends a line at ("\r\n" counts once).
+_LINE_BREAKS = ("\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def count_lines(text: str) -> int:
+    """``len(text.splitlines())`` without building the list (1M Python strings at 1M rows)."""
+    breaks = sum(text.count(b) for b in _LINE_BREAKS) - text.count("\r\n")
+    return breaks + (1 if text and text[-1] not in _LINE_BREAKS else 0)
+
+
+def first_lines(text: str, n: int) -> list[str]:
+    """``text.splitlines()[:n]``, splitting only as much of the text as those lines need."""
+    size = 1 << 16
+    while True:
+        head = text[:size].splitlines()
+        if len(head) > n or size >= len(text):
+            return head[:n]
+        size *= 4
+
+
 def _csv_fast(
     text: str, layout: TextLayout, name: str, mappings: list[Mapping]
 ) -> tuple[HeaderMatch, pd.DataFrame, list[int]] | None:
@@ -748,9 +768,8 @@ def _csv_fast(
     row-by-row path, which says what is wrong with each such row."""
     import pyarrow.csv as pv
 
-    lines = text.splitlines()
     head_rows = csv_rows(
-        "\n".join(lines[: HEADER_SCAN_ROWS + 1]), layout.delimiter, layout.quotechar
+        "\n".join(first_lines(text, HEADER_SCAN_ROWS + 1)), layout.delimiter, layout.quotechar
     )
     hm = detect_header(head_rows, mappings, name)
     width = len(head_rows[hm.row])
@@ -780,9 +799,10 @@ def _csv_fast(
         )
     except (pa.ArrowInvalid, UnicodeEncodeError):
         return None
-    if irregular or table.num_rows != len(lines) - (hm.row + 1):
+    if irregular or table.num_rows != count_lines(text) - (hm.row + 1):
         return None  # a ragged row, or quoted newlines: record numbers would not match lines
     raw = pd.DataFrame({i: pd.Series(table.column(str(i)), dtype="str") for i in range(width)})
+    del table
     nonblank = np.zeros(len(raw), dtype=bool)
     for c in raw.columns:
         nonblank |= raw[c].str.strip().ne("").to_numpy()
@@ -805,8 +825,11 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
     fast = None
     if kind == "csv":
         text, enc, odd = decode_export(data, name)
+        del data  # the decoded text is what is read (the caller hands its bytes over)
         layout = TextLayout(enc, *sniff_layout(text), odd)
         fast = _csv_fast(text, layout, name, mappings)
+        if fast is not None:
+            del text
     if fast is not None:
         hm, raw, rownums = fast
         header = [str(h) for h in hm.header]
@@ -815,6 +838,7 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
     else:
         if kind == "csv":
             rows = csv_rows(text, layout.delimiter, layout.quotechar)
+            del text
         else:
             rows, layout = read_raw(data, name, kind)
         hm = detect_header(rows, mappings, name)

@@ -7,8 +7,8 @@ Public functions (the 40_playbook notebook calls these): :func:`build_targets`,
 
 from __future__ import annotations
 
+from oonplaybook.playbook._adapters import PLAYBOOK_STAGE_COLUMNS, read_benchmarks, write_csv
 from oonplaybook.playbook._adapters import nsa_assessment as assess_nsa
-from oonplaybook.playbook._adapters import read_benchmarks, write_csv
 from oonplaybook.playbook.appeals import (
     appeal_ladder,
     denial_group,
@@ -61,6 +61,7 @@ __all__ = [
     "denial_groups",
     "line_targets",
     "prompt_pay_interest",
+    "PLAYBOOK_STAGE_COLUMNS",
     "read_benchmarks",
     "write_csv",
 ]

@@ -59,6 +59,16 @@ LINE_COLUMNS = (
 )  # fmt: skip
 
 
+#: Claim-line columns stage 40 reads (:data:`LINE_COLUMNS` and what the NSA assessment, the IDR
+#: batches and the letters read besides): every canonical column but the ones nothing in the
+#: playbook reads (``source`` alone is one distinct string per line). A column used later must
+#: be added here, or the stage reads it as missing.
+PLAYBOOK_STAGE_COLUMNS = (
+    *(c for c in LINE_COLUMNS if c not in ("medicare_allowed", "code_family")),  # benchmarks'
+    "modifiers", "unit_type", "pos", "rarc",
+)  # fmt: skip
+
+
 def isin(values: pd.Series, probe: object) -> pd.Series:
     """``values.isin(probe)`` for string columns via one pyarrow ``is_in`` (pandas 3 boxes every
     probe value in Python: seconds for 600k claim ids); same result, same index."""
