@@ -862,11 +862,20 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
 
     problems = pd.Series("", index=raw.index, dtype="str")
 
-    def flag(mask: pd.Series, msg: pd.Series | str) -> None:
+    def flag(mask: pd.Series, *msg: pd.Series | str) -> None:
+        """Add the reason ``msg`` (text and row-aligned columns, joined) to each masked row's
+        problems; the reason is built for the flagged rows only (a 1M-row file with a few bad
+        rows must not join 1M reason strings per check). A missing mask value flags the row."""
         nonlocal problems
-        if mask.any():
-            add = (msg if isinstance(msg, str) else msg.astype("str")) + "; "
-            problems = problems.where(~mask, problems + add)
+        if not mask.any():
+            return
+        rows = np.flatnonzero(mask.to_numpy(dtype=bool, na_value=True))
+        text = pd.Series(problems.to_numpy()[rows], dtype="str")
+        for part in msg:
+            text = text + (
+                part if isinstance(part, str) else pd.Series(part.to_numpy()[rows], dtype="str")
+            )
+        problems.iloc[rows] = (text + "; ").to_numpy()
 
     out: dict[str, Any] = {}
     cid = col("claim_id")
@@ -883,11 +892,15 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
     lost_zero = cpt.str.fullmatch(r"\d{1,4}")
     flag(
         lost_zero,
-        "code '" + cpt + "' has lost its leading zeros (format the column as text in the export)",
+        "code '",
+        cpt,
+        "' has lost its leading zeros (format the column as text in the export)",
     )
     flag(
         ~cpt.str.fullmatch(_CODE.pattern) & ~lost_zero,
-        "code '" + cpt + "' is not a 5-character CPT/HCPCS",
+        "code '",
+        cpt,
+        "' is not a 5-character CPT/HCPCS",
     )
     for c in MONEY:
         s = col(c)
@@ -895,7 +908,7 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
             continue
         vals, bad = parse_money(s)
         out[c] = vals
-        flag(bad, f"{c} '" + s + "' is not an amount")
+        flag(bad, f"{c} '", s, "' is not an amount")
     two_digit: dict[str, pd.Series] = {}
     for c in DATES:
         s = col(c)
@@ -905,10 +918,10 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         out[c] = vals
         flag(
             bad,
-            f"{c} '"
-            + s
-            + f"' matches none of the date formats {list(m.date_formats)}"
-            + f" (strictly, with a year in {DATE_MIN_YEAR}-{DATE_MAX_YEAR})",
+            f"{c} '",
+            s,
+            f"' matches none of the date formats {list(m.date_formats)}",
+            f" (strictly, with a year in {DATE_MIN_YEAR}-{DATE_MAX_YEAR})",
         )
         two_digit[c] = two
     for c, two in two_digit.items():
@@ -917,12 +930,12 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
             far = implausible_two_digit_years(out[c], two, out[c])
         flag(
             far,
-            f"{c} '"
-            + col(c).astype("str")  # type: ignore[union-attr]
-            + "' has a two-digit year read as "
-            + out[c].dt.year.astype("Int64").astype("str")
-            + f" (00-{TWO_DIGIT_YEAR_PIVOT} -> 20xx), over 5 years from the file's service dates;"
-            + " export the year with 4 digits",
+            f"{c} '",
+            col(c).astype("str"),
+            "' has a two-digit year read as ",
+            out[c].dt.year.astype("Int64").astype("str"),
+            f" (00-{TWO_DIGIT_YEAR_PIVOT} -> 20xx), over 5 years from the file's service dates;",
+            " export the year with 4 digits",
         )
         out[c] = out[c].where(~far)
     flag(
@@ -934,7 +947,7 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
             continue
         vals, bad = parse_flags(s)
         out[c] = vals
-        flag(bad, f"{c} '" + s + "' is not Y/N")
+        flag(bad, f"{c} '", s, "' is not Y/N")
     if "modifiers" in by_target:
         parts = [
             _re_sub(raw[i].astype("str").str.upper(), rf"[{_WS},;/]+", ":")
@@ -949,24 +962,24 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         u, bad_u = parse_units(s)
         flag(
             bad_u,
-            "units '"
-            + s
-            + "' is not a plain number up to 999,999 (ASCII digits; no exponent, inf or NaN)",
+            "units '",
+            s,
+            "' is not a plain number up to 999,999 (ASCII digits; no exponent, inf or NaN)",
         )
-        flag(u < 0, "units '" + s + "' is negative (a reversal belongs on the remittance)")
+        flag(u < 0, "units '", s, "' is negative (a reversal belongs on the remittance)")
         out["units"] = u.fillna(0.0).astype("float64")
     s = col("line_no")
     if s is not None:
         whole = s.str.fullmatch(r"[0-9]{1,4}(?:\.0*)?")  # ASCII digits: never "1e3" or "１"
         ln = pd.to_numeric(s.where(whole), errors="coerce")
-        flag(ln.isna() | (ln < 1), "line_no '" + s + "' is not 1, 2, ...")
+        flag(ln.isna() | (ln < 1), "line_no '", s, "' is not 1, 2, ...")
         out["line_no"] = ln.fillna(0).astype("int64")
     s = col("unit_type")
     if s is not None:
         u = s.str.upper()
         minutes = u.isin(["MIN", "MINS", "MINUTES", "MJ"])
         units = u.isin(["", "UN", "UNIT", "UNITS"])
-        flag(~minutes & ~units, "unit type '" + s + "' is not UN (units) or MJ (minutes)")
+        flag(~minutes & ~units, "unit type '", s, "' is not UN (units) or MJ (minutes)")
         out["unit_type"] = u.where(~minutes, "MJ").where(lambda x: x == "MJ", "UN")
     s = col("plan_type")
     unmapped_plan: list[str] = []
@@ -1017,15 +1030,15 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         )
         if status_raw is not None:
             up = status_raw.str.upper()
-            mapped = pd.Series([m.status_values.get(x) for x in up], index=up.index, dtype="str")
+            mapped = up.map(m.status_values).astype("str")
             canon = status_raw.str.lower().where(status_raw.str.lower().isin(schema.CLAIM_STATUSES))
             st = mapped.fillna(canon)
             unknown = st.isna() & up.ne("")
             flag(
                 unknown,
-                "claim_status '"
-                + status_raw
-                + "' is not a known status (add it to status_values in the mapping)",
+                "claim_status '",
+                status_raw,
+                "' is not a known status (add it to status_values in the mapping)",
             )
             out["claim_status"] = st.fillna(derived).astype("str")
             out["claim_status_code"] = status_raw
@@ -1088,10 +1101,10 @@ def read_table(  # noqa: C901 - one pass over the mapped columns
         first_row = rn.groupby([*keys, out["line_no"]]).transform("first")
         flag(
             dup,
-            "true duplicate of row "
-            + first_row.astype("str")
-            + " (same claim, patient, payer, line number, code, units, amount and date); "
-            + "that row is kept",
+            "true duplicate of row ",
+            first_row.astype("str"),
+            " (same claim, patient, payer, line number, code, units, amount and date); ",
+            "that row is kept",
         )
     out["line_no"], out["_claim"] = _claim_instances(
         cid, out.get("patient_key"), out.get("payer"), out.get("line_no"), dup
