@@ -237,3 +237,27 @@ def test_benchmark_parts_equal_the_one_table_ladder(tmp_path: Path, scheduler: s
         [benchmark.build_benchmarks(p, **opts) for _, p in partitions.iter_parts(path)]
     ).sort_values(["claim_id", "line_no"], ignore_index=True)
     assert not np.allclose(naive["ucr_p80"], whole["ucr_p80"], equal_nan=True)
+
+
+def test_part_of_equals_hashing_every_key_text() -> None:
+    """Hashing each distinct key once gives every key's own hash: parts never move."""
+
+    def every_key(keys: object, n: int) -> np.ndarray:
+        arr = pd.Series(keys, dtype="object").astype(str).to_numpy(dtype=object)
+        h = pd.util.hash_array(arr, hash_key="oonplaybook-part", categorize=False)
+        return (h % np.uint64(n)).astype(np.int32)
+
+    rng = np.random.default_rng(3)
+    ids = pd.Series([f"C{i}" for i in rng.integers(0, 5_000, 20_000)], dtype="str")
+    cases = [
+        ids,
+        ids.astype("object"),
+        ids.to_numpy(dtype=object),
+        pd.Series(["C1", None, "C2", "C1", None], dtype="str"),
+        pd.Series([1, 2, 2, 10, 3]),
+        ["1", 1, "x", "x"],
+        pd.Series([], dtype="str"),
+    ]
+    for keys in cases:
+        for n in (2, 7, 64):
+            assert np.array_equal(partitions.part_of(keys, n), every_key(keys, n)), (keys, n)

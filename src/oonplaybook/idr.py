@@ -308,6 +308,11 @@ class IdrPriors:
     vintage: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
     overrides: pd.DataFrame | None = None
+    #: :meth:`cell` results by argument (a worklist asks for the same few hundred cells once
+    #: per chunk of claims); PriorCell is frozen, so sharing one is safe
+    _cells: dict[tuple[str, float | None, str | None], PriorCell] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def default(cls) -> IdrPriors:
@@ -386,7 +391,16 @@ class IdrPriors:
     def cell(
         self, specialty: str, qpa: float | None = None, quarter: str | None = None
     ) -> PriorCell:
-        """The prior for a specialty (project key or CMS label), a QPA in dollars and a quarter."""
+        """The prior for a specialty (project key or CMS label), a QPA in dollars and a quarter
+        (computed once per argument triple, then remembered)."""
+        key = (specialty, qpa, quarter)
+        got = self._cells.get(key)
+        if got is None:
+            got = self._cells[key] = self._cell(specialty, qpa, quarter)
+        return got
+
+    def _cell(self, specialty: str, qpa: float | None, quarter: str | None) -> PriorCell:
+        """:meth:`cell`, computed."""
         from oonplaybook.reference.idr_priors import qpa_band
 
         q, qnote = self._quarter(quarter)

@@ -52,9 +52,12 @@ def part_of(keys: pd.Series | np.ndarray | Sequence[str], n: int) -> np.ndarray:
     """The part (0..n-1, int32) of each claim key: a stable 64-bit hash mod ``n``."""
     if n <= 1:
         return np.zeros(len(keys), dtype=np.int32)
-    arr = np.asarray(pd.Series(keys, dtype="object").astype(str).to_numpy(dtype=object))
-    h = pd.util.hash_array(arr, hash_key=_HASH_KEY[:16].ljust(16, "0"), categorize=True)
-    return (h % np.uint64(n)).astype(np.int32)
+    # each distinct key is converted to text and hashed once, then taken by its code: the same
+    # hash as hashing every key's text (``hash_array``), without a Python string per line
+    codes, uniques = pd.factorize(pd.Series(keys), use_na_sentinel=False)
+    text = pd.Series(uniques, dtype="object").astype(str).to_numpy(dtype=object)
+    h = pd.util.hash_array(text, hash_key=_HASH_KEY[:16].ljust(16, "0"), categorize=False)
+    return (h[codes] % np.uint64(n)).astype(np.int32)
 
 
 def is_dataset(path: str | Path) -> bool:

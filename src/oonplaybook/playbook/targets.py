@@ -680,8 +680,15 @@ def recovery_columns(
     a = worklist["at_stake"].astype("float64").fillna(0.0)
     _, kappa = _route_uncertainty(worklist, priors)
     pc = p.clip(1e-6, 1 - 1e-6)
-    lo = beta_dist.ppf((1 - level) / 2, kappa * pc, kappa * (1 - pc))
-    hi = beta_dist.ppf((1 + level) / 2, kappa * pc, kappa * (1 - pc))
+    # the quantiles per distinct (kappa, p): a worklist has a few hundred, not a row's each
+    pairs, inv = np.unique(
+        np.column_stack([kappa.to_numpy(dtype="float64"), pc.to_numpy()]),
+        axis=0,
+        return_inverse=True,
+    )
+    ka, pa = pairs[:, 0], pairs[:, 1]
+    lo = beta_dist.ppf((1 - level) / 2, ka * pa, ka * (1 - pa))[inv.ravel()]
+    hi = beta_dist.ppf((1 + level) / 2, ka * pa, ka * (1 - pa))[inv.ravel()]
     live = worklist["status"].astype("str").eq("open") & (a > 0) & (p > 0)
     low = (er + (lo - p) * a).where(live, er)
     high = (er + (hi - p) * a).where(live, er)
