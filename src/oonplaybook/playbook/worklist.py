@@ -384,6 +384,14 @@ def _ladder(key: str) -> tuple[str, ...]:
     return rungs
 
 
+def _carc_codes(carc: pd.Series) -> pd.Series:
+    """The reason code of each CARC ("CO-45" -> "45"), upper-cased: split once per distinct
+    value (a split per line builds a Python list per line: 9 s at 3M lines)."""
+    codes, uniq = pd.factorize(carc.astype("str"), use_na_sentinel=False)
+    mapped = pd.Series(uniq).str.split("-", n=1).str[-1].str.upper()
+    return pd.Series(mapped.to_numpy()[codes], index=carc.index, dtype=mapped.dtype)
+
+
 def route_claims(
     lines: pd.DataFrame,
     *,
@@ -401,7 +409,7 @@ def route_claims(
     """
     as_of_ts = pd.Timestamp(as_of)
     group = lines["denial_group"].astype("str")
-    code = lines["carc"].astype("str").str.split("-", n=1).str[-1].str.upper()
+    code = _carc_codes(lines["carc"])
     state = _appeal_state(appeals, lines["claim_id"])
     st = lines[["claim_id"]].merge(state, on="claim_id", how="left")
     st.index = lines.index
