@@ -597,9 +597,11 @@ def build_worklist(
             rows.append(part)
     if not rows:
         return pd.DataFrame(columns=WORKLIST_COLUMNS)
-    agg = rows[0] if len(rows) == 1 else pd.concat(rows, ignore_index=True)
-    del rows
-    return _rank(agg)[WORKLIST_COLUMNS]
+    if len(rows) == 1 or any(list(r.columns) != list(rows[0].columns) for r in rows):
+        agg = rows[0] if len(rows) == 1 else pd.concat(rows, ignore_index=True)
+        del rows
+        return _rank(agg)[WORKLIST_COLUMNS]
+    return _rank_chunks(rows)[WORKLIST_COLUMNS]
 
 
 def _worklist_rows(
@@ -786,7 +788,7 @@ def _row_columns(agg: pd.DataFrame) -> pd.DataFrame:
     file it actually writes (``letters.with_letter_files``), so it never names a letter that
     does not exist.
     """
-    agg = agg.copy()
+    agg = agg.copy(deep=False)  # columns are added, not changed in place (copy-on-write)
     is_open = agg["status"].eq("open")
     lt = agg["route"].map(ROUTE_LETTER_TYPE).fillna("").astype("str").where(is_open, "")
     agg["letter_type"] = lt
@@ -921,28 +923,59 @@ def coherence_problems(
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=cols)
 
 
+def _rank_order(keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(row positions in rank order, priority per row) from the sort columns of :func:`_rank`."""
+    priority = (keys["expected_recovery"].clip(lower=0) * keys["urgency"]).round(2)
+    order = keys["status"].map({s: i for i, s in enumerate(STATUSES)}).fillna(len(STATUSES))
+    sort = pd.DataFrame(
+        {
+            "_o": order.to_numpy(),
+            "priority": priority.to_numpy(),
+            "claim_id": keys["claim_id"].to_numpy(),
+            "route": keys["route"].to_numpy(),
+        }
+    )
+    pos = sort.sort_values(
+        list(sort.columns), ascending=[True, False, True, True], kind="stable"
+    ).index.to_numpy()
+    return pos, priority.to_numpy()
+
+
+_RANK_KEYS = ("expected_recovery", "urgency", "status", "claim_id", "route")
+
+
+def _rank_chunks(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """:func:`_rank` of the chunks' rows joined, joined and put in order one column at a time
+    (each chunk's column released once taken): the peak is one worklist and a column, not the
+    two worklists a join and then a sort hold (stage 40's peak at 1M lines)."""
+    keys = pd.DataFrame(
+        {c: pd.concat([p[c] for p in parts], ignore_index=True) for c in _RANK_KEYS}
+    )
+    pos, priority = _rank_order(keys)
+    del keys
+    cols: dict[str, pd.Series] = {}
+    for c in list(parts[0].columns):
+        col = pd.concat([p[c] for p in parts], ignore_index=True)
+        for p in parts:
+            del p[c]
+        cols[c] = col.take(pos).reset_index(drop=True)
+        del col
+    out = pd.DataFrame(cols)
+    del cols
+    out["priority"] = priority[pos]
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out
+
+
 def _rank(agg: pd.DataFrame) -> pd.DataFrame:
     """Priority = EV x urgency; sort open items by it, then in-progress, write-offs, resolved, lost.
 
     The order is found on the four sort keys alone and the rows are taken once (one copy of
     the worklist, not the four a whole-frame sort makes: the peak of stage 40 at 1M lines).
     """
-    priority = (agg["expected_recovery"].clip(lower=0) * agg["urgency"]).round(2)
-    order = agg["status"].map({s: i for i, s in enumerate(STATUSES)}).fillna(len(STATUSES))
-    keys = pd.DataFrame(
-        {
-            "_o": order.to_numpy(),
-            "priority": priority.to_numpy(),
-            "claim_id": agg["claim_id"].to_numpy(),
-            "route": agg["route"].to_numpy(),
-        }
-    )
-    pos = keys.sort_values(
-        list(keys.columns), ascending=[True, False, True, True], kind="stable"
-    ).index.to_numpy()
-    del keys
+    pos, priority = _rank_order(agg.reset_index(drop=True)[list(_RANK_KEYS)])
     out = agg.take(pos).reset_index(drop=True)
-    out["priority"] = priority.to_numpy()[pos]
+    out["priority"] = priority[pos]
     out["rank"] = np.arange(1, len(out) + 1)
     return out
 
@@ -957,7 +990,7 @@ def link_idr_batches(
     rows whose batches have non-positive net EV become ``write_off`` rows (``route_if_worked``
     keeps the route). Re-ranked afterwards.
     """
-    w = worklist.copy()
+    w = worklist.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     if disputes.empty or "batch_id" not in disputes.columns:
         return w
     worth = batches.loc[batches["worth_filing"].astype("bool"), "batch_id"]
