@@ -255,3 +255,16 @@ def test_headline_lines_read_the_manifest_headline_without_recomputing(
     (run / "manifest.json").write_text(json.dumps({"params": manifest["params"]}))
     lines = executive.headline_lines(run, tmp_path / "params.yaml")
     assert lines[0].startswith("  headline figures unavailable: AssertionError")
+
+
+def test_summary_and_stage_column_lists_name_real_columns() -> None:
+    """The narrow reads keep only the columns they name that exist: a misspelt name would be
+    read as missing, so every name must be a worklist / canonical claim-line column."""
+    from oonplaybook import playbook as pb
+    from oonplaybook import schema
+    from oonplaybook.payers.io import PAYER_STAGE_COLUMNS
+    from oonplaybook.playbook.worklist import WORKLIST_COLUMNS
+
+    assert executive.WORKLIST_SUMMARY_COLUMNS <= set(WORKLIST_COLUMNS)
+    assert set(PAYER_STAGE_COLUMNS) <= set(schema.CLAIM_LINE_COLUMNS)
+    assert set(pb.PLAYBOOK_STAGE_COLUMNS) <= set(schema.CLAIM_LINE_COLUMNS)
