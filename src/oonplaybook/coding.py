@@ -142,7 +142,7 @@ def _prepare(lines: pd.DataFrame) -> pd.DataFrame:
     L["cpt"] = L["cpt"].astype("str").str.strip().str.upper()
     L["mods"] = L["modifiers"].fillna("").astype("str").str.upper()
     L["ncci_mod"] = _ncci_modifiers(L["mods"])
-    carc = _per_distinct(
+    carc = per_distinct(
         L["carc"].fillna("").astype("str"),
         lambda u: u.str.upper().str.split("-").str[-1].str.strip(),
         "str",
@@ -157,7 +157,7 @@ def _prepare(lines: pd.DataFrame) -> pd.DataFrame:
     return L
 
 
-def _per_distinct(
+def per_distinct(
     s: pd.Series, fn: Callable[[pd.Series], pd.Series], dtype: str = "object"
 ) -> pd.Series:
     """``fn(s)`` worked out once per distinct string of ``s`` and taken back to every row (a
@@ -169,7 +169,7 @@ def _per_distinct(
 
 def _ncci_modifiers(mods: pd.Series) -> pd.Series:
     """The NCCI-associated modifiers of each ":"-joined modifier string, ","-joined."""
-    return _per_distinct(mods, _ncci_modifiers_of)
+    return per_distinct(mods, _ncci_modifiers_of)
 
 
 def _ncci_modifiers_of(mods: pd.Series) -> pd.Series:

@@ -295,6 +295,11 @@ def _specialty_label(specialty: str) -> str:
     return ip.canonical_specialty(s)
 
 
+#: The last :meth:`IdrPriors.default` per class, kept while ``packaged_priors`` returns the same
+#: table (an import clears that cache, and the next call builds a new object).
+_LAST_DEFAULT: dict[type, IdrPriors] = {}
+
+
 @dataclass(frozen=True)
 class IdrPriors:
     """IDR priors per specialty x QPA band x quarter (``reference.idr_priors.build_priors``).
@@ -316,11 +321,18 @@ class IdrPriors:
 
     @classmethod
     def default(cls) -> IdrPriors:
-        """Priors from the newest CMS supplemental tables: packaged, or an imported newer release."""
+        """Priors from the newest CMS supplemental tables: packaged, or an imported newer release.
+
+        The same object while the tables are the same (their frame is already shared through
+        ``packaged_priors``' cache), so the prior cells it works out are remembered for every
+        caller in a run, not per call."""
         from oonplaybook.reference import idr_priors as ip
 
         t, src, vintage = ip.packaged_priors(str(ip.current_dir()))
-        return cls(
+        last = _LAST_DEFAULT.get(cls)
+        if last is not None and last.table is t:
+            return last
+        last = _LAST_DEFAULT[cls] = cls(
             t,
             source=src,
             vintage=vintage,
@@ -330,6 +342,7 @@ class IdrPriors:
                 "the all-specialty value, scaled by Table 13's QPA band.",
             ),
         )
+        return last
 
     @classmethod
     def packaged(cls) -> IdrPriors:

@@ -160,6 +160,24 @@ def _template(name: str) -> str:
     return resources.files("oonplaybook").joinpath(f"templates/{name}").read_text("utf-8")
 
 
+def run_summary(run_dir: Path, config: Any, params_base: Path | None) -> tuple[Any, str]:
+    """(the run's :class:`~oonplaybook.executive.ExecutiveSummary`, ""); (None, the report's
+    warning saying why) when it cannot be computed; (None, "") without a config or a worklist
+    (a report of the chapters only)."""
+    if config is None or not (run_dir / "artifacts" / "worklist.csv").exists():
+        return None, ""
+    from oonplaybook.executive import summary_for_run
+
+    try:
+        return summary_for_run(run_dir, config, params_base), ""
+    except Exception as e:  # the chapters are still worth having; say what is missing
+        return None, (
+            '<div class="warning" id="summary-error"><strong>The executive summary could '
+            f"not be computed</strong> ({html.escape(type(e).__name__)}: "
+            f"{html.escape(str(e))}); the chapters below are complete.</div>"
+        )
+
+
 def build_report_html(
     notebooks: list[Path],
     out: Path,
@@ -167,15 +185,15 @@ def build_report_html(
     title: str,
     config: Any = None,
     params_base: Path | None = None,
-    summary: Any = None,
+    summary: tuple[Any, str] | None = None,
 ) -> Path:
     """Write ``report.html``: title block, executive summary, glossary, the chapters from the
     executed stage notebooks (no code, params or stderr), then the appendix.
 
     ``config`` (the run's :class:`RunConfig`) supplies client, as-of date and specialties for
     the summary; without it the report has the chapters only (e.g. a single-stage run).
-    ``summary``: the run's :class:`~oonplaybook.executive.ExecutiveSummary` when the caller
-    has computed it already (else it is computed here).
+    ``summary``: :func:`run_summary`'s result when the caller has it already (the run also
+    prints its headline), else it is computed here.
     """
     import jinja2
     from markupsafe import Markup
@@ -191,22 +209,7 @@ def build_report_html(
         chapters.append(chapter)
         if extra is not None:
             appendices.append(extra)
-    problem = ""
-    if (
-        summary is None
-        and config is not None
-        and (out.parent / "artifacts" / "worklist.csv").exists()
-    ):
-        from oonplaybook.executive import summary_for_run
-
-        try:
-            summary = summary_for_run(out.parent, config, params_base)
-        except Exception as e:  # the chapters are still worth having; say what is missing
-            problem = (
-                '<div class="warning" id="summary-error"><strong>The executive summary could '
-                f"not be computed</strong> ({html.escape(type(e).__name__)}: "
-                f"{html.escape(str(e))}); the chapters below are complete.</div>"
-            )
+    summary, problem = summary or run_summary(out.parent, config, params_base)
     if summary is None:
         body = "\n".join(f'<section class="chapter">{c.html}</section>' for c in chapters)
         doc = (

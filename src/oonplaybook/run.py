@@ -97,19 +97,6 @@ class RunResult:
     error: str = ""
 
 
-def _run_summary(work: Path, cfg: RunConfig, base: Path) -> Any:
-    """The run's executive summary, computed once for the report and the terminal; None when
-    there is no worklist or it cannot be computed (the report then says why)."""
-    if not (work / "artifacts" / "worklist.csv").exists():
-        return None
-    from oonplaybook.executive import summary_for_run
-
-    try:
-        return summary_for_run(work, cfg, base)
-    except Exception:  # noqa: BLE001 - build_report_html computes it again and shows the error
-        return None
-
-
 def project_root() -> Path:
     """The source checkout's root (where ``notebooks/`` lives)."""
     return Path(__file__).resolve().parents[2]
@@ -471,17 +458,18 @@ def run_client(
         if not prepare_only:
             from oonplaybook.report import (
                 build_report_html,
+                run_summary,
                 write_report_pdf,
                 write_summary_workbook,
             )
 
             nbs = [work / f"{s}.ipynb" for s in STAGES if (work / f"{s}.ipynb").exists()]
             title = f"oonplaybook: {cfg.client_name or cfg.client}"
-            summary = _run_summary(work, cfg, base)
-            if summary is not None:  # the terminal's headline, read back by `oonplaybook run`
+            summary = run_summary(work, cfg, base)  # once, for the report and the terminal
+            if summary[0] is not None:  # the headline `oonplaybook run` prints, read back
                 from oonplaybook.executive import headline_record
 
-                manifest["headline"] = headline_record(summary)
+                manifest["headline"] = headline_record(summary[0])
             build_report_html(
                 nbs, work / "report.html", title=title, config=cfg, params_base=base,
                 summary=summary,

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from oonplaybook import idr
+from oonplaybook.coding import per_distinct
 from oonplaybook.config import PlaybookSettings
 from oonplaybook.partitions import claim_chunks
 from oonplaybook.playbook import appeals as ap
@@ -384,14 +384,6 @@ def _ladder(key: str) -> tuple[str, ...]:
     return rungs
 
 
-def _carc_codes(carc: pd.Series) -> pd.Series:
-    """The reason code of each CARC ("CO-45" -> "45"), upper-cased: split once per distinct
-    value (a split per line builds a Python list per line: 9 s at 3M lines)."""
-    codes, uniq = pd.factorize(carc.astype("str"), use_na_sentinel=False)
-    mapped = pd.Series(uniq).str.split("-", n=1).str[-1].str.upper()
-    return pd.Series(mapped.to_numpy()[codes], index=carc.index, dtype=mapped.dtype)
-
-
 def route_claims(
     lines: pd.DataFrame,
     *,
@@ -409,7 +401,10 @@ def route_claims(
     """
     as_of_ts = pd.Timestamp(as_of)
     group = lines["denial_group"].astype("str")
-    code = _carc_codes(lines["carc"])
+    # the reason code of each CARC ("CO-45" -> "45"), split once per distinct CARC string
+    code = per_distinct(
+        lines["carc"].astype("str"), lambda u: u.str.split("-", n=1).str[-1].str.upper()
+    )
     state = _appeal_state(appeals, lines["claim_id"])
     st = lines[["claim_id"]].merge(state, on="claim_id", how="left")
     st.index = lines.index
@@ -582,8 +577,6 @@ def build_worklist(
     ranking sees every row, so the temporaries are one chunk's, not the client's (issue 16);
     the rows are the same whatever the chunk size (every row is one claim's, the sort is total).
     """
-    if priors is None:  # resolved once for every chunk: its prior cells are remembered
-        priors = idr.IdrPriors.default()
     rows = []
     for cl, bm, nsa_c, cod in claim_chunks(
         [claim_lines, benchmarks, nsa_assessment, coding],
@@ -945,9 +938,9 @@ _RANK_KEYS = ("expected_recovery", "urgency", "status", "claim_id", "route")
 
 
 def _rank_chunks(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """:func:`_rank` of the chunks' rows joined, joined and put in order one column at a time
-    (each chunk's column released once taken): the peak is one worklist and a column, not the
-    two worklists a join and then a sort hold (stage 40's peak at 1M lines)."""
+    """:func:`_rank` of the chunks' rows, which are joined and put in order one column at a
+    time (each chunk's column released once taken): the peak is one worklist and a column, not
+    the two worklists a join and then a sort hold (stage 40's peak at 1M lines)."""
     keys = pd.DataFrame(
         {c: pd.concat([p[c] for p in parts], ignore_index=True) for c in _RANK_KEYS}
     )
